@@ -1,0 +1,120 @@
+/**
+ * The only reader of process.env. `loadConfig(env)` parses, validates and freezes the settings;
+ * everything else receives the typed Config, so tests build their own without touching the environment.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const KiB = 1024;
+const UNITS: Record<string, number> = { b: 1, k: KiB, kb: 1000, kib: KiB, m: KiB ** 2, mb: 1e6, mib: KiB ** 2, g: KiB ** 3, gb: 1e9, gib: KiB ** 3, t: KiB ** 4, tb: 1e12, tib: KiB ** 4 };
+
+/** "10GiB", "512 MiB", "1048576" → bytes. */
+export function parseBytes(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = UNITS[(m?.[2] || 'b').toLowerCase()];
+  if (!m || unit === undefined) throw new Error(`"${text}" is not a size (examples: 1048576, 512MiB, 10GiB)`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+const DURATION: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+/** "24h", "15m", "3600" → seconds. */
+export function parseDuration(text: string): number {
+  const m = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(text);
+  if (!m) throw new Error(`"${text}" is not a duration (examples: 3600, 15m, 24h, 30d)`);
+  return Number(m[1]) * DURATION[(m[2] || 's').toLowerCase()]!;
+}
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bytes = z.string().transform((v, ctx) => {
+  try { return parseBytes(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+});
+const seconds = z.string().transform((v, ctx) => {
+  try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+});
+
+const Env = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z.string().optional(),
+  DEFAULT_QUOTA: bytes.default(10 * KiB ** 3),
+  TRASH_RETENTION_DAYS: int(1, 3650).default(30),
+  JWT_TTL: seconds.default(24 * 3600),
+  BCRYPT_COST: int(4, 15).default(12),
+  OPEN_REGISTRATION: bool.default(false),
+  ADMIN_PASSWORD: z.string().min(8, 'ADMIN_PASSWORD must have at least 8 characters').optional(),
+  TLS_CERT: z.string().optional(),
+  TLS_KEY: z.string().optional(),
+  LOGIN_MAX_FAILURES: int(1, 1_000_000).default(10),
+  LOGIN_MAX_FAILURES_PER_IP: int(1, 1_000_000).default(100),
+  LOGIN_WINDOW: seconds.default(15 * 60),
+  DAV_AUTH_CACHE_TTL: seconds.default(5 * 60),
+  DAV_PROPFIND_MAX_ENTRIES: int(1, 10_000_000).default(20_000),
+  BLOB_GC_GRACE: seconds.default(3600),
+  JOBS_ENABLED: bool.default(true),
+  TRUST_PROXY: bool.default(false),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  NODE_ENV: z.string().default('development'),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly dbFile: string;
+  readonly defaultQuotaBytes: number;
+  readonly trashRetentionDays: number;
+  readonly jwtTtlSeconds: number;
+  readonly bcryptCost: number;
+  readonly openRegistration: boolean;
+  readonly adminPassword: string | undefined;
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  readonly login: { readonly maxFailures: number; readonly maxFailuresPerIp: number; readonly windowSeconds: number };
+  readonly dav: { readonly authCacheTtlSeconds: number; readonly propfindMaxEntries: number };
+  readonly blobGcGraceSeconds: number;
+  readonly jobsEnabled: boolean;
+  readonly trustProxy: boolean;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  readonly production: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment (process.env by default); throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = Env.safeParse(defined);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.DATABASE_URL && !/^sqlite:/.test(e.DATABASE_URL)) {
+    throw new ConfigError('Invalid configuration:\n  DATABASE_URL: only SQLite is supported in this version (leave it unset)');
+  }
+  if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
+    throw new ConfigError('Invalid configuration:\n  TLS_CERT and TLS_KEY must be set together');
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    dbFile: e.DATABASE_URL ? path.resolve(e.DATABASE_URL.replace(/^sqlite:(\/\/)?/, '')) : path.join(dataDir, 'coffer.sqlite'),
+    defaultQuotaBytes: e.DEFAULT_QUOTA,
+    trashRetentionDays: e.TRASH_RETENTION_DAYS,
+    jwtTtlSeconds: e.JWT_TTL,
+    bcryptCost: e.BCRYPT_COST,
+    openRegistration: e.OPEN_REGISTRATION,
+    adminPassword: e.ADMIN_PASSWORD,
+    tls: e.TLS_CERT && e.TLS_KEY ? Object.freeze({ cert: path.resolve(e.TLS_CERT), key: path.resolve(e.TLS_KEY) }) : undefined,
+    login: Object.freeze({ maxFailures: e.LOGIN_MAX_FAILURES, maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: e.LOGIN_WINDOW }),
+    dav: Object.freeze({ authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL, propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES }),
+    blobGcGraceSeconds: e.BLOB_GC_GRACE,
+    jobsEnabled: e.JOBS_ENABLED,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    production: e.NODE_ENV === 'production',
+  });
+}

@@ -1,0 +1,22 @@
+// `npm start` runs this first: compile the server when dist/ is missing or older than the sources.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const newest = (dir) => {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newest(p));
+    else if (e.name.endsWith('.ts')) t = Math.max(t, fs.statSync(p).mtimeMs);
+  }
+  return t;
+};
+const built = path.join(root, 'dist/server/main.js');
+const sources = Math.max(...['config', 'server', 'dav', 'storage'].map((d) => (fs.existsSync(path.join(root, d)) ? newest(path.join(root, d)) : 0)));
+if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < sources) {
+  console.log('Building the server (tsc)…');
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  fs.utimesSync(built, new Date(), new Date());
+}

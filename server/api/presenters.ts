@@ -1,0 +1,34 @@
+/** Domain views → JSON. Only what the client needs leaves the server. */
+import type { ActivityView } from '../domain/activity.js';
+import type { TrashItem } from '../domain/trash.js';
+import type { NodeView, UserRow } from '../domain/types.js';
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function presentNode(n: NodeView) {
+  return {
+    id: n.id, name: n.name, kind: n.kind, size: n.size, mime: n.mime, parentId: n.parentId, ownerId: n.ownerId,
+    createdAt: iso(n.createdAt), modifiedAt: iso(n.modifiedAt), etag: n.etag, permission: n.permission,
+  };
+}
+
+export function presentUser(u: UserRow, extra: { trashBytes?: number } = {}) {
+  return {
+    id: u.id, username: u.username, email: u.email, role: u.role, quotaBytes: u.quotaBytes, usedBytes: u.usedBytes,
+    ...(extra.trashBytes !== undefined ? { trashBytes: extra.trashBytes } : {}), disabled: u.disabled, rootId: u.rootId, createdAt: iso(u.createdAt),
+  };
+}
+
+export function presentTrashItem(t: TrashItem) {
+  return {
+    id: t.id, name: t.name, kind: t.kind, size: t.kind === 'file' ? t.size : t.totalSize, originalPath: t.originalPath,
+    originalParentId: t.originalParentId, deletedAt: iso(t.deletedAt), deletedBy: t.deletedBy ? { id: t.deletedBy, username: t.deletedByName } : null,
+  };
+}
+
+export function presentActivity(a: ActivityView) {
+  return {
+    id: a.id, ownerId: a.ownerId, actor: a.actorId ? { id: a.actorId, username: a.actorName } : { id: null, username: a.actorName },
+    action: a.action, nodeId: a.nodeId, path: a.path, details: a.details, via: a.via, ip: a.ip, userAgent: a.userAgent, createdAt: iso(a.createdAt),
+  };
+}

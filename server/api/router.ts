@@ -1,0 +1,58 @@
+/** The Koa application for /api (and, once built, the console at /). */
+import Router from '@koa/router';
+import Koa from 'koa';
+import { koaBody } from 'koa-body';
+import type { Log } from '../log.js';
+import type { ApiDeps } from './deps.js';
+import { sendContinue } from './http-util.js';
+import { authenticate } from './middleware/auth.js';
+import { errorHandler } from './middleware/errors.js';
+import { notFound } from '../domain/errors.js';
+import { adminRoutes } from './routes/admin.js';
+import { authRoutes } from './routes/auth.js';
+import { contentRoutes } from './routes/content.js';
+import { journalRoutes } from './routes/journal.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { zipRoutes } from './routes/zip.js';
+
+/** Routes that read a (possibly huge) body themselves and decide when to send `100 Continue`. */
+const STREAMING_UPLOAD = /^\/api\/folders\/[^/]+\/(files\/[^/]+|upload)$/;
+
+export function createApi(deps: ApiDeps, log: Log): Koa {
+  const app = new Koa({ proxy: deps.config.trustProxy });
+  const json = koaBody({ json: true, multipart: false, urlencoded: false, text: false, jsonLimit: '1mb', jsonStrict: true });
+
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      log.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+    }
+  });
+  app.use(errorHandler(log));
+  app.use(async (ctx, next) => {
+    if (!STREAMING_UPLOAD.test(ctx.path)) sendContinue(ctx.req, ctx.res);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'same-origin');
+    await next();
+  });
+
+  const api = new Router({ prefix: '/api' });
+  api.get('/health', (ctx) => {
+    ctx.body = { status: 'ok', version: deps.version };
+  });
+  api.use(authenticate(deps.accounts));
+  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json)]) {
+    api.use(r.routes(), r.allowedMethods());
+  }
+  app.use(api.routes());
+  app.use(api.allowedMethods({ throw: false }));
+  app.use(async (ctx) => {
+    if (ctx.path.startsWith('/api/') || ctx.path === '/api') throw notFound('Route');
+    ctx.status = 404;
+    ctx.type = 'text/plain';
+    ctx.body = 'Not found';
+  });
+  return app;
+}

@@ -1,0 +1,60 @@
+import Router, { type RouterMiddleware } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.js';
+import { origin, requireActor, SESSION_COOKIE, type ApiState } from '../middleware/auth.js';
+import { presentUser } from '../presenters.js';
+import { parseBody } from '../validate.js';
+import type { Session } from '../../domain/auth.js';
+
+const Register = z.object({ username: z.string(), email: z.string(), password: z.string() });
+const Login = z.object({ username: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
+const ChangePassword = z.object({ currentPassword: z.string().max(1024), newPassword: z.string() });
+
+export function authRoutes({ accounts, drive }: ApiDeps, json: RouterMiddleware) {
+  const router = new Router();
+
+  const startSession = (ctx: Context, s: Session) => {
+    ctx.cookies.set(SESSION_COOKIE, s.token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, expires: new Date(s.expiresAt), path: '/', overwrite: true });
+    return { token: s.token, expiresAt: new Date(s.expiresAt).toISOString(), user: presentUser(s.user) };
+  };
+
+  router.post('/auth/register', json, async (ctx) => {
+    const body = parseBody(ctx, Register);
+    const user = await accounts.createUser((ctx.state as ApiState).actor ?? null, body);
+    ctx.status = 201;
+    ctx.body = { user: presentUser(user) };
+  });
+
+  router.post('/auth/login', json, async (ctx) => {
+    const { username, password } = parseBody(ctx, Login);
+    ctx.body = startSession(ctx, await accounts.login(username, password, origin(ctx)));
+  });
+
+  router.post('/auth/logout', async (ctx) => {
+    const state = ctx.state as ApiState;
+    if (state.actor && state.session) await accounts.logout(state.actor, state.session);
+    ctx.cookies.set(SESSION_COOKIE, null, { path: '/' });
+    ctx.status = 204;
+  });
+
+  router.post('/auth/logout-all', async (ctx) => {
+    await accounts.signOutEverywhere(requireActor(ctx));
+    ctx.cookies.set(SESSION_COOKIE, null, { path: '/' });
+    ctx.status = 204;
+  });
+
+  router.get('/auth/me', async (ctx) => {
+    const actor = requireActor(ctx);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { user: presentUser(actor.user, { trashBytes: await drive.trashBytes(actor) }) };
+  });
+
+  router.post('/auth/password', json, async (ctx) => {
+    const actor = requireActor(ctx);
+    const { currentPassword, newPassword } = parseBody(ctx, ChangePassword);
+    ctx.body = startSession(ctx, await accounts.changePassword(actor, currentPassword, newPassword));
+  });
+
+  return router;
+}

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import Router from '@koa/router';
+import { koaBody } from 'koa-body';
+import { z } from 'zod';
+import { quotaExceeded, invalidInput } from '../../domain/errors.js';
+import type { ApiDeps } from '../deps.js';
+import { contentDisposition, etagMatches, isActiveContent, parseRange, sendContinue } from '../http-util.js';
+import { requireActor } from '../middleware/auth.js';
+import { presentNode } from '../presenters.js';
+import { Id, IdParams, parseParams, parseQuery } from '../validate.js';
+
+const UploadParams = z.object({ parentId: Id, name: z.string() });
+const UploadQuery = z.object({ overwrite: z.enum(['true', 'false', '1', '0']).optional() });
+const ParentParams = z.object({ parentId: Id });
+const DownloadQuery = z.object({ download: z.string().optional() });
+
+export function contentRoutes({ drive, config }: ApiDeps) {
+  const router = new Router();
+
+  /** Raw streaming body; 201 when created, 200 when `?overwrite=true` replaced the file (same id). */
+  router.put('/folders/:parentId/files/:name', async (ctx) => {
+    const { parentId, name } = parseParams(ctx, UploadParams);
+    const { overwrite } = parseQuery(ctx, UploadQuery);
+    const { node, created } = await drive.upload(requireActor(ctx), parentId, name, ctx.req, {
+      expectedSize: ctx.request.length ?? null,
+      overwrite: overwrite === 'true' || overwrite === '1',
+      beforeRead: () => sendContinue(ctx.req, ctx.res),
+    });
+    ctx.status = created ? 201 : 200;
+    ctx.set('ETag', `"${node.etag}"`);
+    ctx.body = presentNode(node);
+  });
+
+  /** multipart/form-data with one or more files; each becomes a file in the folder. */
+  router.post('/folders/:parentId/upload', async (ctx, next) => {
+    const { parentId } = parseParams(ctx, ParentParams);
+    const actor = requireActor(ctx);
+    const room = Math.max(1, actor.user.quotaBytes - actor.user.usedBytes);
+    if (!ctx.is('multipart/form-data')) throw invalidInput('Send the files as multipart/form-data');
+    sendContinue(ctx.req, ctx.res);
+    const tmp = path.join(config.dataDir, 'tmp');
+    try {
+      await koaBody({
+        multipart: true, json: false, text: false, urlencoded: false,
+        formidable: { uploadDir: tmp, maxFileSize: room, maxTotalFileSize: room, allowEmptyFiles: true, minFileSize: 0, maxFiles: 1000, hashAlgorithm: false },
+      })(ctx, async () => {});
+    } catch (err) {
+      if ((err as { httpCode?: number; status?: number }).httpCode === 413 || (err as { status?: number }).status === 413) throw quotaExceeded(ctx.request.length ?? room + 1, room);
+      throw err;
+    }
+    const files = Object.values(ctx.request.files ?? {}).flat();
+    const overwrite = ctx.query.overwrite === 'true';
+    try {
+      if (files.length === 0) throw invalidInput('No files in the form');
+      const items = [];
+      for (const f of files) {
+        const result = await drive.upload(actor, parentId, f.originalFilename ?? 'upload', fs.createReadStream(f.filepath), { expectedSize: f.size, overwrite });
+        items.push(presentNode(result.node));
+      }
+      ctx.status = 201;
+      ctx.body = { items };
+    } finally {
+      await Promise.all(files.map((f) => fsp.rm(f.filepath, { force: true })));
+    }
+    await next();
+  });
+
+  /** Download with ETag/If-None-Match (304), single Range (206/416), inline or `?download=1` attachment. */
+  router.get('/files/:id/content', async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    const { download } = parseQuery(ctx, DownloadQuery);
+    const { node } = await drive.openFile(requireActor(ctx), id);
+    const etag = node.etag;
+    ctx.set('ETag', `"${etag}"`);
+    ctx.set('Last-Modified', new Date(node.modifiedAt).toUTCString());
+    ctx.set('Accept-Ranges', 'bytes');
+    ctx.set('Cache-Control', 'private, no-cache');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Content-Security-Policy', "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; sandbox");
+    if (etagMatches(ctx.get('if-none-match'), etag)) {
+      ctx.status = 304;
+      return;
+    }
+    const attachment = download !== undefined && download !== '0' ? true : isActiveContent(node.mime);
+    ctx.set('Content-Disposition', contentDisposition(attachment ? 'attachment' : 'inline', node.name));
+    ctx.type = node.mime ?? 'application/octet-stream';
+    const ifRange = ctx.get('if-range');
+    const range = ifRange && ifRange !== `"${etag}"` ? ({ kind: 'full' } as const) : parseRange(ctx.get('range') || undefined, node.size);
+    if (range.kind === 'unsatisfiable') {
+      ctx.status = 416;
+      ctx.set('Content-Range', `bytes */${node.size}`);
+      ctx.body = { error: { code: 'invalid_input', message: 'The requested range is outside the file' } };
+      return;
+    }
+    const { start, end } = range.kind === 'partial' ? range : { start: 0, end: node.size - 1 };
+    ctx.status = range.kind === 'partial' ? 206 : 200;
+    if (range.kind === 'partial') ctx.set('Content-Range', `bytes ${start}-${end}/${node.size}`);
+    if (ctx.method === 'HEAD' || node.size === 0 || !node.contentHash) {
+      ctx.set('Content-Length', String(end - start + 1));
+      if (ctx.method !== 'HEAD') ctx.body = '';
+      return;
+    }
+    ctx.body = drive.blobs.open(node.contentHash, { start, end });
+    ctx.length = end - start + 1;
+  });
+
+  return router;
+}

@@ -1,0 +1,78 @@
+/** The composition root: the only module that knows every layer. */
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/index.js';
+import { LocalDiskBlobStore } from '../storage/index.js';
+import { createApi } from './api/router.js';
+import { openDb, type Db } from './db/index.js';
+import { Admin } from './domain/admin.js';
+import { Accounts } from './domain/auth.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { Drive } from './domain/drive.js';
+import { collectGarbage, type GcResult } from './domain/maintenance.js';
+import { createHttpServer } from './http.js';
+import { startScheduler } from './jobs/scheduler.js';
+import { createLog, type Log } from './log.js';
+import { loadOrCreateSecret } from './secrets.js';
+import { VERSION } from './version.js';
+
+export interface App {
+  readonly config: Config;
+  readonly db: Db;
+  readonly drive: Drive;
+  readonly accounts: Accounts;
+  readonly admin: Admin;
+  readonly blobs: LocalDiskBlobStore;
+  /** The generated admin password on first start (printed once by main). */
+  readonly firstAdminPassword: string | undefined;
+  listen(): Promise<string>;
+  collectGarbage(graceMs?: number): Promise<GcResult>;
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, opts: { clock?: Clock; log?: Log } = {}): Promise<App> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLog(config.logLevel);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const db = await openDb(config.dbFile);
+  const blobs = new LocalDiskBlobStore(config.dataDir);
+  const accounts = new Accounts(db, config, clock, loadOrCreateSecret(config.dataDir));
+  const drive = new Drive(db, blobs, clock);
+  const admin = new Admin(db, clock);
+  const { password: firstAdminPassword } = await accounts.ensureAdmin();
+
+  const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
+  const koa = createApi({ config, drive, accounts, admin, version: VERSION }, log);
+  const server = createHttpServer(config, koa.callback(), null);
+  const scheduler = config.jobsEnabled
+    ? startScheduler([
+        { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
+        {
+          name: 'session-cleanup', schedule: '41 3 * * *',
+          run: async () => ({ revoked: await db.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now: clock.now() }) }),
+        },
+      ], log)
+    : null;
+
+  return {
+    config, db, drive, accounts, admin, blobs, firstAdminPassword,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          const { port } = server.address() as AddressInfo;
+          const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+          resolve(`${config.tls ? 'https' : 'http'}://${host}:${port}`);
+        });
+      }),
+    collectGarbage: gc,
+    close: async () => {
+      scheduler?.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await db.close();
+    },
+  };
+}

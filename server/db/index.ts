@@ -1,0 +1,78 @@
+/**
+ * The database handle: sequelize over SQLite, WAL, foreign keys, busy timeout, IMMEDIATE write
+ * transactions. Domain code talks to it through `Q` (raw, bound SQL) and `db.tx(fn)`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import { runMigrations } from './migrate.js';
+
+export type Params = Record<string, unknown>;
+
+/** A query surface: the database itself, or an open transaction. */
+export interface Q {
+  all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T | undefined>;
+  /** Runs an INSERT/UPDATE/DELETE and returns the number of rows changed. */
+  run(sql: string, params?: Params): Promise<number>;
+}
+
+export interface Db extends Q {
+  readonly sequelize: Sequelize;
+  /** The one way to open a write transaction. Keep it short: no file I/O beyond metadata calls. */
+  tx<T>(fn: (tx: Q) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+interface SqliteConn {
+  configure(option: 'busyTimeout', ms: number): void;
+  run(sql: string, cb: (err: Error | null) => void): void;
+}
+
+function surface(sequelize: Sequelize, transaction?: Transaction): Q {
+  const opts = (params?: Params) => ({ bind: params ?? {}, transaction });
+  return {
+    all: <T>(sql: string, params?: Params) => sequelize.query(sql, { ...opts(params), type: QueryTypes.SELECT }) as Promise<T[]>,
+    get: async <T>(sql: string, params?: Params) =>
+      ((await sequelize.query(sql, { ...opts(params), type: QueryTypes.SELECT })) as T[])[0],
+    run: async (sql: string, params?: Params) => {
+      const [, changes] = (await sequelize.query(sql, { ...opts(params), type: QueryTypes.UPDATE })) as unknown as [unknown, number];
+      return changes ?? 0;
+    },
+  };
+}
+
+export async function openDb(file: string): Promise<Db> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const sequelize = new Sequelize({
+    dialect: 'sqlite',
+    storage: file,
+    logging: false,
+    transactionType: Transaction.TYPES.IMMEDIATE,
+    // sequelize opens one sqlite connection per transaction: every connection needs these settings.
+    hooks: {
+      afterConnect: async (conn: unknown) => {
+        const c = conn as SqliteConn;
+        c.configure('busyTimeout', 10_000);
+        for (const pragma of ['PRAGMA foreign_keys = ON', 'PRAGMA synchronous = FULL']) {
+          await new Promise<void>((resolve, reject) => c.run(pragma, (err) => (err ? reject(err) : resolve())));
+        }
+      },
+    },
+  });
+  await sequelize.query('PRAGMA journal_mode = WAL');
+  const base = surface(sequelize);
+  const db: Db = {
+    ...base,
+    sequelize,
+    tx: (fn) => sequelize.transaction((t) => fn(surface(sequelize, t))),
+    close: () => sequelize.close(),
+  };
+  await runMigrations(db);
+  return db;
+}
+
+/** SQLite returns 0/1 for booleans and numbers for BIGINT; PostgreSQL would return strings. */
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+export const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';

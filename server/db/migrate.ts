@@ -1,0 +1,23 @@
+/** Versioned migrations, run at start-up in order; each runs once, inside a transaction. */
+import type { Db } from './index.js';
+import { initial } from './migrations/001-initial.js';
+
+export interface Migration {
+  name: string;
+  statements: string[];
+}
+
+const MIGRATIONS: Migration[] = [initial];
+
+export async function runMigrations(db: Db): Promise<void> {
+  await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
+  const done = new Set((await db.all<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
+  for (const m of MIGRATIONS) {
+    if (done.has(m.name)) continue;
+    await db.tx(async (tx) => {
+      if (await tx.get('SELECT name FROM schema_migrations WHERE name = $name', { name: m.name })) return; // another process won
+      for (const sql of m.statements) await tx.run(sql);
+      await tx.run('INSERT INTO schema_migrations (name, applied_at) VALUES ($name, $at)', { name: m.name, at: Date.now() });
+    });
+  }
+}

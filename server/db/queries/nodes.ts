@@ -1,0 +1,134 @@
+/** SQL for the node tree. Recursive CTEs keep every ancestor/descendant question to one query. */
+import { num, numOrNull, type Q } from '../index.js';
+import type { NodeKind, NodeRow } from '../../domain/types.js';
+
+export const NODE_COLS = `n.id, n.owner_id, n.parent_id, n.kind, n.name, n.size, n.mime, n.content_hash, n.etag,
+  n.created_at, n.modified_at, n.deleted_at, n.trash_root_id, n.original_parent_id`;
+
+export interface RawNode {
+  id: string; owner_id: string; parent_id: string | null; kind: NodeKind; name: string; size: unknown; mime: string | null;
+  content_hash: string | null; etag: string; created_at: unknown; modified_at: unknown; deleted_at: unknown;
+  trash_root_id: string | null; original_parent_id: string | null;
+}
+
+export function toNode(r: RawNode): NodeRow {
+  return {
+    id: r.id, ownerId: r.owner_id, parentId: r.parent_id, kind: r.kind, name: r.name, size: num(r.size), mime: r.mime,
+    contentHash: r.content_hash, etag: r.etag, createdAt: num(r.created_at), modifiedAt: num(r.modified_at),
+    deletedAt: numOrNull(r.deleted_at), trashRootId: r.trash_root_id, originalParentId: r.original_parent_id,
+  };
+}
+
+export async function getLiveNode(q: Q, id: string): Promise<NodeRow | undefined> {
+  const r = await q.get<RawNode>(`SELECT ${NODE_COLS} FROM nodes n WHERE n.id = $id AND n.deleted_at IS NULL`, { id });
+  return r && toNode(r);
+}
+
+export async function getNode(q: Q, id: string): Promise<NodeRow | undefined> {
+  const r = await q.get<RawNode>(`SELECT ${NODE_COLS} FROM nodes n WHERE n.id = $id`, { id });
+  return r && toNode(r);
+}
+
+export async function childByKey(q: Q, parentId: string, key: string): Promise<NodeRow | undefined> {
+  const r = await q.get<RawNode>(
+    `SELECT ${NODE_COLS} FROM nodes n WHERE n.parent_id = $parentId AND n.name_key = $key AND n.deleted_at IS NULL`,
+    { parentId, key },
+  );
+  return r && toNode(r);
+}
+
+export type SortKey = 'name' | 'size' | 'modified';
+const ORDER: Record<SortKey, string> = { name: 'n.name_key', size: 'n.size', modified: 'n.modified_at' };
+
+/** Live children, folders first, then by the sort key (name as the tie-breaker). */
+export async function listChildren(
+  q: Q, parentId: string, opts: { sort: SortKey; order: 'asc' | 'desc'; offset: number; limit: number },
+): Promise<{ rows: NodeRow[]; total: number }> {
+  const dir = opts.order === 'desc' ? 'DESC' : 'ASC';
+  const rows = await q.all<RawNode>(
+    `SELECT ${NODE_COLS} FROM nodes n WHERE n.parent_id = $parentId AND n.deleted_at IS NULL
+     ORDER BY (n.kind = 'folder') DESC, ${ORDER[opts.sort]} ${dir}, n.name_key ${dir}, n.id
+     LIMIT $limit OFFSET $offset`,
+    { parentId, limit: opts.limit, offset: opts.offset },
+  );
+  const count = await q.get<{ c: unknown }>(
+    'SELECT COUNT(*) AS c FROM nodes WHERE parent_id = $parentId AND deleted_at IS NULL', { parentId });
+  return { rows: rows.map(toNode), total: num(count?.c) };
+}
+
+/** The node and its ancestors, root first. */
+export async function ancestry(q: Q, id: string): Promise<NodeRow[]> {
+  const rows = await q.all<RawNode & { depth: unknown }>(
+    `WITH RECURSIVE anc(id, depth) AS (
+       SELECT id, 0 FROM nodes WHERE id = $id
+       UNION ALL
+       SELECT p.parent_id, anc.depth + 1 FROM anc JOIN nodes p ON p.id = anc.id WHERE p.parent_id IS NOT NULL
+     )
+     SELECT ${NODE_COLS}, anc.depth FROM anc JOIN nodes n ON n.id = anc.id ORDER BY anc.depth DESC`,
+    { id },
+  );
+  return rows.map(toNode);
+}
+
+/** "/a/b/c.txt" relative to the owner's root ("/" for the root itself). */
+export function pathFromAncestry(chain: NodeRow[]): string {
+  return '/' + chain.slice(1).map((n) => n.name).join('/');
+}
+
+/** True when `ancestorId` is `id` or one of its ancestors. */
+export async function isSelfOrAncestor(q: Q, ancestorId: string, id: string): Promise<boolean> {
+  const r = await q.get(
+    `WITH RECURSIVE anc(id) AS (
+       SELECT id FROM nodes WHERE id = $id
+       UNION ALL
+       SELECT p.parent_id FROM anc JOIN nodes p ON p.id = anc.id WHERE p.parent_id IS NOT NULL
+     )
+     SELECT 1 AS hit FROM anc WHERE id = $ancestorId LIMIT 1`,
+    { id, ancestorId },
+  );
+  return r !== undefined;
+}
+
+/** The strongest unexpired user share on the node or any ancestor: 2 = edit, 1 = view, 0 = none. */
+export async function inheritedShareLevel(q: Q, id: string, userId: string, now: number): Promise<number> {
+  const r = await q.get<{ level: unknown }>(
+    `WITH RECURSIVE anc(id) AS (
+       SELECT id FROM nodes WHERE id = $id
+       UNION ALL
+       SELECT p.parent_id FROM anc JOIN nodes p ON p.id = anc.id WHERE p.parent_id IS NOT NULL
+     )
+     SELECT MAX(CASE s.permission WHEN 'edit' THEN 2 ELSE 1 END) AS level
+     FROM anc JOIN shares s ON s.node_id = anc.id
+     WHERE s.kind = 'user' AND s.grantee_id = $userId AND (s.expires_at IS NULL OR s.expires_at > $now)`,
+    { id, userId, now },
+  );
+  return num(r?.level);
+}
+
+export interface SubtreeRow extends NodeRow {
+  depth: number;
+}
+
+/** The live subtree under `id` (inclusive), parents before children. */
+export async function liveSubtree(q: Q, id: string): Promise<SubtreeRow[]> {
+  const rows = await q.all<RawNode & { depth: unknown }>(
+    `WITH RECURSIVE sub(id, depth) AS (
+       SELECT id, 0 FROM nodes WHERE id = $id AND deleted_at IS NULL
+       UNION ALL
+       SELECT c.id, sub.depth + 1 FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
+     )
+     SELECT ${NODE_COLS}, sub.depth FROM sub JOIN nodes n ON n.id = sub.id ORDER BY sub.depth, n.name_key`,
+    { id },
+  );
+  return rows.map((r) => ({ ...toNode(r), depth: num(r.depth) }));
+}
+
+/** Relative paths ("a/b.txt") for a subtree listing, keyed by node id; the root maps to its own name. */
+export function relativePaths(rows: SubtreeRow[]): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const r of rows) {
+    const parentPath = r.parentId !== null ? paths.get(r.parentId) : undefined;
+    paths.set(r.id, parentPath === undefined ? r.name : `${parentPath}/${r.name}`);
+  }
+  return paths;
+}

@@ -1,0 +1,43 @@
+/**
+ * The access gate. Effective access = owner, else the strongest inherited user share (one recursive
+ * query), else none. A link actor has the link's permission inside the link's subtree only.
+ * "none" answers not_found (no existence oracle); seen-but-not-allowed answers forbidden.
+ */
+import type { Q } from '../db/index.js';
+import { getLiveNode, inheritedShareLevel, isSelfOrAncestor } from '../db/queries/nodes.js';
+import type { Actor } from './actor.js';
+import { forbidden, notFound } from './errors.js';
+import type { Access, NodeRow } from './types.js';
+
+const RANK: Record<Access, number> = { none: 0, view: 1, edit: 2, owner: 3 };
+export type Need = 'view' | 'edit' | 'owner';
+
+export function atLeast(have: Access, need: Need): boolean {
+  return RANK[have] >= RANK[need];
+}
+
+export async function resolveAccess(q: Q, actor: Actor, node: NodeRow, now: number): Promise<Access> {
+  switch (actor.kind) {
+    case 'system':
+      return 'owner';
+    case 'user': {
+      if (node.ownerId === actor.user.id) return 'owner';
+      const level = await inheritedShareLevel(q, node.id, actor.user.id, now);
+      return level >= 2 ? 'edit' : level === 1 ? 'view' : 'none';
+    }
+    case 'link': {
+      if (node.ownerId !== actor.share.ownerId) return 'none';
+      return (await isSelfOrAncestor(q, actor.share.nodeId, node.id)) ? actor.share.permission : 'none';
+    }
+  }
+}
+
+/** Loads a live node the actor may `need`; throws not_found (cannot see it) or forbidden. */
+export async function requireNode(q: Q, actor: Actor, id: string, need: Need, now: number): Promise<{ node: NodeRow; access: Access }> {
+  const node = await getLiveNode(q, id);
+  if (!node) throw notFound();
+  const access = await resolveAccess(q, actor, node, now);
+  if (access === 'none') throw notFound();
+  if (!atLeast(access, need)) throw forbidden(need === 'owner' ? 'Only the owner can do this' : `You need ${need} access for this`);
+  return { node, access };
+}

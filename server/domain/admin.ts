@@ -1,0 +1,49 @@
+/** Administration: users, quotas, roles. Every call needs an admin actor. */
+import type { Db } from '../db/index.js';
+import type { Actor } from './actor.js';
+import { record } from './activity.js';
+import type { Clock } from './clock.js';
+import { forbidden, invalidInput } from './errors.js';
+import { listUsers, requireUser } from './users.js';
+import type { Role, UserRow } from './types.js';
+
+export function requireAdmin(actor: Actor): void {
+  if (actor.kind !== 'user' || actor.user.role !== 'admin') throw forbidden('Administrators only');
+}
+
+export interface UserPatch {
+  quotaBytes?: number;
+  disabled?: boolean;
+  role?: Role;
+}
+
+export class Admin {
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
+
+  async listUsers(actor: Actor): Promise<UserRow[]> {
+    requireAdmin(actor);
+    return listUsers(this.db);
+  }
+
+  /** Changes quota, role or disabled state. Disabling bumps token_version, which ends the user's sessions at once. */
+  async updateUser(actor: Actor, id: string, patch: UserPatch): Promise<UserRow> {
+    requireAdmin(actor);
+    if (patch.quotaBytes !== undefined && (!Number.isSafeInteger(patch.quotaBytes) || patch.quotaBytes < 0)) {
+      throw invalidInput('quotaBytes must be a whole number of bytes, 0 or more', { field: 'quotaBytes' });
+    }
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const user = await requireUser(tx, id);
+      if (actor.kind === 'user' && actor.user.id === id && (patch.disabled === true || patch.role === 'user')) {
+        throw forbidden('You cannot disable or demote yourself');
+      }
+      if (patch.quotaBytes !== undefined) await tx.run('UPDATE users SET quota_bytes = $q WHERE id = $id', { q: patch.quotaBytes, id });
+      if (patch.role !== undefined) await tx.run('UPDATE users SET role = $r WHERE id = $id', { r: patch.role, id });
+      if (patch.disabled !== undefined && patch.disabled !== user.disabled) {
+        await tx.run('UPDATE users SET disabled = $d, token_version = token_version + 1 WHERE id = $id', { d: patch.disabled ? 1 : 0, id });
+      }
+      await record(tx, actor, { ownerId: id, action: 'user.updated', details: { ...patch } }, now);
+      return requireUser(tx, id);
+    });
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Accounts and sessions: bcrypt passwords, HS256 JWTs that carry token_version (a password change
+ * revokes them all) and a jti (logout revokes one), throttled sign-in.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import jwt from 'jsonwebtoken';
+import type { Config } from '../../config/index.js';
+import { num, type Db } from '../db/index.js';
+import type { Actor, Origin } from './actor.js';
+import { record } from './activity.js';
+import type { Clock } from './clock.js';
+import { DomainError, forbidden, invalidInput, unauthenticated } from './errors.js';
+import { checkThrottle, clearFailures, recordFailure } from './throttle.js';
+import { findUserByLogin, getUser, insertUser, requireUser, validatePassword } from './users.js';
+import type { Role, UserRow } from './types.js';
+
+export interface Session {
+  token: string;
+  user: UserRow;
+  expiresAt: number;
+}
+
+export interface TokenInfo {
+  user: UserRow;
+  jti: string;
+  expiresAt: number;
+}
+
+/** bcrypt reads at most 72 bytes: hash a fixed-length digest so long and Unicode passwords count whole. */
+const prehash = (password: string) => createHash('sha256').update(password.normalize('NFC'), 'utf8').digest('base64');
+
+export class Accounts {
+  private readonly dummyHash: string;
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly clock: Clock,
+    private readonly secret: string,
+  ) {
+    this.dummyHash = bcrypt.hashSync(prehash(randomUUID()), config.bcryptCost);
+  }
+
+  hashPassword(password: string): Promise<string> {
+    return bcrypt.hash(prehash(password), this.config.bcryptCost);
+  }
+
+  /** Creates a user with a home folder. Self-registration needs OPEN_REGISTRATION; admins may always create. */
+  async createUser(
+    actor: Actor | null,
+    input: { username: string; email: string; password: string; role?: Role; quotaBytes?: number },
+  ): Promise<UserRow> {
+    const isAdmin = actor?.kind === 'user' && actor.user.role === 'admin';
+    const isSystem = actor?.kind === 'system';
+    if (!isAdmin && !isSystem && !this.config.openRegistration) throw forbidden('Registration is closed; ask an administrator for an account');
+    if (!isAdmin && !isSystem && (input.role === 'admin' || input.quotaBytes !== undefined)) throw forbidden('Only administrators can set roles and quotas');
+    validatePassword(input.password);
+    const passwordHash = await this.hashPassword(input.password);
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const user = await insertUser(tx, {
+        username: input.username, email: input.email, passwordHash, role: input.role ?? 'user', quotaBytes: input.quotaBytes ?? this.config.defaultQuotaBytes,
+      }, now);
+      await record(tx, actor ?? { kind: 'user', user, origin: { via: 'api' } }, { ownerId: user.id, action: 'user.created', details: { username: user.username } }, now);
+      return user;
+    });
+  }
+
+  /**
+   * Checks a username (or email) and password. Unknown user and wrong password look the same
+   * (same error, same bcrypt cost). Throttled per username and per IP; disabled users are refused.
+   */
+  async verifyCredentials(login: string, password: string, origin: Origin): Promise<UserRow> {
+    const now = this.clock.now();
+    const windowMs = this.config.login.windowSeconds * 1000;
+    const userKey = `user:${login.normalize('NFC').toLowerCase()}`;
+    const ipKey = `ip:${origin.ip ?? 'unknown'}`;
+    await checkThrottle(this.db, [
+      { key: userKey, max: this.config.login.maxFailures },
+      { key: ipKey, max: this.config.login.maxFailuresPerIp },
+    ], windowMs, now);
+    const found = await findUserByLogin(this.db, login);
+    const ok = await bcrypt.compare(prehash(password), found?.passwordHash ?? this.dummyHash);
+    if (!found || !ok || found.disabled) {
+      await this.db.tx(async (tx) => {
+        await recordFailure(tx, [userKey, ipKey], windowMs, now);
+        if (found) {
+          const reason = found.disabled && ok ? 'disabled' : 'bad_password';
+          await record(tx, { kind: 'user', user: found, origin }, { ownerId: found.id, action: 'auth.login_failed', details: { reason } }, now);
+        }
+      });
+      if (found?.disabled && ok) throw new DomainError('unauthenticated', 'This account is disabled');
+      throw unauthenticated('Wrong username or password');
+    }
+    await this.db.tx((tx) => clearFailures(tx, userKey));
+    const { passwordHash: _omit, ...user } = found;
+    return user;
+  }
+
+  async login(login: string, password: string, origin: Origin): Promise<Session> {
+    const user = await this.verifyCredentials(login, password, origin);
+    const now = this.clock.now();
+    await this.db.tx((tx) => record(tx, { kind: 'user', user, origin }, { ownerId: user.id, action: 'auth.login' }, now));
+    return this.issue(user);
+  }
+
+  issue(user: UserRow): Session {
+    const expiresAt = Math.floor(this.clock.now() / 1000) + this.config.jwtTtlSeconds;
+    const token = jwt.sign({ tv: user.tokenVersion, exp: expiresAt }, this.secret, { algorithm: 'HS256', subject: user.id, jwtid: randomUUID() });
+    return { token, user, expiresAt: expiresAt * 1000 };
+  }
+
+  /** Verifies signature, expiry, revocation (logout), token_version (password change) and that the user is enabled. */
+  async verifyToken(token: string): Promise<TokenInfo> {
+    let claims: jwt.JwtPayload;
+    try {
+      const decoded = jwt.verify(token, this.secret, { algorithms: ['HS256'], clockTimestamp: Math.floor(this.clock.now() / 1000) });
+      if (typeof decoded === 'string') throw new Error('unexpected payload');
+      claims = decoded;
+    } catch {
+      throw unauthenticated('Your session is invalid or has expired; sign in again');
+    }
+    const user = typeof claims.sub === 'string' ? await getUser(this.db, claims.sub) : undefined;
+    if (!user || user.disabled || claims.tv !== user.tokenVersion || typeof claims.jti !== 'string') {
+      throw unauthenticated('Your session is invalid or has expired; sign in again');
+    }
+    if (await this.db.get('SELECT 1 AS r FROM revoked_tokens WHERE jti = $jti', { jti: claims.jti })) {
+      throw unauthenticated('You have signed out; sign in again');
+    }
+    return { user, jti: claims.jti, expiresAt: num(claims.exp) * 1000 };
+  }
+
+  /** Ends one session: its token id is refused until it would have expired anyway. */
+  async logout(actor: Actor, session: { jti: string; expiresAt: number }): Promise<void> {
+    const now = this.clock.now();
+    await this.db.tx(async (tx) => {
+      await tx.run('INSERT INTO revoked_tokens (jti, expires_at) VALUES ($jti, $exp) ON CONFLICT (jti) DO NOTHING', { jti: session.jti, exp: session.expiresAt });
+      await tx.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now });
+      if (actor.kind === 'user') await record(tx, actor, { ownerId: actor.user.id, action: 'auth.logout' }, now);
+    });
+  }
+
+  /** Changes the password and bumps token_version: every other session and cached WebDAV credential ends. */
+  async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<Session> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user can change a password');
+    validatePassword(newPassword, 'newPassword');
+    if (typeof currentPassword !== 'string') throw invalidInput('currentPassword is required', { field: 'currentPassword' });
+    const found = await findUserByLogin(this.db, actor.user.username);
+    if (!found || !(await bcrypt.compare(prehash(currentPassword), found.passwordHash))) {
+      throw new DomainError('forbidden', 'The current password is wrong', { field: 'currentPassword' });
+    }
+    const hash = await this.hashPassword(newPassword);
+    const user = await this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      await tx.run('UPDATE users SET password_hash = $hash, token_version = token_version + 1 WHERE id = $id', { hash, id: actor.user.id });
+      await record(tx, actor, { ownerId: actor.user.id, action: 'auth.password_changed' }, now);
+      return requireUser(tx, actor.user.id);
+    });
+    return this.issue(user);
+  }
+
+  /** Ends every session of the user (token_version + 1). */
+  async signOutEverywhere(actor: Actor): Promise<void> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user can do this');
+    await this.db.run('UPDATE users SET token_version = token_version + 1 WHERE id = $id', { id: actor.user.id });
+  }
+
+  /** First start: the `admin` account, with ADMIN_PASSWORD or a generated password (returned so it can be printed once). */
+  async ensureAdmin(): Promise<{ created: boolean; password?: string }> {
+    const existing = await this.db.get("SELECT id FROM users WHERE role = 'admin' LIMIT 1");
+    if (existing) return { created: false };
+    const password = this.config.adminPassword ?? randomUUID().replace(/-/g, '').slice(0, 20);
+    await this.createUser({ kind: 'system', origin: { via: 'system' } }, { username: 'admin', email: 'admin@localhost', password, role: 'admin' });
+    return { created: true, password: this.config.adminPassword ? undefined : password };
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * Drive: every file and folder use case, actor first. Each mutation is one short IMMEDIATE
+ * transaction that checks access, reserves quota, changes the tree and writes one activity row.
+ * Transports (API, WebDAV, jobs) only translate to these methods.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import mime from 'mime-types';
+import type { Db, Q } from '../db/index.js';
+import {
+  ancestry, childByKey, getLiveNode, isSelfOrAncestor, listChildren, liveSubtree, pathFromAncestry, relativePaths,
+  type SortKey, type SubtreeRow,
+} from '../db/queries/nodes.js';
+import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
+import type { Actor } from './actor.js';
+import { listActivity, record, type Action, type ActivityFilter, type ActivityView } from './activity.js';
+import { requireNode, resolveAccess, atLeast } from './access.js';
+import { addBlobRef, blobChecksums, bumpBlobRefs, releaseBlobRefs } from './blobs.js';
+import type { Clock } from './clock.js';
+import { alreadyExists, DomainError, forbidden, invalidInput, quotaExceeded } from './errors.js';
+import { nameKey, numberedName, validateName } from './names.js';
+import { remainingBytes, reserveBytes } from './quota.js';
+import { listTrash, trashBytes, type TrashItem } from './trash.js';
+import type { NodeRow, NodeView, Page } from './types.js';
+
+export interface UploadOptions {
+  /** Content-Length (or X-Expected-Entity-Length) when known: refused up front if it cannot fit. */
+  expectedSize?: number | null;
+  overwrite?: boolean;
+  /** Client-supplied modification time (X-OC-Mtime, PROPPATCH), epoch ms. */
+  modifiedAt?: number;
+  /** Called once the request is accepted, just before the body is read (sends `100 Continue`). */
+  beforeRead?: () => void;
+  /** Only replace when the current ETag matches (If-Match); `null` = only create (If-None-Match: *). */
+  ifMatch?: string | null;
+}
+
+export interface ListOptions {
+  sort?: SortKey;
+  order?: 'asc' | 'desc';
+  offset?: number;
+  limit?: number;
+}
+
+export interface ZipEntry {
+  path: string;
+  kind: 'file' | 'folder';
+  hash: string | null;
+  size: number;
+  modifiedAt: number;
+}
+
+export type BulkAction = 'move' | 'copy' | 'trash';
+
+const newEtag = () => randomUUID().replace(/-/g, '');
+
+export class Drive {
+  constructor(
+    private readonly db: Db,
+    readonly blobs: BlobStore,
+    private readonly clock: Clock,
+  ) {}
+
+  // ── reads ──────────────────────────────────────────────────────────────────────────────
+
+  async stat(actor: Actor, id: string): Promise<NodeView> {
+    const { node, access } = await requireNode(this.db, actor, id, 'view', this.clock.now());
+    return { ...node, permission: access };
+  }
+
+  async list(actor: Actor, folderId: string, opts: ListOptions = {}): Promise<Page<NodeView>> {
+    const { node, access } = await requireNode(this.db, actor, folderId, 'view', this.clock.now());
+    if (node.kind !== 'folder') throw new DomainError('not_a_folder', 'This item is not a folder');
+    const { rows, total } = await listChildren(this.db, folderId, {
+      sort: opts.sort ?? 'name', order: opts.order ?? 'asc', offset: opts.offset ?? 0, limit: opts.limit ?? 1000,
+    });
+    // Access inherits downwards, so every child has the folder's access.
+    return { items: rows.map((r) => ({ ...r, permission: access })), total };
+  }
+
+  /** Breadcrumbs: the ancestors the actor can see, root first, ending with the node itself. */
+  async path(actor: Actor, id: string): Promise<NodeView[]> {
+    const now = this.clock.now();
+    const { access } = await requireNode(this.db, actor, id, 'view', now);
+    const chain = await ancestry(this.db, id);
+    if (access === 'owner') return chain.map((n) => ({ ...n, permission: 'owner' as const }));
+    const visible: NodeView[] = [];
+    for (const n of chain.reverse()) {
+      const a = await resolveAccess(this.db, actor, n, now);
+      if (a === 'none') break;
+      visible.unshift({ ...n, permission: a });
+    }
+    return visible;
+  }
+
+  /** The file's row and checksums, for a download; the caller opens `blobs.open(node.contentHash)`. */
+  async openFile(actor: Actor, id: string): Promise<{ node: NodeView; sha1: string | null; md5: string | null }> {
+    const node = await this.stat(actor, id);
+    if (node.kind !== 'file') throw invalidInput('This item is a folder; download it as a ZIP');
+    const sums = node.contentHash ? await blobChecksums(this.db, node.contentHash) : undefined;
+    return { node, sha1: sums?.sha1 ?? null, md5: sums?.md5 ?? null };
+  }
+
+  /** Live files and folders under the given nodes, with relative paths, for a ZIP download. */
+  async zipEntries(actor: Actor, ids: string[]): Promise<{ name: string; entries: ZipEntry[] }> {
+    if (ids.length === 0) throw invalidInput('Nothing selected');
+    const now = this.clock.now();
+    const entries: ZipEntry[] = [];
+    const roots: NodeRow[] = [];
+    const taken = new Set<string>();
+    for (const id of ids) {
+      const { node } = await requireNode(this.db, actor, id, 'view', now);
+      roots.push(node);
+      const rows = await liveSubtree(this.db, id);
+      const paths = relativePaths(rows);
+      // Two selected items with the same name would collide in the archive: number the second.
+      let prefix = node.name;
+      for (let n = 1; taken.has(nameKey(prefix)); n++) prefix = numberedName(node.name, n, node.kind === 'file');
+      taken.add(nameKey(prefix));
+      for (const r of rows) {
+        const rel = paths.get(r.id)!;
+        const p = prefix + rel.slice(node.name.length);
+        entries.push({ path: p, kind: r.kind, hash: r.contentHash, size: r.size, modifiedAt: r.modifiedAt });
+      }
+    }
+    const name = roots.length === 1 && roots[0]!.parentId !== null ? roots[0]!.name : roots.length === 1 ? 'files' : 'selection';
+    return { name, entries };
+  }
+
+  /** The actor's recycle bin: trashed roots, newest first. */
+  async listTrash(actor: Actor): Promise<TrashItem[]> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a recycle bin');
+    return listTrash(this.db, actor.user.id);
+  }
+
+  async trashBytes(actor: Actor): Promise<number> {
+    return actor.kind === 'user' ? trashBytes(this.db, actor.user.id) : 0;
+  }
+
+  /**
+   * The activity log of resources the actor owns (everything done to them, by anyone).
+   * Admins may read another owner's log (`ownerId`) or everyone's (`ownerId: null`).
+   */
+  async activity(actor: Actor, filter: Omit<ActivityFilter, 'ownerId'> & { ownerId?: string | null }): Promise<ActivityView[]> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has an activity log');
+    const wantsOther = filter.ownerId !== undefined && filter.ownerId !== actor.user.id;
+    if (wantsOther && actor.user.role !== 'admin') throw forbidden("Only administrators can read other users' activity");
+    return listActivity(this.db, { ...filter, ownerId: filter.ownerId === undefined ? actor.user.id : filter.ownerId });
+  }
+
+  // ── writes ─────────────────────────────────────────────────────────────────────────────
+
+  async createFolder(actor: Actor, parentId: string, rawName: string): Promise<NodeView> {
+    const name = validateName(rawName);
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const parent = await this.writableFolder(tx, actor, parentId, now);
+      await this.ensureFree(tx, parent.id, name);
+      const node = await insertNode(tx, { ownerId: parent.ownerId, parentId: parent.id, kind: 'folder', name, now });
+      await touch(tx, parent.id, now);
+      await this.log(tx, actor, 'folder.created', node, now);
+      return { ...node, permission: await resolveAccess(tx, actor, node, now) };
+    });
+  }
+
+  /**
+   * Streams a body into a new file, or replaces an existing one when `overwrite` (same node id,
+   * new content and ETag). The body goes to a temp file first; nothing visible changes until the
+   * transaction commits. Throws already_exists, quota_exceeded (before reading when the size is
+   * known, or as soon as the body passes the remaining quota), precondition_failed.
+   */
+  async upload(actor: Actor, parentId: string, rawName: string, body: Readable, opts: UploadOptions = {}): Promise<{ node: NodeView; created: boolean }> {
+    const name = validateName(rawName);
+    const before = this.clock.now();
+    const parent = await this.writableFolder(this.db, actor, parentId, before);
+    const existing = await childByKey(this.db, parent.id, nameKey(name));
+    this.checkReplace(existing, name, opts);
+    if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
+    const room = (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
+    if (opts.expectedSize != null && opts.expectedSize > room) throw quotaExceeded(opts.expectedSize, room);
+
+    opts.beforeRead?.();
+    let staged: StagedBlob;
+    try {
+      staged = await this.blobs.stage(body, { maxBytes: room });
+    } catch (err) {
+      if (err instanceof BlobTooLarge) throw quotaExceeded(err.limit + 1, room);
+      throw err;
+    }
+    try {
+      return await this.db.tx(async (tx) => {
+        const now = this.clock.now();
+        const folder = await this.writableFolder(tx, actor, parentId, now);
+        const current = await childByKey(tx, folder.id, nameKey(name));
+        this.checkReplace(current, name, opts);
+        await reserveBytes(tx, folder.ownerId, staged.size - (current?.size ?? 0));
+        await this.blobs.place(staged); // inside the transaction: see BlobStore
+        await addBlobRef(tx, staged, now);
+        const mtime = opts.modifiedAt ?? now;
+        let node: NodeRow;
+        if (current) {
+          await tx.run(
+            `UPDATE nodes SET size = $size, content_hash = $hash, etag = $hash, mime = $mime, modified_at = $mtime WHERE id = $id`,
+            { id: current.id, size: staged.size, hash: staged.hash, mime: mimeOf(name), mtime },
+          );
+          if (current.contentHash) await releaseBlobRefs(tx, [current.contentHash], now);
+          node = { ...current, size: staged.size, contentHash: staged.hash, etag: staged.hash, mime: mimeOf(name), modifiedAt: mtime };
+        } else {
+          node = await insertNode(tx, { ownerId: folder.ownerId, parentId: folder.id, kind: 'file', name, now, blob: staged, modifiedAt: mtime });
+        }
+        await touch(tx, folder.id, now);
+        await this.log(tx, actor, current ? 'file.replaced' : 'file.uploaded', node, now, { size: staged.size });
+        return { node: { ...node, permission: await resolveAccess(tx, actor, node, now) }, created: !current };
+      });
+    } finally {
+      await this.blobs.discard(staged);
+    }
+  }
+
+  async rename(actor: Actor, id: string, rawName: string): Promise<NodeView> {
+    return this.db.tx((tx) => this.moveIn(tx, actor, id, null, rawName));
+  }
+
+  /** Moves (and optionally renames) a node under another folder of the same owner. */
+  async move(actor: Actor, id: string, parentId: string, opts: { name?: string } = {}): Promise<NodeView> {
+    return this.db.tx((tx) => this.moveIn(tx, actor, id, parentId, opts.name ?? null));
+  }
+
+  /** Copies a file or a whole folder (metadata only: blobs are shared); charged to the target's owner. */
+  async copy(actor: Actor, id: string, parentId: string, opts: { name?: string } = {}): Promise<NodeView> {
+    return this.db.tx((tx) => this.copyIn(tx, actor, id, parentId, opts.name ?? null));
+  }
+
+  /** Moves a node and its subtree to the owner's recycle bin. */
+  async trash(actor: Actor, id: string): Promise<void> {
+    await this.db.tx((tx) => this.trashIn(tx, actor, id));
+  }
+
+  /** Moves, copies or trashes several nodes in one transaction: all succeed or nothing changes. */
+  async bulk(actor: Actor, action: BulkAction, ids: string[], parentId?: string): Promise<NodeView[]> {
+    if (ids.length === 0) throw invalidInput('ids must not be empty');
+    if (new Set(ids).size !== ids.length) throw invalidInput('ids must not repeat');
+    if (action !== 'trash' && !parentId) throw invalidInput('parentId is required for move and copy');
+    return this.db.tx(async (tx) => {
+      const out: NodeView[] = [];
+      for (const id of ids) {
+        if (action === 'move') out.push(await this.moveIn(tx, actor, id, parentId!, null));
+        else if (action === 'copy') out.push(await this.copyIn(tx, actor, id, parentId!, null));
+        else await this.trashIn(tx, actor, id);
+      }
+      return out;
+    });
+  }
+
+  /** Sets a file's modification time (WebDAV clients preserve dates this way). */
+  async setModifiedAt(actor: Actor, id: string, modifiedAt: number): Promise<NodeView> {
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const { node, access } = await requireNode(tx, actor, id, 'edit', now);
+      await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
+      return { ...node, modifiedAt, permission: access };
+    });
+  }
+
+  // ── transaction bodies (shared by single and bulk operations) ───────────────────────────
+
+  private async moveIn(tx: Q, actor: Actor, id: string, newParentId: string | null, rawName: string | null): Promise<NodeView> {
+    const now = this.clock.now();
+    const name = rawName === null ? null : validateName(rawName);
+    const { node, access } = await requireNode(tx, actor, id, 'view', now);
+    if (node.parentId === null) throw forbidden('Your home folder cannot be renamed or moved');
+    const from = await this.parentForChange(tx, actor, node, now);
+    const to = newParentId === null || newParentId === node.parentId ? from : await this.writableFolder(tx, actor, newParentId, now);
+    if (to.ownerId !== node.ownerId) throw new DomainError('invalid_move', "Items can only be moved within their owner's files");
+    if (to.id !== from.id && (await isSelfOrAncestor(tx, node.id, to.id))) {
+      throw new DomainError('invalid_move', 'A folder cannot be moved into itself or one of its subfolders');
+    }
+    const finalName = name ?? node.name;
+    if (to.id === from.id && finalName === node.name) return { ...node, permission: access };
+    const clash = await childByKey(tx, to.id, nameKey(finalName));
+    if (clash && clash.id !== node.id) throw alreadyExists(finalName);
+    const mimeType = node.kind === 'file' ? mimeOf(finalName) : null;
+    await tx.run('UPDATE nodes SET parent_id = $p, name = $name, name_key = $key, mime = $mime WHERE id = $id',
+      { id, p: to.id, name: finalName, key: nameKey(finalName), mime: mimeType });
+    await touch(tx, from.id, now);
+    if (to.id !== from.id) await touch(tx, to.id, now);
+    const moved = { ...node, parentId: to.id, name: finalName, mime: mimeType };
+    const action: Action = to.id === from.id ? 'node.renamed' : 'node.moved';
+    await this.log(tx, actor, action, moved, now, { from: await pathOf(tx, from.id, node.name), ...(node.name !== finalName ? { oldName: node.name } : {}) });
+    return { ...moved, permission: access };
+  }
+
+  private async copyIn(tx: Q, actor: Actor, id: string, parentId: string, rawName: string | null): Promise<NodeView> {
+    const now = this.clock.now();
+    const { node: source } = await requireNode(tx, actor, id, 'view', now);
+    const target = await this.writableFolder(tx, actor, parentId, now);
+    if (source.kind === 'folder' && (await isSelfOrAncestor(tx, source.id, target.id))) {
+      throw new DomainError('invalid_move', 'A folder cannot be copied into itself');
+    }
+    const name = rawName === null ? source.name : validateName(rawName);
+    await this.ensureFree(tx, target.id, name);
+    const rows: SubtreeRow[] = source.kind === 'folder' ? await liveSubtree(tx, source.id) : [{ ...source, depth: 0 }];
+    const bytes = rows.reduce((sum, r) => sum + (r.kind === 'file' ? r.size : 0), 0);
+    await reserveBytes(tx, target.ownerId, bytes);
+    const newIds = new Map<string, string>();
+    for (const r of rows) {
+      const copy = await insertNode(tx, {
+        ownerId: target.ownerId,
+        parentId: r.id === source.id ? target.id : newIds.get(r.parentId!)!,
+        kind: r.kind,
+        name: r.id === source.id ? name : r.name,
+        now,
+        modifiedAt: r.modifiedAt,
+        blob: r.contentHash ? { hash: r.contentHash, size: r.size } : undefined,
+      });
+      newIds.set(r.id, copy.id);
+    }
+    await bumpBlobRefs(tx, rows.filter((r) => r.contentHash).map((r) => r.contentHash!));
+    await touch(tx, target.id, now);
+    const root = (await getLiveNode(tx, newIds.get(source.id)!))!;
+    await this.log(tx, actor, 'node.copied', root, now, { from: await pathOf(tx, source.id), files: rows.filter((r) => r.kind === 'file').length, bytes });
+    return { ...root, permission: await resolveAccess(tx, actor, root, now) };
+  }
+
+  private async trashIn(tx: Q, actor: Actor, id: string): Promise<void> {
+    const now = this.clock.now();
+    const { node } = await requireNode(tx, actor, id, 'view', now);
+    if (node.parentId === null) throw forbidden('Your home folder cannot be deleted');
+    const parent = await this.parentForChange(tx, actor, node, now);
+    const path = await pathOf(tx, node.id);
+    await tx.run(
+      `WITH RECURSIVE sub(id) AS (
+         SELECT $id UNION ALL SELECT c.id FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
+       )
+       UPDATE nodes SET deleted_at = $now, trash_root_id = $id, deleted_by = $by WHERE id IN (SELECT id FROM sub)`,
+      { id, now, by: actor.kind === 'user' ? actor.user.id : null },
+    );
+    await tx.run('UPDATE nodes SET original_parent_id = parent_id WHERE id = $id', { id });
+    await touch(tx, parent.id, now);
+    await this.log(tx, actor, 'node.trashed', node, now, undefined, path);
+  }
+
+  // ── helpers ────────────────────────────────────────────────────────────────────────────
+
+  /** A live folder the actor may add to. */
+  private async writableFolder(q: Q, actor: Actor, id: string, now: number): Promise<NodeRow> {
+    const { node } = await requireNode(q, actor, id, 'view', now).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'not_found') throw new DomainError('parent_missing', 'The target folder does not exist');
+      throw err;
+    });
+    if (node.kind !== 'folder') throw new DomainError('not_a_folder', `"${node.name}" is not a folder`);
+    const access = await resolveAccess(q, actor, node, now);
+    if (!atLeast(access, 'edit')) throw forbidden('You need edit access to this folder');
+    return node;
+  }
+
+  /** Renaming, moving or trashing needs edit on the parent (so a share's root is not changeable by its grantees). */
+  private async parentForChange(q: Q, actor: Actor, node: NodeRow, now: number): Promise<NodeRow> {
+    const parent = await getLiveNode(q, node.parentId!);
+    if (!parent || !atLeast(await resolveAccess(q, actor, parent, now), 'edit')) {
+      throw forbidden('You need edit access to the folder that holds this item');
+    }
+    return parent;
+  }
+
+  private async ensureFree(q: Q, parentId: string, name: string): Promise<void> {
+    if (await childByKey(q, parentId, nameKey(name))) throw alreadyExists(name);
+  }
+
+  private checkReplace(existing: NodeRow | undefined, name: string, opts: UploadOptions): void {
+    if (opts.ifMatch === null && existing) throw new DomainError('precondition_failed', 'The item already exists');
+    if (typeof opts.ifMatch === 'string' && (!existing || existing.etag !== opts.ifMatch)) {
+      throw new DomainError('precondition_failed', 'The item has changed (ETag does not match)');
+    }
+    if (!existing) return;
+    if (existing.kind === 'folder') throw alreadyExists(name);
+    if (!opts.overwrite) throw alreadyExists(name);
+  }
+
+  private async log(tx: Q, actor: Actor, action: Action, node: NodeRow, now: number, details?: Record<string, unknown>, path?: string): Promise<void> {
+    await record(tx, actor, { ownerId: node.ownerId, action, nodeId: node.id, path: path ?? (await pathOf(tx, node.id)), details }, now);
+  }
+}
+
+function mimeOf(name: string): string {
+  return mime.lookup(name) || 'application/octet-stream';
+}
+
+async function pathOf(q: Q, id: string, childName?: string): Promise<string> {
+  const p = pathFromAncestry(await ancestry(q, id));
+  return childName === undefined ? p : `${p === '/' ? '' : p}/${childName}`;
+}
+
+/** Bumps a folder's ETag and modification time when its direct children change. */
+async function touch(tx: Q, folderId: string, now: number): Promise<void> {
+  await tx.run('UPDATE nodes SET modified_at = $now, etag = $etag WHERE id = $id', { id: folderId, now, etag: newEtag() });
+}
+
+export async function insertNode(
+  tx: Q,
+  n: { ownerId: string; parentId: string | null; kind: 'file' | 'folder'; name: string; now: number; modifiedAt?: number; blob?: { hash: string; size: number } },
+): Promise<NodeRow> {
+  const row: NodeRow = {
+    id: randomUUID(), ownerId: n.ownerId, parentId: n.parentId, kind: n.kind, name: n.name, size: n.blob?.size ?? 0,
+    mime: n.kind === 'file' ? mimeOf(n.name) : null, contentHash: n.blob?.hash ?? null, etag: n.blob?.hash ?? newEtag(),
+    createdAt: n.now, modifiedAt: n.modifiedAt ?? n.now, deletedAt: null, trashRootId: null, originalParentId: null,
+  };
+  await tx.run(
+    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, mime, content_hash, etag, created_at, modified_at)
+     VALUES ($id, $ownerId, $parentId, $kind, $name, $key, $size, $mime, $hash, $etag, $createdAt, $modifiedAt)`,
+    { id: row.id, ownerId: row.ownerId, parentId: row.parentId, kind: row.kind, name: row.name, key: nameKey(row.name), size: row.size,
+      mime: row.mime, hash: row.contentHash, etag: row.etag, createdAt: row.createdAt, modifiedAt: row.modifiedAt },
+  );
+  return row;
+}

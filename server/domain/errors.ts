@@ -1,0 +1,26 @@
+/** The one error taxonomy of the domain. Transports map `code` to a status once (api/middleware/errors.ts, dav/errors.ts). */
+export type ErrorCode =
+  | 'unauthenticated' | 'forbidden' | 'not_found' | 'already_exists' | 'parent_missing' | 'not_a_folder'
+  | 'invalid_move' | 'invalid_name' | 'invalid_input' | 'payload_too_large' | 'precondition_failed'
+  | 'locked' | 'rate_limited' | 'quota_exceeded' | 'internal';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (what = 'Item') => new DomainError('not_found', `${what} not found`);
+export const forbidden = (message: string) => new DomainError('forbidden', message);
+export const alreadyExists = (name: string) => new DomainError('already_exists', `An item named "${name}" already exists here`, { name });
+export const invalidInput = (message: string, details?: Record<string, unknown>) => new DomainError('invalid_input', message, details);
+export const quotaExceeded = (needed: number, available: number) =>
+  new DomainError('quota_exceeded', 'Not enough storage space left', { needed, available: Math.max(0, available) });
+export const unauthenticated = (message = 'Authentication required') => new DomainError('unauthenticated', message);
+export const rateLimited = (retryAfterSeconds: number) =>
+  new DomainError('rate_limited', 'Too many failed attempts; try again later', { retryAfterSeconds });

@@ -1,0 +1,36 @@
+import { DomainError } from './errors.js';
+
+const MAX_NAME_BYTES = 255;
+// C0 and C1 control characters, DEL; '/' and '\' separate paths on some client.
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\]/;
+
+/**
+ * The one validator for file and folder names, used by every transport.
+ * Returns the NFC form. Throws invalid_name for empty, ".", "..", separators, NUL/control
+ * characters, or more than 255 UTF-8 bytes.
+ */
+export function validateName(raw: unknown): string {
+  if (typeof raw !== 'string') throw new DomainError('invalid_name', 'A name must be a string');
+  const name = raw.normalize('NFC');
+  if (name.length === 0) throw new DomainError('invalid_name', 'A name cannot be empty');
+  if (name === '.' || name === '..') throw new DomainError('invalid_name', `"${name}" is not allowed as a name`);
+  if (FORBIDDEN.test(name)) throw new DomainError('invalid_name', 'A name cannot contain "/", "\\" or control characters');
+  if (name.trim().length === 0) throw new DomainError('invalid_name', 'A name cannot be only spaces');
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_NAME_BYTES) {
+    throw new DomainError('invalid_name', `A name can have at most ${MAX_NAME_BYTES} bytes (this one has ${bytes})`, { bytes });
+  }
+  return name;
+}
+
+/** The case- and normalization-insensitive key that makes live names unique per folder (NFC, full Unicode lower case). */
+export function nameKey(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
+/** "report.pdf" → "report (1).pdf"; folders and dotfiles keep the whole name as the stem. */
+export function numberedName(name: string, n: number, isFile = true): string {
+  const dot = isFile ? name.lastIndexOf('.') : -1;
+  if (dot <= 0) return `${name} (${n})`;
+  return `${name.slice(0, dot)} (${n})${name.slice(dot)}`;
+}

@@ -1,0 +1,21 @@
+/** `npm run fsck`: checks the store's invariants with the domain's own code and prints every problem. */
+import { ConfigError, loadConfig } from '../config/index.js';
+import { openDb } from './db/index.js';
+import { fsck } from './domain/maintenance.js';
+import { LocalDiskBlobStore } from '../storage/index.js';
+
+try {
+  const config = loadConfig();
+  const quick = process.argv.includes('--quick');
+  const db = await openDb(config.dbFile);
+  const report = await fsck(db, new LocalDiskBlobStore(config.dataDir), { verifyContent: !quick });
+  await db.close();
+  const { files, blobs, users } = report.checked;
+  console.log(`fsck ${config.dataDir}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; without --quick every blob is re-hashed)' : ''}`);
+  for (const p of report.problems) console.log(`  PROBLEM: ${p}`);
+  console.log(report.ok ? 'clean: no problems found' : `${report.problems.length} problem(s) found`);
+  process.exit(report.ok ? 0 : 1);
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : `fsck failed: ${(err as Error).message}`);
+  process.exit(2);
+}

@@ -1,0 +1,40 @@
+import type { Readable } from 'node:stream';
+
+/** Bytes received, hashed and made durable in a temporary place, not yet part of the store. */
+export interface StagedBlob {
+  readonly hash: string; // sha256, hex
+  readonly sha1: string;
+  readonly md5: string;
+  readonly size: number;
+  readonly tempPath: string;
+}
+
+export class BlobTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`body exceeds ${limit} bytes`);
+  }
+}
+
+/**
+ * Content-addressed storage. Blobs are named by the sha256 of their bytes, so identical content is
+ * stored once. Writing is two-phase: `stage` streams the body to a temp file while hashing and
+ * fsyncs it (outside any transaction); `place` moves it into the store (called inside the
+ * database transaction that adds the reference, so the garbage collector, which removes files
+ * inside its own transaction, can never race with it).
+ */
+export interface BlobStore {
+  stage(body: Readable, opts?: { maxBytes?: number }): Promise<StagedBlob>;
+  /** Makes the staged bytes available under their hash (rename, or reuse an existing identical blob). */
+  place(staged: StagedBlob): Promise<void>;
+  /** Drops whatever is left of a staged blob. Safe to call more than once. */
+  discard(staged: StagedBlob): Promise<void>;
+  open(hash: string, range?: { start: number; end: number }): Readable;
+  stat(hash: string): Promise<{ size: number; mtimeMs: number } | null>;
+  remove(hash: string): Promise<void>;
+  /** Every blob hash on disk (for the orphan sweep and fsck). */
+  list(): AsyncIterable<string>;
+  /** Temp files older than the cutoff (left by a crash) are deleted; returns how many. */
+  sweepTemp(olderThanMs: number): Promise<number>;
+  /** Recomputes the sha256 of a stored blob (fsck). */
+  verify(hash: string): Promise<{ hash: string; size: number }>;
+}

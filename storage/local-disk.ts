@@ -1,0 +1,163 @@
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobTooLarge, type BlobStore, type StagedBlob } from './blob-store.js';
+
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Blobs on local disk: `<root>/blobs/ab/cd/<sha256>`, temp files in `<root>/tmp`.
+ * Every new blob is fsynced (file and directory) before it is acknowledged.
+ */
+export class LocalDiskBlobStore implements BlobStore {
+  private readonly blobsDir: string;
+  private readonly tmpDir: string;
+
+  constructor(root: string) {
+    this.blobsDir = path.join(root, 'blobs');
+    this.tmpDir = path.join(root, 'tmp');
+    fs.mkdirSync(this.blobsDir, { recursive: true });
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+  }
+
+  pathOf(hash: string): string {
+    if (!HASH.test(hash)) throw new Error(`not a blob hash: ${hash}`);
+    return path.join(this.blobsDir, hash.slice(0, 2), hash.slice(2, 4), hash);
+  }
+
+  async stage(body: Readable, opts: { maxBytes?: number } = {}): Promise<StagedBlob> {
+    const tempPath = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const sha256 = createHash('sha256');
+    const sha1 = createHash('sha1');
+    const md5 = createHash('md5');
+    const limit = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
+    let size = 0;
+    const hasher = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        if (size > limit) return cb(new BlobTooLarge(limit));
+        sha256.update(chunk);
+        sha1.update(chunk);
+        md5.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    const handle = await fsp.open(tempPath, 'wx', 0o600);
+    try {
+      await pipeline(body, hasher, fileSink(handle));
+      await handle.sync();
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await fsp.rm(tempPath, { force: true });
+      throw err;
+    }
+    await handle.close();
+    return { hash: sha256.digest('hex'), sha1: sha1.digest('hex'), md5: md5.digest('hex'), size, tempPath };
+  }
+
+  async place(staged: StagedBlob): Promise<void> {
+    const final = this.pathOf(staged.hash);
+    try {
+      // Identical content exists: keep it, and refresh its mtime so a grace-period sweep spares it.
+      const now = new Date();
+      await fsp.utimes(final, now, now);
+      await fsp.rm(staged.tempPath, { force: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const dir = path.dirname(final);
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.rename(staged.tempPath, final);
+    await syncDir(dir);
+  }
+
+  async discard(staged: StagedBlob): Promise<void> {
+    await fsp.rm(staged.tempPath, { force: true });
+  }
+
+  open(hash: string, range?: { start: number; end: number }): Readable {
+    return fs.createReadStream(this.pathOf(hash), range ? { start: range.start, end: range.end } : {});
+  }
+
+  async stat(hash: string): Promise<{ size: number; mtimeMs: number } | null> {
+    try {
+      const s = await fsp.stat(this.pathOf(hash));
+      return { size: s.size, mtimeMs: s.mtimeMs };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async remove(hash: string): Promise<void> {
+    await fsp.rm(this.pathOf(hash), { force: true });
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const a of await readdirSafe(this.blobsDir)) {
+      for (const b of await readdirSafe(path.join(this.blobsDir, a))) {
+        for (const name of await readdirSafe(path.join(this.blobsDir, a, b))) {
+          if (HASH.test(name)) yield name;
+        }
+      }
+    }
+  }
+
+  async sweepTemp(olderThanMs: number): Promise<number> {
+    let removed = 0;
+    for (const name of await readdirSafe(this.tmpDir)) {
+      const p = path.join(this.tmpDir, name);
+      const s = await fsp.stat(p).catch(() => null);
+      if (s && s.mtimeMs < olderThanMs) {
+        await fsp.rm(p, { force: true, recursive: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async verify(hash: string): Promise<{ hash: string; size: number }> {
+    const h = createHash('sha256');
+    let size = 0;
+    for await (const chunk of this.open(hash)) {
+      h.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    return { hash: h.digest('hex'), size };
+  }
+}
+
+/** A Writable over an open file handle, so the caller can fsync before closing. */
+function fileSink(handle: fsp.FileHandle): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _enc, cb) {
+      handle.write(chunk).then(() => cb(), cb);
+    },
+    writev(chunks, cb) {
+      handle.writev(chunks.map((c) => c.chunk as Buffer)).then(() => cb(), cb);
+    },
+  });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function readdirSafe(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+/** A real Coffer on an ephemeral port with a temporary data dir and a fresh SQLite file. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../config/index.js';
+import { createApp, type App } from '../../server/app.js';
+import type { Clock } from '../../server/domain/clock.js';
+
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+export interface TestServer {
+  url: string;
+  app: App;
+  dataDir: string;
+  adminToken(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(opts: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-test-'));
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    BCRYPT_COST: '4',
+    JOBS_ENABLED: 'false',
+    LOG_LEVEL: 'silent',
+    ADMIN_PASSWORD,
+    LOGIN_MAX_FAILURES_PER_IP: '100000',
+    ...opts.env,
+  });
+  const app = await createApp(config, { clock: opts.clock });
+  const url = await app.listen();
+  let admin: string | undefined;
+  return {
+    url,
+    app,
+    dataDir,
+    async adminToken() {
+      admin ??= (await login(url, 'admin', ADMIN_PASSWORD)).token;
+      return admin;
+    },
+    async close() {
+      await app.close();
+      if (!process.env.KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function login(url: string, username: string, password: string): Promise<{ token: string; user: { id: string; rootId: string } }> {
+  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { token: string; user: { id: string; rootId: string } };
+}

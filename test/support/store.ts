@@ -1,0 +1,111 @@
+/** Looks under the hood of a test server: blob files, temp files, database rows, fsck, raw sockets. */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { expect } from 'chai';
+import { fsck } from '../../server/domain/maintenance.js';
+import type { TestServer } from './server.js';
+
+export const MiB = 1024 * 1024;
+
+export const sha256 = (b: Buffer | Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/** Every blob file under <dataDir>/blobs. */
+export function blobFiles(dataDir: string): string[] {
+  const root = path.join(dataDir, 'blobs');
+  if (!fs.existsSync(root)) return [];
+  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((p) => /^[0-9a-f]{64}$/.test(path.basename(p)));
+}
+
+/** Every file under <dataDir>/tmp (partial uploads, multipart spools). */
+export function tempFiles(dataDir: string): string[] {
+  const root = path.join(dataDir, 'tmp');
+  if (!fs.existsSync(root)) return [];
+  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((p) => fs.statSync(path.join(root, p)).isFile());
+}
+
+export async function blobRows(srv: TestServer): Promise<{ hash: string; ref_count: number; size: number }[]> {
+  const rows = await srv.app.db.all<{ hash: string; ref_count: unknown; size: unknown }>('SELECT hash, ref_count, size FROM blobs');
+  return rows.map((r) => ({ hash: r.hash, ref_count: Number(r.ref_count), size: Number(r.size) }));
+}
+
+export async function usedBytes(srv: TestServer, userId: string): Promise<number> {
+  const r = await srv.app.db.get<{ used_bytes: unknown }>('SELECT used_bytes FROM users WHERE id = $id', { id: userId });
+  return Number(r?.used_bytes);
+}
+
+/** Runs the domain's integrity check (re-hashing every blob) and fails the test with its problem list. */
+export async function expectFsckClean(srv: TestServer): Promise<void> {
+  const report = await fsck(srv.app.db, srv.app.blobs, { verifyContent: true });
+  expect(report.problems, 'fsck problems').to.deep.equal([]);
+  expect(report.ok).to.equal(true);
+}
+
+/** After GC with no grace period: no blob row without references, no blob file without a row. */
+export async function expectNoUnreferencedBlobs(srv: TestServer): Promise<void> {
+  await srv.app.collectGarbage(0);
+  const rows = await blobRows(srv);
+  expect(rows.filter((r) => r.ref_count === 0), 'blob rows with ref_count 0').to.deep.equal([]);
+  const known = new Set(rows.map((r) => r.hash));
+  expect(blobFiles(srv.dataDir).map((p) => path.basename(p)).filter((h) => !known.has(h)), 'blob files without a row').to.deep.equal([]);
+}
+
+/** A readable stream of `size` deterministic pseudo-random bytes, produced in 1 MiB chunks, and its sha256. */
+export function patternStream(size: number, seed = 1): { stream: ReadableStream<Uint8Array>; sha256: string } {
+  const chunk = patternChunk(seed);
+  const h = createHash('sha256');
+  for (let left = size; left > 0; left -= chunk.length) h.update(left >= chunk.length ? chunk : chunk.subarray(0, left));
+  let sent = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const n = Math.min(chunk.length, size - sent);
+      controller.enqueue(new Uint8Array(chunk.subarray(0, n)));
+      sent += n;
+    },
+  });
+  return { stream, sha256: h.digest('hex') };
+}
+
+export function patternChunk(seed: number, size = MiB): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    b.writeUInt32LE(x, i);
+  }
+  return b;
+}
+
+/** Hashes a response body as it streams in; returns its sha256 and length. */
+export async function hashBody(res: Response): Promise<{ sha256: string; length: number }> {
+  const h = createHash('sha256');
+  let length = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    h.update(chunk);
+    length += chunk.length;
+  }
+  return { sha256: h.digest('hex'), length };
+}
+
+/** A raw TCP connection to the test server, for what fetch cannot do (Expect: 100-continue, cut uploads). */
+export function rawSocket(url: string): Promise<net.Socket> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(u.port), u.hostname, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Polls `fn` until it returns true or `ms` pass. */
+export async function eventually(fn: () => boolean | Promise<boolean>, ms = 3000, what = 'condition'): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -34,7 +34,7 @@ export function contentRoutes({ drive, config }: ApiDeps) {
   });
 
   /** multipart/form-data with one or more files; each becomes a file in the folder. */
-  router.post('/folders/:parentId/upload', async (ctx, next) => {
+  router.post('/folders/:parentId/upload', async (ctx) => {
     const { parentId } = parseParams(ctx, ParentParams);
     const actor = requireActor(ctx);
     const room = Math.max(1, actor.user.quotaBytes - actor.user.usedBytes);
@@ -64,7 +64,6 @@ export function contentRoutes({ drive, config }: ApiDeps) {
     } finally {
       await Promise.all(files.map((f) => fsp.rm(f.filepath, { force: true })));
     }
-    await next();
   });
 
   /** Download with ETag/If-None-Match (304), single Range (206/416), inline or `?download=1` attachment. */

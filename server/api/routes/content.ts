@@ -6,7 +6,8 @@ import { koaBody } from 'koa-body';
 import { z } from 'zod';
 import { quotaExceeded, invalidInput } from '../../domain/errors.js';
 import type { ApiDeps } from '../deps.js';
-import { contentDisposition, etagMatches, isActiveContent, parseRange, sendContinue } from '../http-util.js';
+import { sendContinue } from '../http-util.js';
+import { sendFile } from '../send-file.js';
 import { requireActor } from '../middleware/auth.js';
 import { presentNode } from '../presenters.js';
 import { Id, IdParams, parseParams, parseQuery } from '../validate.js';
@@ -70,39 +71,7 @@ export function contentRoutes({ drive, config }: ApiDeps) {
   router.get('/files/:id/content', async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
     const { download } = parseQuery(ctx, DownloadQuery);
-    const { node } = await drive.openFile(requireActor(ctx), id);
-    const etag = node.etag;
-    ctx.set('ETag', `"${etag}"`);
-    ctx.set('Last-Modified', new Date(node.modifiedAt).toUTCString());
-    ctx.set('Accept-Ranges', 'bytes');
-    ctx.set('Cache-Control', 'private, no-cache');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Content-Security-Policy', "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; sandbox");
-    if (etagMatches(ctx.get('if-none-match'), etag)) {
-      ctx.status = 304;
-      return;
-    }
-    const attachment = download !== undefined && download !== '0' ? true : isActiveContent(node.mime);
-    ctx.set('Content-Disposition', contentDisposition(attachment ? 'attachment' : 'inline', node.name));
-    ctx.type = node.mime ?? 'application/octet-stream';
-    const ifRange = ctx.get('if-range');
-    const range = ifRange && ifRange !== `"${etag}"` ? ({ kind: 'full' } as const) : parseRange(ctx.get('range') || undefined, node.size);
-    if (range.kind === 'unsatisfiable') {
-      ctx.status = 416;
-      ctx.set('Content-Range', `bytes */${node.size}`);
-      ctx.body = { error: { code: 'invalid_input', message: 'The requested range is outside the file' } };
-      return;
-    }
-    const { start, end } = range.kind === 'partial' ? range : { start: 0, end: node.size - 1 };
-    ctx.status = range.kind === 'partial' ? 206 : 200;
-    if (range.kind === 'partial') ctx.set('Content-Range', `bytes ${start}-${end}/${node.size}`);
-    if (ctx.method === 'HEAD' || node.size === 0 || !node.contentHash) {
-      ctx.set('Content-Length', String(end - start + 1));
-      if (ctx.method !== 'HEAD') ctx.body = '';
-      return;
-    }
-    ctx.body = drive.blobs.open(node.contentHash, { start, end });
-    ctx.length = end - start + 1;
+    await sendFile(ctx, drive, requireActor(ctx), id, { download: download !== undefined && download !== '0' });
   });
 
   return router;

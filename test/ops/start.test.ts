@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { login } from '../support/server.js';
+import { cleanEnv, ensureBuild, run, waitForHealth } from './support.js';
+
+/** `npm start` as a user runs it: the compiled server, configured only through the environment. */
+describe('npm start (the compiled server)', function () {
+  this.timeout(180_000);
+  let base: string;
+  let dataDir: string;
+  before(() => {
+    ensureBuild();
+    base = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-start-'));
+    dataDir = path.join(base, 'data'); // does not exist yet: the first start creates it
+  });
+  after(() => fs.rmSync(base, { recursive: true, force: true }));
+
+  const env = (extra: Record<string, string> = {}) =>
+    cleanEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', BCRYPT_COST: '4', JOBS_ENABLED: 'false', ...extra });
+  const listening = /"msg":"Coffer is listening","url":"(http:\/\/[^"]+)"/;
+
+  let adminPassword = '';
+
+  it('first start: creates the data dir, prints a generated admin password once, secret file 0600, serves /api/health', async () => {
+    const p = run('npm', ['start', '--silent'], env());
+    try {
+      const url = (await p.waitFor(listening, 120_000))[1]!;
+      const printed = [...p.stdout().matchAll(/password: (\S+)/g)];
+      expect(printed, p.stdout()).to.have.length(1);
+      adminPassword = printed[0]![1]!;
+      expect(adminPassword).to.have.length.of.at.least(16);
+      expect(p.stdout().split(adminPassword)).to.have.length(2); // nowhere else, not in a log line
+
+      const health = await waitForHealth(url);
+      expect(await health.json()).to.include({ status: 'ok' });
+      expect((await login(url, 'admin', adminPassword)).token).to.be.a('string');
+
+      expect(fs.statSync(path.join(dataDir, 'jwt-secret')).mode & 0o777).to.equal(0o600);
+      for (const entry of ['coffer.sqlite', 'blobs', 'tmp']) expect(fs.existsSync(path.join(dataDir, entry)), entry).to.equal(true);
+    } finally {
+      await p.stop({ group: true }); // npm itself dies of the signal; the server shuts down cleanly
+    }
+    expect(p.stdout()).to.match(/"msg":"shutting down","signal":"SIGTERM"/);
+  });
+
+  it('second start: keeps the account and the secret, prints no password, exits 0 on SIGTERM', async function () {
+    if (!adminPassword) this.skip();
+    const secret = fs.readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8');
+    const p = run(process.execPath, ['dist/server/main.js'], env());
+    try {
+      const url = (await p.waitFor(listening))[1]!;
+      await waitForHealth(url);
+      expect(p.stdout()).not.to.match(/password/i);
+      expect((await login(url, 'admin', adminPassword)).token).to.be.a('string');
+      expect(fs.readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8')).to.equal(secret);
+    } finally {
+      const code = await p.stop();
+      expect(code, `graceful SIGTERM exit\n${p.stdout()}\n${p.stderr()}`).to.equal(0);
+    }
+    expect(p.stdout()).to.match(/"msg":"shutting down","signal":"SIGTERM"/);
+  });
+
+  it('with ADMIN_PASSWORD set, the first start uses it and prints nothing secret', async () => {
+    const dir = path.join(base, 'preset');
+    const p = run(process.execPath, ['dist/server/main.js'], env({ DATA_DIR: dir, ADMIN_PASSWORD: 'preset-admin-pass' }));
+    try {
+      const url = (await p.waitFor(listening))[1]!;
+      expect(p.stdout()).not.to.include('preset-admin-pass');
+      expect(p.stdout()).not.to.match(/password:/);
+      expect((await login(url, 'admin', 'preset-admin-pass')).token).to.be.a('string');
+    } finally {
+      await p.stop();
+    }
+  });
+
+  for (const [name, value] of [['PORT', 'abc'], ['BCRYPT_COST', '99'], ['DEFAULT_QUOTA', 'lots'], ['OPEN_REGISTRATION', 'maybe']] as const) {
+    it(`bad configuration ${name}=${value}: exits non-zero naming the variable, before touching the data dir`, async () => {
+      const dir = path.join(base, `bad-${name}`);
+      const p = run(process.execPath, ['dist/server/main.js'], env({ DATA_DIR: dir, [name]: value }));
+      const code = await Promise.race([p.exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 20_000))]);
+      if (code === 'timeout') await p.stop({ graceMs: 1000 });
+      expect(code, p.stdout()).to.be.a('number').and.not.equal(0);
+      expect(p.stderr()).to.include('Invalid configuration').and.include(name);
+      expect(p.stderr()).not.to.match(/\n\s+at /); // a message, not a stack trace
+      expect(fs.existsSync(dir)).to.equal(false);
+    });
+  }
+});

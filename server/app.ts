@@ -3,13 +3,17 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
 import { LocalDiskBlobStore } from '../storage/index.js';
+import { createDavHandler } from '../dav/index.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { Admin } from './domain/admin.js';
+import { Bin } from './domain/bin.js';
 import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
+import { searchNodes } from './domain/search.js';
+import { Sharing } from './domain/sharing.js';
 import { createHttpServer } from './http.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { createLog, type Log } from './log.js';
@@ -22,6 +26,8 @@ export interface App {
   readonly drive: Drive;
   readonly accounts: Accounts;
   readonly admin: Admin;
+  readonly sharing: Sharing;
+  readonly bin: Bin;
   readonly blobs: LocalDiskBlobStore;
   /** The generated admin password on first start (printed once by main). */
   readonly firstAdminPassword: string | undefined;
@@ -36,16 +42,20 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb(config.dbFile);
   const blobs = new LocalDiskBlobStore(config.dataDir);
-  const accounts = new Accounts(db, config, clock, loadOrCreateSecret(config.dataDir));
+  const secret = loadOrCreateSecret(config.dataDir);
+  const accounts = new Accounts(db, config, clock, secret);
   const drive = new Drive(db, blobs, clock);
   const admin = new Admin(db, clock);
+  const sharing = new Sharing(db, clock, { bcryptCost: config.bcryptCost, ...config.login, secret });
+  const bin = new Bin(db, clock, config.trashRetentionDays);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
-  const koa = createApi({ config, drive, accounts, admin, version: VERSION }, log);
-  const server = createHttpServer(config, koa.callback(), null);
+  const koa = createApi({ config, drive, accounts, admin, sharing, bin, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
+  const server = createHttpServer(config, koa.callback(), createDavHandler({ config, drive, accounts, log }));
   const scheduler = config.jobsEnabled
     ? startScheduler([
+        { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },
         { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
         {
           name: 'session-cleanup', schedule: '41 3 * * *',
@@ -55,7 +65,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     : null;
 
   return {
-    config, db, drive, accounts, admin, blobs, firstAdminPassword,
+    config, db, drive, accounts, admin, sharing, bin, blobs, firstAdminPassword,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

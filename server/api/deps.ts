@@ -1,7 +1,11 @@
 import type { Config } from '../../config/index.js';
 import type { Admin } from '../domain/admin.js';
 import type { Accounts } from '../domain/auth.js';
+import type { Bin } from '../domain/bin.js';
 import type { Drive } from '../domain/drive.js';
+import type { Actor } from '../domain/actor.js';
+import type { SearchHit, SearchQuery } from '../domain/search.js';
+import type { Sharing } from '../domain/sharing.js';
 
 /** What the API layer is given by the composition root. */
 export interface ApiDeps {
@@ -9,5 +13,8 @@ export interface ApiDeps {
   drive: Drive;
   accounts: Accounts;
   admin: Admin;
+  sharing: Sharing;
+  bin: Bin;
+  search(actor: Actor, query: SearchQuery): Promise<SearchHit[]>;
   version: string;
 }

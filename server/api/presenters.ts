@@ -1,5 +1,7 @@
 /** Domain views → JSON. Only what the client needs leaves the server. */
 import type { ActivityView } from '../domain/activity.js';
+import type { SearchHit } from '../domain/search.js';
+import type { IncomingShare, LinkView, UserShareView } from '../domain/sharing.js';
 import type { TrashItem } from '../domain/trash.js';
 import type { NodeView, UserRow } from '../domain/types.js';
 
@@ -31,4 +33,26 @@ export function presentActivity(a: ActivityView) {
     id: a.id, ownerId: a.ownerId, actor: a.actorId ? { id: a.actorId, username: a.actorName } : { id: null, username: a.actorName },
     action: a.action, nodeId: a.nodeId, path: a.path, details: a.details, via: a.via, ip: a.ip, userAgent: a.userAgent, createdAt: iso(a.createdAt),
   };
+}
+
+export function presentShare(s: UserShareView) {
+  return {
+    id: s.id, nodeId: s.node.id, node: presentNode({ ...s.node, permission: 'owner' }), permission: s.permission,
+    grantee: s.grantee, owner: s.owner, expiresAt: iso(s.expiresAt), createdAt: iso(s.createdAt),
+  };
+}
+
+export function presentLink(l: LinkView, origin: string) {
+  return {
+    id: l.id, nodeId: l.node.id, node: presentNode({ ...l.node, permission: 'owner' }), token: l.token, url: `${origin}/s/${l.token}`,
+    permission: l.permission, hasPassword: l.hasPassword, expiresAt: iso(l.expiresAt), createdAt: iso(l.createdAt),
+  };
+}
+
+export function presentIncoming(s: IncomingShare) {
+  return { ...presentNode(s), shareId: s.shareId, sharedBy: s.sharedBy };
+}
+
+export function presentHit(h: SearchHit) {
+  return { ...presentNode(h), folderPath: h.folderPath, ownerName: h.ownerName };
 }

@@ -5,14 +5,19 @@ import { koaBody } from 'koa-body';
 import type { Log } from '../log.js';
 import type { ApiDeps } from './deps.js';
 import { sendContinue } from './http-util.js';
+import { serveConsole } from './static.js';
 import { authenticate } from './middleware/auth.js';
 import { errorHandler } from './middleware/errors.js';
 import { notFound } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
+import { binRoutes } from './routes/bin.js';
 import { contentRoutes } from './routes/content.js';
 import { journalRoutes } from './routes/journal.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { publicRoutes } from './routes/public.js';
+import { searchRoutes } from './routes/search.js';
+import { shareRoutes } from './routes/shares.js';
 import { zipRoutes } from './routes/zip.js';
 
 /** Routes that read a (possibly huge) body themselves and decide when to send `100 Continue`. */
@@ -43,16 +48,15 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     ctx.body = { status: 'ok', version: deps.version };
   });
   api.use(authenticate(deps.accounts));
-  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json)]) {
+  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps)]) {
     api.use(r.routes(), r.allowedMethods());
   }
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
-  app.use(async (ctx) => {
+  const consoleApp = serveConsole();
+  app.use(async (ctx, next) => {
     if (ctx.path.startsWith('/api/') || ctx.path === '/api') throw notFound('Route');
-    ctx.status = 404;
-    ctx.type = 'text/plain';
-    ctx.body = 'Not found';
+    await consoleApp(ctx, next);
   });
   return app;
 }

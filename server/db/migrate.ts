@@ -1,13 +1,14 @@
 /** Versioned migrations, run at start-up in order; each runs once, inside a transaction. */
 import type { Db } from './index.js';
 import { initial } from './migrations/001-initial.js';
+import { search } from './migrations/002-search.js';
 
 export interface Migration {
   name: string;
   statements: string[];
 }
 
-const MIGRATIONS: Migration[] = [initial];
+const MIGRATIONS: Migration[] = [initial, search];
 
 export async function runMigrations(db: Db): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');

@@ -10,7 +10,8 @@ export type Action =
   | 'folder.created' | 'file.uploaded' | 'file.replaced' | 'node.renamed' | 'node.moved' | 'node.copied'
   | 'node.trashed' | 'node.restored' | 'node.purged' | 'node.modified'
   | 'auth.login' | 'auth.login_failed' | 'auth.logout' | 'auth.password_changed'
-  | 'user.created' | 'user.updated';
+  | 'user.created' | 'user.updated'
+  | 'share.created' | 'share.updated' | 'share.revoked' | 'link.created' | 'link.revoked';
 
 export interface ActivityEntry {
   ownerId: string;

@@ -22,6 +22,11 @@ import { nameKey, numberedName, validateName } from './names.js';
 import { remainingBytes, reserveBytes } from './quota.js';
 import { listTrash, trashBytes, type TrashItem } from './trash.js';
 import type { NodeRow, NodeView, Page } from './types.js';
+import type { UserRow } from './types.js';
+import { davChildren, davSubtree, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
+import { applyPropertyChanges, copyProperties, propertiesOf, type DeadProperty, type PropertyChange } from './properties.js';
+import { getUser } from './users.js';
+import { usage } from './quota.js';
 
 export interface UploadOptions {
   /** Content-Length (or X-Expected-Entity-Length) when known: refused up front if it cannot fit. */
@@ -74,8 +79,9 @@ export class Drive {
     const { rows, total } = await listChildren(this.db, folderId, {
       sort: opts.sort ?? 'name', order: opts.order ?? 'asc', offset: opts.offset ?? 0, limit: opts.limit ?? 1000,
     });
-    // Access inherits downwards, so every child has the folder's access.
-    return { items: rows.map((r) => ({ ...r, permission: access })), total };
+    // Access inherits downwards: a child has the folder's access, or more if it is shared itself.
+    const upgraded = actor.kind === 'user' && access === 'view' ? await directShares(this.db, rows.map((r) => r.id), actor.user.id, this.clock.now()) : new Map();
+    return { items: rows.map((r) => ({ ...r, permission: upgraded.get(r.id) ?? access })), total };
   }
 
   /** Breadcrumbs: the ancestors the actor can see, root first, ending with the node itself. */
@@ -380,6 +386,123 @@ export class Drive {
   private async log(tx: Q, actor: Actor, action: Action, node: NodeRow, now: number, details?: Record<string, unknown>, path?: string): Promise<void> {
     await record(tx, actor, { ownerId: node.ownerId, action, nodeId: node.id, path: path ?? (await pathOf(tx, node.id)), details }, now);
   }
+
+  // ── WebDAV support ──────────────────────────────────────────────────────────────────────
+  // Path-addressed reads and the few compound writes WebDAV needs (each one transaction).
+
+  /** A user re-read for a cached WebDAV credential (token_version and disabled are checked by the caller). */
+  async currentUser(id: string): Promise<UserRow | undefined> {
+    return getUser(this.db, id);
+  }
+
+  /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
+  async resolvePath(actor: Actor, names: string[]): Promise<DavNode[]> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a drive');
+    return resolveChain(this.db, actor.user.rootId, names);
+  }
+
+  /** Children of a folder with their checksums, in one query. */
+  async davChildren(actor: Actor, folder: NodeRow): Promise<DavNode[]> {
+    await this.requireViewable(actor, folder);
+    return davChildren(this.db, folder.id);
+  }
+
+  /** The subtree under a node (inclusive), at most `limit` rows, parents first. */
+  async davSubtree(actor: Actor, node: NodeRow, limit: number): Promise<DavSubtreeNode[]> {
+    await this.requireViewable(actor, node);
+    return davSubtree(this.db, node.id, limit);
+  }
+
+  /** Dead properties of nodes the actor has already resolved. */
+  async davProperties(actor: Actor, nodes: NodeRow[]): Promise<Map<string, DeadProperty[]>> {
+    for (const n of nodes.slice(0, 1)) await this.requireViewable(actor, n);
+    return propertiesOf(this.db, nodes.map((n) => n.id));
+  }
+
+  /** The actor's own usage, for RFC 4331 quota properties. */
+  async davQuota(actor: Actor): Promise<{ used: number; available: number }> {
+    if (actor.kind !== 'user') return { used: 0, available: 0 };
+    const { quota, used } = await usage(this.db, actor.user.id);
+    return { used, available: Math.max(0, quota - used) };
+  }
+
+  /** PROPPATCH: dead-property changes in document order and an optional new modification time, all or nothing. */
+  async patchProperties(actor: Actor, id: string, changes: PropertyChange[], modifiedAt: number | null): Promise<NodeView> {
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const { node, access } = await requireNode(tx, actor, id, 'edit', now);
+      await applyPropertyChanges(tx, id, changes);
+      if (modifiedAt !== null) await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
+      const updated = { ...node, modifiedAt: modifiedAt ?? node.modifiedAt };
+      await this.log(tx, actor, 'node.modified', updated, now, { properties: changes.length, ...(modifiedAt !== null ? { modifiedAt } : {}) });
+      return { ...updated, permission: access };
+    });
+  }
+
+  /**
+   * MOVE with the WebDAV Overwrite rule, in one transaction: an existing target is moved to the
+   * recycle bin first (or precondition_failed without `overwrite`).
+   */
+  async moveReplacing(actor: Actor, id: string, parentId: string, name: string, overwrite: boolean): Promise<{ node: NodeView; replaced: boolean }> {
+    return this.db.tx(async (tx) => {
+      const replaced = await this.clearTarget(tx, actor, id, parentId, name, overwrite);
+      return { node: await this.moveIn(tx, actor, id, parentId, name), replaced };
+    });
+  }
+
+  /** COPY with the Overwrite rule (see moveReplacing); `shallow` copies a folder without its members (Depth: 0). */
+  async copyReplacing(
+    actor: Actor, id: string, parentId: string, name: string, opts: { overwrite: boolean; shallow: boolean },
+  ): Promise<{ node: NodeView; replaced: boolean }> {
+    return this.db.tx(async (tx) => {
+      const replaced = await this.clearTarget(tx, actor, id, parentId, name, opts.overwrite);
+      const now = this.clock.now();
+      const { node: source } = await requireNode(tx, actor, id, 'view', now);
+      let node: NodeView;
+      if (opts.shallow && source.kind === 'folder') {
+        const target = await this.writableFolder(tx, actor, parentId, now);
+        const finalName = validateName(name);
+        await this.ensureFree(tx, target.id, finalName);
+        const row = await insertNode(tx, { ownerId: target.ownerId, parentId: target.id, kind: 'folder', name: finalName, now, modifiedAt: source.modifiedAt });
+        await touch(tx, target.id, now);
+        await this.log(tx, actor, 'node.copied', row, now, { from: await pathOf(tx, source.id), files: 0, bytes: 0 });
+        node = { ...row, permission: await resolveAccess(tx, actor, row, now) };
+      } else {
+        node = await this.copyIn(tx, actor, id, parentId, name);
+      }
+      await copyProperties(tx, source.id, node.id);
+      return { node, replaced };
+    });
+  }
+
+  private async clearTarget(tx: Q, actor: Actor, id: string, parentId: string, name: string, overwrite: boolean): Promise<boolean> {
+    const now = this.clock.now();
+    const parent = await this.writableFolder(tx, actor, parentId, now);
+    const existing = await childByKey(tx, parent.id, nameKey(validateName(name)));
+    if (!existing || existing.id === id) return false;
+    if (!overwrite) throw new DomainError('precondition_failed', `"${existing.name}" already exists and Overwrite is F`);
+    if (await isSelfOrAncestor(tx, existing.id, id)) throw new DomainError('invalid_move', 'The target contains the source');
+    await this.trashIn(tx, actor, existing.id);
+    return true;
+  }
+
+  private async requireViewable(actor: Actor, node: NodeRow): Promise<void> {
+    if (actor.kind === 'user' && node.ownerId === actor.user.id) return; // the common case, no query
+    await requireNode(this.db, actor, node.id, 'view', this.clock.now());
+  }
+}
+
+/** Nodes among `ids` that carry an unexpired edit share for the user (one query for a listing page). */
+async function directShares(q: Q, ids: string[], userId: string, now: number): Promise<Map<string, 'edit'>> {
+  if (ids.length === 0) return new Map();
+  const params: Record<string, unknown> = { userId, now };
+  ids.forEach((id, i) => (params[`n${i}`] = id));
+  const rows = await q.all<{ node_id: string }>(
+    `SELECT node_id FROM shares WHERE kind = 'user' AND grantee_id = $userId AND permission = 'edit'
+       AND (expires_at IS NULL OR expires_at > $now) AND node_id IN (${ids.map((_, i) => `$n${i}`).join(',')})`,
+    params,
+  );
+  return new Map(rows.map((r) => [r.node_id, 'edit' as const]));
 }
 
 function mimeOf(name: string): string {

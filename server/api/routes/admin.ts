@@ -29,6 +29,10 @@ export function adminRoutes({ admin, accounts }: ApiDeps, json: RouterMiddleware
     ctx.body = { user: presentUser(user) };
   });
 
+  router.get('/admin/stats', async (ctx) => {
+    ctx.body = await admin.stats(requireActor(ctx));
+  });
+
   router.patch('/admin/users/:id', json, async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
     ctx.body = { user: presentUser(await admin.updateUser(requireActor(ctx), id, parseBody(ctx, PatchUser))) };

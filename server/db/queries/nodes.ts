@@ -132,3 +132,8 @@ export function relativePaths(rows: SubtreeRow[]): Map<string, string> {
   }
   return paths;
 }
+
+/** The node's path from its owner's root ("/a/b.txt"). */
+export async function pathOfNode(q: Q, id: string): Promise<string> {
+  return pathFromAncestry(await ancestry(q, id));
+}

@@ -1,0 +1,110 @@
+/**
+ * Public link visitors: no account, the link's permission inside the link's subtree only.
+ * `?id=<nodeId>` picks a node inside a folder link. Password links take `X-Link-Password`, or the
+ * httpOnly cookie set by POST /unlock (so <img>, <video> and download links work).
+ */
+import Router, { type RouterMiddleware } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { Actor } from '../../domain/actor.js';
+import { forbidden } from '../../domain/errors.js';
+import type { LinkView } from '../../domain/sharing.js';
+import type { ApiDeps } from '../deps.js';
+import { sendContinue } from '../http-util.js';
+import { presentNode } from '../presenters.js';
+import { sendFile } from '../send-file.js';
+import { Id, parseBody, parseParams, parseQuery } from '../validate.js';
+import { sendZip } from './zip.js';
+
+const TokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not a link token') });
+const UploadParams = TokenParams.extend({ name: z.string() });
+const NodeQuery = z.object({ id: Id.optional() });
+const ChildrenQuery = NodeQuery.extend({
+  sort: z.enum(['name', 'size', 'modified']).default('name'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+const ContentQuery = NodeQuery.extend({ download: z.string().optional() });
+const ZipQuery = z.object({ id: Id.optional(), ids: z.string().optional() });
+const Unlock = z.object({ password: z.string().max(1024) });
+
+const cookieName = (linkId: string) => `coffer_link_${linkId}`;
+
+function presentLinkInfo(link: LinkView) {
+  return { permission: link.permission, expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(), hasPassword: link.hasPassword, rootId: link.node.id };
+}
+
+export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware) {
+  const router = new Router();
+
+  const open = async (ctx: Context): Promise<{ actor: Actor; link: LinkView }> => {
+    const { token } = parseParams(ctx, TokenParams);
+    const linkId = await sharing.linkId(token);
+    const cookie = linkId ? ctx.cookies.get(cookieName(linkId)) : undefined;
+    const unlocked = linkId !== undefined && sharing.isUnlocked(cookie, linkId);
+    const opened = await sharing.openLink(token, { password: ctx.get('x-link-password') || null, unlocked }, { via: 'link', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    if (unlocked && !['GET', 'HEAD'].includes(ctx.method) && ctx.get('x-requested-with') !== 'coffer') {
+      throw forbidden('Missing the X-Requested-With: coffer header (CSRF protection)');
+    }
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    return opened;
+  };
+
+  router.get('/public/:token', async (ctx) => {
+    const { actor, link } = await open(ctx);
+    const { id } = parseQuery(ctx, NodeQuery);
+    ctx.body = { link: presentLinkInfo(link), node: presentNode(await drive.stat(actor, id ?? link.node.id)) };
+  });
+
+  router.post('/public/:token/unlock', json, async (ctx) => {
+    const { token } = parseParams(ctx, TokenParams);
+    const { password } = parseBody(ctx, Unlock);
+    const { link } = await sharing.openLink(token, { password }, { via: 'link', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    const unlock = sharing.unlockToken(link);
+    ctx.cookies.set(cookieName(link.id), unlock.value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, expires: new Date(unlock.expiresAt), path: `/api/public/${token}` });
+    ctx.body = { link: presentLinkInfo(link) };
+  });
+
+  router.get('/public/:token/children', async (ctx) => {
+    const { actor, link } = await open(ctx);
+    const q = parseQuery(ctx, ChildrenQuery);
+    const page = await drive.list(actor, q.id ?? link.node.id, q);
+    ctx.body = { items: page.items.map(presentNode), total: page.total };
+  });
+
+  router.get('/public/:token/path', async (ctx) => {
+    const { actor, link } = await open(ctx);
+    const { id } = parseQuery(ctx, NodeQuery);
+    ctx.body = { items: (await drive.path(actor, id ?? link.node.id)).map(presentNode) };
+  });
+
+  router.get('/public/:token/content', async (ctx) => {
+    const { actor, link } = await open(ctx);
+    const { id, download } = parseQuery(ctx, ContentQuery);
+    await sendFile(ctx, drive, actor, id ?? link.node.id, { download: download !== undefined && download !== '0' });
+  });
+
+  router.get('/public/:token/zip', async (ctx) => {
+    const { actor, link } = await open(ctx);
+    const q = parseQuery(ctx, ZipQuery);
+    const ids = q.ids ? q.ids.split(',').filter(Boolean).map((s) => Id.parse(s)) : [q.id ?? link.node.id];
+    await sendZip(ctx, drive, actor, ids);
+  });
+
+  /** Upload through an edit link (into the link's folder or `?id=` a folder inside it); never overwrites. */
+  router.put('/public/:token/files/:name', async (ctx) => {
+    const { actor, link } = await open(ctx);
+    const { name } = parseParams(ctx, UploadParams);
+    const { id } = parseQuery(ctx, NodeQuery);
+    const { node } = await drive.upload(actor, id ?? link.node.id, name, ctx.req, {
+      expectedSize: ctx.request.length ?? null,
+      beforeRead: () => sendContinue(ctx.req, ctx.res),
+    });
+    ctx.status = 201;
+    ctx.body = presentNode(node);
+  });
+
+  return router;
+}

@@ -1,0 +1,80 @@
+/** User shares and public links, managed by the owner. */
+import Router, { type RouterMiddleware } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.js';
+import { requireActor } from '../middleware/auth.js';
+import { presentIncoming, presentLink, presentShare } from '../presenters.js';
+import { IdParams, parseBody, parseParams, parseQuery } from '../validate.js';
+
+const Permission = z.enum(['view', 'edit']);
+const Expiry = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).nullable().optional();
+const CreateShare = z.object({ user: z.string().min(1).max(320), permission: Permission, expiresAt: Expiry });
+const PatchShare = z.object({ permission: Permission });
+const CreateLink = z.object({ permission: Permission.default('view'), password: z.string().max(1024).nullable().optional(), expiresAt: Expiry });
+const Lookup = z.object({ q: z.string().max(320).default('') });
+
+const siteOrigin = (ctx: Context) => ctx.origin;
+
+export function shareRoutes({ sharing }: ApiDeps, json: RouterMiddleware) {
+  const router = new Router();
+
+  router.get('/nodes/:id/shares', async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    const { shares } = await sharing.listNodeShares(requireActor(ctx), id);
+    ctx.body = { items: shares.map(presentShare) };
+  });
+
+  router.post('/nodes/:id/shares', json, async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    const body = parseBody(ctx, CreateShare);
+    ctx.status = 201;
+    ctx.body = presentShare(await sharing.shareWithUser(requireActor(ctx), id, body));
+  });
+
+  router.patch('/shares/:id', json, async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    ctx.body = presentShare(await sharing.updateShare(requireActor(ctx), id, parseBody(ctx, PatchShare).permission));
+  });
+
+  router.delete('/shares/:id', async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    await sharing.revoke(requireActor(ctx), id, 'user');
+    ctx.status = 204;
+  });
+
+  router.get('/shares/incoming', async (ctx) => {
+    ctx.body = { items: (await sharing.incoming(requireActor(ctx))).map(presentIncoming) };
+  });
+
+  router.get('/shares/outgoing', async (ctx) => {
+    const { shares, links } = await sharing.outgoing(requireActor(ctx));
+    ctx.body = { items: shares.map(presentShare), links: links.map((l) => presentLink(l, siteOrigin(ctx))) };
+  });
+
+  router.get('/nodes/:id/links', async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    const { links } = await sharing.listNodeShares(requireActor(ctx), id);
+    ctx.body = { items: links.map((l) => presentLink(l, siteOrigin(ctx))) };
+  });
+
+  router.post('/nodes/:id/links', json, async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    const body = parseBody(ctx, CreateLink);
+    ctx.status = 201;
+    ctx.body = presentLink(await sharing.createLink(requireActor(ctx), id, body), siteOrigin(ctx));
+  });
+
+  router.delete('/links/:id', async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    await sharing.revoke(requireActor(ctx), id, 'link');
+    ctx.status = 204;
+  });
+
+  router.get('/users/lookup', async (ctx) => {
+    const { q } = parseQuery(ctx, Lookup);
+    ctx.body = { items: await sharing.lookupUsers(requireActor(ctx), q) };
+  });
+
+  return router;
+}

@@ -1,0 +1,262 @@
+/**
+ * Sharing: user shares (view/edit on a node and everything below it) and public links.
+ * Only the owner shares, changes or revokes. Link tokens carry 144 random bits; link passwords are
+ * bcrypt hashes and failed attempts are throttled like sign-ins.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import jwt from 'jsonwebtoken';
+import { num, numOrNull, type Db, type Q } from '../db/index.js';
+import { getLiveNode, NODE_COLS, toNode, type RawNode } from '../db/queries/nodes.js';
+import type { Actor, Origin, ShareRef } from './actor.js';
+import { record } from './activity.js';
+import { requireNode } from './access.js';
+import type { Clock } from './clock.js';
+import { DomainError, forbidden, invalidInput, notFound, unauthenticated } from './errors.js';
+import { checkThrottle, clearFailures, recordFailure } from './throttle.js';
+import { findUserByLogin } from './users.js';
+import type { NodeRow, NodeView, Permission } from './types.js';
+
+export interface UserShareView {
+  id: string;
+  node: NodeRow;
+  grantee: { id: string; username: string; email: string };
+  owner: { id: string; username: string };
+  permission: Permission;
+  expiresAt: number | null;
+  createdAt: number;
+}
+
+export interface LinkView {
+  id: string;
+  node: NodeRow;
+  token: string;
+  permission: Permission;
+  hasPassword: boolean;
+  expiresAt: number | null;
+  createdAt: number;
+}
+
+export interface IncomingShare extends NodeView {
+  shareId: string;
+  sharedBy: { id: string; username: string };
+}
+
+interface RawShare extends RawNode {
+  share_id: string; share_kind: 'user' | 'link'; grantee_id: string | null; permission: Permission; token: string | null;
+  password_hash: string | null; expires_at: unknown; share_created_at: unknown; grantee_username: string | null;
+  grantee_email: string | null; owner_username: string;
+}
+
+const SHARE_SELECT = `SELECT ${NODE_COLS}, s.id AS share_id, s.kind AS share_kind, s.grantee_id, s.permission, s.token, s.password_hash,
+    s.expires_at, s.created_at AS share_created_at, g.username AS grantee_username, g.email AS grantee_email, o.username AS owner_username
+  FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id LEFT JOIN users g ON g.id = s.grantee_id`;
+
+function toUserShare(r: RawShare): UserShareView {
+  return {
+    id: r.share_id, node: toNode(r), permission: r.permission, expiresAt: numOrNull(r.expires_at), createdAt: num(r.share_created_at),
+    grantee: { id: r.grantee_id!, username: r.grantee_username!, email: r.grantee_email! },
+    owner: { id: r.owner_id, username: r.owner_username },
+  };
+}
+
+function toLink(r: RawShare): LinkView {
+  return {
+    id: r.share_id, node: toNode(r), token: r.token!, permission: r.permission, hasPassword: r.password_hash !== null,
+    expiresAt: numOrNull(r.expires_at), createdAt: num(r.share_created_at),
+  };
+}
+
+const LINK_COOKIE_TTL_MS = 24 * 3600 * 1000;
+
+export class Sharing {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly opts: { bcryptCost: number; maxFailures: number; maxFailuresPerIp: number; windowSeconds: number; secret: string },
+  ) {}
+
+  // ── user shares ────────────────────────────────────────────────────────────────────────
+
+  /** Shares a node with a user (by username or email); sharing again changes the permission. */
+  async shareWithUser(actor: Actor, nodeId: string, input: { user: string; permission: Permission; expiresAt?: number | null }): Promise<UserShareView> {
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
+      if (node.parentId === null) throw invalidInput('Share folders inside your home folder, not the home folder itself');
+      const grantee = await findUserByLogin(tx, input.user);
+      if (!grantee || grantee.disabled) throw new DomainError('not_found', `No user called "${input.user}"`, { field: 'user' });
+      if (grantee.id === node.ownerId) throw invalidInput('You cannot share with yourself', { field: 'user' });
+      if (input.expiresAt != null && input.expiresAt <= now) throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
+      const existing = await tx.get<{ id: string }>("SELECT id FROM shares WHERE node_id = $nodeId AND kind = 'user' AND grantee_id = $g", { nodeId, g: grantee.id });
+      const id = existing?.id ?? randomUUID();
+      if (existing) {
+        await tx.run('UPDATE shares SET permission = $p, expires_at = $e WHERE id = $id', { id, p: input.permission, e: input.expiresAt ?? null });
+      } else {
+        await tx.run(
+          `INSERT INTO shares (id, node_id, kind, grantee_id, permission, expires_at, created_by, created_at)
+           VALUES ($id, $nodeId, 'user', $g, $p, $e, $by, $now)`,
+          { id, nodeId, g: grantee.id, p: input.permission, e: input.expiresAt ?? null, by: node.ownerId, now },
+        );
+      }
+      await record(tx, actor, { ownerId: node.ownerId, action: existing ? 'share.updated' : 'share.created', nodeId, path: null, details: { grantee: grantee.username, permission: input.permission } }, now);
+      return (await this.userShare(tx, id))!;
+    });
+  }
+
+  async updateShare(actor: Actor, shareId: string, permission: Permission): Promise<UserShareView> {
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const share = (await this.ownedShare(tx, actor, shareId, 'user')) as UserShareView;
+      await tx.run('UPDATE shares SET permission = $p WHERE id = $id', { id: shareId, p: permission });
+      await record(tx, actor, { ownerId: share.node.ownerId, action: 'share.updated', nodeId: share.node.id, details: { grantee: share.grantee.username, permission } }, now);
+      return (await this.userShare(tx, shareId))!;
+    });
+  }
+
+  /** Revokes a user share or a public link (owner only; a grantee may also leave a user share). */
+  async revoke(actor: Actor, shareId: string, kind: 'user' | 'link'): Promise<void> {
+    await this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const share = await this.ownedShare(tx, actor, shareId, kind, kind === 'user');
+      await tx.run('DELETE FROM shares WHERE id = $id', { id: shareId });
+      const details = 'grantee' in share ? { grantee: share.grantee.username } : { link: shareId };
+      await record(tx, actor, { ownerId: share.node.ownerId, action: kind === 'user' ? 'share.revoked' : 'link.revoked', nodeId: share.node.id, details }, now);
+    });
+  }
+
+  async listNodeShares(actor: Actor, nodeId: string): Promise<{ shares: UserShareView[]; links: LinkView[] }> {
+    await requireNode(this.db, actor, nodeId, 'owner', this.clock.now());
+    const rows = await this.db.all<RawShare>(`${SHARE_SELECT} WHERE s.node_id = $nodeId ORDER BY s.created_at`, { nodeId });
+    return { shares: rows.filter((r) => r.share_kind === 'user').map(toUserShare), links: rows.filter((r) => r.share_kind === 'link').map(toLink) };
+  }
+
+  /** Everything the actor has shared (user shares and links) on live nodes. */
+  async outgoing(actor: Actor): Promise<{ shares: UserShareView[]; links: LinkView[] }> {
+    const me = this.userOf(actor);
+    const rows = await this.db.all<RawShare>(`${SHARE_SELECT} WHERE n.owner_id = $me AND n.deleted_at IS NULL ORDER BY s.created_at DESC`, { me: me.id });
+    return { shares: rows.filter((r) => r.share_kind === 'user').map(toUserShare), links: rows.filter((r) => r.share_kind === 'link').map(toLink) };
+  }
+
+  /** Live nodes shared with the actor (unexpired), newest first. */
+  async incoming(actor: Actor): Promise<IncomingShare[]> {
+    const me = this.userOf(actor);
+    const rows = await this.db.all<RawShare>(
+      `${SHARE_SELECT} WHERE s.kind = 'user' AND s.grantee_id = $me AND n.deleted_at IS NULL AND o.disabled = 0
+         AND (s.expires_at IS NULL OR s.expires_at > $now) ORDER BY s.created_at DESC`,
+      { me: me.id, now: this.clock.now() },
+    );
+    return rows.map((r) => ({ ...toNode(r), permission: r.permission, shareId: r.share_id, sharedBy: { id: r.owner_id, username: r.owner_username } }));
+  }
+
+  /** Users whose name or email starts with `q` (share dialog autocomplete); never the caller, never disabled users. */
+  async lookupUsers(actor: Actor, q: string): Promise<{ id: string; username: string; email: string }[]> {
+    const me = this.userOf(actor);
+    const key = q.normalize('NFC').toLowerCase().replace(/[\\%_]/g, '\\$&');
+    if (key.length < 2) return [];
+    return this.db.all(
+      `SELECT id, username, email FROM users
+       WHERE (username_key LIKE $p ESCAPE '\\' OR email_key LIKE $p ESCAPE '\\') AND id <> $me AND disabled = 0
+       ORDER BY username_key LIMIT 10`,
+      { p: `${key}%`, me: me.id },
+    );
+  }
+
+  // ── public links ───────────────────────────────────────────────────────────────────────
+
+  async createLink(actor: Actor, nodeId: string, input: { permission: Permission; password?: string | null; expiresAt?: number | null }): Promise<LinkView> {
+    if (input.password != null && (input.password.length < 4 || input.password.length > 1024)) {
+      throw invalidInput('A link password needs 4 to 1024 characters', { field: 'password' });
+    }
+    const passwordHash = input.password ? await bcrypt.hash(input.password, this.opts.bcryptCost) : null;
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
+      if (node.parentId === null) throw invalidInput('Create links for folders inside your home folder, not the home folder itself');
+      if (input.permission === 'edit' && node.kind !== 'folder') throw invalidInput('Upload links need a folder', { field: 'permission' });
+      if (input.expiresAt != null && input.expiresAt <= now) throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
+      const id = randomUUID();
+      const token = randomBytes(18).toString('base64url');
+      await tx.run(
+        `INSERT INTO shares (id, node_id, kind, permission, token, password_hash, expires_at, created_by, created_at)
+         VALUES ($id, $nodeId, 'link', $p, $token, $hash, $e, $by, $now)`,
+        { id, nodeId, p: input.permission, token, hash: passwordHash, e: input.expiresAt ?? null, by: node.ownerId, now },
+      );
+      await record(tx, actor, { ownerId: node.ownerId, action: 'link.created', nodeId, details: { permission: input.permission, password: passwordHash !== null, expiresAt: input.expiresAt ?? null } }, now);
+      const rows = await tx.all<RawShare>(`${SHARE_SELECT} WHERE s.id = $id`, { id });
+      return toLink(rows[0]!);
+    });
+  }
+
+  /**
+   * Turns a link token into a link actor. Unknown, revoked and expired links are not_found.
+   * A password link needs `password` (throttled on failures) or a still-valid `unlockedUntil`.
+   */
+  async openLink(token: string, auth: { password?: string | null; unlocked?: boolean }, origin: Origin): Promise<{ actor: Actor; link: LinkView }> {
+    const now = this.clock.now();
+    const row = await this.db.get<RawShare>(`${SHARE_SELECT} WHERE s.kind = 'link' AND s.token = $token AND n.deleted_at IS NULL AND o.disabled = 0`, { token });
+    if (!row || (row.expires_at !== null && num(row.expires_at) <= now)) throw notFound('Link');
+    const link = toLink(row);
+    if (row.password_hash && !auth.unlocked) {
+      if (!auth.password) throw new DomainError('unauthenticated', 'This link is protected by a password', { passwordRequired: true });
+      const windowMs = this.opts.windowSeconds * 1000;
+      const keys = { link: `link:${link.id}`, ip: `ip:${origin.ip ?? 'unknown'}` };
+      await checkThrottle(this.db, [{ key: keys.link, max: this.opts.maxFailures }, { key: keys.ip, max: this.opts.maxFailuresPerIp }], windowMs, now);
+      if (!(await bcrypt.compare(auth.password, row.password_hash))) {
+        await this.db.tx((tx) => recordFailure(tx, [keys.link, keys.ip], windowMs, now));
+        throw new DomainError('unauthenticated', 'Wrong password for this link', { passwordRequired: true });
+      }
+      await this.db.tx((tx) => clearFailures(tx, keys.link));
+    }
+    const share: ShareRef = { id: link.id, nodeId: link.node.id, ownerId: link.node.ownerId, permission: link.permission };
+    return { actor: { kind: 'link', share, origin: { ...origin, via: 'link' } }, link };
+  }
+
+  /** A signed proof that the visitor gave this link's password: valid a day, or until the link expires. */
+  unlockToken(link: LinkView): { value: string; expiresAt: number } {
+    const day = this.clock.now() + LINK_COOKIE_TTL_MS;
+    const expiresAt = link.expiresAt === null ? day : Math.min(day, link.expiresAt);
+    const value = jwt.sign({ lid: link.id, exp: Math.floor(expiresAt / 1000) }, this.opts.secret, { algorithm: 'HS256' });
+    return { value, expiresAt };
+  }
+
+  isUnlocked(value: string | undefined, linkId: string): boolean {
+    if (!value) return false;
+    try {
+      const claims = jwt.verify(value, this.opts.secret, { algorithms: ['HS256'], clockTimestamp: Math.floor(this.clock.now() / 1000) });
+      return typeof claims === 'object' && claims.lid === linkId;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The link behind a token, without checking its password (to name its unlock cookie). */
+  async linkId(token: string): Promise<string | undefined> {
+    return (await this.db.get<{ id: string }>("SELECT id FROM shares WHERE kind = 'link' AND token = $token", { token }))?.id;
+  }
+
+  // ── helpers ────────────────────────────────────────────────────────────────────────────
+
+  private userOf(actor: Actor) {
+    if (actor.kind !== 'user') throw unauthenticated();
+    return actor.user;
+  }
+
+  private async userShare(q: Q, id: string): Promise<UserShareView | undefined> {
+    const r = await q.get<RawShare>(`${SHARE_SELECT} WHERE s.id = $id`, { id });
+    return r && toUserShare(r);
+  }
+
+  /** A share or link of a live node the actor owns (or, with `granteeMayAct`, was granted); anything else is not_found. */
+  private async ownedShare(q: Q, actor: Actor, id: string, kind: 'user' | 'link', granteeMayAct = false): Promise<UserShareView | LinkView> {
+    const me = this.userOf(actor);
+    const r = await q.get<RawShare>(`${SHARE_SELECT} WHERE s.id = $id AND s.kind = $kind`, { id, kind });
+    const live = r ? await getLiveNode(q, r.id) : undefined;
+    if (r && live && granteeMayAct && r.grantee_id === me.id) return toUserShare(r);
+    if (!r || r.owner_id !== me.id || !live) {
+      if (r && live && r.grantee_id === me.id) throw forbidden('Only the owner can change this share');
+      throw notFound(kind === 'user' ? 'Share' : 'Link');
+    }
+    return kind === 'user' ? toUserShare(r) : toLink(r);
+  }
+}

@@ -348,14 +348,10 @@ export class Drive {
 
   // ── helpers ────────────────────────────────────────────────────────────────────────────
 
-  /** A live folder the actor may add to. */
+  /** A live folder the actor may add to; an invisible folder is not_found, like any other node. */
   private async writableFolder(q: Q, actor: Actor, id: string, now: number): Promise<NodeRow> {
-    const { node } = await requireNode(q, actor, id, 'view', now).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'not_found') throw new DomainError('parent_missing', 'The target folder does not exist');
-      throw err;
-    });
+    const { node, access } = await requireNode(q, actor, id, 'view', now);
     if (node.kind !== 'folder') throw new DomainError('not_a_folder', `"${node.name}" is not a folder`);
-    const access = await resolveAccess(q, actor, node, now);
     if (!atLeast(access, 'edit')) throw forbidden('You need edit access to this folder');
     return node;
   }

@@ -1,0 +1,51 @@
+/** What every WebDAV handler gets: the raw request/response, the actor, and path resolution. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config/index.js';
+import type { Actor } from '../server/domain/actor.js';
+import type { Drive } from '../server/domain/drive.js';
+import type { DavNode } from '../server/domain/paths.js';
+import type { Log } from '../server/log.js';
+
+export interface Resolved {
+  names: string[];
+  /** Existing nodes along the path, root first. */
+  chain: DavNode[];
+  /** The target, when it exists. */
+  node: DavNode | null;
+  /** The target's parent, when it exists (null for the root). */
+  parent: DavNode | null;
+}
+
+export interface DavDeps {
+  config: Config;
+  drive: Drive;
+  log: Log;
+}
+
+export interface DavContext extends DavDeps {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  actor: Actor;
+  /** The request path as names under the user's root. */
+  names: string[];
+  resolve(names?: string[]): Promise<Resolved>;
+}
+
+/** Non-PUT request bodies (XML) larger than this are refused with 413 before anything else. */
+export const MAX_XML_BODY = 1024 * 1024;
+
+export function makeResolver(drive: Drive, actor: Actor, own: string[]): (names?: string[]) => Promise<Resolved> {
+  let cached: Promise<Resolved> | undefined;
+  const run = async (names: string[]): Promise<Resolved> => {
+    const chain = await drive.resolvePath(actor, names);
+    const node = chain.length === names.length + 1 ? chain[chain.length - 1]! : null;
+    const parent = names.length > 0 && chain.length >= names.length ? chain[names.length - 1]! : null;
+    return { names, chain, node, parent };
+  };
+  return (names?: string[]) => {
+    if (names && names !== own) return run(names);
+    cached ??= run(own);
+    return cached;
+  };
+}

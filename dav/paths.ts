@@ -1,0 +1,64 @@
+/** Request URLs ↔ names under the user's root, and correctly percent-encoded hrefs. */
+import { DavError } from './errors.js';
+
+export const MOUNT = '/dav';
+
+/**
+ * The names of a request path under /dav ("/dav/a%20b/c" → ["a b", "c"]). The query is dropped,
+ * empty segments ignored. Malformed %-escapes or invalid UTF-8 → 400. Decoded names are
+ * only ever looked up in the node tree, so "..%2f" is just a name that does not exist.
+ */
+export function namesOf(rawPath: string): string[] {
+  let p = rawPath;
+  const cut = p.indexOf('?');
+  if (cut >= 0) p = p.slice(0, cut);
+  // A fragment never belongs in a request line: refuse rather than act on a truncated path.
+  if (p.includes('#')) throw new DavError(400, 'A request URL cannot contain "#"');
+  if (p !== MOUNT && !p.startsWith(MOUNT + '/')) throw new DavError(404, 'Not under ' + MOUNT);
+  const names: string[] = [];
+  for (const seg of p.slice(MOUNT.length).split('/')) {
+    if (seg === '') continue;
+    let name: string;
+    try {
+      name = decodeURIComponent(seg);
+    } catch {
+      throw new DavError(400, 'Malformed percent-encoding in the URL');
+    }
+    names.push(name);
+  }
+  return names;
+}
+
+/** The path part of a Destination header (absolute URI or absolute path), as names under /dav. */
+export function destinationNames(header: string | undefined): string[] {
+  if (!header) throw new DavError(400, 'Destination header missing');
+  let p = header.trim();
+  if (!p.startsWith('/')) {
+    let u: URL;
+    try {
+      u = new URL(p);
+    } catch {
+      throw new DavError(400, 'Malformed Destination header');
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DavError(400, 'Unsupported Destination scheme');
+    p = u.pathname;
+  }
+  try {
+    return namesOf(p);
+  } catch (err) {
+    if (err instanceof DavError && err.status === 404) throw new DavError(502, 'Destination is not on this WebDAV share');
+    throw err;
+  }
+}
+
+/** encodeURIComponent plus the characters it leaves alone that some clients choke on. */
+export function encodeName(name: string): string {
+  return encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+/** "/dav/a%20b/c" (a collection gets a trailing slash). */
+export function hrefOf(names: readonly string[], collection: boolean): string {
+  let h = MOUNT + '/';
+  for (const n of names) h += encodeName(n) + '/';
+  return collection || names.length === 0 ? h : h.slice(0, -1);
+}

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import { num, numOrNull, type Db, type Q } from '../db/index.js';
-import { getLiveNode, NODE_COLS, toNode, type RawNode } from '../db/queries/nodes.js';
+import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/queries/nodes.js';
 import type { Actor, Origin, ShareRef } from './actor.js';
 import { record } from './activity.js';
 import { requireNode } from './access.js';
@@ -99,7 +99,7 @@ export class Sharing {
           { id, nodeId, g: grantee.id, p: input.permission, e: input.expiresAt ?? null, by: node.ownerId, now },
         );
       }
-      await record(tx, actor, { ownerId: node.ownerId, action: existing ? 'share.updated' : 'share.created', nodeId, path: null, details: { grantee: grantee.username, permission: input.permission } }, now);
+      await record(tx, actor, { ownerId: node.ownerId, action: existing ? 'share.updated' : 'share.created', nodeId, path: await pathOfNode(tx, nodeId), details: { grantee: grantee.username, permission: input.permission } }, now);
       return (await this.userShare(tx, id))!;
     });
   }
@@ -109,7 +109,7 @@ export class Sharing {
       const now = this.clock.now();
       const share = (await this.ownedShare(tx, actor, shareId, 'user')) as UserShareView;
       await tx.run('UPDATE shares SET permission = $p WHERE id = $id', { id: shareId, p: permission });
-      await record(tx, actor, { ownerId: share.node.ownerId, action: 'share.updated', nodeId: share.node.id, details: { grantee: share.grantee.username, permission } }, now);
+      await record(tx, actor, { ownerId: share.node.ownerId, action: 'share.updated', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details: { grantee: share.grantee.username, permission } }, now);
       return (await this.userShare(tx, shareId))!;
     });
   }
@@ -121,7 +121,7 @@ export class Sharing {
       const share = await this.ownedShare(tx, actor, shareId, kind, kind === 'user');
       await tx.run('DELETE FROM shares WHERE id = $id', { id: shareId });
       const details = 'grantee' in share ? { grantee: share.grantee.username } : { link: shareId };
-      await record(tx, actor, { ownerId: share.node.ownerId, action: kind === 'user' ? 'share.revoked' : 'link.revoked', nodeId: share.node.id, details }, now);
+      await record(tx, actor, { ownerId: share.node.ownerId, action: kind === 'user' ? 'share.revoked' : 'link.revoked', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details }, now);
     });
   }
 
@@ -182,7 +182,7 @@ export class Sharing {
          VALUES ($id, $nodeId, 'link', $p, $token, $hash, $e, $by, $now)`,
         { id, nodeId, p: input.permission, token, hash: passwordHash, e: input.expiresAt ?? null, by: node.ownerId, now },
       );
-      await record(tx, actor, { ownerId: node.ownerId, action: 'link.created', nodeId, details: { permission: input.permission, password: passwordHash !== null, expiresAt: input.expiresAt ?? null } }, now);
+      await record(tx, actor, { ownerId: node.ownerId, action: 'link.created', nodeId, path: await pathOfNode(tx, nodeId), details: { permission: input.permission, password: passwordHash !== null, expiresAt: input.expiresAt ?? null } }, now);
       const rows = await tx.all<RawShare>(`${SHARE_SELECT} WHERE s.id = $id`, { id });
       return toLink(rows[0]!);
     });

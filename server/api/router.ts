@@ -26,6 +26,12 @@ const STREAMING_UPLOAD = /^\/api\/folders\/[^/]+\/(files\/[^/]+|upload)$/;
 export function createApi(deps: ApiDeps, log: Log): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
   const json = koaBody({ json: true, multipart: false, urlencoded: false, text: false, jsonLimit: '1mb', jsonStrict: true });
+  // Errors Koa meets outside the middleware chain (mostly a client hanging up mid-request): into
+  // the log, instead of Koa's default raw stack on stderr.
+  app.on('error', (err: Error & { code?: string }, ctx?: { method?: string; path?: string }) => {
+    const hangUp = /^(ECONNRESET|EPIPE|ECONNABORTED|ERR_STREAM_PREMATURE_CLOSE|HPE_)/.test(err.code ?? '') || err.message === 'Parse Error' || err.message === 'aborted';
+    (hangUp ? log.debug : log.warn)({ err, method: ctx?.method, path: ctx?.path }, hangUp ? 'client went away' : 'request error');
+  });
 
   app.use(async (ctx, next) => {
     const started = performance.now();

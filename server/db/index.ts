@@ -2,6 +2,7 @@
  * The database handle: sequelize over SQLite, WAL, foreign keys, busy timeout, IMMEDIATE write
  * transactions. Domain code talks to it through `Q` (raw, bound SQL) and `db.tx(fn)`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
@@ -49,23 +50,43 @@ export async function openDb(file: string): Promise<Db> {
     storage: file,
     logging: false,
     transactionType: Transaction.TYPES.IMMEDIATE,
-    // sequelize opens one sqlite connection per transaction: every connection needs these settings.
-    hooks: {
-      afterConnect: async (conn: unknown) => {
-        const c = conn as SqliteConn;
-        c.configure('busyTimeout', 10_000);
-        for (const pragma of ['PRAGMA foreign_keys = ON', 'PRAGMA synchronous = FULL']) {
-          await new Promise<void>((resolve, reject) => c.run(pragma, (err) => (err ? reject(err) : resolve())));
-        }
-      },
-    },
   });
+  // sequelize opens one sqlite connection per transaction: every connection needs these settings.
+  // Its sqlite dialect never runs the afterConnect hook (it overrides getConnection), so wrap that:
+  // without it node-sqlite3's default 1 s busy timeout turns a burst of uploads into SQLITE_BUSY 500s.
+  const manager = sequelize.connectionManager as unknown as { getConnection(o?: unknown): Promise<SqliteConn> };
+  const getConnection = manager.getConnection.bind(manager);
+  const configured = new WeakSet<SqliteConn>();
+  manager.getConnection = async (o?: unknown) => {
+    const c = await getConnection(o);
+    if (!configured.has(c)) {
+      configured.add(c);
+      c.configure('busyTimeout', 10_000);
+      for (const pragma of ['PRAGMA foreign_keys = ON', 'PRAGMA synchronous = FULL']) {
+        await new Promise<void>((resolve, reject) => c.run(pragma, (err) => (err ? reject(err) : resolve())));
+      }
+    }
+    return c;
+  };
   await sequelize.query('PRAGMA journal_mode = WAL');
   const base = surface(sequelize);
+  // One write transaction at a time in this process. SQLite has one writer anyway, and
+  // node-sqlite3 waits for a busy lock on a libuv pool thread: with many connections queued in
+  // BEGIN IMMEDIATE, every pool thread sleeps in the busy handler while the lock holder needs one
+  // to COMMIT (measured: 20 concurrent uploads stalled until the busy timeout). busy_timeout still
+  // covers other processes (fsck, a second instance).
+  let queue: Promise<unknown> = Promise.resolve();
+  const inTx = new AsyncLocalStorage<true>();
+  const writeLock = <T>(fn: () => Promise<T>): Promise<T> => {
+    if (inTx.getStore()) return Promise.reject(new Error('db.tx() called inside a transaction: pass the open tx down instead'));
+    const run = queue.then(() => inTx.run(true, fn));
+    queue = run.catch(() => undefined);
+    return run;
+  };
   const db: Db = {
     ...base,
     sequelize,
-    tx: (fn) => sequelize.transaction((t) => fn(surface(sequelize, t))),
+    tx: (fn) => writeLock(() => sequelize.transaction((t) => fn(surface(sequelize, t)))),
     close: () => sequelize.close(),
   };
   await runMigrations(db);

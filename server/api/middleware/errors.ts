@@ -18,7 +18,7 @@ export function errorHandler(log: Logger) {
       await next();
     } catch (err) {
       const { status, code, message, details } = describe(err);
-      if (status >= 500) log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+      if (code === 'internal') log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
       if (ctx.headerSent || !ctx.writable) {
         ctx.res.destroy();
         return;

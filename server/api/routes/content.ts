@@ -38,8 +38,9 @@ export function contentRoutes({ drive, config }: ApiDeps) {
   router.post('/folders/:parentId/upload', async (ctx) => {
     const { parentId } = parseParams(ctx, ParentParams);
     const actor = requireActor(ctx);
-    const room = Math.max(1, actor.user.quotaBytes - actor.user.usedBytes);
     if (!ctx.is('multipart/form-data')) throw invalidInput('Send the files as multipart/form-data');
+    const room = Math.max(1, (await drive.uploadTarget(actor, parentId)).room); // access is checked before any byte is read
+    await drive.stat(actor, parentId); // an invisible folder is refused before its body is read
     sendContinue(ctx.req, ctx.res);
     const tmp = path.join(config.dataDir, 'tmp');
     try {

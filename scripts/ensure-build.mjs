@@ -20,3 +20,23 @@ if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < sources) {
   execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   fs.utimesSync(built, new Date(), new Date());
 }
+
+// The web console (SvelteKit static build in console/build): build it when missing or older than its sources.
+const newestAny = (dir) => {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestAny(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+};
+const consoleDir = path.join(root, 'console');
+const consoleIndex = path.join(consoleDir, 'build', 'index.html');
+const consoleSources = Math.max(
+  ...['src', 'static'].map((d) => (fs.existsSync(path.join(consoleDir, d)) ? newestAny(path.join(consoleDir, d)) : 0)),
+  ...['svelte.config.js', 'vite.config.ts'].map((f) => (fs.existsSync(path.join(consoleDir, f)) ? fs.statSync(path.join(consoleDir, f)).mtimeMs : 0)),
+);
+if (!fs.existsSync(consoleIndex) || fs.statSync(consoleIndex).mtimeMs < consoleSources) {
+  console.log('Building the web console (vite)…');
+  execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: consoleDir, stdio: 'inherit' });
+}

@@ -1,0 +1,86 @@
+export type Permission = 'owner' | 'edit' | 'view' | string;
+
+export interface Node {
+  id: string;
+  name: string;
+  kind: 'file' | 'folder';
+  size: number;
+  mime: string | null;
+  parentId: string | null;
+  ownerId: string;
+  createdAt: string | null;
+  modifiedAt: string | null;
+  etag: string;
+  permission: Permission;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  role: 'admin' | 'user';
+  quotaBytes: number | null;
+  usedBytes: number;
+  trashBytes?: number;
+  disabled: boolean;
+  rootId: string;
+  createdAt: string | null;
+}
+
+export interface TrashItem {
+  id: string;
+  name: string;
+  kind: 'file' | 'folder';
+  size: number;
+  originalPath: string;
+  originalParentId: string | null;
+  deletedAt: string;
+  deletedBy: { id: string; username: string } | null;
+}
+
+export interface Activity {
+  id: number;
+  ownerId: string;
+  actor: { id: string | null; username: string };
+  action: string;
+  nodeId: string | null;
+  path: string | null;
+  details: unknown;
+  via: string;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: string;
+}
+
+export interface Share {
+  id: string;
+  nodeId: string;
+  node: Node;
+  grantee: { id: string; username: string; email: string };
+  owner: { id: string; username: string };
+  permission: 'view' | 'edit';
+  expiresAt: string | null;
+  createdAt: string | null;
+}
+
+export interface Link {
+  id: string;
+  nodeId: string;
+  node: Node;
+  token: string;
+  url: string;
+  permission: 'view' | 'edit';
+  hasPassword: boolean;
+  expiresAt: string | null;
+  createdAt: string | null;
+}
+
+export interface IncomingShare extends Node {
+  shareId: string;
+  sharedBy: { id: string; username: string };
+}
+
+export interface SearchHit extends Node {
+  folderPath: string;
+  ownerName: string;
+}

@@ -1,0 +1,236 @@
+/**
+ * The upload queue: raw PUT /api/folders/:id/files/:name through XMLHttpRequest (progress and abort),
+ * two at a time, with folder trees recreated and a replace / keep both / skip choice on a name clash.
+ */
+import { api, ApiError, CSRF, errorFrom } from './api';
+import { freeName } from './format';
+import type { Node } from './types';
+
+export type UploadStatus = 'queued' | 'uploading' | 'done' | 'error' | 'cancelled' | 'skipped';
+
+export interface Upload {
+  id: number;
+  name: string;
+  size: number;
+  loaded: number;
+  speed: number;
+  status: UploadStatus;
+  error?: string;
+  folderId: string;
+  overwrite: boolean;
+  file: File;
+  xhr?: XMLHttpRequest;
+}
+
+export type ClashChoice = 'replace' | 'keep' | 'skip';
+export interface ClashPrompt {
+  name: string;
+  remaining: number;
+  resolve: (r: { choice: ClashChoice; all: boolean }) => void;
+}
+
+export const uploads = $state<{ items: Upload[]; prompt: ClashPrompt | null; open: boolean }>({ items: [], prompt: null, open: false });
+
+const PARALLEL = 2;
+let nextId = 1;
+const listeners = new Set<(folderId: string) => void>();
+
+/** Called with the folder id each time a file lands (the browser refreshes if it shows that folder). */
+export function onUploaded(fn: (folderId: string) => void) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+export interface Entry {
+  file: File;
+  /** Path relative to the drop target, "a/b/c.txt" for folder uploads, or just the name. */
+  relPath: string;
+}
+
+export const active = () => uploads.items.filter((u) => u.status === 'queued' || u.status === 'uploading');
+
+async function childrenOf(folderId: string): Promise<Node[]> {
+  const r = await api.get<{ items: Node[] }>(`/api/nodes/${encodeURIComponent(folderId)}/children?limit=5000`);
+  return r.items;
+}
+
+/** Ensures the folder path `parts` exists below `rootId`; returns the deepest folder's id. */
+async function ensureFolders(rootId: string, parts: string[], cache: Map<string, string>): Promise<string> {
+  let parent = rootId;
+  let key = '';
+  for (const part of parts) {
+    key += '/' + part;
+    const known = cache.get(key);
+    if (known) {
+      parent = known;
+      continue;
+    }
+    try {
+      const created = await api.post<Node>('/api/folders', { parentId: parent, name: part });
+      parent = created.id;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 409)) throw err;
+      const existing = (await childrenOf(parent)).find((n) => n.name.toLowerCase() === part.toLowerCase());
+      if (!existing || existing.kind !== 'folder') throw err;
+      parent = existing.id;
+    }
+    cache.set(key, parent);
+  }
+  return parent;
+}
+
+function ask(name: string, remaining: number): Promise<{ choice: ClashChoice; all: boolean }> {
+  return new Promise((resolve) => {
+    uploads.prompt = {
+      name,
+      remaining,
+      resolve: (r) => {
+        uploads.prompt = null;
+        resolve(r);
+      },
+    };
+  });
+}
+
+/** Adds files to the queue below `parentId`; resolves once every name clash has been decided. */
+export async function enqueue(entries: Entry[], parentId: string): Promise<void> {
+  if (!entries.length) return;
+  uploads.open = true;
+  const folderCache = new Map<string, string>();
+  const namesCache = new Map<string, Set<string>>();
+  let decision: ClashChoice | null = null;
+  for (let i = 0; i < entries.length; i++) {
+    const { file, relPath } = entries[i]!;
+    const parts = relPath.split('/').filter(Boolean);
+    let name = parts.pop() ?? file.name;
+    const folderId = parts.length ? await ensureFolders(parentId, parts, folderCache) : parentId;
+    let names = namesCache.get(folderId);
+    if (!names) {
+      names = new Set((await childrenOf(folderId)).map((n) => n.name.toLowerCase()));
+      namesCache.set(folderId, names);
+    }
+    let overwrite = false;
+    if (names.has(name.toLowerCase())) {
+      let choice = decision;
+      if (!choice) {
+        const r = await ask(name, entries.length - i - 1);
+        choice = r.choice;
+        if (r.all) decision = r.choice;
+      }
+      if (choice === 'skip') {
+        uploads.items.push({ id: nextId++, name, size: file.size, loaded: 0, speed: 0, status: 'skipped', folderId, overwrite, file });
+        continue;
+      }
+      if (choice === 'replace') overwrite = true;
+      else name = freeName(name, names);
+    }
+    names.add(name.toLowerCase());
+    uploads.items.push({ id: nextId++, name, size: file.size, loaded: 0, speed: 0, status: 'queued', folderId, overwrite, file });
+    pump();
+  }
+}
+
+function pump() {
+  const running = uploads.items.filter((u) => u.status === 'uploading').length;
+  const waiting = uploads.items.filter((u) => u.status === 'queued');
+  for (const u of waiting.slice(0, Math.max(0, PARALLEL - running))) start(u);
+}
+
+function start(item: Upload) {
+  // Work on the reactive proxy so the progress bar updates.
+  const u = uploads.items.find((x) => x.id === item.id)!;
+  u.status = 'uploading';
+  const xhr = new XMLHttpRequest();
+  u.xhr = xhr;
+  const url = `/api/folders/${encodeURIComponent(u.folderId)}/files/${encodeURIComponent(u.name)}${u.overwrite ? '?overwrite=true' : ''}`;
+  xhr.open('PUT', url);
+  xhr.setRequestHeader('X-Requested-With', CSRF['X-Requested-With']);
+  xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+  let lastT = performance.now();
+  let lastB = 0;
+  xhr.upload.onprogress = (e) => {
+    u.loaded = e.loaded;
+    const t = performance.now();
+    if (t - lastT >= 400) {
+      const inst = ((e.loaded - lastB) * 1000) / (t - lastT);
+      u.speed = u.speed ? u.speed * 0.6 + inst * 0.4 : inst;
+      lastT = t;
+      lastB = e.loaded;
+    }
+  };
+  const finish = async (status: UploadStatus, error?: string) => {
+    u.status = status;
+    u.error = error;
+    u.xhr = undefined;
+    if (status === 'done') {
+      u.loaded = u.size;
+      for (const fn of listeners) fn(u.folderId);
+    }
+    pump();
+  };
+  xhr.onload = async () => {
+    if (xhr.status >= 200 && xhr.status < 300) return finish('done');
+    const res = new Response(xhr.responseText, { status: xhr.status, headers: { 'content-type': xhr.getResponseHeader('content-type') ?? '' } });
+    const err = await errorFrom(res);
+    if (xhr.status === 401) location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    void finish('error', err.message);
+  };
+  xhr.onerror = () => void finish('error', 'The upload was interrupted (network error or the server closed the connection)');
+  xhr.onabort = () => void finish('cancelled');
+  xhr.send(u.file);
+}
+
+export function cancel(id: number) {
+  const u = uploads.items.find((x) => x.id === id);
+  if (!u) return;
+  if (u.status === 'uploading') u.xhr?.abort();
+  else if (u.status === 'queued') u.status = 'cancelled';
+}
+
+export function cancelAll() {
+  for (const u of uploads.items) cancel(u.id);
+}
+
+export function clearFinished() {
+  for (let i = uploads.items.length - 1; i >= 0; i--) {
+    const s = uploads.items[i]!.status;
+    if (s !== 'queued' && s !== 'uploading') uploads.items.splice(i, 1);
+  }
+  if (!uploads.items.length) uploads.open = false;
+}
+
+/** Reads a drop's DataTransfer, walking dropped folders (webkitGetAsEntry) into relative paths. */
+export async function entriesFromDrop(dt: DataTransfer): Promise<Entry[]> {
+  const roots: FileSystemEntry[] = [];
+  const loose: File[] = [];
+  for (const item of Array.from(dt.items)) {
+    if (item.kind !== 'file') continue;
+    const entry = item.webkitGetAsEntry?.();
+    if (entry) roots.push(entry);
+    else {
+      const f = item.getAsFile();
+      if (f) loose.push(f);
+    }
+  }
+  if (!roots.length) return Array.from(dt.files).map((file) => ({ file, relPath: file.name })).concat(loose.map((file) => ({ file, relPath: file.name })));
+  const out: Entry[] = loose.map((file) => ({ file, relPath: file.name }));
+  const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
+    if (entry.isFile) {
+      const file = await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej));
+      out.push({ file, relPath: prefix + file.name });
+    } else if (entry.isDirectory) {
+      const reader = (entry as FileSystemDirectoryEntry).createReader();
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+        if (!batch.length) break;
+        for (const e of batch) await walk(e, prefix + entry.name + '/');
+      }
+    }
+  };
+  for (const r of roots) await walk(r, '');
+  return out;
+}
+
+export function entriesFromInput(files: FileList | null): Entry[] {
+  return Array.from(files ?? []).map((file) => ({ file, relPath: file.webkitRelativePath || file.name }));
+}

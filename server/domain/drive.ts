@@ -107,6 +107,12 @@ export class Drive {
     return { node, sha1: sums?.sha1 ?? null, md5: sums?.md5 ?? null };
   }
 
+  /** Checks that the actor may add to the folder, and how many bytes its owner has left (for a transport that spools a body first). */
+  async uploadTarget(actor: Actor, parentId: string): Promise<{ folder: NodeView; room: number }> {
+    const folder = await this.writableFolder(this.db, actor, parentId, this.clock.now());
+    return { folder: { ...folder, permission: await resolveAccess(this.db, actor, folder, this.clock.now()) }, room: await remainingBytes(this.db, folder.ownerId) };
+  }
+
   /** Live files and folders under the given nodes, with relative paths, for a ZIP download. */
   async zipEntries(actor: Actor, ids: string[]): Promise<{ name: string; entries: ZipEntry[] }> {
     if (ids.length === 0) throw invalidInput('Nothing selected');

@@ -11,7 +11,7 @@ export interface TestUser {
   rootId: string;
 }
 
-export type Body = string | Buffer | Uint8Array | ReadableStream | Record<string, unknown> | unknown[] | undefined;
+export type Body = string | Buffer | Uint8Array | ReadableStream | FormData | Record<string, unknown> | unknown[] | undefined;
 
 export class Api {
   constructor(readonly url: string, private readonly token?: string) {}
@@ -25,7 +25,7 @@ export class Api {
     if (this.token) h.authorization ??= `Bearer ${this.token}`;
     let payload: BodyInit | undefined;
     if (body === undefined) payload = undefined;
-    else if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ReadableStream) payload = body as BodyInit;
+    else if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ReadableStream || body instanceof FormData) payload = body as BodyInit;
     else {
       payload = JSON.stringify(body);
       h['content-type'] ??= 'application/json';

@@ -3,6 +3,8 @@ import { DomainError } from './errors.js';
 const MAX_NAME_BYTES = 255;
 // C0 and C1 control characters, DEL; '/' and '\' separate paths on some client.
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\]/;
+// Half of a UTF-16 surrogate pair is not text: SQLite would silently store it as U+FFFD.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * The one validator for file and folder names, used by every transport.
@@ -15,6 +17,7 @@ export function validateName(raw: unknown): string {
   if (name.length === 0) throw new DomainError('invalid_name', 'A name cannot be empty');
   if (name === '.' || name === '..') throw new DomainError('invalid_name', `"${name}" is not allowed as a name`);
   if (FORBIDDEN.test(name)) throw new DomainError('invalid_name', 'A name cannot contain "/", "\\" or control characters');
+  if (LONE_SURROGATE.test(name)) throw new DomainError('invalid_name', 'A name must be valid Unicode text');
   if (name.trim().length === 0) throw new DomainError('invalid_name', 'A name cannot be only spaces');
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_NAME_BYTES) {

@@ -12,6 +12,7 @@ import { notFound } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { binRoutes } from './routes/bin.js';
+import { eventRoutes } from './routes/events.js';
 import { contentRoutes } from './routes/content.js';
 import { journalRoutes } from './routes/journal.js';
 import { nodeRoutes } from './routes/nodes.js';
@@ -54,7 +55,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     ctx.body = { status: 'ok', version: deps.version };
   });
   api.use(authenticate(deps.accounts));
-  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps)]) {
+  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps), eventRoutes(deps)]) {
     api.use(r.routes(), r.allowedMethods());
   }
   app.use(api.routes());

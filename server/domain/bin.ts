@@ -3,7 +3,7 @@
  * Purging frees quota and releases blob references; the blob GC deletes unreferenced files later.
  */
 import { num, type Db, type Q } from '../db/index.js';
-import { childByKey, getNode, pathOfNode } from '../db/queries/nodes.js';
+import { childByKey, getNode, pathOfNode, touchFolder } from '../db/queries/nodes.js';
 import { systemActor, type Actor } from './actor.js';
 import { record } from './activity.js';
 import { releaseBlobRefs } from './blobs.js';
@@ -45,6 +45,7 @@ export class Bin {
            parent_id = $parentId, name = $name, name_key = $key WHERE id = $id`,
         { id, parentId, name, key: nameKey(name) },
       );
+      await touchFolder(tx, parentId, now);
       const restored: NodeRow = { ...item, parentId, name, deletedAt: null, trashRootId: null, originalParentId: null };
       await record(tx, actor, { ownerId: item.ownerId, action: 'node.restored', nodeId: id, path: await pathOfNode(tx, id), details: { name, toRoot: parentId === owner.rootId && parentId !== item.originalParentId } }, now);
       return { ...restored, permission: 'owner' };

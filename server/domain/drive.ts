@@ -9,7 +9,7 @@ import mime from 'mime-types';
 import type { Db, Q } from '../db/index.js';
 import {
   ancestry, childByKey, getLiveNode, isSelfOrAncestor, listChildren, liveSubtree, pathFromAncestry, relativePaths,
-  type SortKey, type SubtreeRow,
+  touchFolder, type SortKey, type SubtreeRow,
 } from '../db/queries/nodes.js';
 import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
@@ -516,10 +516,7 @@ async function pathOf(q: Q, id: string, childName?: string): Promise<string> {
   return childName === undefined ? p : `${p === '/' ? '' : p}/${childName}`;
 }
 
-/** Bumps a folder's ETag and modification time when its direct children change. */
-async function touch(tx: Q, folderId: string, now: number): Promise<void> {
-  await tx.run('UPDATE nodes SET modified_at = $now, etag = $etag WHERE id = $id', { id: folderId, now, etag: newEtag() });
-}
+const touch = touchFolder;
 
 export async function insertNode(
   tx: Q,

@@ -1,4 +1,5 @@
 /** SQL for the node tree. Recursive CTEs keep every ancestor/descendant question to one query. */
+import { randomUUID } from 'node:crypto';
 import { num, numOrNull, type Q } from '../index.js';
 import type { NodeKind, NodeRow } from '../../domain/types.js';
 
@@ -136,4 +137,9 @@ export function relativePaths(rows: SubtreeRow[]): Map<string, string> {
 /** The node's path from its owner's root ("/a/b.txt"). */
 export async function pathOfNode(q: Q, id: string): Promise<string> {
   return pathFromAncestry(await ancestry(q, id));
+}
+
+/** Bumps a folder's ETag and modification time when its direct children change (clients and live views poll it). */
+export async function touchFolder(q: Q, folderId: string, now: number): Promise<void> {
+  await q.run('UPDATE nodes SET modified_at = $now, etag = $etag WHERE id = $id', { id: folderId, now, etag: randomUUID().replace(/-/g, '') });
 }

@@ -1,0 +1,58 @@
+/**
+ * Live updates for the console: Server-Sent Events that announce when a watched folder changes.
+ * Every change to a folder's children bumps the folder's ETag in the database, so polling it is
+ * enough — through any door (API, WebDAV, links), by any user, on any instance — with no
+ * in-process event bus that a second instance would miss.
+ */
+import { PassThrough } from 'node:stream';
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.js';
+import { requireActor } from '../middleware/auth.js';
+import { Id, parseQuery } from '../validate.js';
+
+const EventsQuery = z.object({ folder: Id, interval: z.coerce.number().int().min(200).max(60_000).default(2000) });
+const HEARTBEAT_MS = 15_000;
+
+export function eventRoutes({ drive }: ApiDeps) {
+  const router = new Router();
+
+  router.get('/events', async (ctx) => {
+    const actor = requireActor(ctx);
+    const { folder, interval } = parseQuery(ctx, EventsQuery);
+    let etag = (await drive.stat(actor, folder)).etag; // 404 for a folder the user cannot see
+    const stream = new PassThrough();
+    const send = (event: string, data: object) => stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    let lastWrite = Date.now();
+    const timer = setInterval(async () => {
+      try {
+        const now = await drive.stat(actor, folder);
+        if (now.etag !== etag) {
+          etag = now.etag;
+          send('changed', { folderId: folder, etag });
+          lastWrite = Date.now();
+        } else if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+          stream.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+      } catch {
+        send('gone', { folderId: folder }); // trashed, or access revoked
+        stream.end();
+      }
+    }, interval);
+    const stop = () => clearInterval(timer);
+    stream.on('close', stop);
+    ctx.req.on('close', () => {
+      stop();
+      stream.end();
+    });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Accel-Buffering', 'no');
+    ctx.type = 'text/event-stream';
+    ctx.status = 200;
+    ctx.body = stream;
+    stream.write(`retry: 3000\nevent: ready\ndata: ${JSON.stringify({ folderId: folder, etag })}\n\n`);
+  });
+
+  return router;
+}

@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { api, createUser } from '../support/http.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+/** Reads SSE events from a response until `want` of them arrived or the time runs out. */
+async function readEvents(res: Response, want: number, timeoutMs: number): Promise<{ event: string; data: any }[]> {
+  const events: { event: string; data: any }[] = [];
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  const deadline = Date.now() + timeoutMs;
+  while (events.length < want && Date.now() < deadline) {
+    const chunk = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now()))]);
+    if (!chunk || chunk.done) break;
+    buf += decoder.decode(chunk.value, { stream: true });
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data) });
+    }
+  }
+  await reader.cancel();
+  return events;
+}
+
+describe('GET /api/events (live folder updates)', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer();
+  });
+  after(() => srv.close());
+
+  it('announces a change to the watched folder made by another user through a share', async () => {
+    const alice = await createUser(srv);
+    const bob = await createUser(srv);
+    const a = api(srv.url).as(alice);
+    const team = await a.mkdir(alice.rootId, 'Team');
+    await a.post(`/api/nodes/${team.id}/shares`, { user: bob.username, permission: 'edit' });
+    const res = await a.get(`/api/events?folder=${team.id}&interval=200`);
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/text\/event-stream/);
+    const reading = readEvents(res, 2, 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    await api(srv.url).as(bob).upload(team.id, 'new.txt', 'hi');
+    const events = await reading;
+    expect(events.map((e) => e.event)).to.deep.equal(['ready', 'changed']);
+    expect(events[1]!.data.folderId).to.equal(team.id);
+  });
+
+  it('answers 404 for a folder the user cannot see, and 401 without a session', async () => {
+    const alice = await createUser(srv);
+    const bob = await createUser(srv);
+    expect((await api(srv.url).as(bob).get(`/api/events?folder=${alice.rootId}`)).status).to.equal(404);
+    expect((await api(srv.url).get(`/api/events?folder=${alice.rootId}`)).status).to.equal(401);
+  });
+});

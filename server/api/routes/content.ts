@@ -4,7 +4,7 @@ import path from 'node:path';
 import Router from '@koa/router';
 import { koaBody } from 'koa-body';
 import { z } from 'zod';
-import { quotaExceeded, invalidInput } from '../../domain/errors.js';
+import { DomainError, quotaExceeded, invalidInput } from '../../domain/errors.js';
 import type { ApiDeps } from '../deps.js';
 import { sendContinue } from '../http-util.js';
 import { sendFile } from '../send-file.js';
@@ -17,12 +17,22 @@ const UploadQuery = z.object({ overwrite: z.enum(['true', 'false', '1', '0']).op
 const ParentParams = z.object({ parentId: Id });
 const DownloadQuery = z.object({ download: z.string().optional() });
 
+/** The router leaves a malformed %-escape as literal text; a name must be exact, so that is a 400. */
+function decodeName(rawPath: string): string {
+  try {
+    return decodeURIComponent(rawPath.slice(rawPath.lastIndexOf('/') + 1));
+  } catch {
+    throw new DomainError('invalid_name', 'The file name in the URL is not valid percent-encoded UTF-8 (encode "%" as "%25")');
+  }
+}
+
 export function contentRoutes({ drive, config }: ApiDeps) {
   const router = new Router();
 
   /** Raw streaming body; 201 when created, 200 when `?overwrite=true` replaced the file (same id). */
   router.put('/folders/:parentId/files/:name', async (ctx) => {
-    const { parentId, name } = parseParams(ctx, UploadParams);
+    const { parentId } = parseParams(ctx, UploadParams);
+    const name = decodeName(ctx.path);
     const { overwrite } = parseQuery(ctx, UploadQuery);
     const { node, created } = await drive.upload(requireActor(ctx), parentId, name, ctx.req, {
       expectedSize: ctx.request.length ?? null,

@@ -130,8 +130,10 @@ export class Drive {
       for (let n = 1; taken.has(nameKey(prefix)); n++) prefix = numberedName(node.name, n, node.kind === 'file');
       taken.add(nameKey(prefix));
       for (const r of rows) {
+        // The home folder has no name: its contents go at the top level (an empty entry name breaks archiver).
+        if (node.parentId === null && r.id === node.id) continue;
         const rel = paths.get(r.id)!;
-        const p = prefix + rel.slice(node.name.length);
+        const p = node.parentId === null ? rel.replace(/^\//, '') : prefix + rel.slice(node.name.length);
         entries.push({ path: p, kind: r.kind, hash: r.contentHash, size: r.size, modifiedAt: r.modifiedAt });
       }
     }

@@ -69,15 +69,15 @@ export function patternStream(size: number, seed = 1): { stream: ReadableStream<
 }
 
 export function patternChunk(seed: number, size = MiB): Buffer {
-  const b = Buffer.allocUnsafe(size);
+  const b = Buffer.allocUnsafe(Math.ceil(size / 4) * 4);
   let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i += 4) {
+  for (let i = 0; i < b.length; i += 4) {
     x ^= x << 13; x >>>= 0;
     x ^= x >>> 17;
     x ^= x << 5; x >>>= 0;
     b.writeUInt32LE(x, i);
   }
-  return b;
+  return b.subarray(0, size);
 }
 
 /** Hashes a response body as it streams in; returns its sha256 and length. */

@@ -26,48 +26,64 @@ export interface SearchHit extends NodeView {
   ownerName: string;
 }
 
+/**
+ * Three bounded passes, so the cost follows `limit`, not the number of files: exact names and
+ * prefixes through the name_key index, then substrings through the trigram index (or LIKE for
+ * one- and two-character queries). Each pass only looks at nodes the actor can see: their own,
+ * and the subtrees of unexpired shares with them.
+ */
 export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: SearchQuery): Promise<SearchHit[]> {
   if (actor.kind !== 'user') throw forbidden('Sign in to search');
   const key = nameKey(query.q.trim());
   if (key.length === 0) throw invalidInput('Type something to search for', { field: 'q' });
   if (key.length > 255) throw invalidInput('The search text is too long', { field: 'q' });
   const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
-  const like = `%${key.replace(/[\\%_]/g, '\\$&')}%`;
-  const params: Record<string, unknown> = { me: actor.user.id, now: clock.now(), key, prefix: `${key.replace(/[\\%_]/g, '\\$&')}%`, like, limit };
+  const escaped = key.replace(/[\\%_]/g, '\\$&');
+  const params: Record<string, unknown> = { me: actor.user.id, now: clock.now(), key, keyEnd: `${key}\u{10FFFF}`, like: `%${escaped}%`, limit };
   const filters: string[] = ['n.deleted_at IS NULL', 'n.parent_id IS NOT NULL'];
   if (query.kind) { filters.push('n.kind = $kind'); params.kind = query.kind; }
   if (query.minSize !== undefined) { filters.push('n.size >= $minSize'); params.minSize = query.minSize; }
   if (query.maxSize !== undefined) { filters.push('n.size <= $maxSize'); params.maxSize = query.maxSize; }
   if (query.modifiedAfter !== undefined) { filters.push('n.modified_at > $modifiedAfter'); params.modifiedAfter = query.modifiedAfter; }
-  // Trigram MATCH needs 3+ characters; shorter queries scan the visible names with LIKE.
+
+  const granted = await db.all<{ root_id: string; permission: 'view' | 'edit' }>(
+    `SELECT s.node_id AS root_id, MAX(s.permission) AS permission FROM shares s JOIN nodes r ON r.id = s.node_id
+     WHERE s.kind = 'user' AND s.grantee_id = $me AND (s.expires_at IS NULL OR s.expires_at > $now) AND r.deleted_at IS NULL
+     GROUP BY s.node_id`,
+    { me: actor.user.id, now: params.now },
+  );
+  // Shared subtrees (only computed when something is shared with the actor).
+  const sharedCte = granted.length === 0 ? '' : `WITH RECURSIVE shared(id, permission) AS (
+      SELECT s.node_id, MAX(s.permission) FROM shares s WHERE s.kind = 'user' AND s.grantee_id = $me AND (s.expires_at IS NULL OR s.expires_at > $now) GROUP BY s.node_id
+      UNION
+      SELECT c.id, shared.permission FROM shared JOIN nodes c ON c.parent_id = shared.id WHERE c.deleted_at IS NULL
+    ) `;
+  const visible = granted.length === 0 ? 'n.owner_id = $me' : '(n.owner_id = $me OR n.id IN (SELECT id FROM shared))';
+  const access = granted.length === 0 ? "'owner'" : "CASE WHEN n.owner_id = $me THEN 'owner' ELSE (SELECT MAX(permission) FROM shared WHERE shared.id = n.id) END";
+  const where = [...filters, visible].join(' AND ');
+  const select = (from: string, extra: string, order = '', limitParam = '$limit') =>
+    `${sharedCte}SELECT ${NODE_COLS}, u.username AS owner_name, ${access} AS access FROM ${from} JOIN users u ON u.id = n.owner_id
+     WHERE ${where} AND ${extra} ${order} LIMIT ${limitParam}`;
+
+  // SQLite refuses bind parameters that a statement does not use: pass each query its own.
+  const run = (sql: string) => db.all<Row>(sql, Object.fromEntries(Object.entries(params).filter(([k]) => new RegExp(`\\$${k}\\b`).test(sql))));
+  const exact = await run(select('nodes n', 'n.name_key = $key', 'ORDER BY n.name_key'));
+  const prefix = await run(select('nodes n', 'n.name_key > $key AND n.name_key < $keyEnd', 'ORDER BY n.name_key'));
   const useFts = [...key].length >= 3;
   if (useFts) params.match = `"${key.replace(/"/g, '""')}"`;
-  const candidates = useFts
-    ? `SELECT n.* FROM nodes_fts f JOIN nodes n ON n.rowid = f.rowid WHERE nodes_fts MATCH $match AND n.name_key LIKE $like ESCAPE '\\'`
-    : `SELECT n.* FROM nodes n WHERE n.name_key LIKE $like ESCAPE '\\'`;
-  const rows = await db.all<RawNode & { access: string; owner_name: string; share_root: string | null }>(
-    `WITH RECURSIVE
-       granted(root_id, permission) AS (
-         SELECT s.node_id, MAX(s.permission) FROM shares s JOIN nodes r ON r.id = s.node_id
-         WHERE s.kind = 'user' AND s.grantee_id = $me AND (s.expires_at IS NULL OR s.expires_at > $now) AND r.deleted_at IS NULL
-         GROUP BY s.node_id
-       ),
-       shared(id, root_id, permission) AS (
-         SELECT root_id, root_id, permission FROM granted
-         UNION
-         SELECT c.id, shared.root_id, shared.permission FROM shared JOIN nodes c ON c.parent_id = shared.id WHERE c.deleted_at IS NULL
-       ),
-       hits AS (${candidates})
-     SELECT ${NODE_COLS}, u.username AS owner_name,
-       CASE WHEN n.owner_id = $me THEN 'owner' ELSE (SELECT MAX(permission) FROM shared WHERE shared.id = n.id) END AS access,
-       (SELECT root_id FROM shared WHERE shared.id = n.id LIMIT 1) AS share_root
-     FROM hits n JOIN users u ON u.id = n.owner_id
-     WHERE ${filters.join(' AND ')}
-       AND (n.owner_id = $me OR n.id IN (SELECT id FROM shared))
-     ORDER BY CASE WHEN n.name_key = $key THEN 0 WHEN n.name_key LIKE $prefix ESCAPE '\\' THEN 1 ELSE 2 END, length(n.name_key), n.name_key
-     LIMIT $limit`,
-    params,
-  );
+  params.sublimit = limit + exact.length + prefix.length; // the substring pass also finds the exact and prefix hits
+  const substring = await run(useFts
+    ? select('nodes_fts f JOIN nodes n ON n.rowid = f.rowid', "nodes_fts MATCH $match AND n.name_key LIKE $like ESCAPE '\\'", '', '$sublimit')
+    : select('nodes n', "n.name_key LIKE $like ESCAPE '\\'", '', '$sublimit'));
+
+  const seen = new Set<string>();
+  const rows: Row[] = [];
+  const rest = substring.sort((a, b) => a.name_key.length - b.name_key.length || (a.name_key < b.name_key ? -1 : 1));
+  for (const r of [...exact, ...prefix, ...rest]) {
+    if (seen.has(r.id) || rows.length >= limit) continue;
+    seen.add(r.id);
+    rows.push(r);
+  }
   const folders = await folderPaths(db, rows.map((r) => r.parent_id!));
   return rows.map((r) => ({
     ...toNode(r),
@@ -76,6 +92,8 @@ export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: Sea
     folderPath: folders.get(r.parent_id!) ?? '/',
   }));
 }
+
+type Row = RawNode & { access: string; owner_name: string; name_key: string };
 
 /** Paths of several folders in one recursive query. */
 async function folderPaths(db: Db, ids: string[]): Promise<Map<string, string>> {

@@ -19,6 +19,7 @@ export const search: Migration = {
        INSERT INTO nodes_fts (rowid, name_key) VALUES (new.rowid, new.name_key);
      END`,
     `INSERT INTO nodes_fts (nodes_fts) VALUES ('rebuild')`,
+    'CREATE INDEX nodes_name_key ON nodes (name_key, owner_id)',
     'CREATE INDEX shares_created_by ON shares (created_by)',
     'CREATE INDEX nodes_deleted_at ON nodes (deleted_at) WHERE trash_root_id = id',
   ],

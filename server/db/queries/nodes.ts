@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { num, numOrNull, type Q } from '../index.js';
 import type { NodeKind, NodeRow } from '../../domain/types.js';
 
-export const NODE_COLS = `n.id, n.owner_id, n.parent_id, n.kind, n.name, n.size, n.mime, n.content_hash, n.etag,
+export const NODE_COLS = `n.id, n.owner_id, n.parent_id, n.kind, n.name, n.name_key, n.size, n.mime, n.content_hash, n.etag,
   n.created_at, n.modified_at, n.deleted_at, n.trash_root_id, n.original_parent_id`;
 
 export interface RawNode {

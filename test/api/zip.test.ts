@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { expect } from 'chai';
 import yauzl from 'yauzl';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
@@ -128,6 +129,26 @@ describe('ZIP downloads', function () {
     const { entries } = await fetchZip(`/api/zip?ids=${t1.id},${t2.id}`);
     expect(entries.size).to.equal(2);
     expect([...entries.values()].map((b) => b!.toString()).sort()).to.deep.equal(['one', 'two']);
+  });
+
+  it('cuts the ZIP off (no crash, no complete 200) when a blob file has gone missing', async () => {
+    const d = await a.mkdir(u.rootId, 'damaged');
+    const lost = await a.upload(d.id, 'lost.txt', 'this blob file will vanish');
+    await a.upload(d.id, 'kept.txt', 'still here');
+    fs.renameSync(srv.app.blobs.pathOf(lost.etag), srv.app.blobs.pathOf(lost.etag) + '.away');
+    try {
+      const res = await a.get(`/api/nodes/${d.id}/zip`);
+      let complete = true;
+      try {
+        await unzip(Buffer.from(await res.arrayBuffer()));
+      } catch {
+        complete = false;
+      }
+      expect(res.status === 200 && complete, 'a damaged archive must not look complete').to.equal(false);
+      expect((await a.get('/api/health')).status).to.equal(200);
+    } finally {
+      fs.renameSync(srv.app.blobs.pathOf(lost.etag) + '.away', srv.app.blobs.pathOf(lost.etag));
+    }
   });
 
   it('refuses a trashed node and the root is zipped as "files"', async () => {

@@ -15,7 +15,7 @@ const ZipQuery = z.object({
 });
 
 /** Opens a blob only when archiver gets to the entry, so a 10,000-file folder holds one file open at a time. */
-function lazyBlob(drive: Drive, hash: string): Readable {
+function lazyBlob(drive: Drive, hash: string, onError: (err: Error) => void): Readable {
   let source: Readable | undefined;
   const out = new Readable({
     read() {
@@ -25,7 +25,11 @@ function lazyBlob(drive: Drive, hash: string): Readable {
         if (!out.push(chunk)) source!.pause();
       });
       source.on('end', () => out.push(null));
-      source.on('error', (err) => out.destroy(err));
+      // Not out.destroy(err): nobody listens for errors on an entry stream, so that would be uncaught.
+      source.on('error', (err) => {
+        onError(err);
+        out.destroy();
+      });
     },
     destroy(err, cb) {
       source?.destroy();
@@ -40,11 +44,14 @@ export async function sendZip(ctx: Context, drive: Drive, actor: Actor, ids: str
   const { name, entries } = await drive.zipEntries(actor, ids);
   const archive = new ZipArchive({ zlib: { level: 1 } });
   archive.on('warning', (err) => archive.emit('error', err));
+  // archiver can emit 'error' more than once (a failed entry, then the aborted archive) and Koa
+  // listens once: without a listener of our own the second one is an uncaught exception.
+  archive.on('error', () => ctx.res.destroy());
   for (const e of entries) {
     const date = new Date(e.modifiedAt);
     if (e.kind === 'folder') archive.append('', { name: `${e.path}/`, date });
     else if (!e.hash || e.size === 0) archive.append('', { name: e.path, date });
-    else archive.append(lazyBlob(drive, e.hash), { name: e.path, date });
+    else archive.append(lazyBlob(drive, e.hash, (err) => archive.emit('error', err)), { name: e.path, date });
   }
   void archive.finalize().catch(() => archive.destroy());
   ctx.type = 'application/zip';

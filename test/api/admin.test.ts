@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { login, startTestServer, type TestServer } from '../support/server.js';
-import { MiB, patternChunk } from '../support/store.js';
+import { MiB, patternChunk, expectFsckClean } from '../support/store.js';
 
 interface UserJson { id: string; username: string; email: string; role: string; quotaBytes: number; usedBytes: number; disabled: boolean; rootId: string }
 
@@ -15,7 +15,10 @@ describe('admin: users, quotas, roles', function () {
     admin = api(srv.url).as(await srv.adminToken());
     u = await createUser(srv);
   });
-  after(() => srv.close());
+  after(async () => {
+    await expectFsckClean(srv);
+    await srv.close();
+  });
 
   it('is admin-only: a normal user gets 403 on every admin route, nothing changes', async () => {
     const a = api(srv.url).as(u);

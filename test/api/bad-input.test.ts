@@ -2,6 +2,7 @@ import http from 'node:http';
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { expectFsckClean } from '../support/store.js';
 
 interface Answer {
   status: number;
@@ -71,7 +72,10 @@ describe('bad input gets a clear 4xx, never a 500', function () {
     file = await a.upload(u.rootId, 'file.txt', 'x');
     auth = { authorization: `Bearer ${u.token}` };
   });
-  after(() => srv.close());
+  after(async () => {
+    await expectFsckClean(srv);
+    await srv.close();
+  });
 
   const json = (method: string, path: string, body: string) =>
     raw(srv.url, method, path, { ...auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, body);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { usedBytes } from '../support/store.js';
+import { usedBytes, expectFsckClean } from '../support/store.js';
 
 /** Status and JSON body: what a client can tell apart. */
 async function answer(res: Response): Promise<{ status: number; body: unknown }> {
@@ -55,7 +55,10 @@ describe("isolation: another user's node ids", function () {
     bobFile = await b.upload(bob.rootId, 'mine.txt', 'bob');
     snapshot = await tree();
   });
-  after(() => srv.close());
+  after(async () => {
+    await expectFsckClean(srv);
+    await srv.close();
+  });
 
   /** Each request, built for an id; run with Alice's id and with a random uuid, the answers must match and be 404. */
   const requests: [string, (id: string) => Promise<Response>][] = [

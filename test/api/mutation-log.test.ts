@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { expectFsckClean } from '../support/store.js';
 
 interface Row {
   id: number;
@@ -35,7 +36,10 @@ describe('every mutation writes one activity row (owner, actor, action, path)', 
     a = api(srv.url).as(u);
     start = Date.now();
   });
-  after(() => srv.close());
+  after(async () => {
+    await expectFsckClean(srv);
+    await srv.close();
+  });
 
   it('records creating, uploading, replacing, renaming, moving, copying and trashing, in order, with paths', async () => {
     const before = (await log()).length;

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import yauzl from 'yauzl';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { patternChunk } from '../support/store.js';
+import { patternChunk, expectFsckClean } from '../support/store.js';
 
 /** Every entry of a ZIP: name → bytes (folders map to null). */
 async function unzip(buf: Buffer): Promise<Map<string, Buffer | null>> {
@@ -77,7 +77,10 @@ describe('ZIP downloads', function () {
     await a.delete(`/api/nodes/${goneDir.id}`);
     loose = await a.upload(u.rootId, 'loose.txt', 'loose file');
   });
-  after(() => srv.close());
+  after(async () => {
+    await expectFsckClean(srv);
+    await srv.close();
+  });
 
   const fetchZip = async (path: string) => {
     const res = await a.get(path);

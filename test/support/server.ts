@@ -13,7 +13,10 @@ export interface TestServer {
   app: App;
   dataDir: string;
   adminToken(): Promise<string>;
+  /** Stops the server and removes its data dir (unless KEEP_TEST_DATA). */
   close(): Promise<void>;
+  /** Stops the server but keeps its data dir (for offline tools such as fsck); the caller removes it. */
+  stop(): Promise<void>;
 }
 
 export async function startTestServer(opts: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestServer> {
@@ -32,6 +35,8 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
   const app = await createApp(config, { clock: opts.clock });
   const url = await app.listen();
   let admin: string | undefined;
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= app.close());
   return {
     url,
     app,
@@ -41,9 +46,10 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
       return admin;
     },
     async close() {
-      await app.close();
+      await stop();
       if (!process.env.KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
     },
+    stop,
   };
 }
 

@@ -53,16 +53,20 @@ export function contentRoutes({ drive, config }: ApiDeps) {
     await drive.stat(actor, parentId); // an invisible folder is refused before its body is read
     sendContinue(ctx.req, ctx.res);
     const tmp = path.join(config.dataDir, 'tmp');
+    const order: string[] = []; // parts finish writing in any order: keep the form's
     try {
       await koaBody({
         multipart: true, json: false, text: false, urlencoded: false,
-        formidable: { uploadDir: tmp, maxFileSize: room, maxTotalFileSize: room, allowEmptyFiles: true, minFileSize: 0, maxFiles: 1000, hashAlgorithm: false },
+        formidable: {
+          uploadDir: tmp, maxFileSize: room, maxTotalFileSize: room, allowEmptyFiles: true, minFileSize: 0, maxFiles: 1000, hashAlgorithm: false,
+          onFileBegin: (_field, file) => void order.push(file.filepath),
+        },
       })(ctx, async () => {});
     } catch (err) {
       if ((err as { httpCode?: number; status?: number }).httpCode === 413 || (err as { status?: number }).status === 413) throw quotaExceeded(ctx.request.length ?? room + 1, room);
       throw err;
     }
-    const files = Object.values(ctx.request.files ?? {}).flat();
+    const files = Object.values(ctx.request.files ?? {}).flat().sort((x, y) => order.indexOf(x.filepath) - order.indexOf(y.filepath));
     const overwrite = ctx.query.overwrite === 'true';
     try {
       if (files.length === 0) throw invalidInput('No files in the form');

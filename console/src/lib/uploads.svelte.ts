@@ -212,7 +212,7 @@ export async function entriesFromDrop(dt: DataTransfer): Promise<Entry[]> {
       if (f) loose.push(f);
     }
   }
-  if (!roots.length) return Array.from(dt.files).map((file) => ({ file, relPath: file.name })).concat(loose.map((file) => ({ file, relPath: file.name })));
+  if (!roots.length) return (loose.length ? loose : Array.from(dt.files)).map((file) => ({ file, relPath: file.name }));
   const out: Entry[] = loose.map((file) => ({ file, relPath: file.name }));
   const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
     if (entry.isFile) {

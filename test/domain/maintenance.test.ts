@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { api, createUser, type Api, type TestUser } from '../support/http.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { blobFiles, blobRows, expectFsckClean, patternChunk, sha256 } from '../support/store.js';
+
+describe('blob garbage collection (domain, on a real server)', function () {
+  this.timeout(60_000);
+  let srv: TestServer;
+  let u: TestUser;
+  let a: Api;
+  before(async () => {
+    srv = await startTestServer();
+    u = await createUser(srv);
+    a = api(srv.url).as(u);
+  });
+  after(async () => {
+    await expectFsckClean(srv);
+    await srv.close();
+  });
+
+  const row = async (hash: string) => (await blobRows(srv)).find((r) => r.hash === hash);
+
+  it('keeps a released blob during the grace period and removes row and file after it', async () => {
+    const old = patternChunk(1, 5000);
+    await a.upload(u.rootId, 'v.bin', old);
+    await a.upload(u.rootId, 'v.bin', patternChunk(2, 5000), '?overwrite=true');
+    expect(await row(sha256(old))).to.include({ ref_count: 0 });
+    const kept = await srv.app.collectGarbage(60_000);
+    expect(kept.blobsRemoved).to.equal(0);
+    expect(fs.existsSync(srv.app.blobs.pathOf(sha256(old)))).to.equal(true);
+    const swept = await srv.app.collectGarbage(0);
+    expect(swept.blobsRemoved).to.equal(1);
+    expect(await row(sha256(old))).to.equal(undefined);
+    expect(fs.existsSync(srv.app.blobs.pathOf(sha256(old)))).to.equal(false);
+  });
+
+  it('a blob that regains a reference before GC is kept', async () => {
+    const bytes = patternChunk(3, 4000);
+    await a.upload(u.rootId, 'w.bin', bytes);
+    await a.upload(u.rootId, 'w.bin', 'other', '?overwrite=true'); // released
+    const again = await a.upload(u.rootId, 'w2.bin', bytes); // dedups onto it again
+    await srv.app.collectGarbage(0);
+    expect(await row(sha256(bytes))).to.include({ ref_count: 1 });
+    expect(Buffer.from(await (await a.get(`/api/files/${again.id}/content`)).arrayBuffer()).equals(bytes)).to.equal(true);
+  });
+
+  it('removes blob files without a row and stale temp files, but only past the grace period', async () => {
+    const orphan = '0'.repeat(63) + '1';
+    const file = srv.app.blobs.pathOf(orphan);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, 'orphan');
+    const temp = path.join(srv.dataDir, 'tmp', 'crashed-upload.part');
+    fs.writeFileSync(temp, 'partial');
+    await srv.app.collectGarbage(60_000);
+    expect(fs.existsSync(file)).to.equal(true);
+    expect(fs.existsSync(temp)).to.equal(true);
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(file, old, old);
+    fs.utimesSync(temp, old, old);
+    const r = await srv.app.collectGarbage(60_000);
+    expect(r.orphanFilesRemoved).to.equal(1);
+    expect(r.tempFilesRemoved).to.equal(1);
+    expect(fs.existsSync(file)).to.equal(false);
+    expect(fs.existsSync(temp)).to.equal(false);
+  });
+
+  it('never deletes a blob that a concurrent upload dedups onto (GC racing uploads)', async () => {
+    const bytes = patternChunk(4, 64 * 1024);
+    for (let i = 0; i < 8; i++) {
+      await a.upload(u.rootId, `race-${i}.bin`, bytes);
+      await a.upload(u.rootId, `race-${i}.bin`, `replaced ${i}`, '?overwrite=true'); // bytes now unreferenced
+      const [up] = await Promise.all([a.upload(u.rootId, `race-${i}-again.bin`, bytes), srv.app.collectGarbage(0), srv.app.collectGarbage(0)]);
+      const res = await a.get(`/api/files/${up.id}/content`);
+      expect(res.status).to.equal(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes), `round ${i}`).to.equal(true);
+      await a.delete(`/api/nodes/${up.id}`);
+    }
+    await expectFsckClean(srv);
+    const known = new Set((await blobRows(srv)).map((r) => r.hash));
+    expect(blobFiles(srv.dataDir).map((p) => path.basename(p)).filter((h) => !known.has(h))).to.deep.equal([]);
+  });
+});

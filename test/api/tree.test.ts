@@ -213,6 +213,18 @@ describe('the file tree through the API', () => {
     expect(names(await a.children(to.id))).to.deep.equal(['two', 'one.txt', 'Three.txt']);
   });
 
+  it('concurrent creates of one name: exactly one wins, the rest get 409, never a 500', async () => {
+    const dir = await a.mkdir(u.rootId, 'race');
+    const folders = await Promise.all(Array.from({ length: 12 }, (_, i) => a.post('/api/folders', { parentId: dir.id, name: i % 2 ? 'Same' : 'same' })));
+    const uploads = await Promise.all(Array.from({ length: 12 }, (_, i) => a.put(`/api/folders/${dir.id}/files/file-${i % 2 ? 'A' : 'a'}.txt`, `body ${i}`)));
+    for (const batch of [folders, uploads]) {
+      const statuses = batch.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 201).length, statuses.join()).to.equal(1);
+      expect(statuses.filter((s) => s !== 201).every((s) => s === 409), statuses.join()).to.equal(true);
+    }
+    expect(names(await a.children(dir.id)).map((n) => n.toLowerCase())).to.deep.equal(['same', 'file-a.txt']);
+  });
+
   it('bulk-copies and bulk-trashes', async () => {
     const src = await a.mkdir(u.rootId, 'bulk-src');
     const dst = await a.mkdir(u.rootId, 'bulk-dst');

@@ -4,6 +4,9 @@
  * search, activity, admin, phone width and dark mode. Screenshots go to test/artifacts/.
  * The steps build on each other (one user's drive), so they run in order in one describe block.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Api } from '../support/http.js';
@@ -27,7 +30,7 @@ describe('web console (Chromium)', function () {
   let projectsId = '';
 
   before(async function () {
-    if (!(await import('node:fs')).existsSync(CHROMIUM)) {
+    if (!fs.existsSync(CHROMIUM)) {
       console.log(`      skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
       this.skip();
     }
@@ -124,6 +127,46 @@ describe('web console (Chromium)', function () {
     await page.getByRole('button', { name: 'Keep both' }).click();
     await row(page, 'notes (1).txt').waitFor();
     expect(await row(page, 'notes.txt').locator('[data-testid="size"]').textContent()).to.equal('9 B');
+  });
+
+  it('shows per-file progress and speed on a throttled upload, and cancels another one', async () => {
+    const file = path.join(os.tmpdir(), `coffer-e2e-big-${process.pid}.bin`);
+    fs.writeFileSync(file, Buffer.alloc(3 * 1024 * 1024, 7));
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
+    try {
+      await page.locator('[data-testid="file-input"]').setInputFiles(file);
+      const widths = new Set<string>();
+      let speedSeen = false;
+      const r = page.locator('[data-testid="upload-row"]', { hasText: path.basename(file) });
+      await r.waitFor();
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        if ((await r.getAttribute('data-status')) === 'done') break;
+        const w = await r.locator('[data-testid="upload-progress"]').evaluate((e) => (e as HTMLElement).style.width).catch(() => null);
+        if (w && w !== '0%') widths.add(w);
+        if (/\/s$/.test((await r.textContent().catch(() => '')) ?? '')) speedSeen = true;
+        await page.waitForTimeout(100);
+      }
+      expect(widths.size, `progress values seen: ${[...widths].join(', ')}`).to.be.at.least(3);
+      expect(speedSeen, 'a speed (…/s) was shown').to.equal(true);
+      await row(page, path.basename(file)).waitFor();
+
+      // Cancel: the second upload stops and leaves nothing behind.
+      await page.locator('[data-testid="file-input"]').setInputFiles({ name: 'cancelled.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 * 1024 * 1024, 1) });
+      const last = page.locator('[data-testid="upload-row"]', { hasText: 'cancelled.bin' });
+      await last.locator('[data-testid="upload-progress"]').waitFor();
+      await last.getByRole('button', { name: 'Cancel upload of cancelled.bin' }).click();
+      expect(await last.getAttribute('data-status')).to.equal('cancelled');
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+      fs.rmSync(file, { force: true });
+    }
+    await page.reload();
+    await row(page, 'photo.png').waitFor();
+    expect(await row(page, 'cancelled.bin').count()).to.equal(0);
   });
 
   it('renames inline and moves a file into a folder through the folder picker', async () => {

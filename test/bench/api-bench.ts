@@ -62,7 +62,13 @@ function resetPeak(pid: number): boolean {
 }
 
 async function main() {
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/ensure-build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  log('building the server and console if stale (scripts/ensure-build.mjs)');
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts/ensure-build.mjs')], { cwd: ROOT, stdio: 'pipe' });
+  } catch (err) {
+    const e = err as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`the build failed:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
+  }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

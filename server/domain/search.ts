@@ -40,7 +40,8 @@ export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: Sea
   const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
   const escaped = key.replace(/[\\%_]/g, '\\$&');
   const params: Record<string, unknown> = { me: actor.user.id, now: clock.now(), key, keyEnd: `${key}\u{10FFFF}`, like: `%${escaped}%`, limit };
-  const filters: string[] = ['n.deleted_at IS NULL', 'n.parent_id IS NOT NULL'];
+  // Unary + keeps SQLite from walking every node of the owner through (owner_id, deleted_at): the name indexes must drive.
+  const filters: string[] = ['+n.deleted_at IS NULL', 'n.parent_id IS NOT NULL'];
   if (query.kind) { filters.push('n.kind = $kind'); params.kind = query.kind; }
   if (query.minSize !== undefined) { filters.push('n.size >= $minSize'); params.minSize = query.minSize; }
   if (query.maxSize !== undefined) { filters.push('n.size <= $maxSize'); params.maxSize = query.maxSize; }
@@ -58,7 +59,7 @@ export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: Sea
       UNION
       SELECT c.id, shared.permission FROM shared JOIN nodes c ON c.parent_id = shared.id WHERE c.deleted_at IS NULL
     ) `;
-  const visible = granted.length === 0 ? 'n.owner_id = $me' : '(n.owner_id = $me OR n.id IN (SELECT id FROM shared))';
+  const visible = granted.length === 0 ? '+n.owner_id = $me' : '(+n.owner_id = $me OR n.id IN (SELECT id FROM shared))';
   const access = granted.length === 0 ? "'owner'" : "CASE WHEN n.owner_id = $me THEN 'owner' ELSE (SELECT MAX(permission) FROM shared WHERE shared.id = n.id) END";
   const where = [...filters, visible].join(' AND ');
   const select = (from: string, extra: string, order = '', limitParam = '$limit') =>
@@ -73,7 +74,7 @@ export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: Sea
   if (useFts) params.match = `"${key.replace(/"/g, '""')}"`;
   params.sublimit = limit + exact.length + prefix.length; // the substring pass also finds the exact and prefix hits
   const substring = await run(useFts
-    ? select('nodes_fts f JOIN nodes n ON n.rowid = f.rowid', "nodes_fts MATCH $match AND n.name_key LIKE $like ESCAPE '\\'", '', '$sublimit')
+    ? select('nodes_fts f CROSS JOIN nodes n ON n.rowid = f.rowid', "nodes_fts MATCH $match AND n.name_key LIKE $like ESCAPE '\\'", '', '$sublimit')
     : select('nodes n', "n.name_key LIKE $like ESCAPE '\\'", '', '$sublimit'));
 
   const seen = new Set<string>();

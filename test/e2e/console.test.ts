@@ -271,6 +271,64 @@ describe('web console (Chromium)', function () {
     await row(page, 'dropped.md').waitFor();
   });
 
+  it('selects with click, shift-click, ctrl-click and the keyboard, opens folders by keyboard, and downloads a selection as ZIP', async () => {
+    const count = async () => Number(((await page.locator('[data-testid="selection-count"]').textContent()) ?? '0').split(' ')[0]);
+    const index = async (name: string) => Number(await row(page, name).getAttribute('data-index'));
+    const total = await page.locator('[data-testid="file-list"] [data-testid="row"]').count();
+
+    await row(page, 'clip.webm').click();
+    await row(page, 'photo.png').click({ modifiers: ['Shift'] });
+    expect(await count()).to.equal((await index('photo.png')) - (await index('clip.webm')) + 1);
+    await row(page, 'paper.pdf').click({ modifiers: ['Control'] });
+    expect(await count()).to.equal((await index('photo.png')) - (await index('clip.webm')));
+    await page.keyboard.press('Control+a');
+    expect(await count()).to.equal(total);
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid="selection-count"]').waitFor({ state: 'detached' });
+
+    await page.locator('[data-testid="file-list"]').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    expect(await count()).to.equal(2);
+    await page.keyboard.press('Home');
+    expect(await row(page, 'Projects').getAttribute('aria-selected')).to.equal('true');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`/files/${projectsId}$`));
+    await row(page, 'renamed.txt').waitFor();
+    await page.locator('[data-testid="file-list"]').focus();
+    await page.keyboard.press('Backspace');
+    await page.waitForURL(/\/files\/[\w-]+$/);
+    await row(page, 'photo.png').waitFor();
+
+    await row(page, 'notes.txt').click();
+    await row(page, 'paper.pdf').click({ modifiers: ['Control'] });
+    const [zip] = await Promise.all([page.waitForEvent('download'), page.getByRole('toolbar', { name: 'Selection actions' }).getByRole('button', { name: 'Download' }).click()]);
+    expect(zip.suggestedFilename()).to.match(/\.zip$/);
+    expect(await zip.failure()).to.equal(null);
+    await page.keyboard.press('Escape');
+  });
+
+  it('uploads a whole folder through the folder picker', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-e2e-'));
+    const album = path.join(dir, 'album');
+    fs.mkdirSync(path.join(album, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(album, 'a.txt'), 'a');
+    fs.writeFileSync(path.join(album, 'sub', 'b.txt'), 'bb');
+    try {
+      await page.locator('[data-testid="folder-input"]').setInputFiles(album);
+      await uploadsSettled();
+      await row(page, 'album').dblclick();
+      await row(page, 'a.txt').waitFor();
+      await row(page, 'sub').dblclick();
+      await row(page, 'b.txt').waitFor();
+      await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: 'My files' }).click();
+      await row(page, 'photo.png').waitFor();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('shows a file named like HTML as exactly that text', async () => {
     await upload([{ name: XSS, mimeType: 'text/plain', buffer: Buffer.from('xss') }]);
     await uploadsSettled();

@@ -99,6 +99,33 @@ describe('quota', function () {
     expect((await blobRows(srv)).length).to.equal(rowsBefore);
   });
 
+  it('refuses a multipart upload whose Content-Length cannot fit with 507 before 100 Continue', async () => {
+    const u = await createUser(srv, { quotaBytes: 2 * MiB });
+    const host = new URL(srv.url).host;
+    const answer = await headOnly(
+      srv.url,
+      `POST /api/folders/${u.rootId}/upload HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${u.token}\r\n` +
+        `Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: ${8 * MiB}\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    expect(answer.split('\r\n')[0], answer.slice(0, 200)).to.match(/^HTTP\/1\.1 507 /);
+    expect(answer).to.not.include('100 Continue');
+    expect(await usedBytes(srv, u.id)).to.equal(0);
+  });
+
+  it('refuses a multipart upload whose files pass the quota with 507, leaving no node and no temp file', async () => {
+    const u = await createUser(srv, { quotaBytes: 2 * MiB });
+    const a = api(srv.url).as(u);
+    const form = new FormData();
+    form.append('f', new Blob([new Uint8Array(patternChunk(30, 1536 * 1024))]), 'one.bin');
+    form.append('f', new Blob([new Uint8Array(patternChunk(31, 1536 * 1024))]), 'two.bin');
+    const res = await fetch(`${srv.url}/api/folders/${u.rootId}/upload`, { method: 'POST', headers: { authorization: `Bearer ${u.token}` }, body: form });
+    expect(res.status).to.equal(507);
+    expect((await res.json()).error.code).to.equal('quota_exceeded');
+    expect(await a.children(u.rootId)).to.deep.equal([]);
+    expect(await usedBytes(srv, u.id)).to.equal(0);
+    await eventually(() => tempFiles(srv.dataDir).length === 0, 3000, 'multipart temp files to go');
+  });
+
   it('sends 100 Continue for an upload that fits, then stores it', async () => {
     const u = await createUser(srv, { quotaBytes: 10 * MiB });
     const body = patternChunk(5, 2 * MiB);

@@ -213,6 +213,23 @@ describe('the file tree through the API', () => {
     expect(names(await a.children(to.id))).to.deep.equal(['two', 'one.txt', 'Three.txt']);
   });
 
+  it('nests without limit: a 64-deep chain has full breadcrumbs and cannot be moved into its own bottom', async () => {
+    const chain: NodeJson[] = [await a.mkdir(u.rootId, 'deep-0')];
+    for (let i = 1; i < 64; i++) chain.push(await a.mkdir(chain[i - 1]!.id, `deep-${i}`));
+    const bottom = chain[63]!;
+    const leaf = await a.upload(bottom.id, 'leaf.txt', 'at the bottom');
+    const crumbs = (await a.json<{ items: NodeJson[] }>(a.get(`/api/nodes/${leaf.id}/path`))).items;
+    expect(crumbs.map((n) => n.id)).to.deep.equal([u.rootId, ...chain.map((n) => n.id), leaf.id]);
+    const res = await a.patch(`/api/nodes/${chain[0]!.id}`, { parentId: bottom.id });
+    expect(res.status).to.equal(409);
+    expect((await res.json()).error.code).to.equal('invalid_move');
+    // Moving the bottom half up one level works, and breadcrumbs follow.
+    expect((await a.patch(`/api/nodes/${chain[32]!.id}`, { parentId: u.rootId })).status).to.equal(200);
+    const after = (await a.json<{ items: NodeJson[] }>(a.get(`/api/nodes/${leaf.id}/path`))).items;
+    expect(after.length).to.equal(1 + 32 + 1);
+    expect(after[1]!.id).to.equal(chain[32]!.id);
+  });
+
   it('concurrent creates of one name: exactly one wins, the rest get 409, never a 500', async () => {
     const dir = await a.mkdir(u.rootId, 'race');
     const folders = await Promise.all(Array.from({ length: 12 }, (_, i) => a.post('/api/folders', { parentId: dir.id, name: i % 2 ? 'Same' : 'same' })));

@@ -309,7 +309,7 @@ describe('web console (Chromium)', function () {
     await page.keyboard.press('Escape');
   });
 
-  it('uploads a whole folder through the folder picker', async () => {
+  it('uploads a whole folder through the folder picker, and moves a file into it by drag-and-drop', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-e2e-'));
     const album = path.join(dir, 'album');
     fs.mkdirSync(path.join(album, 'sub'), { recursive: true });
@@ -322,6 +322,14 @@ describe('web console (Chromium)', function () {
       await row(page, 'a.txt').waitFor();
       await row(page, 'sub').dblclick();
       await row(page, 'b.txt').waitFor();
+      await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: 'My files' }).click();
+      await row(page, 'photo.png').waitFor();
+
+      // Drag a file onto a folder: it moves there.
+      await row(page, 'dropped.md').dragTo(row(page, 'album'));
+      await row(page, 'dropped.md').waitFor({ state: 'detached' });
+      await row(page, 'album').dblclick();
+      await row(page, 'dropped.md').waitFor();
       await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: 'My files' }).click();
       await row(page, 'photo.png').waitFor();
     } finally {
@@ -435,6 +443,19 @@ describe('web console (Chromium)', function () {
     await shot(page, 'files-dark-grid');
     await page.getByRole('button', { name: 'List view' }).click();
     await shot(page, 'files-dark');
+    // A tour of the remaining pages (the final check sees any error they raise).
+    await page.getByRole('link', { name: 'Shared' }).click();
+    await page.getByRole('tab', { name: 'Shared by me' }).click();
+    await page.locator('[data-testid="outgoing"] [data-name="Projects"]').waitFor();
+    await shot(page, 'shared-by-me-dark');
+    await page.getByRole('link', { name: 'Connect a drive' }).click();
+    await page.locator('[data-testid="dav-url"]').waitFor();
+    await page.getByRole('tab', { name: 'rclone' }).click();
+    await page.getByText('vendor=owncloud', { exact: false }).first().waitFor();
+    await shot(page, 'connect-dark');
+    await page.getByRole('button', { name: /Account menu/ }).click();
+    await page.getByRole('menuitem', { name: 'Account settings' }).click();
+    await page.getByRole('heading', { name: 'Change password' }).waitFor();
     await page.getByRole('button', { name: 'Use light theme' }).click();
   });
 

@@ -162,6 +162,28 @@ describe('bad input gets a clear 4xx, never a 500', function () {
     expect((await a.children(u.rootId)).map((n) => n.name)).to.deep.equal(['f', 'file.txt']);
   });
 
+  it('malformed multipart bodies', async () => {
+    const path = `/api/folders/${folder.id}/upload`;
+    const cases: [Record<string, string>, string][] = [
+      [{ 'content-type': 'multipart/form-data' }, 'no boundary at all'],
+      [{ 'content-type': 'multipart/form-data; boundary=abc' }, 'garbage without any boundary line'],
+      [{ 'content-type': 'multipart/form-data; boundary=abc' }, '--abc\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\n\r\nunterminated'],
+      [{ 'content-type': 'multipart/form-data; boundary=abc' }, '--abc\r\nContent-Disposition: form-data; name="field"\r\n\r\nno file here\r\n--abc--\r\n'],
+      [{ 'content-type': 'multipart/form-data; boundary=abc' }, '--abc\r\nContent-Disposition: form-data; name="f"; filename="../../etc/passwd"\r\n\r\nx\r\n--abc--\r\n'],
+    ];
+    for (const [headers, body] of cases) {
+      const r = await raw(srv.url, 'POST', path, { ...auth, ...headers, 'content-length': Buffer.byteLength(body) }, body);
+      if (r.status === 201) {
+        // A filename with a path is reduced to its last segment, never a path.
+        const items = (r.json as unknown as { items: NodeJson[] }).items;
+        expect(items.map((n) => n.name), body).to.deep.equal(['passwd']);
+        continue;
+      }
+      expectClientError(r, `multipart: ${body.slice(0, 60)}`);
+    }
+    expect((await a.children(folder.id)).every((n) => !n.name.includes('/'))).to.equal(true);
+  });
+
   it('bad query values', async () => {
     for (const q of ['?overwrite=maybe', '?overwrite=true&overwrite=false']) {
       const r = await toAnswer(await a.put(`/api/folders/${u.rootId}/files/q.txt${q}`, 'x'));

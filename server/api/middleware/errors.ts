@@ -17,6 +17,11 @@ export function errorHandler(log: Logger) {
     try {
       await next();
     } catch (err) {
+      // A client that hung up mid-request (a cancelled upload) is no server failure, and nobody is left to answer.
+      if (!(err instanceof DomainError) && ctx.req.socket?.destroyed) {
+        ctx.res.destroy();
+        return;
+      }
       const { status, code, message, details } = describe(err);
       if (code === 'internal') log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
       if (ctx.headerSent || !ctx.writable) {

@@ -65,7 +65,10 @@ export function contentRoutes({ drive, config }: ApiDeps) {
         },
       })(ctx, async () => {});
     } catch (err) {
-      if ((err as { httpCode?: number; status?: number }).httpCode === 413 || (err as { status?: number }).status === 413) throw quotaExceeded(ctx.request.length ?? room + 1, room);
+      const httpCode = (err as { httpCode?: number; status?: number }).httpCode ?? (err as { status?: number }).status;
+      if (httpCode === 413) throw quotaExceeded(ctx.request.length ?? room + 1, room);
+      // formidable marks the client's mistakes (no boundary, truncated or malformed parts) with httpCode 4xx.
+      if (httpCode !== undefined && httpCode >= 400 && httpCode < 500) throw invalidInput(`The multipart body could not be read: ${(err as Error).message}`);
       throw err;
     }
     const files = Object.values(ctx.request.files ?? {}).flat().sort((x, y) => order.indexOf(x.filepath) - order.indexOf(y.filepath));

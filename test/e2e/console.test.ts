@@ -416,6 +416,27 @@ describe('web console (Chromium)', function () {
     await anon.close();
   });
 
+  it('lets a visitor upload through an edit link and download the folder as ZIP; the owner sees the upload live', async () => {
+    await page.goto(`${server.url}/files/${projectsId}`);
+    await row(page, 'renamed.txt').waitFor();
+    const res = await page.evaluate(async (id) => {
+      const r = await fetch(`/api/nodes/${id}/links`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-requested-with': 'coffer' }, body: JSON.stringify({ permission: 'edit' }) });
+      return { status: r.status, body: await r.json() };
+    }, projectsId);
+    expect(res.status).to.equal(201);
+    const anon = await browser!.newContext({ acceptDownloads: true });
+    const visitor = await watchedPage(anon, server.url);
+    watched.push(visitor);
+    await visitor.page.goto(res.body.url);
+    await visitor.page.locator('[data-testid="public-list"] [data-name="renamed.txt"]').waitFor();
+    await visitor.page.locator('[data-testid="public-file-input"]').setInputFiles({ name: 'from-visitor.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
+    await visitor.page.locator('[data-testid="public-list"] [data-name="from-visitor.txt"]').waitFor();
+    const [zip] = await Promise.all([visitor.page.waitForEvent('download'), visitor.page.getByRole('link', { name: 'Download all (ZIP)' }).click()]);
+    expect(zip.suggestedFilename()).to.equal('Projects.zip');
+    await anon.close();
+    await row(page, 'from-visitor.txt').waitFor({ timeout: 10_000 }); // the owner's open folder view picks it up
+  });
+
   it('finds a file with the search box, instantly and on the results page', async () => {
     await page.fill('#global-search', 'renam');
     await page.locator('#search-results').getByText('renamed.txt').waitFor();

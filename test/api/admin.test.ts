@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { login, startTestServer, type TestServer } from '../support/server.js';
-import { MiB, patternChunk, expectFsckClean } from '../support/store.js';
+import { MiB, patternChunk, expectHealthy } from '../support/store.js';
 
 interface UserJson { id: string; username: string; email: string; role: string; quotaBytes: number; usedBytes: number; disabled: boolean; rootId: string }
 
@@ -16,7 +16,7 @@ describe('admin: users, quotas, roles', function () {
     u = await createUser(srv);
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { expectFsckClean } from '../support/store.js';
+import { expectHealthy } from '../support/store.js';
 
 interface Answer {
   status: number;
@@ -73,7 +73,7 @@ describe('bad input gets a clear 4xx, never a 500', function () {
     auth = { authorization: `Bearer ${u.token}` };
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { blobFiles, blobRows, expectFsckClean, hashBody, MiB, patternChunk, patternStream, sha256 } from '../support/store.js';
+import { blobFiles, blobRows, expectHealthy, hashBody, MiB, patternChunk, patternStream, sha256 } from '../support/store.js';
 
 describe('file content: streaming upload and download', function () {
   this.timeout(120_000);
@@ -14,7 +14,7 @@ describe('file content: streaming upload and download', function () {
     a = api(srv.url).as(u);
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

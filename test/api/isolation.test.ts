@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { usedBytes, expectFsckClean } from '../support/store.js';
+import { usedBytes, expectHealthy } from '../support/store.js';
 
 /** Status and JSON body: what a client can tell apart. */
 async function answer(res: Response): Promise<{ status: number; body: unknown }> {
@@ -56,7 +56,7 @@ describe("isolation: another user's node ids", function () {
     snapshot = await tree();
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { expectFsckClean } from '../support/store.js';
+import { expectHealthy } from '../support/store.js';
 
 interface Row {
   id: number;
@@ -37,7 +37,7 @@ describe('every mutation writes one activity row (owner, actor, action, path)', 
     start = Date.now();
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { expectFsckClean } from '../support/store.js';
+import { expectHealthy } from '../support/store.js';
 
 /** A request whose path is sent exactly as written (fetch would resolve `.`/`..` and `%2E` segments). */
 function rawRequest(url: string, method: string, path: string, token: string, body = 'x'): Promise<{ status: number; json: any }> {
@@ -80,7 +80,7 @@ describe('names end to end', function () {
     a = api(srv.url).as(u);
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  blobFiles, blobRows, eventually, expectFsckClean, expectNoUnreferencedBlobs, MiB, patternChunk, rawSocket, tempFiles, usedBytes,
+  blobFiles, blobRows, eventually, expectHealthy, expectNoUnreferencedBlobs, MiB, patternChunk, rawSocket, tempFiles, usedBytes,
 } from '../support/store.js';
 
 /** Sends only the request head on a raw socket and collects everything the server answers until it closes or `ms` pass. */
@@ -43,7 +43,7 @@ describe('quota', function () {
     srv = await startTestServer();
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 
@@ -230,7 +230,7 @@ describe('an upload cut off half-way', function () {
     await a.upload(u.rootId, 'keep.txt', 'already here');
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

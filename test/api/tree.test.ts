@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { blobFiles, blobRows, expectFsckClean, usedBytes } from '../support/store.js';
+import { blobFiles, blobRows, expectHealthy, usedBytes } from '../support/store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -15,7 +15,7 @@ describe('the file tree through the API', () => {
     a = api(srv.url).as(u);
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

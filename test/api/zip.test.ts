@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import yauzl from 'yauzl';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { patternChunk, expectFsckClean } from '../support/store.js';
+import { patternChunk, expectHealthy } from '../support/store.js';
 
 /** Every entry of a ZIP: name → bytes (folders map to null). */
 async function unzip(buf: Buffer): Promise<Map<string, Buffer | null>> {
@@ -78,7 +78,7 @@ describe('ZIP downloads', function () {
     loose = await a.upload(u.rootId, 'loose.txt', 'loose file');
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { blobFiles, blobRows, expectFsckClean, patternChunk, sha256 } from '../support/store.js';
+import { blobFiles, blobRows, expectFsckClean, expectHealthy, patternChunk, sha256 } from '../support/store.js';
 
 describe('blob garbage collection (domain, on a real server)', function () {
   this.timeout(60_000);
@@ -16,7 +16,7 @@ describe('blob garbage collection (domain, on a real server)', function () {
     a = api(srv.url).as(u);
   });
   after(async () => {
-    await expectFsckClean(srv);
+    await expectHealthy(srv);
     await srv.close();
   });
 

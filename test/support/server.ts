@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/index.js';
 import { createApp, type App } from '../../server/app.js';
 import type { Clock } from '../../server/domain/clock.js';
+import { createLog } from '../../server/log.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
@@ -13,6 +14,8 @@ export interface TestServer {
   app: App;
   dataDir: string;
   adminToken(): Promise<string>;
+  /** Every error-level log line the server wrote (an `internal` 500, a failed job): tests can demand none. */
+  readonly errors: string[];
   /** Stops the server and removes its data dir (unless KEEP_TEST_DATA). */
   close(): Promise<void>;
   /** Stops the server but keeps its data dir (for offline tools such as fsck); the caller removes it. */
@@ -32,7 +35,18 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
     LOGIN_MAX_FAILURES_PER_IP: '100000',
     ...opts.env,
   });
-  const app = await createApp(config, { clock: opts.clock });
+  // Errors are collected (and printed with TEST_LOG=1) whatever LOG_LEVEL says; other levels follow LOG_LEVEL.
+  const errors: string[] = [];
+  const shown = createLog(process.env.TEST_LOG ? 'debug' : config.logLevel);
+  const collected = createLog('error', (line) => errors.push(line));
+  const log = {
+    debug: shown.debug, info: shown.info, warn: shown.warn,
+    error: (obj: object, msg: string) => {
+      collected.error(obj, msg);
+      if (config.logLevel !== 'silent' || process.env.TEST_LOG) shown.error(obj, msg);
+    },
+  };
+  const app = await createApp(config, { clock: opts.clock, log });
   const url = await app.listen();
   let admin: string | undefined;
   let stopped: Promise<void> | undefined;
@@ -41,6 +55,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
     url,
     app,
     dataDir,
+    errors,
     async adminToken() {
       admin ??= (await login(url, 'admin', ADMIN_PASSWORD)).token;
       return admin;

@@ -42,6 +42,12 @@ export async function expectFsckClean(srv: TestServer): Promise<void> {
   expect(report.ok).to.equal(true);
 }
 
+/** At the end of a test file: fsck finds the store clean and the server logged no internal error (no 500, no failed job). */
+export async function expectHealthy(srv: TestServer): Promise<void> {
+  expect(srv.errors.map((l) => l.slice(0, 500)), 'error-level server log lines').to.deep.equal([]);
+  await expectFsckClean(srv);
+}
+
 /** After GC with no grace period: no blob row without references, no blob file without a row. */
 export async function expectNoUnreferencedBlobs(srv: TestServer): Promise<void> {
   await srv.app.collectGarbage(0);

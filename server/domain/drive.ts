@@ -257,10 +257,17 @@ export class Drive {
     if (action !== 'trash' && !parentId) throw invalidInput('parentId is required for move and copy');
     return this.db.tx(async (tx) => {
       const out: NodeView[] = [];
+      const trashed = new Set<string>();
       for (const id of ids) {
         if (action === 'move') out.push(await this.moveIn(tx, actor, id, parentId!, null));
         else if (action === 'copy') out.push(await this.copyIn(tx, actor, id, parentId!, null));
-        else await this.trashIn(tx, actor, id);
+        else {
+          // An item inside a folder selected before it already went to the bin with that folder.
+          const gone = await tx.get<{ root: string | null }>('SELECT trash_root_id AS root FROM nodes WHERE id = $id AND deleted_at IS NOT NULL', { id });
+          if (gone?.root && trashed.has(gone.root)) continue;
+          await this.trashIn(tx, actor, id);
+          trashed.add(id);
+        }
       }
       return out;
     });

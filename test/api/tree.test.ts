@@ -266,6 +266,18 @@ describe('the file tree through the API', () => {
     const bin = await a.json<{ items: { id: string }[] }>(a.get('/api/trash'));
     expect(bin.items.map((t) => t.id)).to.include.members([f1.id, f2.id, d.id]);
 
+    // A folder and something inside it, in either order: both end up in the bin, the child with its folder.
+    for (const order of ['folder first', 'child first']) {
+      const box = await a.mkdir(src.id, `box ${order}`);
+      const inner = await a.upload(box.id, 'inner.txt', 'in');
+      const ids = order === 'folder first' ? [box.id, inner.id] : [inner.id, box.id];
+      const res = await a.post('/api/nodes/bulk', { action: 'trash', ids });
+      expect(res.status, order).to.equal(200);
+      expect((await a.get(`/api/nodes/${box.id}`)).status).to.equal(404);
+      expect((await a.get(`/api/nodes/${inner.id}`)).status).to.equal(404);
+    }
+    expect(names(await a.children(src.id))).to.deep.equal([]);
+
     // A bulk trash naming a node that does not exist trashes nothing.
     const keep = await a.upload(src.id, 'keep', 'k');
     const bad = await a.post('/api/nodes/bulk', { action: 'trash', ids: [keep.id, '00000000-0000-4000-8000-000000000000'] });

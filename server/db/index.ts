@@ -54,11 +54,23 @@ export async function openDb(file: string): Promise<Db> {
   // sequelize opens one sqlite connection per transaction: every connection needs these settings.
   // Its sqlite dialect never runs the afterConnect hook (it overrides getConnection), so wrap that:
   // without it node-sqlite3's default 1 s busy timeout turns a burst of uploads into SQLITE_BUSY 500s.
-  const manager = sequelize.connectionManager as unknown as { getConnection(o?: unknown): Promise<SqliteConn> };
+  const manager = sequelize.connectionManager as unknown as {
+    getConnection(o?: { uuid?: string }): Promise<SqliteConn>;
+    releaseConnection(c: SqliteConn & { uuid?: string }, force?: boolean): void;
+  };
   const getConnection = manager.getConnection.bind(manager);
+  const releaseConnection = manager.releaseConnection.bind(manager);
   const configured = new WeakSet<SqliteConn>();
-  manager.getConnection = async (o?: unknown) => {
-    const c = await getConnection(o);
+  // Transactions run one at a time (writeLock below), so they can share one long-lived connection
+  // instead of sequelize opening and closing a sqlite connection for every transaction.
+  let writer: (SqliteConn & { uuid?: string }) | undefined;
+  manager.releaseConnection = (c, force) => {
+    if (c === writer && !force) delete c.uuid;
+    else releaseConnection(c, force);
+  };
+  manager.getConnection = async (o?: { uuid?: string }) => {
+    const forTx = o?.uuid !== undefined && o.uuid !== 'default';
+    const c = forTx ? (writer ??= await getConnection({ ...o, uuid: 'coffer-writer' })) : await getConnection(o);
     if (!configured.has(c)) {
       configured.add(c);
       c.configure('busyTimeout', 10_000);

@@ -453,6 +453,25 @@ describe('web console (Chromium)', function () {
       expect(actions, a).to.include(a);
     }
     await shot(page, 'activity');
+
+    // Infinite scroll: 60 more entries, the first page holds 50, scrolling to the end loads the rest.
+    await page.evaluate(async (parentId) => {
+      for (let i = 0; i < 60; i++) {
+        await fetch('/api/folders', { method: 'POST', headers: { 'content-type': 'application/json', 'x-requested-with': 'coffer' }, body: JSON.stringify({ parentId, name: `bulk-${i}` }) });
+      }
+    }, projectsId);
+    await page.reload();
+    await page.locator('[data-testid="activity-row"]').nth(49).waitFor();
+    expect(await page.locator('[data-testid="activity-row"]').count()).to.equal(50);
+    await page.locator('[data-testid="activity-row"]').nth(49).scrollIntoViewIfNeeded();
+    await page.locator('[data-testid="activity-row"]').nth(50).waitFor();
+    // The action filter narrows the table to one kind of entry.
+    await page.selectOption('#f-action', 'node.moved');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('[data-testid="activity-row"]')];
+      return rows.length > 0 && rows.every((r) => r.getAttribute('data-action') === 'node.moved');
+    });
+    expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).to.contain('action=node.moved');
   });
 
   it('renders in dark mode', async () => {

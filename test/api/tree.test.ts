@@ -230,6 +230,30 @@ describe('the file tree through the API', () => {
     expect(after[1]!.id).to.equal(chain[32]!.id);
   });
 
+  it('refuses a file or a trashed folder as a target folder (409 not_a_folder / 404)', async () => {
+    const dir = await a.mkdir(u.rootId, 'targets');
+    const file = await a.upload(dir.id, 'plain.txt', 'p');
+    const gone = await a.mkdir(dir.id, 'gone');
+    await a.delete(`/api/nodes/${gone.id}`);
+    const other = await a.upload(u.rootId, 'mover.txt', 'm');
+    const attempts = (target: string) => [
+      a.put(`/api/folders/${target}/files/x.txt`, 'x'),
+      a.post('/api/folders', { parentId: target, name: 'x' }),
+      a.patch(`/api/nodes/${other.id}`, { parentId: target }),
+      a.post(`/api/nodes/${other.id}/copy`, { parentId: target }),
+      a.post('/api/nodes/bulk', { action: 'move', ids: [other.id], parentId: target }),
+    ];
+    for (const res of await Promise.all(attempts(file.id))) {
+      expect(res.status).to.equal(409);
+      expect((await res.json()).error.code).to.equal('not_a_folder');
+    }
+    for (const res of await Promise.all(attempts(gone.id))) {
+      expect(res.status).to.equal(404);
+      expect((await res.json()).error.code).to.equal('not_found');
+    }
+    expect((await stat(other.id)).parentId).to.equal(u.rootId);
+  });
+
   it('concurrent creates of one name: exactly one wins, the rest get 409, never a 500', async () => {
     const dir = await a.mkdir(u.rootId, 'race');
     const folders = await Promise.all(Array.from({ length: 12 }, (_, i) => a.post('/api/folders', { parentId: dir.id, name: i % 2 ? 'Same' : 'same' })));

@@ -116,6 +116,8 @@ function fail(req: IncomingMessage, res: ServerResponse, method: string, err: un
   if (f.status === 500) log.error({ err, method, url: req.url }, 'WebDAV request failed');
   if (f.status === 499) return void res.destroy();
   res.statusCode = f.status;
+  // A body we did not read (refused up front) must not be parsed as the next request.
+  if (!req.complete) res.setHeader('Connection', 'close');
   if (f.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="Coffer", charset="UTF-8"');
   if (f.retryAfter !== undefined) res.setHeader('Retry-After', String(f.retryAfter));
   for (const h of ['ETag', 'Last-Modified', 'Content-Range', 'Accept-Ranges', 'X-OC-Mtime']) res.removeHeader(h);

@@ -99,6 +99,22 @@ describe('quota', function () {
     expect((await blobRows(srv)).length).to.equal(rowsBefore);
   });
 
+  it('answers a refused upload (no credentials, unknown folder, taken name) without 100 Continue', async () => {
+    const u = await createUser(srv);
+    await api(srv.url).as(u).upload(u.rootId, 'taken.txt', 'x');
+    const host = new URL(srv.url).host;
+    for (const [path, auth, status] of [
+      [`/api/folders/${u.rootId}/files/a.bin`, '', 401],
+      [`/api/folders/00000000-0000-4000-8000-000000000000/files/a.bin`, `Authorization: Bearer ${u.token}\r\n`, 404],
+      [`/api/folders/${u.rootId}/files/taken.txt`, `Authorization: Bearer ${u.token}\r\n`, 409],
+      [`/api/folders/${u.rootId}/files/%2E%2E`, `Authorization: Bearer ${u.token}\r\n`, 400],
+    ] as const) {
+      const answer = await headOnly(srv.url, `PUT ${path} HTTP/1.1\r\nHost: ${host}\r\n${auth}Content-Length: ${MiB}\r\nExpect: 100-continue\r\n\r\n`);
+      expect(answer.split('\r\n')[0], `${path}: ${answer.slice(0, 200)}`).to.match(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer).to.not.include('100 Continue');
+    }
+  });
+
   it('refuses a multipart upload whose Content-Length cannot fit with 507 before 100 Continue', async () => {
     const u = await createUser(srv, { quotaBytes: 2 * MiB });
     const host = new URL(srv.url).host;

@@ -37,6 +37,12 @@ export async function sendFile(ctx: Context, drive: Drive, actor: Actor, id: str
     if (ctx.method !== 'HEAD') ctx.body = '';
     return;
   }
-  ctx.body = drive.blobs.open(node.contentHash, { start, end });
+  const stream = drive.blobs.open(node.contentHash, { start, end });
+  // Open before answering: a missing blob becomes a logged 500, not a 200 cut short.
+  await new Promise<void>((resolve, reject) => {
+    stream.once('ready', () => resolve());
+    stream.once('error', reject);
+  });
+  ctx.body = stream;
   ctx.length = end - start + 1;
 }

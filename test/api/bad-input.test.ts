@@ -1,3 +1,4 @@
+import net from 'node:net';
 import http from 'node:http';
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
@@ -219,5 +220,27 @@ describe('bad input gets a clear 4xx, never a 500', function () {
   it('the server still works afterwards', async () => {
     expect((await a.children(u.rootId)).map((n) => n.name)).to.deep.equal(['f', 'file.txt']);
     expect((await a.get('/api/health')).status).to.equal(200);
+  });
+});
+
+describe('requests Node cannot parse', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer();
+  });
+  after(() => srv.close());
+
+  it('answers an unknown method with 501 and a JSON error, and keeps serving', async () => {
+    const { port } = new URL(srv.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(Number(port), '127.0.0.1', () => sock.write('BREW /api/health HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let data = '';
+      sock.on('data', (d) => (data += d));
+      sock.on('end', () => resolve(data));
+      sock.on('error', reject);
+    });
+    expect(raw).to.match(/^HTTP\/1\.1 501 /);
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).error.code).to.equal('invalid_input');
+    expect((await fetch(`${srv.url}/api/health`)).status).to.equal(200);
   });
 });

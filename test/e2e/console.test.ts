@@ -94,6 +94,15 @@ describe('web console (Chromium)', function () {
     await row(page, 'Projects').waitFor();
     projectsId = (await row(page, 'Projects').getAttribute('id'))!.replace('row-', '');
 
+    // A second "projects" clashes: the error toast carries the server's own message.
+    alice.expect(409, '/api/folders');
+    await page.keyboard.press('Escape'); // the new folder is selected; clear the selection to get the folder toolbar back
+    await page.getByRole('button', { name: 'New folder' }).first().click();
+    await page.locator('[data-testid="new-folder-input"]').fill('projects');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').filter({ hasText: /Could not create the folder: .*exist/i }).waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+
     await upload([
       { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello from the console\n'.repeat(100)) },
       { name: 'photo.png', mimeType: 'image/png', buffer: samplePng() },

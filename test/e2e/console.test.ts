@@ -302,6 +302,14 @@ describe('web console (Chromium)', function () {
     expect(await count()).to.equal(2);
     await page.keyboard.press('Home');
     expect(await row(page, 'Projects').getAttribute('aria-selected')).to.equal('true');
+    // Shift+F10 opens the context menu with focus inside; Escape closes it and returns to the list.
+    await page.keyboard.press('Shift+F10');
+    await page.locator('[data-testid="context-menu"]').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('role'))).to.equal('menuitem');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid="context-menu"]').waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).to.equal('file-list');
     await page.keyboard.press('Enter');
     await page.waitForURL(new RegExp(`/files/${projectsId}$`));
     await row(page, 'renamed.txt').waitFor();

@@ -17,7 +17,11 @@ type Request = { kind: 'allprop'; include: PropKey[] } | { kind: 'propname' } | 
 
 interface Quota { used: number; available: number }
 
-/** Live properties: how to render them, for which kinds, and whether allprop includes them. */
+/**
+ * Live properties: how to render them, for which kinds, and whether allprop includes them. RFC 4331
+ * lets servers leave quota out of allprop, but clients such as the `webdav` npm client ask for it
+ * that way, so collections report it.
+ */
 const LIVE: Record<string, { allprop: boolean; render: (n: DavNode, q: Quota | null) => string | null }> = {
   [`${DAV_NS} resourcetype`]: { allprop: true, render: (n) => (n.kind === 'folder' ? '<D:collection/>' : '') },
   [`${DAV_NS} getcontentlength`]: { allprop: true, render: (n) => (n.kind === 'file' ? String(n.size) : null) },
@@ -28,8 +32,8 @@ const LIVE: Record<string, { allprop: boolean; render: (n: DavNode, q: Quota | n
   [`${DAV_NS} displayname`]: { allprop: true, render: (n) => esc(n.name) },
   [`${DAV_NS} supportedlock`]: { allprop: true, render: () => '' },
   [`${DAV_NS} lockdiscovery`]: { allprop: true, render: () => '' },
-  [`${DAV_NS} quota-available-bytes`]: { allprop: false, render: (n, q) => (n.kind === 'folder' && q ? String(q.available) : null) },
-  [`${DAV_NS} quota-used-bytes`]: { allprop: false, render: (n, q) => (n.kind === 'folder' && q ? String(q.used) : null) },
+  [`${DAV_NS} quota-available-bytes`]: { allprop: true, render: (n, q) => (n.kind === 'folder' && q ? String(q.available) : null) },
+  [`${DAV_NS} quota-used-bytes`]: { allprop: true, render: (n, q) => (n.kind === 'folder' && q ? String(q.used) : null) },
   [`${OC_NS} checksums`]: {
     allprop: false,
     render: (n) => (n.kind === 'file' && n.sha1 && n.md5 ? `<oc:checksum>SHA1:${n.sha1} MD5:${n.md5}</oc:checksum>` : null),
@@ -149,7 +153,7 @@ export async function propfind(c: DavContext): Promise<void> {
 
   const needsDead = req.kind !== 'prop' || req.props.some((p) => !LIVE[`${p.ns} ${p.name}`]);
   const dead = needsDead ? await c.drive.davProperties(c.actor, entries) : new Map<string, DeadProperty[]>();
-  const wantsQuota = req.kind === 'propname' || (req.kind === 'prop' ? req.props : req.include).some((p) => QUOTA_KEYS.has(`${p.ns} ${p.name}`));
+  const wantsQuota = req.kind !== 'prop' || (req.kind === 'prop' ? req.props : req.include).some((p) => QUOTA_KEYS.has(`${p.ns} ${p.name}`));
   const quota = wantsQuota ? await c.drive.davQuota(c.actor) : null;
 
   const res = c.res;

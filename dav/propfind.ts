@@ -153,7 +153,7 @@ export async function propfind(c: DavContext): Promise<void> {
 
   const needsDead = req.kind !== 'prop' || req.props.some((p) => !LIVE[`${p.ns} ${p.name}`]);
   const dead = needsDead ? await c.drive.davProperties(c.actor, entries) : new Map<string, DeadProperty[]>();
-  const wantsQuota = req.kind !== 'prop' || (req.kind === 'prop' ? req.props : req.include).some((p) => QUOTA_KEYS.has(`${p.ns} ${p.name}`));
+  const wantsQuota = req.kind !== 'prop' || req.props.some((p) => QUOTA_KEYS.has(`${p.ns} ${p.name}`));
   const quota = wantsQuota ? await c.drive.davQuota(c.actor) : null;
 
   const res = c.res;

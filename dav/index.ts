@@ -14,7 +14,7 @@ import { makeResolver, MAX_XML_BODY, type DavContext, type DavDeps } from './con
 import { DavError, toDavFailure } from './errors.js';
 import { DriveFileSystem, STATE } from './file-system.js';
 import { get } from './get.js';
-import { header } from './http.js';
+import { header, sendContinue } from './http.js';
 import { options, setCors } from './options.js';
 import { encodeName, MOUNT, namesOf } from './paths.js';
 import { propfind } from './propfind.js';
@@ -81,6 +81,8 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     if (method !== 'PUT' && Number(header(req, 'content-length') ?? 0) > MAX_XML_BODY) throw new DavError(413, 'Request body too large');
     const origin = { via: 'dav' as const, ip: req.socket.remoteAddress ?? null, userAgent: header(req, 'user-agent') ?? null };
     const user = await auth.authenticate(header(req, 'authorization'), origin);
+    // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
+    if (method !== 'PUT') sendContinue(req, res);
     const actor: Actor = { kind: 'user', user, origin };
     const c: DavContext = { ...deps, req, res, method, actor, names, resolve: makeResolver(deps.drive, actor, names) };
     (req as IncomingMessage & { [STATE]?: DavContext })[STATE] = c;

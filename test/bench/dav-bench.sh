@@ -95,19 +95,32 @@ echo
 node - "$OUT" <<'JS'
 const fs = require('fs');
 const runs = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+for (const r of runs) { // server CPU per request during the wrk phases, as summarize.mjs derives it
+  if (typeof r.cpu_get_wrk_s === 'number' && r.get4k_c8_rps) r.cpu_us_per_get = (1e6 * r.cpu_get_wrk_s) / (r.get4k_c8_rps * r.wrk_secs);
+  if (typeof r.cpu_propfind_wrk_s === 'number' && r.propfind_d0_c8_rps) r.cpu_us_per_propfind0 = (1e6 * r.cpu_propfind_wrk_s) / (r.propfind_d0_c8_rps * r.wrk_secs);
+}
 const median = (a) => { const s = a.filter((x) => typeof x === 'number').sort((x, y) => x - y); if (!s.length) return null; const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const keys = [...new Set(runs.flatMap((r) => Object.keys(r)))].filter((k) => runs.some((r) => typeof r[k] === 'number'))
-  .filter((k) => !/^(elapsed_s|foreign_cpu_s|n_small|big_mib|rclone_files|wrk_secs|pid)$/.test(k));
-const higherIsBetter = (k) => /(_per_s|_rps|_mbps)$/.test(k);
+// [key, title, higher is better]
+const rows = [
+  ['put4k_c1_files_per_s', 'PUT 4 KiB, c=1 (files/s)', true], ['put4k_c8_files_per_s', 'PUT 4 KiB, c=8 (files/s)', true],
+  ['propfind_d1_median_ms', 'PROPFIND Depth 1, 1000 children (ms)', false], ['propfind_d0_c8_rps', 'PROPFIND Depth 0, c=8 (req/s)', true],
+  ['get4k_c8_rps', 'GET 4 KiB, c=8 (req/s)', true], ['get4k_c8_p50_ms', 'GET 4 KiB, c=8, p50 (ms)', false],
+  ['big_put_mbps', 'PUT 512 MiB (MB/s)', true], ['big_get_mbps', 'GET 512 MiB (MB/s)', true],
+  ['copy_coll_ms', 'COPY folder of 1000 (ms)', false], ['move_coll_ms', 'MOVE folder of 1000 (ms)', false], ['delete_coll_ms', 'DELETE folder of 1000 (ms)', false],
+  ['rclone_sync_s', 'rclone sync 2000 files (s)', false], ['rclone_resync_s', 'rclone no-change re-sync (s)', false],
+  ['cpu_us_per_propfind0', 'server CPU per PROPFIND D0 (µs)', false], ['cpu_us_per_get', 'server CPU per GET 4 KiB (µs)', false],
+  ['cpu_total_s', 'server CPU, whole run (s)', false], ['mem_rss_peak_mib', 'server peak RSS (MiB)', false],
+  ['foreign_cpu_s', 'other processes\' CPU during the run (s; ~0 = clean)', false],
+];
 const f = (x) => (x === null ? 'n/a' : x >= 100 ? String(Math.round(x)) : String(Math.round(x * 10) / 10));
-console.log('| metric | Apache | Coffer | Coffer/Apache (>= 1.0: Coffer as good or better) |');
+console.log('| workload (median) | Apache | Coffer | Coffer/Apache (>= 1.0: as good or better) |');
 console.log('|---|---:|---:|---:|');
-for (const k of keys) {
+for (const [k, title, hib] of rows) {
   const a = median(runs.filter((r) => r.label === 'apache').map((r) => r[k]));
   const o = median(runs.filter((r) => r.label === 'ours').map((r) => r[k]));
   if (a === null && o === null) continue;
-  const ratio = a && o ? (higherIsBetter(k) ? o / a : a / o) : null;
-  console.log(`| ${k}${higherIsBetter(k) ? ' ↑' : ' ↓'} | ${f(a)} | ${f(o)} | ${ratio === null ? 'n/a' : ratio.toFixed(2) + (ratio < 1 ? ' (below)' : '')} |`);
+  const ratio = k === 'foreign_cpu_s' || !a || !o ? null : hib ? o / a : a / o;
+  console.log(`| ${title} | ${f(a)} | ${f(o)} | ${ratio === null ? '' : ratio.toFixed(2)} |`);
 }
 JS
 say "raw results: $OUT"

@@ -82,6 +82,19 @@ describe('WebDAV /dav/ (class 1)', function () {
       expect(dis.status).to.equal(200);
       expect((await e.propfind('/dav/', '0')).status).to.equal(401);
     });
+
+    it('throttles failed Basic attempts like the login (429 with Retry-After)', async () => {
+      const v = await davUser(srv);
+      const wrong = new Dav(srv.url, basic(v.username, 'not-the-password'));
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const res = await wrong.propfind('/dav/', '0');
+        statuses.push(res.status);
+        if (res.status === 429) expect(Number(res.headers.get('retry-after'))).to.be.above(0);
+      }
+      expect(statuses.slice(0, 10).every((s) => s === 401)).to.equal(true);
+      expect(statuses.at(-1)).to.equal(429);
+    });
   });
 
   describe('PUT, GET, HEAD', () => {

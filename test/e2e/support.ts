@@ -55,9 +55,10 @@ export async function watchedPage(context: BrowserContext, origin: string): Prom
     problems.push(`console: ${text}`);
   });
   page.on('request', (req) => {
-    const u = req.url();
-    // chrome-extension: is Chromium's built-in PDF viewer, not the network.
-    if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:') && !u.startsWith('about:') && !u.startsWith('chrome-extension:')) problems.push(`foreign request: ${u}`);
+    // Only the network counts: data:, blob:, about:, chrome: and chrome-extension: (Chromium's built-in
+    // PDF viewer) never leave the machine.
+    const u = new URL(req.url());
+    if (['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol) && u.origin !== origin) problems.push(`foreign request: ${req.url()}`);
   });
   page.on('requestfailed', (req) => {
     const f = req.failure()?.errorText ?? '';

@@ -7,6 +7,7 @@ import type { Q } from '../db/index.js';
 import { getLiveNode, inheritedShareLevel, isSelfOrAncestor } from '../db/queries/nodes.js';
 import type { Actor } from './actor.js';
 import { forbidden, notFound } from './errors.js';
+import { SHARED_FOLDER_ID } from './shared-folder.js';
 import type { Access, NodeRow } from './types.js';
 
 const RANK: Record<Access, number> = { none: 0, view: 1, edit: 2, owner: 3 };
@@ -34,6 +35,7 @@ export async function resolveAccess(q: Q, actor: Actor, node: NodeRow, now: numb
 
 /** Loads a live node the actor may `need`; throws not_found (cannot see it) or forbidden. */
 export async function requireNode(q: Q, actor: Actor, id: string, need: Need, now: number): Promise<{ node: NodeRow; access: Access }> {
+  if (id === SHARED_FOLDER_ID) throw forbidden('"Shared with me" only lists what others share with you; it cannot be changed');
   const node = await getLiveNode(q, id);
   if (!node) throw notFound();
   const access = await resolveAccess(q, actor, node, now);

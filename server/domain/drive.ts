@@ -26,6 +26,7 @@ import type { UserRow } from './types.js';
 import { davChildren, davSubtree, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
 import { applyPropertyChanges, copyProperties, propertiesOf, type DeadProperty, type PropertyChange } from './properties.js';
 import { getUser } from './users.js';
+import { assertNotReserved, isSharedFolderName, SHARED_FOLDER_ID, sharedFolderNode, sharedRoots } from './shared-folder.js';
 import { usage } from './quota.js';
 
 export interface UploadOptions {
@@ -169,7 +170,7 @@ export class Drive {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const parent = await this.writableFolder(tx, actor, parentId, now);
-      await this.ensureFree(tx, parent.id, name);
+      await this.ensureFree(tx, parent, name);
       const node = await insertNode(tx, { ownerId: parent.ownerId, parentId: parent.id, kind: 'folder', name, now });
       await touch(tx, parent.id, now);
       await this.log(tx, actor, 'folder.created', node, now);
@@ -187,6 +188,7 @@ export class Drive {
     const name = validateName(rawName);
     const before = this.clock.now();
     const parent = await this.writableFolder(this.db, actor, parentId, before);
+    assertNotReserved(parent.parentId === null, name);
     const existing = await childByKey(this.db, parent.id, nameKey(name));
     this.checkReplace(existing, name, opts);
     if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
@@ -297,6 +299,7 @@ export class Drive {
       throw new DomainError('invalid_move', 'A folder cannot be moved into itself or one of its subfolders');
     }
     const finalName = name ?? node.name;
+    assertNotReserved(to.parentId === null, finalName);
     if (to.id === from.id && finalName === node.name) return { ...node, permission: access };
     const clash = await childByKey(tx, to.id, nameKey(finalName));
     if (clash && clash.id !== node.id) throw alreadyExists(finalName);
@@ -319,7 +322,7 @@ export class Drive {
       throw new DomainError('invalid_move', 'A folder cannot be copied into itself');
     }
     const name = rawName === null ? source.name : validateName(rawName);
-    await this.ensureFree(tx, target.id, name);
+    await this.ensureFree(tx, target, name);
     const rows: SubtreeRow[] = source.kind === 'folder' ? await liveSubtree(tx, source.id) : [{ ...source, depth: 0 }];
     const bytes = rows.reduce((sum, r) => sum + (r.kind === 'file' ? r.size : 0), 0);
     await reserveBytes(tx, target.ownerId, bytes);
@@ -380,8 +383,9 @@ export class Drive {
     return parent;
   }
 
-  private async ensureFree(q: Q, parentId: string, name: string): Promise<void> {
-    if (await childByKey(q, parentId, nameKey(name))) throw alreadyExists(name);
+  private async ensureFree(q: Q, parent: NodeRow, name: string): Promise<void> {
+    assertNotReserved(parent.parentId === null, name);
+    if (await childByKey(q, parent.id, nameKey(name))) throw alreadyExists(name);
   }
 
   private checkReplace(existing: NodeRow | undefined, name: string, opts: UploadOptions): void {
@@ -409,19 +413,47 @@ export class Drive {
   /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
   async resolvePath(actor: Actor, names: string[]): Promise<DavNode[]> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a drive');
-    return resolveChain(this.db, actor.user.rootId, names);
+    if (names.length === 0 || !isSharedFolderName(names[0]!)) return resolveChain(this.db, actor.user.rootId, names);
+    // Through "Shared with me": the virtual folder, a share root by its display name, then the owner's real tree.
+    const [root] = await resolveChain(this.db, actor.user.rootId, []);
+    const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
+    const chain: DavNode[] = [root!, sharedFolderNode(actor.user, roots)];
+    if (names.length === 1) return chain;
+    const shareRoot = roots.find((r) => nameKey(r.name) === nameKey(names[1]!));
+    if (!shareRoot) return chain;
+    const below = await resolveChain(this.db, shareRoot.id, names.slice(2));
+    return [...chain, shareRoot, ...below.slice(1)];
   }
 
   /** Children of a folder with their checksums, in one query. */
   async davChildren(actor: Actor, folder: NodeRow): Promise<DavNode[]> {
+    if (actor.kind === 'user' && folder.id === SHARED_FOLDER_ID) return sharedRoots(this.db, actor.user.id, this.clock.now());
     await this.requireViewable(actor, folder);
-    return davChildren(this.db, folder.id);
+    const children = await davChildren(this.db, folder.id);
+    if (actor.kind === 'user' && folder.id === actor.user.rootId) {
+      const virtual = sharedFolderNode(actor.user, await sharedRoots(this.db, actor.user.id, this.clock.now()));
+      const at = children.findIndex((c) => c.name > virtual.name);
+      children.splice(at < 0 ? children.length : at, 0, virtual);
+    }
+    return children;
   }
 
   /** The subtree under a node (inclusive), at most `limit` rows, parents first. */
   async davSubtree(actor: Actor, node: NodeRow, limit: number): Promise<DavSubtreeNode[]> {
-    await this.requireViewable(actor, node);
-    return davSubtree(this.db, node.id, limit);
+    const own = node.id === SHARED_FOLDER_ID ? [] : (await this.requireViewable(actor, node), await davSubtree(this.db, node.id, limit));
+    const throughShares = actor.kind === 'user' && (node.id === SHARED_FOLDER_ID || node.id === actor.user.rootId);
+    if (!throughShares) return own;
+    // The virtual folder and the shared trees below it, with parent links that follow the virtual path.
+    const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
+    const virtual = sharedFolderNode(actor.user, roots);
+    const out: DavSubtreeNode[] = node.id === SHARED_FOLDER_ID ? [{ ...virtual, depth: 0 }] : [...own, { ...virtual, depth: 1 }];
+    const base = out[out.length - 1]!.depth;
+    for (const r of roots) {
+      if (out.length >= limit) break;
+      const tree = await davSubtree(this.db, r.id, limit - out.length);
+      out.push(...tree.map((t, i) => (i === 0 ? { ...t, name: r.name, parentId: SHARED_FOLDER_ID, depth: base + 1 } : { ...t, depth: base + 1 + t.depth })));
+    }
+    return out.slice(0, limit);
   }
 
   /** Dead properties of nodes the actor has already resolved. */
@@ -473,7 +505,7 @@ export class Drive {
       if (opts.shallow && source.kind === 'folder') {
         const target = await this.writableFolder(tx, actor, parentId, now);
         const finalName = validateName(name);
-        await this.ensureFree(tx, target.id, finalName);
+        await this.ensureFree(tx, target, finalName);
         const row = await insertNode(tx, { ownerId: target.ownerId, parentId: target.id, kind: 'folder', name: finalName, now, modifiedAt: source.modifiedAt });
         await touch(tx, target.id, now);
         await this.log(tx, actor, 'node.copied', row, now, { from: await pathOf(tx, source.id), files: 0, bytes: 0 });

@@ -2,6 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DavError } from './errors.js';
 
+export { parseRange, sendContinue, type RangeResult } from '../server/http-util.js';
+
 /** Request bodies other than PUT are small XML documents: read at most `limit` bytes (chunked or not). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -21,29 +23,6 @@ export function hasBody(req: IncomingMessage): boolean {
   return Number(req.headers['content-length'] ?? 0) > 0 || (req.headers['transfer-encoding'] ?? '') !== '';
 }
 
-export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
-
-/** One byte range (RFC 9110 §14); several ranges get the whole body, which the RFC allows. */
-export function parseRange(header: string | undefined, size: number): RangeResult {
-  if (!header) return { kind: 'full' };
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return { kind: 'full' };
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    if (m[2] !== '' && Number(m[2]) < start) return { kind: 'full' }; // invalid: ignore
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', start, end };
-}
-
 /** Entity tags of an If-Match / If-None-Match list, without quotes; ['*'] for the wildcard. */
 export function etagList(header: string | undefined): string[] | null {
   if (header === undefined) return null;
@@ -56,15 +35,6 @@ export function etagList(header: string | undefined): string[] | null {
 
 export function httpDate(ms: number): string {
   return new Date(ms).toUTCString();
-}
-
-/** Node's http server sends `100 Continue` only when we call this (see server/http.ts). */
-export function sendContinue(req: IncomingMessage, res: ServerResponse): void {
-  const r = req as IncomingMessage & { expectsContinue?: boolean };
-  if (r.expectsContinue) {
-    r.expectsContinue = false;
-    res.writeContinue();
-  }
 }
 
 /** Writes a chunk and waits for the socket to drain when its buffer is full (streamed responses). */

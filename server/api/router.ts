@@ -52,7 +52,8 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
 
   const api = new Router({ prefix: '/api' });
   api.get('/health', (ctx) => {
-    ctx.body = { status: 'ok', version: deps.version };
+    // Public facts the console needs before sign-in (whether to offer sign-up) and in the bin.
+    ctx.body = { status: 'ok', version: deps.version, openRegistration: deps.config.openRegistration, trashRetentionDays: deps.config.trashRetentionDays };
   });
   api.use(authenticate(deps.accounts));
   for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps), eventRoutes(deps)]) {

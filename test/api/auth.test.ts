@@ -92,3 +92,19 @@ describe('accounts and sessions', () => {
     expect((await fetch(`${srv.url}/api/auth/me`, { headers: { cookie } })).status).to.equal(200);
   });
 });
+
+describe('GET /api/health', () => {
+  it('tells the console whether sign-up is open and how long the bin keeps items', async () => {
+    const open = await startTestServer({ env: { OPEN_REGISTRATION: 'true', TRASH_RETENTION_DAYS: '14' } });
+    const closed = await startTestServer();
+    try {
+      expect(await (await fetch(`${open.url}/api/health`)).json()).to.deep.include({ status: 'ok', openRegistration: true, trashRetentionDays: 14 });
+      expect(await (await fetch(`${closed.url}/api/health`)).json()).to.deep.include({ openRegistration: false, trashRetentionDays: 30 });
+      const refused = await api(closed.url).post('/api/auth/register', { username: 'x1', email: 'x1@example.test', password: 'long enough' });
+      expect(refused.status).to.equal(403);
+    } finally {
+      await open.close();
+      await closed.close();
+    }
+  });
+});

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
-import { ZipArchive } from 'archiver';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Actor } from '../../domain/actor.js';
@@ -42,6 +41,8 @@ function lazyBlob(drive: Drive, hash: string, onError: (err: Error) => void): Re
 /** Streams the archive as it is built; nothing is buffered whole. */
 export async function sendZip(ctx: Context, drive: Drive, actor: Actor, ids: string[]): Promise<void> {
   const { name, entries } = await drive.zipEntries(actor, ids);
+  // archiver and its zlib/crc stack cost ~20 MiB of memory: load them on the first ZIP, not at start-up.
+  const { ZipArchive } = await import('archiver');
   const archive = new ZipArchive({ zlib: { level: 1 } });
   archive.on('warning', (err) => archive.emit('error', err));
   // archiver can emit 'error' more than once (a failed entry, then the aborted archive) and Koa

@@ -19,6 +19,7 @@ describe('GET /api/search', () => {
     await a.mkdir(alice.rootId, 'Budget');
     await a.upload(alice.rootId, '100%_done.txt', 'p');
     await a.upload(alice.rootId, '100 percent.txt', 'p');
+    await a.upload(alice.rootId, `it's "quoted".txt`, 'q');
     const gone = await a.upload(alice.rootId, 'budget-old.txt', 'old');
     await a.delete(`/api/nodes/${gone.id}`);
     const b = api(srv.url).as(bob);
@@ -59,6 +60,9 @@ describe('GET /api/search', () => {
     expect((await search(alice, `q=${encodeURIComponent('%_')}`)).map((h) => h.name)).to.deep.equal(['100%_done.txt']);
     expect((await search(alice, `q=${encodeURIComponent('0%')}`)).map((h) => h.name)).to.deep.equal(['100%_done.txt']);
     expect((await search(alice, 'q=md')).map((h) => h.name)).to.deep.equal(['budgeting notes.md']);
+    expect((await search(alice, `q=${encodeURIComponent('"quoted"')}`)).map((h) => h.name)).to.deep.equal([`it's "quoted".txt`]);
+    expect((await search(alice, `q=${encodeURIComponent("it's")}`)).map((h) => h.name)).to.deep.equal([`it's "quoted".txt`]);
+    expect(await search(alice, `q=${encodeURIComponent('"')}`)).to.have.length(1);
   });
 
   it('shows nothing of other users to a stranger and validates input', async () => {

@@ -142,6 +142,23 @@ describe('parity: the same rule through the API and WebDAV gives the same status
       api: (as, f) => as.patch(`/api/nodes/${f.file.id}`, { name: 'renamed.txt' }),
       dav: (d, b) => d.request('MOVE', `${b}/inner/file.txt`, { headers: { destination: `${b}/inner/renamed.txt` } }),
       davStatus: (s) => (s === 201 ? 200 : s) },
+    { name: 'HEAD a file', expect: { owner: 200, viewer: 200, editor: 200, stranger: 404 },
+      api: (as, f) => as.request('HEAD', `/api/files/${f.file.id}/content`), dav: (d, b) => d.request('HEAD', `${b}/inner/file.txt`) },
+    { name: 'copy a file', expect: { owner: 201, viewer: 403, editor: 201, stranger: 404 },
+      api: (as, f) => as.post(`/api/nodes/${f.file.id}/copy`, { parentId: f.inner.id, name: 'copy.txt' }),
+      dav: (d, b) => d.request('COPY', `${b}/inner/file.txt`, { headers: { destination: `${b}/inner/copy.txt` } }) },
+    { name: 'move a file to another folder in the share', expect: { owner: 200, viewer: 403, editor: 200, stranger: 404 },
+      api: (as, f) => as.patch(`/api/nodes/${f.file.id}`, { parentId: f.box.id }),
+      dav: (d, b) => d.request('MOVE', `${b}/inner/file.txt`, { headers: { destination: `${b}/file.txt` } }),
+      davStatus: (s) => (s === 201 ? 200 : s) },
+    { name: 'change a file\'s modification time (PROPPATCH)', expect: { owner: 200, viewer: 403, editor: 200, stranger: 404 },
+      // The API has no separate route: re-uploading with the same name is its way to touch a file.
+      api: (as, f) => as.put(`/api/folders/${f.inner.id}/files/file.txt?overwrite=true`, 'content'),
+      dav: (d, b) => d.request('PROPPATCH', `${b}/inner/file.txt`, {
+        headers: { 'content-type': 'application/xml' },
+        body: '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:getlastmodified>Mon, 01 Jan 2024 00:00:00 GMT</D:getlastmodified></D:prop></D:set></D:propertyupdate>',
+      }),
+      davStatus: (s) => (s === 207 ? 200 : s) },
     { name: 'delete the share root', expect: { owner: 204, viewer: 403, editor: 403, stranger: 404 },
       api: (as, f) => as.delete(`/api/nodes/${f.box.id}`), dav: (d, b) => d.request('DELETE', `${b}/`) },
   ];

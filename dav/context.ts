@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
 import type { Actor } from '../server/domain/actor.js';
 import type { Drive } from '../server/domain/drive.js';
+import type { Locks } from '../server/domain/locks.js';
 import type { DavNode } from '../server/domain/paths.js';
 import type { Log } from '../server/log.js';
 
@@ -19,6 +20,7 @@ export interface Resolved {
 export interface DavDeps {
   config: Config;
   drive: Drive;
+  locks: Locks;
   log: Log;
 }
 

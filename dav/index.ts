@@ -15,6 +15,9 @@ import { DavError, toDavFailure } from './errors.js';
 import { DriveFileSystem, STATE } from './file-system.js';
 import { get } from './get.js';
 import { header, sendContinue } from './http.js';
+import { checkIf } from './if-header.js';
+import { lock, unlock } from './locks.js';
+import { withLockTokens } from '../server/domain/locks.js';
 import { options, setCors } from './options.js';
 import { encodeName, MOUNT, namesOf } from './paths.js';
 import { propfind } from './propfind.js';
@@ -26,11 +29,17 @@ import { esc } from './xml.js';
 export type DavRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 type Handler = (c: DavContext) => Promise<void>;
 
-/** Our handler per method. Issue 4 adds LOCK and UNLOCK here (and the `If:` evaluation in front of writes). */
+/** Our handler per method. */
 const HANDLERS: Record<string, Handler> = {
   GET: get, HEAD: get, PUT: put, PROPFIND: propfind, PROPPATCH: proppatch,
-  MKCOL: mkcol, DELETE: remove, COPY: copyOrMove, MOVE: copyOrMove,
+  MKCOL: mkcol, DELETE: remove, COPY: copyOrMove, MOVE: copyOrMove, LOCK: lock, UNLOCK: unlock,
 };
+
+/**
+ * Methods whose `If:` header is evaluated first (false → 412); the lock tokens it names ride on the
+ * actor into Drive, which refuses a write to a locked resource without its token (423).
+ */
+const CONDITIONAL = new Set(['PUT', 'PROPPATCH', 'DELETE', 'MOVE', 'COPY', 'MKCOL', 'LOCK', 'UNLOCK']);
 
 export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavRequestHandler {
   const auth = new DavAuth(deps.accounts, deps.drive, deps.config.dav.authCacheTtlSeconds * 1000);
@@ -47,7 +56,7 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
         cb(null as unknown as Error, { uid: u.id, username: u.username, isAdministrator: false, isDefaultUser: false });
       },
     },
-    headers: { DAV: '1', Server: 'Coffer' },
+    headers: { DAV: '1, 2', Server: 'Coffer' },
   });
   // webdav-server answers 401 for NotEnoughPrivilege (clients then re-prompt): 403 is right.
   const codes = (v2.HTTPRequestContext as unknown as { defaultErrorStatusCodes: { error: Error; code: number }[] }).defaultErrorStatusCodes;
@@ -103,6 +112,10 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
 async function run(c: DavContext, handler: Handler): Promise<void> {
   try {
     setCors(c.req, c.res);
+    if (CONDITIONAL.has(c.method)) {
+      const tokens = await checkIf(c);
+      if (tokens.length > 0) c.actor = withLockTokens(c.actor, tokens);
+    }
     await handler(c);
   } catch (err) {
     fail(c.req, c.res, c.method, err, c.log);

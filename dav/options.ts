@@ -1,9 +1,9 @@
 /** OPTIONS (any path, also `OPTIONS /` that Windows sends first) and CORS, answered without credentials. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The methods served; issue 4 adds LOCK and UNLOCK and makes the class `1, 2`. */
-export const DAV_CLASS = '1';
-export const ALLOWED = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH'];
+/** The methods served: class 2 (LOCK and UNLOCK, dav/locks.ts). */
+export const DAV_CLASS = '1, 2';
+export const ALLOWED = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK'];
 
 const ALLOW_HEADERS = [
   'authorization', 'content-type', 'depth', 'destination', 'overwrite', 'if', 'if-match', 'if-none-match',

@@ -11,6 +11,8 @@ import { DavError } from './errors.js';
 import { httpDate, readBody, write, header } from './http.js';
 import { encodeName, hrefOf } from './paths.js';
 import { DAV_NS, OC_NS, elements, esc, isDav, parseXml, propElement } from './xml.js';
+import { childPath, covers, type ActiveLock } from '../server/domain/locks.js';
+import { lockDiscoveryXml, SUPPORTED_LOCK } from './locks.js';
 
 type PropKey = { ns: string; name: string };
 type Request = { kind: 'allprop'; include: PropKey[] } | { kind: 'propname' } | { kind: 'prop'; props: PropKey[] };
@@ -30,7 +32,8 @@ const LIVE: Record<string, { allprop: boolean; render: (n: DavNode, q: Quota | n
   [`${DAV_NS} getlastmodified`]: { allprop: true, render: (n) => httpDate(n.modifiedAt) },
   [`${DAV_NS} creationdate`]: { allprop: true, render: (n) => new Date(n.createdAt).toISOString() },
   [`${DAV_NS} displayname`]: { allprop: true, render: (n) => esc(n.name) },
-  [`${DAV_NS} supportedlock`]: { allprop: true, render: () => '' },
+  [`${DAV_NS} supportedlock`]: { allprop: true, render: () => SUPPORTED_LOCK },
+  // Rendered per entry from the locks around the listing (see responseFor).
   [`${DAV_NS} lockdiscovery`]: { allprop: true, render: () => '' },
   [`${DAV_NS} quota-available-bytes`]: { allprop: true, render: (n, q) => (n.kind === 'folder' && q ? String(q.available) : null) },
   [`${DAV_NS} quota-used-bytes`]: { allprop: true, render: (n, q) => (n.kind === 'folder' && q ? String(q.used) : null) },
@@ -73,7 +76,9 @@ function propstat(props: string, status: string): string {
   return `<D:propstat><D:prop>${props}</D:prop><D:status>HTTP/1.1 ${status}</D:status></D:propstat>`;
 }
 
-function responseFor(href: string, n: DavNode, req: Request, dead: DeadProperty[] | undefined, quota: Quota | null): string {
+const LOCKDISCOVERY = `${DAV_NS} lockdiscovery`;
+
+function responseFor(href: string, n: DavNode, req: Request, dead: DeadProperty[] | undefined, quota: Quota | null, discovery = ''): string {
   let ok = '';
   let missing = '';
   if (req.kind === 'propname') {
@@ -88,7 +93,7 @@ function responseFor(href: string, n: DavNode, req: Request, dead: DeadProperty[
     const done = new Set<string>();
     if (req.kind === 'allprop') {
       for (const key of ALLPROP_LIVE) {
-        const v = LIVE[key]!.render(n, quota);
+        const v = key === LOCKDISCOVERY ? discovery : LIVE[key]!.render(n, quota);
         if (v === null) continue;
         const sp = key.indexOf(' ');
         ok += propElement(key.slice(0, sp), key.slice(sp + 1), v);
@@ -104,7 +109,7 @@ function responseFor(href: string, n: DavNode, req: Request, dead: DeadProperty[
       if (done.has(key)) continue;
       done.add(key);
       const live = LIVE[key];
-      const v = live ? live.render(n, quota) : null;
+      const v = key === LOCKDISCOVERY ? discovery : live ? live.render(n, quota) : null;
       if (v !== null) {
         ok += propElement(p.ns, p.name, v);
         continue;
@@ -156,6 +161,9 @@ export async function propfind(c: DavContext): Promise<void> {
   const wantsQuota = req.kind !== 'prop' || req.props.some((p) => QUOTA_KEYS.has(`${p.ns} ${p.name}`));
   const quota = wantsQuota ? await c.drive.davQuota(c.actor) : null;
 
+  const wantsLocks = req.kind === 'allprop' || (req.kind === 'prop' && req.props.some((p) => `${p.ns} ${p.name}` === LOCKDISCOVERY));
+  const discovery = wantsLocks ? await discoveries(c, entries, hrefs, depth) : null;
+
   const res = c.res;
   res.statusCode = 207;
   res.setHeader('Content-Type', 'application/xml; charset=utf-8');
@@ -164,9 +172,35 @@ export async function propfind(c: DavContext): Promise<void> {
   for (let i = 0; i < entries.length; i += BATCH) {
     let chunk = '';
     const end = Math.min(entries.length, i + BATCH);
-    for (let j = i; j < end; j++) chunk += responseFor(hrefs[j]!, entries[j]!, req, dead.get(entries[j]!.id), quota);
+    for (let j = i; j < end; j++) chunk += responseFor(hrefs[j]!, entries[j]!, req, dead.get(entries[j]!.id), quota, discovery?.[j] ?? '');
     await write(res, chunk);
     if (end < entries.length) await yieldLoop(); // let other requests run between batches
   }
   res.end('</D:multistatus>\n');
+}
+
+/** The lockdiscovery value of each entry (one query when the owner has no locks). */
+async function discoveries(c: DavContext, entries: DavNode[], hrefs: string[], depth: 0 | 1 | 'infinity'): Promise<string[] | null> {
+  let root: { ownerId: string; path: string };
+  try {
+    root = await c.locks.pathOf(entries[0]!.id);
+  } catch {
+    return null; // a virtual folder: never locked
+  }
+  const locks: ActiveLock[] = await c.locks.around(root.ownerId, root.path, entries.length > 1);
+  if (locks.length === 0) return null;
+  const now = c.locks.now();
+  const paths = new Map<string, string>([[entries[0]!.id, root.path]]);
+  return entries.map((e, i) => {
+    let p: string | undefined;
+    if (i === 0) p = root.path;
+    else if (depth === 1) p = e.ownerId === root.ownerId ? childPath(root.path, e.name) : undefined;
+    else {
+      const parent = e.parentId === null ? undefined : paths.get(e.parentId);
+      p = parent === undefined || e.ownerId !== root.ownerId ? undefined : childPath(parent, e.name);
+    }
+    if (p === undefined) return '';
+    if (e.kind === 'folder') paths.set(e.id, p);
+    return lockDiscoveryXml(locks.filter((l) => covers(l, p!)), hrefs[i]!, p, now);
+  });
 }

@@ -11,6 +11,7 @@ import { Bin } from './domain/bin.js';
 import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
+import { Locks } from './domain/locks.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
@@ -45,6 +46,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const secret = loadOrCreateSecret(config.dataDir);
   const accounts = new Accounts(db, config, clock, secret);
   const drive = new Drive(db, blobs, clock);
+  const locks = new Locks(db, clock);
   const admin = new Admin(db, clock);
   const sharing = new Sharing(db, clock, { bcryptCost: config.bcryptCost, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
@@ -52,10 +54,11 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
 
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
   const koa = createApi({ config, drive, accounts, admin, sharing, bin, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
-  const server = createHttpServer(config, koa.callback(), createDavHandler({ config, drive, accounts, log }));
+  const server = createHttpServer(config, koa.callback(), createDavHandler({ config, drive, locks, accounts, log }));
   const scheduler = config.jobsEnabled
     ? startScheduler([
         { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },
+        { name: 'lock-sweep', schedule: '*/10 * * * *', run: () => locks.sweep() },
         { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
         {
           name: 'session-cleanup', schedule: '41 3 * * *',

@@ -26,6 +26,7 @@ import type { UserRow } from './types.js';
 import { davChildren, davSubtree, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
 import { applyPropertyChanges, copyProperties, propertiesOf, type DeadProperty, type PropertyChange } from './properties.js';
 import { getUser } from './users.js';
+import { assertUnlocked } from './locks.js';
 import { assertNotReserved, isSharedFolderName, SHARED_FOLDER_ID, sharedFolderNode, sharedRoots } from './shared-folder.js';
 import { usage } from './quota.js';
 
@@ -170,6 +171,7 @@ export class Drive {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const parent = await this.writableFolder(tx, actor, parentId, now);
+      await assertUnlocked(tx, actor, parent.ownerId, [{ parentId: parent.id, name }], now);
       await this.ensureFree(tx, parent, name);
       const node = await insertNode(tx, { ownerId: parent.ownerId, parentId: parent.id, kind: 'folder', name, now });
       await touch(tx, parent.id, now);
@@ -195,6 +197,7 @@ export class Drive {
     const room = (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
     if (opts.expectedSize != null && opts.expectedSize > room) throw quotaExceeded(opts.expectedSize, room);
 
+    await assertUnlocked(this.db, actor, parent.ownerId, [existing ? { nodeId: existing.id } : { parentId: parent.id, name }], before);
     opts.beforeRead?.();
     let staged: StagedBlob;
     try {
@@ -209,6 +212,7 @@ export class Drive {
         const folder = await this.writableFolder(tx, actor, parentId, now);
         const current = await childByKey(tx, folder.id, nameKey(name));
         this.checkReplace(current, name, opts);
+        await assertUnlocked(tx, actor, folder.ownerId, [current ? { nodeId: current.id } : { parentId: folder.id, name }], now);
         await reserveBytes(tx, folder.ownerId, staged.size - (current?.size ?? 0));
         await this.blobs.place(staged); // inside the transaction: see BlobStore
         await addBlobRef(tx, staged, now);
@@ -280,6 +284,7 @@ export class Drive {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const { node, access } = await requireNode(tx, actor, id, 'edit', now);
+      await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: id }], now);
       await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
       return { ...node, modifiedAt, permission: access };
     });
@@ -301,6 +306,7 @@ export class Drive {
     const finalName = name ?? node.name;
     assertNotReserved(to.parentId === null, finalName);
     if (to.id === from.id && finalName === node.name) return { ...node, permission: access };
+    await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: node.id, recursive: true, membership: true, release: true }, { parentId: to.id, name: finalName }], now);
     const clash = await childByKey(tx, to.id, nameKey(finalName));
     if (clash && clash.id !== node.id) throw alreadyExists(finalName);
     const mimeType = node.kind === 'file' ? mimeOf(finalName) : null;
@@ -322,6 +328,7 @@ export class Drive {
       throw new DomainError('invalid_move', 'A folder cannot be copied into itself');
     }
     const name = rawName === null ? source.name : validateName(rawName);
+    await assertUnlocked(tx, actor, target.ownerId, [{ parentId: target.id, name }], now);
     await this.ensureFree(tx, target, name);
     const rows: SubtreeRow[] = source.kind === 'folder' ? await liveSubtree(tx, source.id) : [{ ...source, depth: 0 }];
     const bytes = rows.reduce((sum, r) => sum + (r.kind === 'file' ? r.size : 0), 0);
@@ -351,6 +358,7 @@ export class Drive {
     const { node } = await requireNode(tx, actor, id, 'view', now);
     if (node.parentId === null) throw forbidden('Your home folder cannot be deleted');
     const parent = await this.parentForChange(tx, actor, node, now);
+    await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: node.id, recursive: true, membership: true, release: true }], now);
     const path = await pathOf(tx, node.id);
     await tx.run(
       `WITH RECURSIVE sub(id) AS (
@@ -474,6 +482,7 @@ export class Drive {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const { node, access } = await requireNode(tx, actor, id, 'edit', now);
+      await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: id }], now);
       await applyPropertyChanges(tx, id, changes);
       if (modifiedAt !== null) await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
       const updated = { ...node, modifiedAt: modifiedAt ?? node.modifiedAt };
@@ -505,6 +514,7 @@ export class Drive {
       if (opts.shallow && source.kind === 'folder') {
         const target = await this.writableFolder(tx, actor, parentId, now);
         const finalName = validateName(name);
+        await assertUnlocked(tx, actor, target.ownerId, [{ parentId: target.id, name: finalName }], now);
         await this.ensureFree(tx, target, finalName);
         const row = await insertNode(tx, { ownerId: target.ownerId, parentId: target.id, kind: 'folder', name: finalName, now, modifiedAt: source.modifiedAt });
         await touch(tx, target.id, now);

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { davUser } from './support.js';
 
-const SUITES = ['basic', 'copymove', 'props', 'http'];
+const SUITES = ['basic', 'copymove', 'props', 'locks', 'http'];
 
 interface SuiteResult { run: number; passed: number; failed: number; skipped: number }
 
@@ -29,7 +29,7 @@ function parseLitmus(out: string): { suites: Map<string, SuiteResult>; failures:
   return { suites, failures };
 }
 
-describe('litmus against /dav/ (basic, copymove, props, http)', function () {
+describe('litmus against /dav/ (basic, copymove, props, locks, http)', function () {
   this.timeout(180_000);
   let srv: TestServer;
   before(async function () {
@@ -41,7 +41,7 @@ describe('litmus against /dav/ (basic, copymove, props, http)', function () {
   });
   after(() => srv?.close());
 
-  it('passes every test of the four class-1 suites, none skipped', async () => {
+  it('passes every test of the five suites, none skipped', async () => {
     const u = await davUser(srv, { password: 'litmus:pässword' });
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-litmus-'));
     const out = await new Promise<string>((resolve) => {

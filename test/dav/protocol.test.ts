@@ -42,7 +42,7 @@ describe('WebDAV /dav/ (class 1)', function () {
       for (const path of ['/', '/dav/', '/dav/anything/deeper']) {
         const res = await fetch(srv.url + path, { method: 'OPTIONS' });
         expect(res.status, path).to.equal(200);
-        expect(res.headers.get('dav')).to.equal('1');
+        expect(res.headers.get('dav')).to.equal('1, 2');
         expect(res.headers.get('ms-author-via')).to.equal('DAV');
         expect(res.headers.get('allow')).to.include('PROPFIND').and.include('MOVE');
       }

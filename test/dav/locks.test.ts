@@ -60,6 +60,9 @@ describe('WebDAV locks (class 2)', function () {
 
   it('Windows Explorer replay: LOCK (no Depth, Second-3600), PUT and Win32 PROPPATCH with the token in an untagged If:, UNLOCK', async () => {
     const win = { 'user-agent': 'Microsoft-WebDAV-MiniRedir/10.0.19045', translate: 'f' };
+    const root = await fetch(srv.url + '/', { method: 'OPTIONS', headers: win }); // DavClnt asks the site root first
+    expect(root.headers.get('dav')).to.equal('1, 2');
+    expect(root.headers.get('allow')).to.include('LOCK');
     expect(await status(dav.request('OPTIONS', '/dav/', { headers: win }))).to.equal(200);
     expect(await status(dav.propfind('/dav/report.docx', '0'))).to.equal(404);
     const l = await lock(dav, '/dav/report.docx', { ...win, timeout: 'Second-3600' });
@@ -173,7 +176,8 @@ describe('WebDAV locks (class 2)', function () {
     expect(await status(dav.request('UNLOCK', '/dav/team/', { headers: { 'lock-token': `<${l.token}>` } }))).to.equal(204);
 
     await dav.put('/dav/shared.txt', 's');
-    const s1 = await lock(dav, '/dav/shared.txt', {}, 'shared');
+    const s1 = await lock(dav, '/dav/shared.txt', { timeout: 'Infinite, Second-4100000000' }, 'shared');
+    expect(s1.body).to.include('<D:timeout>Second-86400</D:timeout>'); // Infinite → the cap (DAV_LOCK_MAX_TIMEOUT, 24 h)
     const s2 = await lock(dav, '/dav/shared.txt', {}, 'shared');
     expect([s1.status, s2.status]).to.deep.equal([200, 200]);
     expect((await lock(dav, '/dav/shared.txt')).status).to.equal(423);

@@ -15,7 +15,9 @@ export const apps = [
     name: 'coffer',
     cwd: root,
     script: 'dist/server/main.js', // the compiled server: run `npm run build` after every update
-    node_args: ['--enable-source-maps'],
+    // A 2 MiB young generation and two malloc arenas keep a streaming server's peak RSS under 150 MiB
+    // (1 GiB upload: 161 → 133 MiB measured) at some cost in raw throughput (README, Memory).
+    node_args: ['--enable-source-maps', '--max-semi-space-size=2'],
     // ONE process: SQLite has a single writer and WebDAV state lives in this process's database
     // connection. Cluster mode waits for PostgreSQL (DESIGN.md §7).
     exec_mode: 'fork',
@@ -33,6 +35,7 @@ export const apps = [
     merge_logs: true,
     env: {
       NODE_ENV: 'production',
+      MALLOC_ARENA_MAX: '2',
     },
   },
 ];

@@ -8,8 +8,8 @@ import type { Readable } from 'node:stream';
 import mime from 'mime-types';
 import type { Db, Q } from '../db/index.js';
 import {
-  ancestry, childByKey, getLiveNode, isSelfOrAncestor, listChildren, liveSubtree, pathFromAncestry, relativePaths,
-  touchFolder, type SortKey, type SubtreeRow,
+  ancestry, childByKey, getLiveNode, isSelfOrAncestor, listChildren, liveSubtree, relativePaths,
+  newEtag, pathOfNode, touchFolder, type SortKey, type SubtreeRow,
 } from '../db/queries/nodes.js';
 import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
@@ -59,7 +59,6 @@ export interface ZipEntry {
 
 export type BulkAction = 'move' | 'copy' | 'trash';
 
-const newEtag = () => randomUUID().replace(/-/g, '');
 
 export class Drive {
   constructor(
@@ -109,10 +108,10 @@ export class Drive {
     return { node, sha1: sums?.sha1 ?? null, md5: sums?.md5 ?? null };
   }
 
-  /** Checks that the actor may add to the folder, and how many bytes its owner has left (for a transport that spools a body first). */
-  async uploadTarget(actor: Actor, parentId: string): Promise<{ folder: NodeView; room: number }> {
+  /** Checks that the actor may add to the folder and returns how many bytes its owner has left (for a transport that spools a body first). */
+  async uploadRoom(actor: Actor, parentId: string): Promise<number> {
     const folder = await this.writableFolder(this.db, actor, parentId, this.clock.now());
-    return { folder: { ...folder, permission: await resolveAccess(this.db, actor, folder, this.clock.now()) }, room: await remainingBytes(this.db, folder.ownerId) };
+    return remainingBytes(this.db, folder.ownerId);
   }
 
   /** Live files and folders under the given nodes, with relative paths, for a ZIP download. */
@@ -563,7 +562,7 @@ function mimeOf(name: string): string {
 }
 
 async function pathOf(q: Q, id: string, childName?: string): Promise<string> {
-  const p = pathFromAncestry(await ancestry(q, id));
+  const p = await pathOfNode(q, id);
   return childName === undefined ? p : `${p === '/' ? '' : p}/${childName}`;
 }
 

@@ -1,6 +1,7 @@
 /** Users: rows, validation, creation together with the home folder. */
 import { randomUUID } from 'node:crypto';
 import { bool, num, type Q } from '../db/index.js';
+import { newEtag } from '../db/queries/nodes.js';
 import { DomainError, invalidInput, notFound } from './errors.js';
 import type { Role, UserRow } from './types.js';
 
@@ -84,7 +85,7 @@ export async function insertUser(
   await tx.run(
     `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, etag, created_at, modified_at)
      VALUES ($rootId, $id, NULL, 'folder', '', '', 0, $etag, $now, $now)`,
-    { rootId, id, etag: randomUUID().replace(/-/g, ''), now },
+    { rootId, id, etag: newEtag(), now },
   );
   return { id, username, email, role: u.role, quotaBytes: u.quotaBytes, usedBytes: 0, disabled: false, tokenVersion: 0, rootId, createdAt: now };
 }

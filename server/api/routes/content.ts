@@ -49,7 +49,7 @@ export function contentRoutes({ drive, config }: ApiDeps) {
     const { parentId } = parseParams(ctx, ParentParams);
     const actor = requireActor(ctx);
     if (!ctx.is('multipart/form-data')) throw invalidInput('Send the files as multipart/form-data');
-    const room = Math.max(1, (await drive.uploadTarget(actor, parentId)).room); // access is checked before any byte is read
+    const room = Math.max(1, await drive.uploadRoom(actor, parentId)); // access is checked before any byte is read
     // Multipart framing costs well under 1 KiB a part: a body longer than the room plus 1 MiB cannot
     // fit, so it is refused before `100 Continue` (like a raw PUT).
     if (ctx.request.length != null && ctx.request.length > room + 1024 * 1024) throw quotaExceeded(ctx.request.length, room);

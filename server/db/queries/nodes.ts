@@ -139,7 +139,10 @@ export async function pathOfNode(q: Q, id: string): Promise<string> {
   return pathFromAncestry(await ancestry(q, id));
 }
 
+/** A fresh opaque ETag for a folder (files use their content hash). */
+export const newEtag = (): string => randomUUID().replace(/-/g, '');
+
 /** Bumps a folder's ETag and modification time when its direct children change (clients and live views poll it). */
 export async function touchFolder(q: Q, folderId: string, now: number): Promise<void> {
-  await q.run('UPDATE nodes SET modified_at = $now, etag = $etag WHERE id = $id', { id: folderId, now, etag: randomUUID().replace(/-/g, '') });
+  await q.run('UPDATE nodes SET modified_at = $now, etag = $etag WHERE id = $id', { id: folderId, now, etag: newEtag() });
 }

@@ -1,11 +1,13 @@
 /** Versioned migrations, run at start-up in order; each runs once, inside a transaction. */
-import type { Db } from './index.js';
+import type { Db, Q } from './index.js';
 import { initial } from './migrations/001-initial.js';
 import { search } from './migrations/002-search.js';
 
 export interface Migration {
   name: string;
   statements: string[];
+  /** Data changes that SQL alone cannot express (backfills computed in code), run after the statements in the same transaction. */
+  run?: (tx: Q) => Promise<void>;
 }
 
 const MIGRATIONS: Migration[] = [initial, search];
@@ -18,6 +20,7 @@ export async function runMigrations(db: Db): Promise<void> {
     await db.tx(async (tx) => {
       if (await tx.get('SELECT name FROM schema_migrations WHERE name = $name', { name: m.name })) return; // another process won
       for (const sql of m.statements) await tx.run(sql);
+      await m.run?.(tx);
       await tx.run('INSERT INTO schema_migrations (name, applied_at) VALUES ($name, $at)', { name: m.name, at: Date.now() });
     });
   }

@@ -55,6 +55,10 @@ const Env = z.object({
   DAV_LOCK_MAX_TIMEOUT: seconds.default(24 * 3600),
   BLOB_GC_GRACE: seconds.default(3600),
   JOBS_ENABLED: bool.default(true),
+  VERSIONS_COALESCE: seconds.default(5 * 60),
+  VERSIONS_KEEP_ALL: seconds.default(24 * 3600),
+  VERSIONS_KEEP_DAILY: seconds.default(30 * 24 * 3600),
+  VERSIONS_MAX_SHARE: int(0, 100).default(50),
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
@@ -76,6 +80,8 @@ export interface Config {
   readonly dav: { readonly authCacheTtlSeconds: number; readonly propfindMaxEntries: number; readonly lockMaxTimeoutSeconds: number };
   readonly blobGcGraceSeconds: number;
   readonly jobsEnabled: boolean;
+  /** File versions: coalescing window and retention (milliseconds), and the most of the free space they may take (0–1). */
+  readonly versions: { readonly coalesceMs: number; readonly keepAllMs: number; readonly keepDailyMs: number; readonly maxShareOfFree: number };
   readonly trustProxy: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly production: boolean;
@@ -115,6 +121,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dav: Object.freeze({ authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL, propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES, lockMaxTimeoutSeconds: e.DAV_LOCK_MAX_TIMEOUT }),
     blobGcGraceSeconds: e.BLOB_GC_GRACE,
     jobsEnabled: e.JOBS_ENABLED,
+    versions: Object.freeze({
+      coalesceMs: e.VERSIONS_COALESCE * 1000, keepAllMs: e.VERSIONS_KEEP_ALL * 1000, keepDailyMs: e.VERSIONS_KEEP_DAILY * 1000,
+      maxShareOfFree: e.VERSIONS_MAX_SHARE / 100,
+    }),
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

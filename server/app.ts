@@ -15,6 +15,7 @@ import { Locks } from './domain/locks.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
+import { Versions } from './domain/versions.js';
 import { createHttpServer } from './http.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { createLog, type Log } from './log.js';
@@ -29,6 +30,7 @@ export interface App {
   readonly admin: Admin;
   readonly sharing: Sharing;
   readonly bin: Bin;
+  readonly versions: Versions;
   readonly blobs: LocalDiskBlobStore;
   /** The generated admin password on first start (printed once by main). */
   readonly firstAdminPassword: string | undefined;
@@ -45,7 +47,8 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const blobs = new LocalDiskBlobStore(config.dataDir);
   const secret = loadOrCreateSecret(config.dataDir);
   const accounts = new Accounts(db, config, clock, secret);
-  const drive = new Drive(db, blobs, clock);
+  const drive = new Drive(db, blobs, clock, config.versions);
+  const versions = new Versions(db, blobs, clock, config.versions);
   const locks = new Locks(db, clock);
   const admin = new Admin(db, clock);
   const sharing = new Sharing(db, clock, { bcryptCost: config.bcryptCost, ...config.login, secret });
@@ -53,11 +56,12 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
-  const koa = createApi({ config, drive, accounts, admin, sharing, bin, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
+  const koa = createApi({ config, drive, accounts, admin, sharing, bin, versions, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
   const server = createHttpServer(config, koa.callback(), createDavHandler({ config, drive, locks, accounts, log }));
   const scheduler = config.jobsEnabled
     ? startScheduler([
         { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },
+        { name: 'version-retention', schedule: '27 3 * * *', run: () => versions.prune() },
         { name: 'lock-sweep', schedule: '*/10 * * * *', run: () => locks.sweep() },
         { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
         {
@@ -68,7 +72,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     : null;
 
   return {
-    config, db, drive, accounts, admin, sharing, bin, blobs, firstAdminPassword,
+    config, db, drive, accounts, admin, sharing, bin, versions, blobs, firstAdminPassword,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

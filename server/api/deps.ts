@@ -6,6 +6,7 @@ import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
 import type { Sharing } from '../domain/sharing.js';
+import type { Versions } from '../domain/versions.js';
 
 /** What the API layer is given by the composition root. */
 export interface ApiDeps {
@@ -15,6 +16,7 @@ export interface ApiDeps {
   admin: Admin;
   sharing: Sharing;
   bin: Bin;
+  versions: Versions;
   search(actor: Actor, query: SearchQuery): Promise<SearchHit[]>;
   version: string;
 }

@@ -14,10 +14,11 @@ export function presentNode(n: NodeView) {
   };
 }
 
-export function presentUser(u: UserRow, extra: { trashBytes?: number } = {}) {
+export function presentUser(u: UserRow, extra: { trashBytes?: number; versionBytes?: number } = {}) {
   return {
     id: u.id, username: u.username, email: u.email, role: u.role, quotaBytes: u.quotaBytes, usedBytes: u.usedBytes,
-    ...(extra.trashBytes !== undefined ? { trashBytes: extra.trashBytes } : {}), disabled: u.disabled, rootId: u.rootId, createdAt: iso(u.createdAt),
+    ...(extra.trashBytes !== undefined ? { trashBytes: extra.trashBytes } : {}),
+    ...(extra.versionBytes !== undefined ? { versionBytes: extra.versionBytes } : {}), disabled: u.disabled, rootId: u.rootId, createdAt: iso(u.createdAt),
   };
 }
 

@@ -19,6 +19,7 @@ import { nodeRoutes } from './routes/nodes.js';
 import { publicRoutes } from './routes/public.js';
 import { searchRoutes } from './routes/search.js';
 import { shareRoutes } from './routes/shares.js';
+import { versionRoutes } from './routes/versions.js';
 import { zipRoutes } from './routes/zip.js';
 
 /** Routes that read a (possibly huge) body themselves and decide when to send `100 Continue`. */
@@ -56,7 +57,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     ctx.body = { status: 'ok', version: deps.version, openRegistration: deps.config.openRegistration, trashRetentionDays: deps.config.trashRetentionDays };
   });
   api.use(authenticate(deps.accounts));
-  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps), eventRoutes(deps)]) {
+  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps), eventRoutes(deps), versionRoutes(deps)]) {
     api.use(r.routes(), r.allowedMethods());
   }
   app.use(api.routes());

@@ -1,14 +1,31 @@
-/** Sends a file node: ETag/If-None-Match (304), single Range (206/416), HEAD, inline or attachment. */
+/** Sends file bytes: ETag/If-None-Match (304), single Range (206/416), HEAD, inline or attachment. */
+import type { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { Actor } from '../domain/actor.js';
 import type { Drive } from '../domain/drive.js';
 import { contentDisposition, etagMatches, isActiveContent, parseRange } from './http-util.js';
 
+/** What a download needs to know about some stored bytes, and how to read them. */
+export interface Content {
+  name: string;
+  mime: string | null;
+  size: number;
+  etag: string;
+  modifiedAt: number;
+  /** Opens the bytes (an inclusive range), or null for a file without content. */
+  open: ((range: { start: number; end: number }) => Readable) | null;
+}
+
 export async function sendFile(ctx: Context, drive: Drive, actor: Actor, id: string, opts: { download: boolean }): Promise<void> {
   const { node } = await drive.openFile(actor, id);
-  const etag = node.etag;
+  const hash = node.contentHash;
+  await sendContent(ctx, { ...node, open: hash ? (range) => drive.blobs.open(hash, range) : null }, opts);
+}
+
+export async function sendContent(ctx: Context, file: Content, opts: { download: boolean }): Promise<void> {
+  const { etag, size } = file;
   ctx.set('ETag', `"${etag}"`);
-  ctx.set('Last-Modified', new Date(node.modifiedAt).toUTCString());
+  ctx.set('Last-Modified', new Date(file.modifiedAt).toUTCString());
   ctx.set('Accept-Ranges', 'bytes');
   ctx.set('Cache-Control', 'private, no-cache');
   ctx.set('X-Content-Type-Options', 'nosniff');
@@ -18,26 +35,26 @@ export async function sendFile(ctx: Context, drive: Drive, actor: Actor, id: str
     ctx.status = 304;
     return;
   }
-  const attachment = opts.download || isActiveContent(node.mime);
-  ctx.set('Content-Disposition', contentDisposition(attachment ? 'attachment' : 'inline', node.name));
-  ctx.type = node.mime ?? 'application/octet-stream';
+  const attachment = opts.download || isActiveContent(file.mime);
+  ctx.set('Content-Disposition', contentDisposition(attachment ? 'attachment' : 'inline', file.name));
+  ctx.type = file.mime ?? 'application/octet-stream';
   const ifRange = ctx.get('if-range');
-  const range = ifRange && ifRange !== `"${etag}"` ? ({ kind: 'full' } as const) : parseRange(ctx.get('range') || undefined, node.size);
+  const range = ifRange && ifRange !== `"${etag}"` ? ({ kind: 'full' } as const) : parseRange(ctx.get('range') || undefined, size);
   if (range.kind === 'unsatisfiable') {
     ctx.status = 416;
-    ctx.set('Content-Range', `bytes */${node.size}`);
+    ctx.set('Content-Range', `bytes */${size}`);
     ctx.body = { error: { code: 'invalid_input', message: 'The requested range is outside the file' } };
     return;
   }
-  const { start, end } = range.kind === 'partial' ? range : { start: 0, end: node.size - 1 };
+  const { start, end } = range.kind === 'partial' ? range : { start: 0, end: size - 1 };
   ctx.status = range.kind === 'partial' ? 206 : 200;
-  if (range.kind === 'partial') ctx.set('Content-Range', `bytes ${start}-${end}/${node.size}`);
-  if (ctx.method === 'HEAD' || node.size === 0 || !node.contentHash) {
+  if (range.kind === 'partial') ctx.set('Content-Range', `bytes ${start}-${end}/${size}`);
+  if (ctx.method === 'HEAD' || size === 0 || !file.open) {
     ctx.set('Content-Length', String(end - start + 1));
     if (ctx.method !== 'HEAD') ctx.body = '';
     return;
   }
-  const stream = drive.blobs.open(node.contentHash, { start, end });
+  const stream = file.open({ start, end });
   // Open before answering: a missing blob becomes a logged 500, not a 200 cut short.
   await new Promise<void>((resolve, reject) => {
     stream.once('ready', () => resolve());

@@ -12,6 +12,8 @@ import { forbidden, notFound } from './errors.js';
 import { nameKey } from './names.js';
 import { releaseBytes } from './quota.js';
 import { requireUser } from './users.js';
+import { dropVersions } from './versions.js';
+import { versionsInTrash } from '../db/repos/versions.js';
 import type { NodeRow, NodeView } from './types.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -105,10 +107,13 @@ export class Bin {
     const files = await tx.all<{ content_hash: string | null; size: unknown }>(
       "SELECT content_hash, size FROM nodes WHERE trash_root_id = $id AND kind = 'file'", { id: item.id });
     const bytes = files.reduce((s, f) => s + num(f.size), 0);
+    // Versions go with their files (they counted toward the quota too).
+    const versions = await versionsInTrash(tx, item.id);
+    await dropVersions(tx, versions, now);
     await tx.run('DELETE FROM nodes WHERE trash_root_id = $id', { id: item.id });
     await releaseBytes(tx, item.ownerId, bytes);
     await releaseBlobRefs(tx, files.filter((f) => f.content_hash).map((f) => f.content_hash!), now);
-    await record(tx, actor, { ownerId: item.ownerId, action: 'node.purged', nodeId: item.id, path, details: { name: item.name, files: files.length, bytes } }, now);
+    await record(tx, actor, { ownerId: item.ownerId, action: 'node.purged', nodeId: item.id, path, details: { name: item.name, files: files.length, bytes, versions: versions.length } }, now);
     return { files: files.length, bytes };
   }
 

@@ -8,8 +8,8 @@ import type { Readable } from 'node:stream';
 import mime from 'mime-types';
 import type { Db, Q } from '../db/index.js';
 import {
-  ancestry, childByKey, getLiveNode, isSelfOrAncestor, listChildren, liveSubtree, relativePaths,
-  newEtag, pathOfNode, touchFolder, type SortKey, type SubtreeRow,
+  ancestry, childByKey, getLiveNode, insertNodeRow, isSelfOrAncestor, listChildren, liveSubtree, relativePaths,
+  newEtag, pathOfNode, replaceContent, touchFolder, type SortKey, type SubtreeRow,
 } from '../db/queries/nodes.js';
 import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
@@ -19,6 +19,7 @@ import { addBlobRef, blobChecksums, bumpBlobRefs, releaseBlobRefs } from './blob
 import type { Clock } from './clock.js';
 import { alreadyExists, DomainError, forbidden, invalidInput, quotaExceeded } from './errors.js';
 import { nameKey, numberedName, validateName } from './names.js';
+import { authorOf, fateOfReplaced, keepAsVersion, type Author, type VersionPolicy } from './versions.js';
 import { remainingBytes, reserveBytes } from './quota.js';
 import { listTrash, trashBytes, type TrashItem } from './trash.js';
 import type { NodeRow, NodeView, Page } from './types.js';
@@ -65,6 +66,7 @@ export class Drive {
     private readonly db: Db,
     readonly blobs: BlobStore,
     private readonly clock: Clock,
+    private readonly versionPolicy: VersionPolicy,
   ) {}
 
   // ── reads ──────────────────────────────────────────────────────────────────────────────
@@ -193,6 +195,7 @@ export class Drive {
     const existing = await childByKey(this.db, parent.id, nameKey(name));
     this.checkReplace(existing, name, opts);
     if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
+    // An overwrite may free the old content (a coalesced save): an upper bound here, exact in the transaction.
     const room = (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
     if (opts.expectedSize != null && opts.expectedSize > room) throw quotaExceeded(opts.expectedSize, room);
 
@@ -212,23 +215,24 @@ export class Drive {
         const current = await childByKey(tx, folder.id, nameKey(name));
         this.checkReplace(current, name, opts);
         await assertUnlocked(tx, actor, folder.ownerId, [current ? { nodeId: current.id } : { parentId: folder.id, name }], now);
-        await reserveBytes(tx, folder.ownerId, staged.size - (current?.size ?? 0));
+        const author = authorOf(actor);
+        const fate = current ? await fateOfReplaced(tx, actor, current, staged.hash, now, this.versionPolicy) : 'drop';
+        // A kept version goes on counting toward the quota; a dropped one frees its bytes.
+        await reserveBytes(tx, folder.ownerId, staged.size - (current && fate === 'drop' ? current.size : 0));
         await this.blobs.place(staged); // inside the transaction: see BlobStore
         await addBlobRef(tx, staged, now);
         const mtime = opts.modifiedAt ?? now;
         let node: NodeRow;
         if (current) {
-          await tx.run(
-            `UPDATE nodes SET size = $size, content_hash = $hash, etag = $hash, mime = $mime, modified_at = $mtime WHERE id = $id`,
-            { id: current.id, size: staged.size, hash: staged.hash, mime: mimeOf(name), mtime },
-          );
-          if (current.contentHash) await releaseBlobRefs(tx, [current.contentHash], now);
+          if (fate === 'keep') await keepAsVersion(tx, current, now);
+          await replaceContent(tx, { id: current.id, size: staged.size, hash: staged.hash, mime: mimeOf(name), modifiedAt: mtime, author });
+          if (fate === 'drop' && current.contentHash) await releaseBlobRefs(tx, [current.contentHash], now);
           node = { ...current, size: staged.size, contentHash: staged.hash, etag: staged.hash, mime: mimeOf(name), modifiedAt: mtime };
         } else {
-          node = await insertNode(tx, { ownerId: folder.ownerId, parentId: folder.id, kind: 'file', name, now, blob: staged, modifiedAt: mtime });
+          node = await insertNode(tx, { ownerId: folder.ownerId, parentId: folder.id, kind: 'file', name, now, blob: staged, modifiedAt: mtime, author });
         }
         await touch(tx, folder.id, now);
-        await this.log(tx, actor, current ? 'file.replaced' : 'file.uploaded', node, now, { size: staged.size });
+        await this.log(tx, actor, current ? 'file.replaced' : 'file.uploaded', node, now, { size: staged.size, ...(current ? { versioned: fate === 'keep' } : {}) });
         return { node: { ...node, permission: await resolveAccess(tx, actor, node, now) }, created: !current };
       });
     } finally {
@@ -333,6 +337,7 @@ export class Drive {
     const bytes = rows.reduce((sum, r) => sum + (r.kind === 'file' ? r.size : 0), 0);
     await reserveBytes(tx, target.ownerId, bytes);
     const newIds = new Map<string, string>();
+    const author = authorOf(actor);
     for (const r of rows) {
       const copy = await insertNode(tx, {
         ownerId: target.ownerId,
@@ -342,6 +347,7 @@ export class Drive {
         now,
         modifiedAt: r.modifiedAt,
         blob: r.contentHash ? { hash: r.contentHash, size: r.size } : undefined,
+        author,
       });
       newIds.set(r.id, copy.id);
     }
@@ -570,18 +576,16 @@ const touch = touchFolder;
 
 export async function insertNode(
   tx: Q,
-  n: { ownerId: string; parentId: string | null; kind: 'file' | 'folder'; name: string; now: number; modifiedAt?: number; blob?: { hash: string; size: number } },
+  n: {
+    ownerId: string; parentId: string | null; kind: 'file' | 'folder'; name: string; now: number; modifiedAt?: number;
+    blob?: { hash: string; size: number }; author?: Author;
+  },
 ): Promise<NodeRow> {
   const row: NodeRow = {
     id: randomUUID(), ownerId: n.ownerId, parentId: n.parentId, kind: n.kind, name: n.name, size: n.blob?.size ?? 0,
     mime: n.kind === 'file' ? mimeOf(n.name) : null, contentHash: n.blob?.hash ?? null, etag: n.blob?.hash ?? newEtag(),
     createdAt: n.now, modifiedAt: n.modifiedAt ?? n.now, deletedAt: null, trashRootId: null, originalParentId: null,
   };
-  await tx.run(
-    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, mime, content_hash, etag, created_at, modified_at)
-     VALUES ($id, $ownerId, $parentId, $kind, $name, $key, $size, $mime, $hash, $etag, $createdAt, $modifiedAt)`,
-    { id: row.id, ownerId: row.ownerId, parentId: row.parentId, kind: row.kind, name: row.name, key: nameKey(row.name), size: row.size,
-      mime: row.mime, hash: row.contentHash, etag: row.etag, createdAt: row.createdAt, modifiedAt: row.modifiedAt },
-  );
+  await insertNodeRow(tx, { ...row, nameKey: nameKey(row.name), author: n.kind === 'file' ? n.author : undefined });
   return row;
 }

@@ -9,6 +9,7 @@
 import { num, type Db } from '../db/index.js';
 import type { BlobStore } from '../../storage/index.js';
 import type { Clock } from './clock.js';
+import { versionBytesByOwner, versionRefsByHash, versionsWithWrongSize } from '../db/repos/versions.js';
 
 export interface GcResult {
   blobsRemoved: number;
@@ -58,6 +59,8 @@ export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boo
   const blobRows = await db.all<{ hash: string; size: unknown; ref_count: unknown }>('SELECT hash, size, ref_count FROM blobs');
   const refs = await db.all<{ h: string; c: unknown }>('SELECT content_hash AS h, COUNT(*) AS c FROM nodes WHERE content_hash IS NOT NULL GROUP BY content_hash');
   const refCount = new Map(refs.map((r) => [r.h, num(r.c)]));
+  // Versions hold references too: a blob is referenced by the files that show it and the versions that keep it.
+  for (const [h, c] of await versionRefsByHash(db)) refCount.set(h, (refCount.get(h) ?? 0) + c);
   for (const b of blobRows) {
     const want = refCount.get(b.hash) ?? 0;
     if (num(b.ref_count) !== want) problems.push(`blob ${b.hash}: ref_count ${num(b.ref_count)} but ${want} nodes refer to it`);
@@ -75,12 +78,15 @@ export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boo
   const sizeMismatch = await db.all<{ id: string }>(
     'SELECT n.id FROM nodes n JOIN blobs b ON b.hash = n.content_hash WHERE n.size <> b.size');
   for (const n of sizeMismatch) problems.push(`node ${n.id}: size differs from its blob`);
+  for (const id of await versionsWithWrongSize(db)) problems.push(`version ${id}: size differs from its blob`);
+  const versionBytes = await versionBytesByOwner(db);
   const users = await db.all<{ id: string; username: string; used_bytes: unknown; actual: unknown }>(
     `SELECT u.id, u.username, u.used_bytes,
        (SELECT COALESCE(SUM(n.size), 0) FROM nodes n WHERE n.owner_id = u.id AND n.kind = 'file') AS actual
      FROM users u`);
   for (const u of users) {
-    if (num(u.used_bytes) !== num(u.actual)) problems.push(`user ${u.username}: used_bytes ${num(u.used_bytes)} but files add up to ${num(u.actual)}`);
+    const actual = num(u.actual) + (versionBytes.get(u.id) ?? 0);
+    if (num(u.used_bytes) !== actual) problems.push(`user ${u.username}: used_bytes ${num(u.used_bytes)} but files and versions add up to ${actual}`);
   }
   const owners = await db.all<{ id: string }>('SELECT c.id FROM nodes c JOIN nodes p ON p.id = c.parent_id WHERE c.owner_id <> p.owner_id');
   for (const n of owners) problems.push(`node ${n.id}: owner differs from its parent's owner`);

@@ -10,9 +10,15 @@ import { expectFsckClean, MiB, patternChunk } from '../support/store.js';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const fsckJs = path.join(root, 'dist/server/fsck.js');
 
-/** The compiled `npm run fsck` script; built once if dist/ is missing. Returns why not, if it cannot be had. */
+const newestSource = (dir: string): number =>
+  (fs.readdirSync(path.join(root, dir), { recursive: true }) as string[])
+    .filter((p) => p.endsWith('.ts'))
+    .reduce((t, p) => Math.max(t, fs.statSync(path.join(root, dir, p)).mtimeMs), 0);
+
+/** The compiled `npm run fsck` script; (re)built when dist/ is missing or older than the sources. Returns why not, if it cannot be had. */
 function ensureBuilt(): string | null {
-  if (fs.existsSync(fsckJs)) return null;
+  const sources = Math.max(...['config', 'server', 'dav', 'storage'].map(newestSource));
+  if (fs.existsSync(fsckJs) && fs.statSync(fsckJs).mtimeMs >= sources) return null;
   // tsc emits even when another file has a type error; only a missing output file is fatal here.
   spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' });
   return fs.existsSync(fsckJs) ? null : 'dist/server/fsck.js could not be built (npx tsc -p tsconfig.build.json)';

@@ -221,16 +221,20 @@ describe('quota', function () {
     expect(await a.children(other.id)).to.deep.equal([]);
   });
 
-  it('a replaced file is charged only the difference in size', async () => {
+  it('a replaced file keeps its old content as a version, which goes on counting toward the quota', async () => {
     const u = await createUser(srv, { quotaBytes: 2 * MiB });
     const a = api(srv.url).as(u);
-    await a.upload(u.rootId, 'grow.bin', patternChunk(10, 1536 * 1024));
-    // Replacing 1.5 MiB with 2 MiB needs 0.5 MiB more: fits exactly.
-    const res = await a.put(`/api/folders/${u.rootId}/files/grow.bin?overwrite=true`, patternChunk(11, 2 * MiB));
+    const file = await a.upload(u.rootId, 'grow.bin', patternChunk(10, 1536 * 1024));
+    // 1.5 MiB stays as a version beside the new 0.25 MiB.
+    const res = await a.put(`/api/folders/${u.rootId}/files/grow.bin?overwrite=true`, patternChunk(11, 256 * 1024));
     expect(res.status).to.equal(200);
-    expect(await usedBytes(srv, u.id)).to.equal(2 * MiB);
-    const tooMuch = await a.put(`/api/folders/${u.rootId}/files/other.bin`, 'x');
+    expect(await usedBytes(srv, u.id)).to.equal(1792 * 1024);
+    const tooMuch = await a.put(`/api/folders/${u.rootId}/files/other.bin`, patternChunk(12, 512 * 1024));
     expect(tooMuch.status).to.equal(507);
+    // Deleting the version gives its bytes back.
+    const { items } = await a.json(a.get(`/api/nodes/${file.id}/versions`));
+    expect((await a.delete(`/api/nodes/${file.id}/versions/${items[0].id}`)).status).to.equal(204);
+    expect(await usedBytes(srv, u.id)).to.equal(256 * 1024);
   });
 });
 

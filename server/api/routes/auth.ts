@@ -11,7 +11,7 @@ const Register = z.object({ username: z.string(), email: z.string(), password: z
 const Login = z.object({ username: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
 const ChangePassword = z.object({ currentPassword: z.string().max(1024), newPassword: z.string() });
 
-export function authRoutes({ accounts, drive }: ApiDeps, json: RouterMiddleware) {
+export function authRoutes({ accounts, drive, versions }: ApiDeps, json: RouterMiddleware) {
   const router = new Router();
 
   const startSession = (ctx: Context, s: Session) => {
@@ -47,7 +47,7 @@ export function authRoutes({ accounts, drive }: ApiDeps, json: RouterMiddleware)
   router.get('/auth/me', async (ctx) => {
     const actor = requireActor(ctx);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { user: presentUser(actor.user, { trashBytes: await drive.trashBytes(actor) }) };
+    ctx.body = { user: presentUser(actor.user, { trashBytes: await drive.trashBytes(actor), versionBytes: await versions.bytesOf(actor) }) };
   });
 
   router.post('/auth/password', json, async (ctx) => {

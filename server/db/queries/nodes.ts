@@ -146,3 +146,38 @@ export const newEtag = (): string => randomUUID().replace(/-/g, '');
 export async function touchFolder(q: Q, folderId: string, now: number): Promise<void> {
   await q.run('UPDATE nodes SET modified_at = $now, etag = $etag WHERE id = $id', { id: folderId, now, etag: newEtag() });
 }
+
+/** Who wrote a file's current content (recorded since versions exist; null for older files). */
+export async function contentAuthor(q: Q, id: string): Promise<{ by: string | null; byName: string | null; via: string | null }> {
+  const r = await q.get<{ content_by: string | null; content_by_name: string | null; content_via: string | null }>(
+    'SELECT content_by, content_by_name, content_via FROM nodes WHERE id = $id', { id });
+  return { by: r?.content_by ?? null, byName: r?.content_by_name ?? null, via: r?.content_via ?? null };
+}
+
+/** Points a file node at new content (the caller moves blob references and quota). */
+export async function replaceContent(
+  tx: Q,
+  c: { id: string; size: number; hash: string; mime: string | null; modifiedAt: number; author: { id: string | null; name: string | null; via: string } },
+): Promise<void> {
+  await tx.run(
+    `UPDATE nodes SET size = $size, content_hash = $hash, etag = $hash, mime = $mime, modified_at = $mtime,
+       content_by = $by, content_by_name = $byName, content_via = $via
+     WHERE id = $id`,
+    { id: c.id, size: c.size, hash: c.hash, mime: c.mime, mtime: c.modifiedAt, by: c.author.id, byName: c.author.name, via: c.author.via },
+  );
+}
+
+/** Inserts a node row (its name key computed by the caller's rules). */
+export async function insertNodeRow(
+  tx: Q,
+  row: NodeRow & { nameKey: string; author?: { id: string | null; name: string | null; via: string } },
+): Promise<void> {
+  await tx.run(
+    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, mime, content_hash, etag, created_at, modified_at,
+       content_by, content_by_name, content_via)
+     VALUES ($id, $ownerId, $parentId, $kind, $name, $key, $size, $mime, $hash, $etag, $createdAt, $modifiedAt, $by, $byName, $via)`,
+    { id: row.id, ownerId: row.ownerId, parentId: row.parentId, kind: row.kind, name: row.name, key: row.nameKey, size: row.size,
+      mime: row.mime, hash: row.contentHash, etag: row.etag, createdAt: row.createdAt, modifiedAt: row.modifiedAt,
+      by: row.author?.id ?? null, byName: row.author?.name ?? null, via: row.author?.via ?? null },
+  );
+}

@@ -64,6 +64,8 @@ describe('web console (Chromium)', function () {
     await page.goto(server.url + '/');
     await page.waitForURL(/\/login\?next=/);
     await page.getByRole('link', { name: 'Create one' }).click();
+    // The sign-in page has #username and #password too: wait for the sign-up form before typing.
+    await page.getByRole('heading', { name: 'Create your account' }).waitFor();
     await page.fill('#username', 'alice');
     await page.fill('#email', 'alice@example.com');
     await page.fill('#password', password);

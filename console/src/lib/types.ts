@@ -22,6 +22,7 @@ export interface User {
   quotaBytes: number | null;
   usedBytes: number;
   trashBytes?: number;
+  versionBytes?: number;
   disabled: boolean;
   rootId: string;
   createdAt: string | null;
@@ -83,4 +84,14 @@ export interface IncomingShare extends Node {
 export interface SearchHit extends Node {
   folderPath: string;
   ownerName: string;
+}
+
+export interface Version {
+  id: string;
+  size: number;
+  etag: string;
+  modifiedAt: string;
+  createdAt: string;
+  author: { id: string | null; username: string | null } | null;
+  via: 'api' | 'dav' | 'link' | 'system' | null;
 }

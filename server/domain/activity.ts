@@ -11,7 +11,8 @@ export type Action =
   | 'node.trashed' | 'node.restored' | 'node.purged' | 'node.modified'
   | 'auth.login' | 'auth.login_failed' | 'auth.logout' | 'auth.password_changed'
   | 'user.created' | 'user.updated'
-  | 'share.created' | 'share.updated' | 'share.revoked' | 'link.created' | 'link.revoked';
+  | 'share.created' | 'share.updated' | 'share.revoked' | 'link.created' | 'link.revoked'
+  | 'share.renamed' | 'lock.broken';
 
 export interface ActivityEntry {
   ownerId: string;

@@ -45,7 +45,7 @@ describe('GET /api/search', () => {
     expect(names).to.not.include('budget-old.txt'); // in the bin
     expect(names).to.not.include('bob private budget.txt'); // not shared
     const team = hits.find((h) => h.name === 'team budget.pdf')!;
-    expect(team).to.include({ ownerName: bob.username, permission: 'view', folderPath: '/Team' });
+    expect(team).to.include({ ownerName: bob.username, permission: 'view', folderPath: '/Shared with me/Team' });
     expect(hits.find((h) => h.name === 'budget.txt')!.folderPath).to.equal('/Reports');
   });
 

@@ -20,7 +20,7 @@ describe('stable names in "Shared with me"', () => {
 
   before(async () => {
     srv = await startTestServer();
-    [alice, bob, carol, dave] = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((prefix) => createUser(srv, { prefix })));
+    [alice, bob, carol, dave] = await Promise.all([createUser(srv, { prefix: 'alice' }), createUser(srv, { prefix: 'bob' }), createUser(srv, { prefix: 'carol' }), createUser(srv, { prefix: 'dave' })]);
     // Bob shares "Plans" with Carol first, then Alice shares her own "Plans" with Carol.
     bobPlans = await api(srv.url).as(bob).mkdir(bob.rootId, 'Plans');
     await api(srv.url).as(bob).upload(bobPlans.id, 'owner.txt', 'bob');
@@ -139,7 +139,7 @@ describe('migration 004-share-names: backfill of existing shares', () => {
   it('names every user share oldest first, per grantee, with the same rule as a new share', async () => {
     const srv = await startTestServer();
     try {
-      const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((prefix) => createUser(srv, { prefix })));
+      const [alice, bob, carol] = await Promise.all([createUser(srv, { prefix: 'alice' }), createUser(srv, { prefix: 'bob' }), createUser(srv, { prefix: 'carol' })]);
       const share = async (u: TestUser, name: string, kind: 'folder' | 'file', to: TestUser) => {
         const n = kind === 'folder' ? await api(srv.url).as(u).mkdir(u.rootId, name) : await api(srv.url).as(u).upload(u.rootId, name, 'x');
         const res = await api(srv.url).as(u).post(`/api/nodes/${n.id}/shares`, { user: to.username, permission: 'view' });

@@ -8,7 +8,7 @@ import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import { num, numOrNull, type Db, type Q } from '../db/index.js';
 import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/queries/nodes.js';
-import { insertUserShare, receivedNameKeys, setGranteeName, userShareId } from '../db/repos/shares.js';
+import { deleteShare, insertUserShare, receivedNameKeys, setGranteeName, updateUserShare, userShareId } from '../db/repos/shares.js';
 import type { Actor, Origin, ShareRef } from './actor.js';
 import { record } from './activity.js';
 import { requireNode } from './access.js';
@@ -106,7 +106,7 @@ export class Sharing {
       const existing = await userShareId(tx, nodeId, grantee.id);
       const id = existing ?? randomUUID();
       if (existing) {
-        await tx.run('UPDATE shares SET permission = $p, expires_at = $e WHERE id = $id', { id, p: input.permission, e: input.expiresAt ?? null });
+        await updateUserShare(tx, id, { permission: input.permission, expiresAt: input.expiresAt ?? null });
       } else {
         const taken = await receivedNameKeys(tx, grantee.id);
         const owner = await requireUser(tx, node.ownerId);
@@ -138,7 +138,7 @@ export class Sharing {
       if (patch.name !== undefined && isOwner) throw forbidden('Only the person it is shared with can rename it in their "Shared with me"');
       if (patch.name !== undefined) await this.renameIn(tx, actor, share, patch.name, now);
       if (patch.permission !== undefined) {
-        await tx.run('UPDATE shares SET permission = $p WHERE id = $id', { id: shareId, p: patch.permission });
+        await updateUserShare(tx, shareId, { permission: patch.permission });
         await record(tx, actor, { ownerId: share.node.ownerId, action: 'share.updated', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details: { grantee: share.grantee.username, permission: patch.permission } }, now);
       }
       return (await this.userShare(tx, shareId))!;
@@ -160,7 +160,7 @@ export class Sharing {
     await this.db.tx(async (tx) => {
       const now = this.clock.now();
       const share = await this.ownedShare(tx, actor, shareId, kind, kind === 'user');
-      await tx.run('DELETE FROM shares WHERE id = $id', { id: shareId });
+      await deleteShare(tx, shareId);
       const details = 'grantee' in share ? { grantee: share.grantee.username } : { link: shareId };
       await record(tx, actor, { ownerId: share.node.ownerId, action: kind === 'user' ? 'share.revoked' : 'link.revoked', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details }, now);
       // The access is gone, so are the locks it allowed (a grantee's lock must not outlive the share).

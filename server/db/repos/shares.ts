@@ -1,7 +1,7 @@
 /**
- * User shares as the grantee sees them: the stable names of received shares (`grantee_name`,
- * unique per grantee case-insensitively through `grantee_name_key`) and the share roots listed in
- * "Shared with me".
+ * User shares: their rows, and as the grantee sees them — the stable names of received shares
+ * (`grantee_name`, unique per grantee case-insensitively through `grantee_name_key`) and the share
+ * roots listed in "Shared with me".
  */
 import { type Q } from '../index.js';
 import { NODE_COLS, toNode, type RawNode } from '../queries/nodes.js';
@@ -33,6 +33,16 @@ export async function insertUserShare(
      VALUES ($id, $nodeId, 'user', $granteeId, $permission, $expiresAt, $createdBy, $now, $name, $nameKey)`,
     { ...s },
   );
+}
+
+/** A new permission, and (when given) a new expiry; the grantee's name for it stays. */
+export async function updateUserShare(q: Q, id: string, change: { permission: string; expiresAt?: number | null }): Promise<void> {
+  if (change.expiresAt === undefined) await q.run('UPDATE shares SET permission = $p WHERE id = $id', { id, p: change.permission });
+  else await q.run('UPDATE shares SET permission = $p, expires_at = $e WHERE id = $id', { id, p: change.permission, e: change.expiresAt });
+}
+
+export async function deleteShare(q: Q, id: string): Promise<void> {
+  await q.run('DELETE FROM shares WHERE id = $id', { id });
 }
 
 /** Every user share, oldest first, with what its stable name is made of (the migration's backfill). */

@@ -53,6 +53,8 @@ const Env = z.object({
   DAV_PROPFIND_MAX_ENTRIES: int(1, 10_000_000).default(20_000),
   /** Longest WebDAV lock timeout granted, seconds (`Infinite` and longer requests get this). */
   DAV_LOCK_MAX_TIMEOUT: seconds.default(24 * 3600),
+  /** Longest lock granted to someone who is not the owner of the resource (a grantee), on LOCK and on refresh. */
+  DAV_GRANTEE_LOCK_MAX_TIMEOUT: seconds.default(3600),
   BLOB_GC_GRACE: seconds.default(3600),
   JOBS_ENABLED: bool.default(true),
   VERSIONS_COALESCE: seconds.default(5 * 60),
@@ -77,7 +79,10 @@ export interface Config {
   readonly adminPassword: string | undefined;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly login: { readonly maxFailures: number; readonly maxFailuresPerIp: number; readonly windowSeconds: number };
-  readonly dav: { readonly authCacheTtlSeconds: number; readonly propfindMaxEntries: number; readonly lockMaxTimeoutSeconds: number };
+  readonly dav: {
+    readonly authCacheTtlSeconds: number; readonly propfindMaxEntries: number; readonly lockMaxTimeoutSeconds: number;
+    readonly granteeLockMaxTimeoutSeconds: number;
+  };
   readonly blobGcGraceSeconds: number;
   readonly jobsEnabled: boolean;
   /** File versions: coalescing window and retention (milliseconds), and the most of the free space they may take (0–1). */
@@ -118,7 +123,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminPassword: e.ADMIN_PASSWORD,
     tls: e.TLS_CERT && e.TLS_KEY ? Object.freeze({ cert: path.resolve(e.TLS_CERT), key: path.resolve(e.TLS_KEY) }) : undefined,
     login: Object.freeze({ maxFailures: e.LOGIN_MAX_FAILURES, maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: e.LOGIN_WINDOW }),
-    dav: Object.freeze({ authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL, propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES, lockMaxTimeoutSeconds: e.DAV_LOCK_MAX_TIMEOUT }),
+    dav: Object.freeze({
+      authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL, propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES, lockMaxTimeoutSeconds: e.DAV_LOCK_MAX_TIMEOUT,
+      granteeLockMaxTimeoutSeconds: e.DAV_GRANTEE_LOCK_MAX_TIMEOUT,
+    }),
     blobGcGraceSeconds: e.BLOB_GC_GRACE,
     jobsEnabled: e.JOBS_ENABLED,
     versions: Object.freeze({

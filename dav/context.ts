@@ -5,6 +5,7 @@ import type { Actor } from '../server/domain/actor.js';
 import type { Drive } from '../server/domain/drive.js';
 import type { Locks } from '../server/domain/locks.js';
 import type { DavNode } from '../server/domain/paths.js';
+import type { Sharing } from '../server/domain/sharing.js';
 import type { Log } from '../server/log.js';
 
 export interface Resolved {
@@ -21,6 +22,7 @@ export interface DavDeps {
   config: Config;
   drive: Drive;
   locks: Locks;
+  sharing: Sharing;
   log: Log;
 }
 

@@ -17,17 +17,19 @@ export const SUPPORTED_LOCK =
   '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>'
   + '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>';
 
-/** `Timeout: Infinite, Second-4100000000` → seconds, capped; absent → the cap's default. */
-export function parseTimeout(value: string | undefined, cap: number): number {
-  const fallback = Math.min(3600, cap);
-  if (!value) return fallback;
+/**
+ * `Timeout: Infinite, Second-4100000000` → the first timeout understood, in seconds (`Infinity`);
+ * undefined when absent or unreadable. The domain decides what is granted (Locks, grantedTimeout).
+ */
+export function parseTimeout(value: string | undefined): number | undefined {
+  if (!value) return undefined;
   for (const part of value.split(',')) {
     const t = part.trim();
-    if (/^infinite$/i.test(t)) return cap;
+    if (/^infinite$/i.test(t)) return Infinity;
     const m = /^second-(\d+)$/i.exec(t);
-    if (m) return Math.max(1, Math.min(cap, Number(m[1])));
+    if (m) return Number(m[1]);
   }
-  return fallback;
+  return undefined;
 }
 
 /**
@@ -68,8 +70,7 @@ function sendLock(c: DavContext, lock: ActiveLock, path: string, status: number,
 }
 
 export async function lock(c: DavContext): Promise<void> {
-  const cap = c.config.dav.lockMaxTimeoutSeconds;
-  const timeoutSeconds = parseTimeout(header(c.req, 'timeout'), cap);
+  const timeoutSeconds = parseTimeout(header(c.req, 'timeout'));
   const body = await readBody(c.req, MAX_XML_BODY);
 
   if (body.length === 0 || body.toString('utf8').trim() === '') {

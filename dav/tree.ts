@@ -3,6 +3,7 @@ import type { DavContext } from './context.js';
 import { DavError } from './errors.js';
 import { etagList, hasBody, header } from './http.js';
 import { destinationNames } from './paths.js';
+import { SHARED_FOLDER_ID } from '../server/domain/shared-folder.js';
 
 /** If-Match on a write method that names an existing resource (RFC 9110 §13.1.1). */
 function checkIfMatch(c: DavContext, etag: string | null): void {
@@ -60,6 +61,13 @@ export async function copyOrMove(c: DavContext): Promise<void> {
   if (dest.node && dest.node.id !== node.id && !overwrite) throw new DavError(412, 'The destination exists and Overwrite is F');
 
   const name = destNames[destNames.length - 1]!;
+  if (move && c.names.length === 2 && destNames.length === 2 && (await c.resolve()).parent?.id === SHARED_FOLDER_ID && dest.parent.id === SHARED_FOLDER_ID) {
+    // A received share renamed inside "Shared with me": only the grantee's name for it changes.
+    await c.sharing.renameReceived(c.actor, node.id, name);
+    c.res.statusCode = 201;
+    c.res.setHeader('Content-Length', 0);
+    return void c.res.end();
+  }
   const { replaced } = move
     ? await c.drive.moveReplacing(c.actor, node.id, dest.parent.id, name, overwrite)
     : await c.drive.copyReplacing(c.actor, node.id, dest.parent.id, name, { overwrite, shallow: depthHeader === '0' });

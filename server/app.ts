@@ -49,15 +49,15 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const accounts = new Accounts(db, config, clock, secret);
   const drive = new Drive(db, blobs, clock, config.versions);
   const versions = new Versions(db, blobs, clock, config.versions);
-  const locks = new Locks(db, clock);
+  const locks = new Locks(db, clock, { maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds, granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds });
   const admin = new Admin(db, clock);
   const sharing = new Sharing(db, clock, { bcryptCost: config.bcryptCost, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
-  const koa = createApi({ config, drive, accounts, admin, sharing, bin, versions, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
-  const server = createHttpServer(config, koa.callback(), createDavHandler({ config, drive, locks, accounts, log }));
+  const koa = createApi({ config, drive, accounts, admin, sharing, bin, versions, locks, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
+  const server = createHttpServer(config, koa.callback(), createDavHandler({ config, drive, locks, sharing, accounts, log }));
   const scheduler = config.jobsEnabled
     ? startScheduler([
         { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },

@@ -4,6 +4,7 @@ import type { Accounts } from '../domain/auth.js';
 import type { Bin } from '../domain/bin.js';
 import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
+import type { Locks } from '../domain/locks.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
 import type { Sharing } from '../domain/sharing.js';
 import type { Versions } from '../domain/versions.js';
@@ -17,6 +18,7 @@ export interface ApiDeps {
   sharing: Sharing;
   bin: Bin;
   versions: Versions;
+  locks: Locks;
   search(actor: Actor, query: SearchQuery): Promise<SearchHit[]>;
   version: string;
 }

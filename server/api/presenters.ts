@@ -1,6 +1,7 @@
 /** Domain views → JSON. Only what the client needs leaves the server. */
 import type { ActivityView } from '../domain/activity.js';
 import type { SearchHit } from '../domain/search.js';
+import type { LockView } from '../domain/lock-breaking.js';
 import type { IncomingShare, LinkView, UserShareView } from '../domain/sharing.js';
 import type { TrashItem } from '../domain/trash.js';
 import type { NodeView, UserRow } from '../domain/types.js';
@@ -36,10 +37,12 @@ export function presentActivity(a: ActivityView) {
   };
 }
 
-export function presentShare(s: UserShareView) {
+/** `shareName` (the grantee's own name for it) is shown only to the grantee. */
+export function presentShare(s: UserShareView, forGrantee = false) {
   return {
     id: s.id, nodeId: s.node.id, node: presentNode({ ...s.node, permission: 'owner' }), permission: s.permission,
     grantee: s.grantee, owner: s.owner, expiresAt: iso(s.expiresAt), createdAt: iso(s.createdAt),
+    ...(forGrantee ? { shareName: s.shareName } : {}),
   };
 }
 
@@ -51,9 +54,16 @@ export function presentLink(l: LinkView, origin: string) {
 }
 
 export function presentIncoming(s: IncomingShare) {
-  return { ...presentNode(s), shareId: s.shareId, sharedBy: s.sharedBy };
+  return { ...presentNode(s), shareId: s.shareId, shareName: s.shareName, sharedBy: s.sharedBy };
 }
 
 export function presentHit(h: SearchHit) {
   return { ...presentNode(h), folderPath: h.folderPath, ownerName: h.ownerName };
+}
+
+export function presentLock(l: LockView) {
+  return {
+    token: l.token, path: l.path, nodeId: l.nodeId, owner: l.owner, holder: l.holder, scope: l.scope, depth: l.depth,
+    expiresAt: iso(l.expiresAt), createdAt: iso(l.createdAt), canBreak: l.canBreak,
+  };
 }

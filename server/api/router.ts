@@ -15,6 +15,7 @@ import { binRoutes } from './routes/bin.js';
 import { eventRoutes } from './routes/events.js';
 import { contentRoutes } from './routes/content.js';
 import { journalRoutes } from './routes/journal.js';
+import { lockRoutes } from './routes/locks.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { publicRoutes } from './routes/public.js';
 import { searchRoutes } from './routes/search.js';
@@ -57,7 +58,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     ctx.body = { status: 'ok', version: deps.version, openRegistration: deps.config.openRegistration, trashRetentionDays: deps.config.trashRetentionDays };
   });
   api.use(authenticate(deps.accounts));
-  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps), eventRoutes(deps), versionRoutes(deps)]) {
+  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps), eventRoutes(deps), versionRoutes(deps), lockRoutes(deps)]) {
     api.use(r.routes(), r.allowedMethods());
   }
   app.use(api.routes());

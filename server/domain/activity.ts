@@ -12,7 +12,8 @@ export type Action =
   | 'auth.login' | 'auth.login_failed' | 'auth.logout' | 'auth.password_changed'
   | 'user.created' | 'user.updated'
   | 'share.created' | 'share.updated' | 'share.revoked' | 'link.created' | 'link.revoked'
-  | 'version.restored' | 'version.deleted' | 'version.pruned';
+  | 'version.restored' | 'version.deleted' | 'version.pruned'
+  | 'share.renamed' | 'lock.broken';
 
 export interface ActivityEntry {
   ownerId: string;

@@ -4,6 +4,7 @@ import type { Actor } from './actor.js';
 import { record } from './activity.js';
 import type { Clock } from './clock.js';
 import { forbidden, invalidInput } from './errors.js';
+import { dropLocksOfUser } from './lock-breaking.js';
 import { listUsers, requireUser } from './users.js';
 import type { Role, UserRow } from './types.js';
 
@@ -56,7 +57,7 @@ export class Admin {
     };
   }
 
-  /** Changes quota, role or disabled state. Disabling bumps token_version, which ends the user's sessions at once. */
+  /** Changes quota, role or disabled state. Disabling bumps token_version, which ends the user's sessions at once, and drops their locks. */
   async updateUser(actor: Actor, id: string, patch: UserPatch): Promise<UserRow> {
     requireAdmin(actor);
     if (patch.quotaBytes !== undefined && (!Number.isSafeInteger(patch.quotaBytes) || patch.quotaBytes < 0)) {
@@ -72,6 +73,8 @@ export class Admin {
       if (patch.role !== undefined) await tx.run('UPDATE users SET role = $r WHERE id = $id', { r: patch.role, id });
       if (patch.disabled !== undefined && patch.disabled !== user.disabled) {
         await tx.run('UPDATE users SET disabled = $d, token_version = token_version + 1 WHERE id = $id', { d: patch.disabled ? 1 : 0, id });
+        // A disabled user's locks would pin other people's files until they time out: they go now.
+        if (patch.disabled) await dropLocksOfUser(tx, actor, id, now);
       }
       await record(tx, actor, { ownerId: id, action: 'user.updated', details: { ...patch } }, now);
       return requireUser(tx, id);

@@ -9,8 +9,10 @@ import { record } from './activity.js';
 import { releaseBlobRefs } from './blobs.js';
 import type { Clock } from './clock.js';
 import { forbidden, notFound } from './errors.js';
+import { assertUnlocked } from './locks.js';
 import { nameKey } from './names.js';
 import { releaseBytes } from './quota.js';
+import { isSharedFolderName } from './shared-folder.js';
 import { requireUser } from './users.js';
 import { dropVersions } from './versions.js';
 import { versionsInTrash } from '../db/repos/versions.js';
@@ -27,7 +29,9 @@ export class Bin {
 
   /**
    * Puts a trashed item back where it was; to the home folder if that folder is gone;
-   * with a " (restored)" suffix if the name is taken there now.
+   * with a " (restored)" suffix if the name is taken there now. Like every other write it adds a
+   * member to a folder: a WebDAV lock on that folder refuses it (423; the API holds no tokens),
+   * and the name reserved at the top of a drive counts as taken.
    */
   async restore(actor: Actor, id: string): Promise<NodeView> {
     return this.db.tx(async (tx) => {
@@ -36,7 +40,8 @@ export class Bin {
       const owner = await requireUser(tx, item.ownerId);
       const original = item.originalParentId ? await getNode(tx, item.originalParentId) : undefined;
       const parentId = original && original.deletedAt === null && original.ownerId === item.ownerId ? original.id : owner.rootId;
-      const name = await freeName(tx, parentId, item.name, item.kind === 'file');
+      const name = await freeName(tx, parentId, item.name, item.kind === 'file', parentId === owner.rootId);
+      await assertUnlocked(tx, actor, item.ownerId, [{ parentId, name }], now);
       await tx.run(
         `UPDATE nodes SET deleted_at = NULL, trash_root_id = NULL, deleted_by = NULL, original_parent_id = NULL
          WHERE trash_root_id = $id AND id <> $id`,
@@ -126,13 +131,14 @@ export class Bin {
   }
 }
 
-/** "name", else "name (restored)", else "name (restored 2)", … */
-async function freeName(q: Q, parentId: string, name: string, isFile: boolean): Promise<string> {
-  if (!(await childByKey(q, parentId, nameKey(name)))) return name;
+/** "name", else "name (restored)", else "name (restored 2)", … ("Shared with me" is taken at the top of a drive). */
+async function freeName(q: Q, parentId: string, name: string, isFile: boolean, atRoot: boolean): Promise<string> {
+  const taken = async (n: string) => (atRoot && isSharedFolderName(n)) || !!(await childByKey(q, parentId, nameKey(n)));
+  if (!(await taken(name))) return name;
   const dot = isFile ? name.lastIndexOf('.') : -1;
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
   for (let n = 1; ; n++) {
     const candidate = `${stem} (restored${n > 1 ? ` ${n}` : ''})${ext}`;
-    if (!(await childByKey(q, parentId, nameKey(candidate)))) return candidate;
+    if (!(await taken(candidate))) return candidate;
   }
 }

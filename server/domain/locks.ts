@@ -5,45 +5,26 @@
  * whichever way a client spells it. The token is the key, not the user: a write to a locked
  * resource needs the lock's token, submitted by the user who took it. Tokens reach the domain on
  * the actor (`withLockTokens`), so Drive enforces one rule for both doors: the JSON API never submits
- * tokens, so it cannot change a locked resource (423 `locked`).
+ * tokens, so it cannot change a locked resource (423 `locked`). Who may remove a lock without
+ * holding it lives in lock-breaking.ts; the SQL in server/db/repos/locks.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Q } from '../db/index.js';
-import { num } from '../db/index.js';
 import { ancestry } from '../db/queries/nodes.js';
+import {
+  deleteLocksUnder, insertLock, listLocks, lockByToken, locksAround, ownerHasLocks, refreshLock, sweepExpiredLocks, within,
+  type LockDepth, type LockRow, type LockScope,
+} from '../db/repos/locks.js';
 import { requireNode } from './access.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
-import { DomainError } from './errors.js';
+import { lockViews, mayBreak, removeLock, type LockView } from './lock-breaking.js';
+import { DomainError, forbidden, notFound } from './errors.js';
 import { nameKey } from './names.js';
 
-export type LockScope = 'exclusive' | 'shared';
-export type LockDepth = '0' | 'infinity';
-
-export interface ActiveLock {
-  token: string;
-  ownerId: string;
-  userId: string;
-  /** Name-key path from the owner's root ("/a/b"; "/" is the root). */
-  path: string;
-  depth: LockDepth;
-  scope: LockScope;
-  ownerXml: string | null;
-  timeoutSeconds: number;
-  expiresAt: number;
-  createdAt: number;
-}
-
-interface RawLock {
-  token: string; owner_id: string; user_id: string; path: string; depth: string; scope: string;
-  owner_xml: string | null; timeout_seconds: unknown; expires_at: unknown; created_at: unknown;
-}
-
-const toLock = (r: RawLock): ActiveLock => ({
-  token: r.token, ownerId: r.owner_id, userId: r.user_id, path: r.path, depth: r.depth === '0' ? '0' : 'infinity',
-  scope: r.scope === 'shared' ? 'shared' : 'exclusive', ownerXml: r.owner_xml, timeoutSeconds: num(r.timeout_seconds),
-  expiresAt: num(r.expires_at), createdAt: num(r.created_at),
-});
+export type { LockDepth, LockScope } from '../db/repos/locks.js';
+export { within } from '../db/repos/locks.js';
+export type ActiveLock = LockRow;
 
 // ── tokens submitted with a request ───────────────────────────────────────────────────────
 
@@ -74,11 +55,6 @@ export function childPath(parent: string, name: string): string {
   return (parent === '/' ? '' : parent) + '/' + nameKey(name);
 }
 
-/** True when `path` is `root` or inside it. */
-export function within(path: string, root: string): boolean {
-  return path === root || root === '/' || path.startsWith(root + '/');
-}
-
 export function parentPath(path: string): string | null {
   if (path === '/') return null;
   const i = path.lastIndexOf('/');
@@ -93,57 +69,8 @@ export async function nodeKeyPath(q: Q, nodeId: string): Promise<{ ownerId: stri
   return { ownerId: node.ownerId, path: keyPath(chain.slice(1).map((n) => n.name)) };
 }
 
-// ── queries ───────────────────────────────────────────────────────────────────────────────
-
-/** True when the owner has any unexpired lock (the fast path: most writes pay only this). */
-export async function ownerHasLocks(q: Q, ownerId: string, now: number): Promise<boolean> {
-  return !!(await q.get('SELECT 1 AS hit FROM locks WHERE owner_id = $ownerId AND expires_at > $now LIMIT 1', { ownerId, now }));
-}
-
-/** Unexpired locks of an owner that cover `path` (on it, or depth infinity on an ancestor) or, with `below`, lie inside it. */
-export async function locksAround(q: Q, ownerId: string, path: string, now: number, below = false): Promise<ActiveLock[]> {
-  const rows = await q.all<RawLock>(
-    `SELECT * FROM locks WHERE owner_id = $ownerId AND expires_at > $now
-       AND (path = $path OR (depth = 'infinity' AND ($path LIKE path || '/%' ESCAPE '\\' OR path = '/'))
-            OR ($below = 1 AND (path LIKE $prefix ESCAPE '\\' OR $path = '/')))`,
-    { ownerId, now, path, below: below ? 1 : 0, prefix: likeEscape(path === '/' ? '' : path) + '/%' },
-  );
-  // LIKE is case-insensitive for ASCII and the escape is approximate: confirm in code.
-  return rows.map(toLock).filter((l) => l.path === path || (l.depth === 'infinity' && within(path, l.path)) || (below && within(l.path, path)));
-}
-
-function likeEscape(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => '\\' + c);
-}
-
 export function covers(lock: ActiveLock, path: string): boolean {
   return lock.path === path || (lock.depth === 'infinity' && within(path, lock.path));
-}
-
-export async function lockByToken(q: Q, token: string, now: number): Promise<ActiveLock | undefined> {
-  const r = await q.get<RawLock>('SELECT * FROM locks WHERE token = $token AND expires_at > $now', { token, now });
-  return r ? toLock(r) : undefined;
-}
-
-/** Deletes expired rows (lazily on LOCK and from the scheduler). */
-export async function sweepExpiredLocks(q: Q, now: number): Promise<number> {
-  return q.run('DELETE FROM locks WHERE expires_at <= $now', { now });
-}
-
-export async function insertLock(q: Q, l: ActiveLock): Promise<void> {
-  await q.run(
-    `INSERT INTO locks (token, owner_id, user_id, path, depth, scope, owner_xml, timeout_seconds, expires_at, created_at)
-     VALUES ($token, $ownerId, $userId, $path, $depth, $scope, $ownerXml, $timeoutSeconds, $expiresAt, $createdAt)`,
-    { ...l },
-  );
-}
-
-export async function refreshLock(q: Q, token: string, timeoutSeconds: number, now: number): Promise<void> {
-  await q.run('UPDATE locks SET timeout_seconds = $t, expires_at = $e WHERE token = $token', { token, t: timeoutSeconds, e: now + timeoutSeconds * 1000 });
-}
-
-export async function deleteLock(q: Q, token: string): Promise<void> {
-  await q.run('DELETE FROM locks WHERE token = $token', { token });
 }
 
 // ── the write rule shared by every mutation ─────────────────────────────────────────────
@@ -188,10 +115,7 @@ export async function assertUnlocked(q: Q, actor: Actor, ownerId: string, checks
       const direct = (await locksAround(q, ownerId, parent, now)).filter((l) => l.path === parent);
       if (direct.length > 0 && !direct.some(held)) throw lockedError(parent);
     }
-    if ('nodeId' in c && c.release) {
-      await q.run(`DELETE FROM locks WHERE owner_id = $ownerId AND (path = $path OR path LIKE $prefix ESCAPE '\\')`,
-        { ownerId, path, prefix: likeEscape(path) + '/%' });
-    }
+    if ('nodeId' in c && c.release) await deleteLocksUnder(q, ownerId, path);
   }
 }
 
@@ -199,19 +123,39 @@ export function lockedError(path: string): DomainError {
   return new DomainError('locked', 'The item is locked (WebDAV); unlock it first', { path });
 }
 
-// ── the use cases (WebDAV LOCK / UNLOCK / lockdiscovery) ─────────────────────────────────
+// ── the use cases (WebDAV LOCK / UNLOCK / lockdiscovery; listing and breaking) ─────────────
 
 export interface LockRequest {
   scope: LockScope;
   depth: LockDepth;
   ownerXml: string | null;
-  timeoutSeconds: number;
+  /** The requested timeout in seconds (`Infinity` for `Infinite`); undefined when the client asked for none. */
+  timeoutSeconds?: number;
+}
+
+export interface LockLimits {
+  /** The longest lock granted to the owner of the resource. */
+  maxTimeoutSeconds: number;
+  /** The longest lock granted to anyone else (a grantee editing through a share). */
+  granteeMaxTimeoutSeconds: number;
+}
+
+/**
+ * The timeout actually granted. RFC 4918 §10.7 lets a server grant less than asked; a grantee
+ * gets a shorter cap than the owner, on a new lock and on every refresh, so a lock left by an
+ * editor's client on the owner's folder lapses within the hour (issue 9).
+ */
+export function grantedTimeout(requested: number | undefined, grantee: boolean, limits: LockLimits): number {
+  const cap = grantee ? Math.min(limits.granteeMaxTimeoutSeconds, limits.maxTimeoutSeconds) : limits.maxTimeoutSeconds;
+  if (requested === undefined || Number.isNaN(requested)) return Math.min(3600, cap);
+  return Math.max(1, Math.min(cap, requested));
 }
 
 export class Locks {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly limits: LockLimits,
   ) {}
 
   /** Takes a new lock on an existing node the actor may edit; a conflicting lock → `locked`. */
@@ -226,34 +170,71 @@ export class Locks {
       for (const l of around) {
         if (l.scope === 'exclusive' || req.scope === 'exclusive') throw lockedError(l.path);
       }
+      const timeoutSeconds = grantedTimeout(req.timeoutSeconds, ownerId !== actor.user.id, this.limits);
       const lock: ActiveLock = {
         token: newLockToken(), ownerId, userId: actor.user.id, path, depth: req.depth, scope: req.scope, ownerXml: req.ownerXml,
-        timeoutSeconds: req.timeoutSeconds, expiresAt: now + req.timeoutSeconds * 1000, createdAt: now,
+        timeoutSeconds, expiresAt: now + timeoutSeconds * 1000, createdAt: now,
       };
       await insertLock(tx, lock);
       return lock;
     });
   }
 
-  /** Refreshes a lock covering the node, by its token; `undefined` when no such lock (412). */
-  async refresh(actor: Actor, nodeId: string, token: string, timeoutSeconds: number): Promise<ActiveLock | undefined> {
+  /** Refreshes a lock covering the node, by its token and only by its holder; `undefined` when no such lock (412). */
+  async refresh(actor: Actor, nodeId: string, token: string, requestedSeconds: number | undefined): Promise<ActiveLock | undefined> {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
-      const l = await this.held(tx, actor, nodeId, token, now);
-      if (!l) return undefined;
+      const l = await this.covering(tx, nodeId, token, now);
+      if (!l || actor.kind !== 'user' || l.userId !== actor.user.id) return undefined;
+      const timeoutSeconds = grantedTimeout(requestedSeconds, l.ownerId !== l.userId, this.limits);
       await refreshLock(tx, token, timeoutSeconds, now);
       return { ...l, timeoutSeconds, expiresAt: now + timeoutSeconds * 1000 };
     });
   }
 
-  /** Removes the lock with this token if it covers the node; false when there is none (409). */
+  /**
+   * Removes the lock with this token if it covers the node (WebDAV UNLOCK): by its holder, or
+   * broken by the resource's owner or an admin. False when no such lock covers it (409); someone
+   * else holding the token gets `forbidden` (403, RFC 4918 §9.11.1).
+   */
   async unlock(actor: Actor, nodeId: string, token: string): Promise<boolean> {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
-      const l = await this.held(tx, actor, nodeId, token, now);
-      if (!l) return false;
-      await deleteLock(tx, token);
+      if (!(await this.covering(tx, nodeId, token, now))) return false;
+      const [l] = await listLocks(tx, { token }, now);
+      if (!l || !mayBreak(actor, l)) throw forbidden('Only the holder of this lock, the owner of the item or an administrator can remove it');
+      await removeLock(tx, actor, l, actor.kind === 'user' && actor.user.id === l.userId ? 'unlocked' : 'broken', now);
       return true;
+    });
+  }
+
+  /** Locks on the actor's own files; administrators may ask for one owner's (`ownerId`) or everyone's (`null`). */
+  async list(actor: Actor, ownerId?: string | null): Promise<LockView[]> {
+    if (actor.kind !== 'user') throw forbidden('Sign in to see locks');
+    const other = ownerId !== undefined && ownerId !== actor.user.id;
+    if (other && actor.user.role !== 'admin') throw forbidden("Only administrators can see locks on other users' files");
+    const rows = await listLocks(this.db, { ownerId: ownerId === undefined ? actor.user.id : ownerId ?? undefined, limit: 1000 }, this.clock.now());
+    return lockViews(this.db, actor, rows);
+  }
+
+  /** Locks that cover a node (on it, or depth infinity above it) or lie inside it; anyone who can see the node may ask. */
+  async onNode(actor: Actor, nodeId: string): Promise<LockView[]> {
+    const now = this.clock.now();
+    await requireNode(this.db, actor, nodeId, 'view', now);
+    const { ownerId, path } = await nodeKeyPath(this.db, nodeId);
+    if (!(await ownerHasLocks(this.db, ownerId, now))) return [];
+    const rows = (await listLocks(this.db, { ownerId }, now)).filter((l) => covers(l, path) || within(l.path, path));
+    return lockViews(this.db, actor, rows);
+  }
+
+  /** Breaks a lock by its token (the JSON API): its holder, the resource's owner or an admin; anyone else → not_found. */
+  async break(actor: Actor, token: string): Promise<void> {
+    await this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const [l] = await listLocks(tx, { token }, now);
+      if (!l || actor.kind !== 'user' || !mayBreak(actor, l)) throw notFound('Lock');
+      // Through the API even the holder's own removal is logged: it is not a client finishing an edit.
+      await removeLock(tx, actor, l, actor.user.id === l.userId ? 'released' : 'broken', now);
     });
   }
 
@@ -281,9 +262,10 @@ export class Locks {
     return { expired: await sweepExpiredLocks(this.db, this.clock.now()) };
   }
 
-  private async held(tx: Q, actor: Actor, nodeId: string, token: string, now: number): Promise<ActiveLock | undefined> {
+  /** The unexpired lock with this token, if it covers the node. */
+  private async covering(tx: Q, nodeId: string, token: string, now: number): Promise<ActiveLock | undefined> {
     const l = await lockByToken(tx, token, now);
-    if (!l || actor.kind !== 'user' || l.userId !== actor.user.id) return undefined;
+    if (!l) return undefined;
     const { ownerId, path } = await nodeKeyPath(tx, nodeId);
     return l.ownerId === ownerId && covers(l, path) ? l : undefined;
   }

@@ -3,12 +3,14 @@
  * case-insensitive, ranked (exact, then prefix, then the rest), trashed items excluded.
  * Uses the FTS5 trigram index for 3+ characters, so it stays fast at a million files.
  */
-import { num, type Db } from '../db/index.js';
-import { NODE_COLS, toNode, type RawNode } from '../db/queries/nodes.js';
+import type { Db } from '../db/index.js';
+import { ancestorsOfMany, NODE_COLS, toNode, type RawNode } from '../db/queries/nodes.js';
+import { grantedRoots } from '../db/repos/shares.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
 import { forbidden, invalidInput } from './errors.js';
 import { nameKey } from './names.js';
+import { SHARED_FOLDER_NAME } from './shared-folder.js';
 import type { NodeView } from './types.js';
 
 export interface SearchQuery {
@@ -21,7 +23,7 @@ export interface SearchQuery {
 }
 
 export interface SearchHit extends NodeView {
-  /** "/Projects/2026" — the folder that holds the hit, from the owner's root (or the share's root for shared items). */
+  /** The folder that holds the hit: "/Projects/2026" from the actor's root, or "/Shared with me/<share name>/…" for shared items (see folderPaths). */
   folderPath: string;
   ownerName: string;
 }
@@ -47,12 +49,7 @@ export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: Sea
   if (query.maxSize !== undefined) { filters.push('n.size <= $maxSize'); params.maxSize = query.maxSize; }
   if (query.modifiedAfter !== undefined) { filters.push('n.modified_at > $modifiedAfter'); params.modifiedAfter = query.modifiedAfter; }
 
-  const granted = await db.all<{ root_id: string; permission: 'view' | 'edit' }>(
-    `SELECT s.node_id AS root_id, MAX(s.permission) AS permission FROM shares s JOIN nodes r ON r.id = s.node_id
-     WHERE s.kind = 'user' AND s.grantee_id = $me AND (s.expires_at IS NULL OR s.expires_at > $now) AND r.deleted_at IS NULL
-     GROUP BY s.node_id`,
-    { me: actor.user.id, now: params.now },
-  );
+  const granted = await grantedRoots(db, actor.user.id, params.now as number);
   // Shared subtrees (only computed when something is shared with the actor).
   const sharedCte = granted.length === 0 ? '' : `WITH RECURSIVE shared(id, permission) AS (
       SELECT s.node_id, MAX(s.permission) FROM shares s WHERE s.kind = 'user' AND s.grantee_id = $me AND (s.expires_at IS NULL OR s.expires_at > $now) GROUP BY s.node_id
@@ -85,36 +82,36 @@ export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: Sea
     seen.add(r.id);
     rows.push(r);
   }
-  const folders = await folderPaths(db, rows.map((r) => r.parent_id!));
+  const shareNames = new Map(granted.map((g) => [g.rootId, g.shareName]));
+  const folders = await folderPaths(db, rows.map((r) => r.parent_id!), shareNames);
   return rows.map((r) => ({
     ...toNode(r),
     permission: (r.access ?? 'view') as NodeView['permission'],
     ownerName: r.owner_name,
-    folderPath: folders.get(r.parent_id!) ?? '/',
+    folderPath: r.owner_id === actor.user.id ? folders.get(r.parent_id!)!.own : folders.get(r.parent_id!)!.shared,
   }));
 }
 
 type Row = RawNode & { access: string; owner_name: string; name_key: string };
 
-/** Paths of several folders in one recursive query. */
-async function folderPaths(db: Db, ids: string[]): Promise<Map<string, string>> {
+/**
+ * Paths of several folders in one recursive query: `own` from the owner's root ("/Projects/2026"),
+ * and `shared` as a grantee sees it. A grantee must not learn the names above what was shared
+ * with them (issue 9), so their path starts at the outermost share root they received, under its
+ * stable share name, inside "Shared with me": "/Shared with me/Plans/2026". That is the folder's
+ * WebDAV path, and what the console's breadcrumbs show for it (Shared with me › Plans › 2026);
+ * the share root itself is in "/Shared with me".
+ */
+async function folderPaths(db: Db, ids: string[], shareNames: Map<string, string>): Promise<Map<string, { own: string; shared: string }>> {
   const unique = [...new Set(ids)];
-  if (unique.length === 0) return new Map();
-  const params = Object.fromEntries(unique.map((id, i) => [`f${i}`, id]));
-  const rows = await db.all<{ start: string; name: string; depth: unknown }>(
-    `WITH RECURSIVE up(start, id, depth) AS (
-       SELECT id, id, 0 FROM nodes WHERE id IN (${unique.map((_, i) => `$f${i}`).join(',')})
-       UNION ALL
-       SELECT up.start, p.parent_id, up.depth + 1 FROM up JOIN nodes p ON p.id = up.id WHERE p.parent_id IS NOT NULL
-     )
-     SELECT up.start, n.name, up.depth FROM up JOIN nodes n ON n.id = up.id WHERE n.parent_id IS NOT NULL`,
-    params,
-  );
-  const parts = new Map<string, { name: string; depth: number }[]>();
-  for (const r of rows) {
-    const list = parts.get(r.start) ?? [];
-    list.push({ name: r.name, depth: num(r.depth) });
-    parts.set(r.start, list);
-  }
-  return new Map(unique.map((id) => [id, '/' + (parts.get(id) ?? []).sort((a, b) => b.depth - a.depth).map((p) => p.name).join('/')]));
+  const parts = new Map<string, { id: string; name: string; depth: number }[]>();
+  for (const r of await ancestorsOfMany(db, unique)) (parts.get(r.start) ?? parts.set(r.start, []).get(r.start)!).push(r);
+  return new Map(unique.map((id) => {
+    const chain = (parts.get(id) ?? []).sort((a, b) => b.depth - a.depth); // top first
+    const top = chain.findIndex((p) => shareNames.has(p.id));
+    const shared = top < 0
+      ? `/${SHARED_FOLDER_NAME}`
+      : [`/${SHARED_FOLDER_NAME}`, shareNames.get(chain[top]!.id)!, ...chain.slice(top + 1).map((p) => p.name)].join('/');
+    return [id, { own: '/' + chain.map((p) => p.name).join('/'), shared }];
+  }));
 }

@@ -8,18 +8,26 @@ import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import { num, numOrNull, type Db, type Q } from '../db/index.js';
 import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/queries/nodes.js';
+import { deleteShare, insertUserShare, receivedNameKeys, setGranteeName, updateUserShare, userShareId } from '../db/repos/shares.js';
 import type { Actor, Origin, ShareRef } from './actor.js';
 import { record } from './activity.js';
 import { requireNode } from './access.js';
 import type { Clock } from './clock.js';
-import { DomainError, forbidden, invalidInput, notFound, unauthenticated } from './errors.js';
+import { alreadyExists, DomainError, forbidden, invalidInput, notFound, unauthenticated } from './errors.js';
+import { dropLocksAfterRevoke } from './lock-breaking.js';
+import { nodeKeyPath } from './locks.js';
+import { nameKey, validateName } from './names.js';
+import { stableShareName } from './share-names.js';
+import { SHARED_FOLDER_NAME } from './shared-folder.js';
 import { checkThrottle, clearFailures, recordFailure } from './throttle.js';
-import { findUserByLogin } from './users.js';
+import { findUserByLogin, requireUser } from './users.js';
 import type { NodeRow, NodeView, Permission } from './types.js';
 
 export interface UserShareView {
   id: string;
   node: NodeRow;
+  /** The grantee's stable name for it in their "Shared with me" (share-names.ts). */
+  shareName: string;
   grantee: { id: string; username: string; email: string };
   owner: { id: string; username: string };
   permission: Permission;
@@ -39,23 +47,26 @@ export interface LinkView {
 
 export interface IncomingShare extends NodeView {
   shareId: string;
+  /** Its stable name in the grantee's "Shared with me" (what `/dav/Shared with me/<shareName>` resolves). */
+  shareName: string;
   sharedBy: { id: string; username: string };
 }
 
 interface RawShare extends RawNode {
   share_id: string; share_kind: 'user' | 'link'; grantee_id: string | null; permission: Permission; token: string | null;
   password_hash: string | null; expires_at: unknown; share_created_at: unknown; grantee_username: string | null;
-  grantee_email: string | null; owner_username: string;
+  grantee_email: string | null; owner_username: string; grantee_name: string | null;
 }
 
 const SHARE_SELECT = `SELECT ${NODE_COLS}, s.id AS share_id, s.kind AS share_kind, s.grantee_id, s.permission, s.token, s.password_hash,
-    s.expires_at, s.created_at AS share_created_at, g.username AS grantee_username, g.email AS grantee_email, o.username AS owner_username
+    s.expires_at, s.created_at AS share_created_at, g.username AS grantee_username, g.email AS grantee_email, o.username AS owner_username,
+    s.grantee_name
   FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id LEFT JOIN users g ON g.id = s.grantee_id`;
 
 function toUserShare(r: RawShare): UserShareView {
   return {
-    id: r.share_id, node: toNode(r), permission: r.permission, expiresAt: numOrNull(r.expires_at), createdAt: num(r.share_created_at),
-    grantee: { id: r.grantee_id!, username: r.grantee_username!, email: r.grantee_email! },
+    id: r.share_id, node: toNode(r), shareName: r.grantee_name ?? r.name, permission: r.permission, expiresAt: numOrNull(r.expires_at),
+    createdAt: num(r.share_created_at), grantee: { id: r.grantee_id!, username: r.grantee_username!, email: r.grantee_email! },
     owner: { id: r.owner_id, username: r.owner_username },
   };
 }
@@ -78,7 +89,11 @@ export class Sharing {
 
   // ── user shares ────────────────────────────────────────────────────────────────────────
 
-  /** Shares a node with a user (by username or email); sharing again changes the permission. */
+  /**
+   * Shares a node with a user (by username or email); sharing again changes the permission and
+   * keeps the grantee's name for it. A new share gets its stable name in the grantee's
+   * "Shared with me" now (share-names.ts).
+   */
   async shareWithUser(actor: Actor, nodeId: string, input: { user: string; permission: Permission; expiresAt?: number | null }): Promise<UserShareView> {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
@@ -88,29 +103,55 @@ export class Sharing {
       if (!grantee || grantee.disabled) throw new DomainError('not_found', `No user called "${input.user}"`, { field: 'user' });
       if (grantee.id === node.ownerId) throw invalidInput('You cannot share with yourself', { field: 'user' });
       if (input.expiresAt != null && input.expiresAt <= now) throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
-      const existing = await tx.get<{ id: string }>("SELECT id FROM shares WHERE node_id = $nodeId AND kind = 'user' AND grantee_id = $g", { nodeId, g: grantee.id });
-      const id = existing?.id ?? randomUUID();
+      const existing = await userShareId(tx, nodeId, grantee.id);
+      const id = existing ?? randomUUID();
       if (existing) {
-        await tx.run('UPDATE shares SET permission = $p, expires_at = $e WHERE id = $id', { id, p: input.permission, e: input.expiresAt ?? null });
+        await updateUserShare(tx, id, { permission: input.permission, expiresAt: input.expiresAt ?? null });
       } else {
-        await tx.run(
-          `INSERT INTO shares (id, node_id, kind, grantee_id, permission, expires_at, created_by, created_at)
-           VALUES ($id, $nodeId, 'user', $g, $p, $e, $by, $now)`,
-          { id, nodeId, g: grantee.id, p: input.permission, e: input.expiresAt ?? null, by: node.ownerId, now },
-        );
+        const taken = await receivedNameKeys(tx, grantee.id);
+        const owner = await requireUser(tx, node.ownerId);
+        const name = stableShareName(node.name, node.kind, owner.username, (k) => taken.has(k));
+        await insertUserShare(tx, {
+          id, nodeId, granteeId: grantee.id, permission: input.permission, expiresAt: input.expiresAt ?? null, createdBy: node.ownerId, now,
+          name, nameKey: nameKey(name),
+        });
       }
       await record(tx, actor, { ownerId: node.ownerId, action: existing ? 'share.updated' : 'share.created', nodeId, path: await pathOfNode(tx, nodeId), details: { grantee: grantee.username, permission: input.permission } }, now);
       return (await this.userShare(tx, id))!;
     });
   }
 
-  async updateShare(actor: Actor, shareId: string, permission: Permission): Promise<UserShareView> {
+  /**
+   * Changes a user share. Each party changes only its own field: the owner the `permission`, the
+   * grantee the `name` it has in their "Shared with me" (unique among their received shares).
+   * Anyone else → not_found.
+   */
+  async updateShare(actor: Actor, shareId: string, patch: { permission?: Permission; name?: string }): Promise<UserShareView> {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
-      const share = (await this.ownedShare(tx, actor, shareId, 'user')) as UserShareView;
-      await tx.run('UPDATE shares SET permission = $p WHERE id = $id', { id: shareId, p: permission });
-      await record(tx, actor, { ownerId: share.node.ownerId, action: 'share.updated', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details: { grantee: share.grantee.username, permission } }, now);
+      const me = this.userOf(actor);
+      const share = await this.userShare(tx, shareId);
+      const live = share && (await getLiveNode(tx, share.node.id));
+      if (!share || !live || (share.owner.id !== me.id && share.grantee.id !== me.id)) throw notFound('Share');
+      const isOwner = share.owner.id === me.id;
+      if (patch.permission !== undefined && !isOwner) throw forbidden('Only the owner can change this share');
+      if (patch.name !== undefined && isOwner) throw forbidden('Only the person it is shared with can rename it in their "Shared with me"');
+      if (patch.name !== undefined) await this.renameIn(tx, actor, share, patch.name, now);
+      if (patch.permission !== undefined) {
+        await updateUserShare(tx, shareId, { permission: patch.permission });
+        await record(tx, actor, { ownerId: share.node.ownerId, action: 'share.updated', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details: { grantee: share.grantee.username, permission: patch.permission } }, now);
+      }
       return (await this.userShare(tx, shareId))!;
+    });
+  }
+
+  /** Renames the grantee's share of `nodeId` in their "Shared with me" (WebDAV MOVE inside the virtual folder). */
+  async renameReceived(actor: Actor, nodeId: string, name: string): Promise<void> {
+    await this.db.tx(async (tx) => {
+      const id = await userShareId(tx, nodeId, this.userOf(actor).id);
+      const share = id === undefined ? undefined : await this.userShare(tx, id);
+      if (!share || !(await getLiveNode(tx, nodeId))) throw notFound('Share');
+      await this.renameIn(tx, actor, share, name, this.clock.now());
     });
   }
 
@@ -119,9 +160,14 @@ export class Sharing {
     await this.db.tx(async (tx) => {
       const now = this.clock.now();
       const share = await this.ownedShare(tx, actor, shareId, kind, kind === 'user');
-      await tx.run('DELETE FROM shares WHERE id = $id', { id: shareId });
+      await deleteShare(tx, shareId);
       const details = 'grantee' in share ? { grantee: share.grantee.username } : { link: shareId };
       await record(tx, actor, { ownerId: share.node.ownerId, action: kind === 'user' ? 'share.revoked' : 'link.revoked', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details }, now);
+      // The access is gone, so are the locks it allowed (a grantee's lock must not outlive the share).
+      if ('grantee' in share) {
+        const { ownerId, path } = await nodeKeyPath(tx, share.node.id);
+        await dropLocksAfterRevoke(tx, actor, share.grantee.id, ownerId, path, now);
+      }
     });
   }
 
@@ -146,7 +192,9 @@ export class Sharing {
          AND (s.expires_at IS NULL OR s.expires_at > $now) ORDER BY s.created_at DESC`,
       { me: me.id, now: this.clock.now() },
     );
-    return rows.map((r) => ({ ...toNode(r), permission: r.permission, shareId: r.share_id, sharedBy: { id: r.owner_id, username: r.owner_username } }));
+    return rows.map((r) => ({
+      ...toNode(r), permission: r.permission, shareId: r.share_id, shareName: r.grantee_name ?? r.name, sharedBy: { id: r.owner_id, username: r.owner_username },
+    }));
   }
 
   /** Users whose name or email starts with `q` (share dialog autocomplete); never the caller, never disabled users. */
@@ -242,8 +290,19 @@ export class Sharing {
     return actor.user;
   }
 
+  private async renameIn(tx: Q, actor: Actor, share: UserShareView, rawName: string, now: number): Promise<void> {
+    const name = validateName(rawName);
+    if ((await receivedNameKeys(tx, share.grantee.id, share.id)).has(nameKey(name))) throw alreadyExists(name);
+    await setGranteeName(tx, share.id, name, nameKey(name));
+    // The grantee's own namespace changed: their log, not the owner's.
+    await record(tx, actor, {
+      ownerId: share.grantee.id, action: 'share.renamed', nodeId: share.node.id, path: `/${SHARED_FOLDER_NAME}/${name}`,
+      details: { from: share.shareName, to: name, owner: share.owner.username },
+    }, now);
+  }
+
   private async userShare(q: Q, id: string): Promise<UserShareView | undefined> {
-    const r = await q.get<RawShare>(`${SHARE_SELECT} WHERE s.id = $id`, { id });
+    const r = await q.get<RawShare>(`${SHARE_SELECT} WHERE s.id = $id AND s.kind = 'user'`, { id });
     return r && toUserShare(r);
   }
 

@@ -3,6 +3,7 @@ import { api, createUser, type NodeJson, type TestUser } from '../support/http.j
 import { login, startTestServer, type TestServer } from '../support/server.js';
 import { blobRows, expectFsckClean, usedBytes } from '../support/store.js';
 import { ManualClock } from '../../server/domain/clock.js';
+import { Dav, hrefs } from '../dav/support.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -126,5 +127,40 @@ describe('recycle bin', () => {
     const row = log.items.find((r: { nodeId: string }) => r.nodeId === old.id);
     expect(row).to.include({ via: 'system', path: '/old.txt' });
     expect(row.actor.id).to.equal(null);
+  });
+
+  it('restore obeys a WebDAV lock on the folder it goes back into (423 locked; the API holds no tokens)', async () => {
+    const docs = await a().mkdir(alice.rootId, 'Locked docs');
+    const f = await a().upload(docs.id, 'report.txt', 'r');
+    expect((await a().delete(`/api/nodes/${f.id}`)).status).to.equal(204);
+    const dav = Dav.for(srv, alice);
+    const lock = await dav.request('LOCK', '/dav/Locked%20docs/', {
+      headers: { 'content-type': 'text/xml', depth: '0' },
+      body: '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>',
+    });
+    expect(lock.status).to.equal(200);
+    const token = (lock.headers.get('lock-token') ?? '').replace(/^<|>$/g, '');
+    const res = await a().post(`/api/trash/${f.id}/restore`);
+    expect(res.status).to.equal(423);
+    expect((await res.json()).error.code).to.equal('locked');
+    expect((await bin()).map((i) => i.id)).to.include(f.id); // still in the bin, nothing half-done
+    expect((await dav.request('UNLOCK', '/dav/Locked%20docs/', { headers: { 'lock-token': `<${token}>` } })).status).to.equal(204);
+    expect((await a().post(`/api/trash/${f.id}/restore`)).status).to.equal(200);
+    expect((await a().children(docs.id)).map((n) => n.name)).to.deep.equal(['report.txt']);
+  });
+
+  it('restore treats "Shared with me" as taken at the top of the drive', async () => {
+    const deep = await a().mkdir(alice.rootId, 'Deep place');
+    const item = await a().mkdir(deep.id, 'Shared with me'); // allowed below the top
+    await a().upload(item.id, 'inside.txt', 'i');
+    expect((await a().delete(`/api/nodes/${item.id}`)).status).to.equal(204);
+    expect((await a().delete(`/api/nodes/${deep.id}`)).status).to.equal(204); // its folder is gone: it goes back to the root
+    const restored = (await a().json(a().post(`/api/trash/${item.id}/restore`))) as NodeJson;
+    expect(restored).to.include({ name: 'Shared with me (restored)', parentId: alice.rootId });
+    const res = await Dav.for(srv, alice).request('PROPFIND', '/dav/', { headers: { depth: '1' } });
+    const listed = hrefs(await res.text());
+    expect(listed.filter((h) => h === '/dav/Shared%20with%20me/')).to.have.length(1);
+    expect(listed).to.include('/dav/Shared%20with%20me%20%28restored%29/');
+    expect((await Dav.for(srv, alice).request('GET', '/dav/Shared%20with%20me%20%28restored%29/inside.txt')).status).to.equal(200);
   });
 });

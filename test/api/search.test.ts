@@ -45,7 +45,7 @@ describe('GET /api/search', () => {
     expect(names).to.not.include('budget-old.txt'); // in the bin
     expect(names).to.not.include('bob private budget.txt'); // not shared
     const team = hits.find((h) => h.name === 'team budget.pdf')!;
-    expect(team).to.include({ ownerName: bob.username, permission: 'view', folderPath: '/Team' });
+    expect(team).to.include({ ownerName: bob.username, permission: 'view', folderPath: '/Shared with me/Team' });
     expect(hits.find((h) => h.name === 'budget.txt')!.folderPath).to.equal('/Reports');
   });
 
@@ -79,5 +79,25 @@ describe('GET /api/search', () => {
     await a.patch(`/api/nodes/${f.id}`, { name: 'horse.txt' });
     expect(await search(alice, 'q=stripes')).to.deep.equal([]);
     expect((await search(alice, 'q=horse')).map((h) => h.id)).to.deep.equal([f.id]);
+  });
+
+  it("starts a grantee's paths at the share (under its stable name), never showing the folders above it; the owner's stay whole", async () => {
+    const b = api(srv.url).as(bob);
+    const merger = await b.mkdir(bob.rootId, 'Secret-Merger');
+    const layoffs = await b.mkdir(merger.id, 'Layoffs 2027');
+    const shared = await b.mkdir(layoffs.id, 'Shared');
+    const sub = await b.mkdir(shared.id, 'sub');
+    await b.upload(shared.id, 'handover-plan.txt', 'p');
+    await b.upload(sub.id, 'handover-deep.txt', 'd');
+    await b.post(`/api/nodes/${shared.id}/shares`, { user: carol.username, permission: 'view' });
+    const paths = async (u: TestUser) => Object.fromEntries((await search(u, 'q=handover')).map((h) => [h.name, h.folderPath]));
+    expect(await paths(carol)).to.deep.equal({ 'handover-plan.txt': '/Shared with me/Shared', 'handover-deep.txt': '/Shared with me/Shared/sub' });
+    expect(await paths(bob)).to.deep.equal({ 'handover-plan.txt': '/Secret-Merger/Layoffs 2027/Shared', 'handover-deep.txt': '/Secret-Merger/Layoffs 2027/Shared/sub' });
+    // The share root itself sits in "Shared with me"; a grantee's rename shows in the paths.
+    expect((await search(carol, 'q=Shared')).find((h) => h.id === shared.id)!.folderPath).to.equal('/Shared with me');
+    const c = api(srv.url).as(carol);
+    const share = (await c.json(c.get('/api/shares/incoming'))).items.find((i: { id: string }) => i.id === shared.id);
+    expect((await c.patch(`/api/shares/${share.shareId}`, { name: 'Handover' })).status).to.equal(200);
+    expect((await paths(carol))['handover-deep.txt']).to.equal('/Shared with me/Handover/sub');
   });
 });

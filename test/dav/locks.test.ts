@@ -286,7 +286,7 @@ describe('WebDAV locks across a restart and on the clock', function () {
       expect(await lockdiscovery(dav, '/dav/keep.txt')).to.not.include(l.token);
       expect(await status(dav.request('PUT', '/dav/keep.txt', { body: 'v3' }))).to.equal(204);
       expect(await status(dav.request('UNLOCK', '/dav/keep.txt', { headers: { 'lock-token': `<${l.token}>` } }))).to.equal(409);
-      expect(await new Locks(app.db, clock).sweep()).to.deep.equal({ expired: 1 });
+      expect(await new Locks(app.db, clock, { maxTimeoutSeconds: 86400, granteeMaxTimeoutSeconds: 3600 }).sweep()).to.deep.equal({ expired: 1 });
     } finally {
       await app.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

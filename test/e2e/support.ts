@@ -34,6 +34,17 @@ export async function launch(): Promise<Browser | null> {
   });
 }
 
+/** For a suite's `before`: skips it (saying why) without Chromium, else builds the console and launches the browser. */
+export async function consoleBrowser(ctx: Mocha.Context): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) {
+    console.log(`      skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+    ctx.skip();
+  }
+  ctx.timeout(180_000);
+  ensureConsoleBuilt();
+  return (await launch())!;
+}
+
 export interface Watched {
   page: Page;
   /** Uncaught exceptions, console errors, failed requests, unexpected 4xx/5xx and requests to other hosts. */

@@ -78,6 +78,8 @@ export interface Link {
 
 export interface IncomingShare extends Node {
   shareId: string;
+  /** Your stable name for it in "Shared with me" (you may rename it; the owner's name is `name`). */
+  shareName: string;
   sharedBy: { id: string; username: string };
 }
 
@@ -94,4 +96,18 @@ export interface Version {
   createdAt: string;
   author: { id: string | null; username: string | null } | null;
   via: 'api' | 'dav' | 'link' | 'system' | null;
+}
+
+/** A WebDAV lock, as GET /api/locks and GET /api/nodes/:id/locks list it. */
+export interface Lock {
+  token: string;
+  path: string;
+  nodeId: string | null;
+  owner: { id: string; username: string };
+  holder: { id: string; username: string };
+  scope: 'exclusive' | 'shared';
+  depth: '0' | 'infinity';
+  expiresAt: string;
+  createdAt: string;
+  canBreak: boolean;
 }

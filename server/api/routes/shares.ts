@@ -10,7 +10,9 @@ import { IdParams, parseBody, parseParams, parseQuery } from '../validate.js';
 const Permission = z.enum(['view', 'edit']);
 const Expiry = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).nullable().optional();
 const CreateShare = z.object({ user: z.string().min(1).max(320), permission: Permission, expiresAt: Expiry });
-const PatchShare = z.object({ permission: Permission });
+// The owner sends `permission`, the grantee `name` (their name for it in "Shared with me"); the domain checks who may send which.
+const PatchShare = z.object({ permission: Permission.optional(), name: z.string().max(1024).optional() })
+  .refine((p) => p.permission !== undefined || p.name !== undefined, { message: 'Send permission (owner) or name (grantee)' });
 const CreateLink = z.object({ permission: Permission.default('view'), password: z.string().max(1024).nullable().optional(), expiresAt: Expiry });
 const Lookup = z.object({ q: z.string().max(320).default('') });
 
@@ -22,7 +24,7 @@ export function shareRoutes({ sharing }: ApiDeps, json: RouterMiddleware) {
   router.get('/nodes/:id/shares', async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
     const { shares } = await sharing.listNodeShares(requireActor(ctx), id);
-    ctx.body = { items: shares.map(presentShare) };
+    ctx.body = { items: shares.map((s) => presentShare(s)) };
   });
 
   router.post('/nodes/:id/shares', json, async (ctx) => {
@@ -34,7 +36,9 @@ export function shareRoutes({ sharing }: ApiDeps, json: RouterMiddleware) {
 
   router.patch('/shares/:id', json, async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
-    ctx.body = presentShare(await sharing.updateShare(requireActor(ctx), id, parseBody(ctx, PatchShare).permission));
+    const actor = requireActor(ctx);
+    const share = await sharing.updateShare(actor, id, parseBody(ctx, PatchShare));
+    ctx.body = presentShare(share, share.grantee.id === actor.user.id);
   });
 
   router.delete('/shares/:id', async (ctx) => {
@@ -49,7 +53,7 @@ export function shareRoutes({ sharing }: ApiDeps, json: RouterMiddleware) {
 
   router.get('/shares/outgoing', async (ctx) => {
     const { shares, links } = await sharing.outgoing(requireActor(ctx));
-    ctx.body = { items: shares.map(presentShare), links: links.map((l) => presentLink(l, siteOrigin(ctx))) };
+    ctx.body = { items: shares.map((s) => presentShare(s)), links: links.map((l) => presentLink(l, siteOrigin(ctx))) };
   });
 
   router.get('/nodes/:id/links', async (ctx) => {

@@ -71,6 +71,22 @@ export async function ancestry(q: Q, id: string): Promise<NodeRow[]> {
   return rows.map(toNode);
 }
 
+/** The ancestors of several nodes (each node included, the owners' roots not), in one recursive query; depth 0 is the node. */
+export async function ancestorsOfMany(q: Q, ids: string[]): Promise<{ start: string; id: string; name: string; depth: number }[]> {
+  if (ids.length === 0) return [];
+  const params = Object.fromEntries(ids.map((id, i) => [`f${i}`, id]));
+  const rows = await q.all<{ start: string; id: string; name: string; depth: unknown }>(
+    `WITH RECURSIVE up(start, id, depth) AS (
+       SELECT id, id, 0 FROM nodes WHERE id IN (${ids.map((_, i) => `$f${i}`).join(',')})
+       UNION ALL
+       SELECT up.start, p.parent_id, up.depth + 1 FROM up JOIN nodes p ON p.id = up.id WHERE p.parent_id IS NOT NULL
+     )
+     SELECT up.start, n.id, n.name, up.depth FROM up JOIN nodes n ON n.id = up.id WHERE n.parent_id IS NOT NULL`,
+    params,
+  );
+  return rows.map((r) => ({ start: r.start, id: r.id, name: r.name, depth: num(r.depth) }));
+}
+
 /** "/a/b/c.txt" relative to the owner's root ("/" for the root itself). */
 export function pathFromAncestry(chain: NodeRow[]): string {
   return '/' + chain.slice(1).map((n) => n.name).join('/');

@@ -1,10 +1,9 @@
 /**
  * Sharing: user shares (view/edit on a node and everything below it) and public links.
  * Only the owner shares, changes or revokes. Link tokens carry 144 random bits; link passwords are
- * bcrypt hashes and failed attempts are throttled like sign-ins.
+ * bcrypt hashes and guesses are throttled like sign-ins (per link and per IP, counted before bcrypt).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import { num, numOrNull, type Db, type Q } from '../db/index.js';
 import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/queries/nodes.js';
@@ -13,7 +12,8 @@ import { record } from './activity.js';
 import { requireNode } from './access.js';
 import type { Clock } from './clock.js';
 import { DomainError, forbidden, invalidInput, notFound, unauthenticated } from './errors.js';
-import { checkThrottle, clearFailures, recordFailure } from './throttle.js';
+import type { PasswordHasher } from './hasher.js';
+import { ipKey, linkKey, reserveAttempt, settleSuccess } from './throttle.js';
 import { findUserByLogin } from './users.js';
 import type { NodeRow, NodeView, Permission } from './types.js';
 
@@ -73,7 +73,9 @@ export class Sharing {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-    private readonly opts: { bcryptCost: number; maxFailures: number; maxFailuresPerIp: number; windowSeconds: number; secret: string },
+    private readonly opts: {
+      hasher: PasswordHasher; maxFailures: number; maxFailuresPerIp: number; windowSeconds: number; secret: string;
+    },
   ) {}
 
   // ── user shares ────────────────────────────────────────────────────────────────────────
@@ -168,7 +170,7 @@ export class Sharing {
     if (input.password != null && (input.password.length < 4 || input.password.length > 1024)) {
       throw invalidInput('A link password needs 4 to 1024 characters', { field: 'password' });
     }
-    const passwordHash = input.password ? await bcrypt.hash(input.password, this.opts.bcryptCost) : null;
+    const passwordHash = input.password ? await this.opts.hasher.hash(input.password) : null;
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
@@ -190,7 +192,7 @@ export class Sharing {
 
   /**
    * Turns a link token into a link actor. Unknown, revoked and expired links are not_found.
-   * A password link needs `password` (throttled on failures) or a still-valid `unlockedUntil`.
+   * A password link needs `password` (each guess counted before it is checked) or `unlocked` (a valid unlock cookie).
    */
   async openLink(token: string, auth: { password?: string | null; unlocked?: boolean }, origin: Origin): Promise<{ actor: Actor; link: LinkView }> {
     const now = this.clock.now();
@@ -199,14 +201,14 @@ export class Sharing {
     const link = toLink(row);
     if (row.password_hash && !auth.unlocked) {
       if (!auth.password) throw new DomainError('unauthenticated', 'This link is protected by a password', { passwordRequired: true });
-      const windowMs = this.opts.windowSeconds * 1000;
-      const keys = { link: `link:${link.id}`, ip: `ip:${origin.ip ?? 'unknown'}` };
-      await checkThrottle(this.db, [{ key: keys.link, max: this.opts.maxFailures }, { key: keys.ip, max: this.opts.maxFailuresPerIp }], windowMs, now);
-      if (!(await bcrypt.compare(auth.password, row.password_hash))) {
-        await this.db.tx((tx) => recordFailure(tx, [keys.link, keys.ip], windowMs, now));
+      const reservation = await reserveAttempt(this.db, [
+        { key: linkKey(link.id), max: this.opts.maxFailures, onSuccess: 'clear' },
+        { key: ipKey(origin.ip), max: this.opts.maxFailuresPerIp, onSuccess: 'refund' },
+      ], this.opts.windowSeconds * 1000, now);
+      if (!(await this.opts.hasher.compare(auth.password, row.password_hash))) {
         throw new DomainError('unauthenticated', 'Wrong password for this link', { passwordRequired: true });
       }
-      await this.db.tx((tx) => clearFailures(tx, keys.link));
+      await this.db.tx((tx) => settleSuccess(tx, reservation));
     }
     const share: ShareRef = { id: link.id, nodeId: link.node.id, ownerId: link.node.ownerId, permission: link.permission };
     return { actor: { kind: 'link', share, origin: { ...origin, via: 'link' } }, link };

@@ -51,7 +51,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const drive = new Drive(db, blobs, clock);
   const locks = new Locks(db, clock);
   const admin = new Admin(db, clock);
-  const sharing = new Sharing(db, clock, { hasher, ...config.login, secret });
+  const sharing = new Sharing(db, clock, { hasher, ...config.login, secret, directory: config.directory });
   const bin = new Bin(db, clock, config.trashRetentionDays);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { num, numOrNull, type Db, type Q } from '../db/index.js';
 import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/queries/nodes.js';
+import { usersByExactKey, usersByPrefix } from '../db/repos/users.js';
 import type { Actor, Origin, ShareRef } from './actor.js';
 import { record } from './activity.js';
 import { requireNode } from './access.js';
@@ -36,6 +37,16 @@ export interface LinkView {
   expiresAt: number | null;
   createdAt: number;
 }
+
+/** A user as the share dialog's autocomplete shows them; `email` only when the caller may see it. */
+export interface DirectoryEntry {
+  id: string;
+  username: string;
+  email?: string;
+}
+
+/** `all`: username prefixes are searchable; `exact`: only a whole username or email finds a user. */
+export type DirectoryMode = 'all' | 'exact';
 
 export interface IncomingShare extends NodeView {
   shareId: string;
@@ -74,7 +85,7 @@ export class Sharing {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly opts: {
-      hasher: PasswordHasher; maxFailures: number; maxFailuresPerIp: number; windowSeconds: number; secret: string;
+      hasher: PasswordHasher; maxFailures: number; maxFailuresPerIp: number; windowSeconds: number; secret: string; directory: DirectoryMode;
     },
   ) {}
 
@@ -151,17 +162,28 @@ export class Sharing {
     return rows.map((r) => ({ ...toNode(r), permission: r.permission, shareId: r.share_id, sharedBy: { id: r.owner_id, username: r.owner_username } }));
   }
 
-  /** Users whose name or email starts with `q` (share dialog autocomplete); never the caller, never disabled users. */
-  async lookupUsers(actor: Actor, q: string): Promise<{ id: string; username: string; email: string }[]> {
+  /**
+   * The share dialog's autocomplete; never the caller, never disabled users. Admins search
+   * username and email prefixes and see emails. Everyone else learns no address they did not
+   * already know: username prefixes (unless the directory is `exact`) give `{id, username}`, and
+   * an email comes back only for the user whose whole address was typed.
+   */
+  async lookupUsers(actor: Actor, q: string): Promise<DirectoryEntry[]> {
     const me = this.userOf(actor);
-    const key = q.normalize('NFC').toLowerCase().replace(/[\\%_]/g, '\\$&');
-    if (key.length < 2) return [];
-    return this.db.all(
-      `SELECT id, username, email FROM users
-       WHERE (username_key LIKE $p ESCAPE '\\' OR email_key LIKE $p ESCAPE '\\') AND id <> $me AND disabled = 0
-       ORDER BY username_key LIMIT 10`,
-      { p: `${key}%`, me: me.id },
-    );
+    const key = q.trim().normalize('NFC').toLowerCase();
+    if (!key) return [];
+    const limit = 10;
+    if (me.role === 'admin') return key.length < 2 ? [] : usersByPrefix(this.db, key, { byEmail: true, exceptId: me.id, limit });
+    const found = new Map<string, DirectoryEntry>();
+    for (const u of await usersByExactKey(this.db, key, me.id)) {
+      found.set(u.id, u.byEmail ? { id: u.id, username: u.username, email: u.email } : { id: u.id, username: u.username });
+    }
+    if (this.opts.directory === 'all' && key.length >= 2) {
+      for (const u of await usersByPrefix(this.db, key, { byEmail: false, exceptId: me.id, limit })) {
+        if (!found.has(u.id)) found.set(u.id, { id: u.id, username: u.username });
+      }
+    }
+    return [...found.values()].slice(0, limit);
   }
 
   // ── public links ───────────────────────────────────────────────────────────────────────

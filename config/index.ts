@@ -49,6 +49,8 @@ const Env = z.object({
   LOGIN_MAX_FAILURES: int(1, 1_000_000).default(10),
   LOGIN_MAX_FAILURES_PER_IP: int(1, 1_000_000).default(100),
   LOGIN_WINDOW: seconds.default(15 * 60),
+  /** User lookup for non-admins: `all` offers username prefixes, `exact` only finds a whole username or email. */
+  DIRECTORY: z.enum(['all', 'exact']).default('all'),
   DAV_AUTH_CACHE_TTL: seconds.default(5 * 60),
   DAV_PROPFIND_MAX_ENTRIES: int(1, 10_000_000).default(20_000),
   /** Longest WebDAV lock timeout granted, seconds (`Infinite` and longer requests get this). */
@@ -79,6 +81,7 @@ export interface Config {
   readonly adminPassword: string | undefined;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly login: { readonly maxFailures: number; readonly maxFailuresPerIp: number; readonly windowSeconds: number };
+  readonly directory: 'all' | 'exact';
   readonly dav: {
     readonly authCacheTtlSeconds: number; readonly propfindMaxEntries: number; readonly lockMaxTimeoutSeconds: number;
     readonly granteeLockMaxTimeoutSeconds: number;
@@ -123,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminPassword: e.ADMIN_PASSWORD,
     tls: e.TLS_CERT && e.TLS_KEY ? Object.freeze({ cert: path.resolve(e.TLS_CERT), key: path.resolve(e.TLS_KEY) }) : undefined,
     login: Object.freeze({ maxFailures: e.LOGIN_MAX_FAILURES, maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: e.LOGIN_WINDOW }),
+    directory: e.DIRECTORY,
     dav: Object.freeze({
       authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL, propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES, lockMaxTimeoutSeconds: e.DAV_LOCK_MAX_TIMEOUT,
       granteeLockMaxTimeoutSeconds: e.DAV_GRANTEE_LOCK_MAX_TIMEOUT,

@@ -16,7 +16,9 @@ import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
 import { Versions } from './domain/versions.js';
+import { sweepThrottle } from './domain/throttle.js';
 import { createHttpServer } from './http.js';
+import { BcryptPool } from './passwords/bcrypt-pool.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { createLog, type Log } from './log.js';
 import { loadOrCreateSecret } from './secrets.js';
@@ -46,12 +48,13 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const db = await openDb(config.dbFile);
   const blobs = new LocalDiskBlobStore(config.dataDir);
   const secret = loadOrCreateSecret(config.dataDir);
-  const accounts = new Accounts(db, config, clock, secret);
+  const hasher = new BcryptPool(config.bcryptCost);
+  const accounts = new Accounts(db, config, clock, secret, hasher);
   const drive = new Drive(db, blobs, clock, config.versions);
   const versions = new Versions(db, blobs, clock, config.versions);
   const locks = new Locks(db, clock, { maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds, granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds });
   const admin = new Admin(db, clock);
-  const sharing = new Sharing(db, clock, { bcryptCost: config.bcryptCost, ...config.login, secret });
+  const sharing = new Sharing(db, clock, { hasher, ...config.login, secret, directory: config.directory });
   const bin = new Bin(db, clock, config.trashRetentionDays);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
@@ -66,7 +69,10 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
         { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
         {
           name: 'session-cleanup', schedule: '41 3 * * *',
-          run: async () => ({ revoked: await db.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now: clock.now() }) }),
+          run: async () => ({
+            revoked: await db.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now: clock.now() }),
+            throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
+          }),
         },
       ], log)
     : null;
@@ -89,6 +95,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await hasher.close();
       await db.close();
     },
   };

@@ -3,15 +3,16 @@
  * revokes them all) and a jti (logout revokes one), throttled sign-in.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../../config/index.js';
 import { num, type Db } from '../db/index.js';
+import { passwordHashOf, setPasswordHash } from '../db/repos/users.js';
 import type { Actor, Origin } from './actor.js';
 import { record } from './activity.js';
 import type { Clock } from './clock.js';
 import { DomainError, forbidden, invalidInput, unauthenticated } from './errors.js';
-import { checkThrottle, clearFailures, recordFailure } from './throttle.js';
+import type { PasswordHasher } from './hasher.js';
+import { accountKey, ipKey, reserveAttempt, settleSuccess, unknownLoginKey, type ThrottleRule } from './throttle.js';
 import { findUserByLogin, getUser, insertUser, requireUser, validatePassword } from './users.js';
 import type { Role, UserRow } from './types.js';
 
@@ -31,19 +32,19 @@ export interface TokenInfo {
 const prehash = (password: string) => createHash('sha256').update(password.normalize('NFC'), 'utf8').digest('base64');
 
 export class Accounts {
-  private readonly dummyHash: string;
+  /** A hash no password matches, compared against for unknown logins so they cost what known ones do. */
+  private dummyHash: Promise<string> | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly config: Config,
     private readonly clock: Clock,
     private readonly secret: string,
-  ) {
-    this.dummyHash = bcrypt.hashSync(prehash(randomUUID()), config.bcryptCost);
-  }
+    private readonly hasher: PasswordHasher,
+  ) {}
 
   hashPassword(password: string): Promise<string> {
-    return bcrypt.hash(prehash(password), this.config.bcryptCost);
+    return this.hasher.hash(prehash(password));
   }
 
   /** Creates a user with a home folder. Self-registration needs OPEN_REGISTRATION; admins may always create. */
@@ -69,31 +70,26 @@ export class Accounts {
 
   /**
    * Checks a username (or email) and password. Unknown user and wrong password look the same
-   * (same error, same bcrypt cost). Throttled per username and per IP; disabled users are refused.
+   * (same error, same bcrypt cost, same budget). The attempt is counted before bcrypt runs, per
+   * account (username and email share it) and per IP; disabled users are refused.
    */
   async verifyCredentials(login: string, password: string, origin: Origin): Promise<UserRow> {
-    const now = this.clock.now();
-    const windowMs = this.config.login.windowSeconds * 1000;
-    const userKey = `user:${login.normalize('NFC').toLowerCase()}`;
-    const ipKey = `ip:${origin.ip ?? 'unknown'}`;
-    await checkThrottle(this.db, [
-      { key: userKey, max: this.config.login.maxFailures },
-      { key: ipKey, max: this.config.login.maxFailuresPerIp },
-    ], windowMs, now);
     const found = await findUserByLogin(this.db, login);
-    const ok = await bcrypt.compare(prehash(password), found?.passwordHash ?? this.dummyHash);
+    const reservation = await reserveAttempt(this.db, [
+      { key: found ? accountKey(found.id) : unknownLoginKey(login), max: this.config.login.maxFailures, onSuccess: 'clear' },
+      { key: ipKey(origin.ip), max: this.config.login.maxFailuresPerIp, onSuccess: 'refund' },
+    ], this.windowMs, this.clock.now());
+    const ok = await this.hasher.compare(prehash(password), found?.passwordHash ?? (await this.unmatchableHash()));
+    const now = this.clock.now();
     if (!found || !ok || found.disabled) {
-      await this.db.tx(async (tx) => {
-        await recordFailure(tx, [userKey, ipKey], windowMs, now);
-        if (found) {
-          const reason = found.disabled && ok ? 'disabled' : 'bad_password';
-          await record(tx, { kind: 'user', user: found, origin }, { ownerId: found.id, action: 'auth.login_failed', details: { reason } }, now);
-        }
-      });
+      if (found) {
+        const reason = found.disabled && ok ? 'disabled' : 'bad_password';
+        await this.db.tx((tx) => record(tx, { kind: 'user', user: found, origin }, { ownerId: found.id, action: 'auth.login_failed', details: { reason } }, now));
+      }
       if (found?.disabled && ok) throw new DomainError('unauthenticated', 'This account is disabled');
       throw unauthenticated('Wrong username or password');
     }
-    await this.db.tx((tx) => clearFailures(tx, userKey));
+    await this.db.tx((tx) => settleSuccess(tx, reservation));
     const { passwordHash: _omit, ...user } = found;
     return user;
   }
@@ -146,14 +142,19 @@ export class Accounts {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user can change a password');
     validatePassword(newPassword, 'newPassword');
     if (typeof currentPassword !== 'string') throw invalidInput('currentPassword is required', { field: 'currentPassword' });
-    const found = await findUserByLogin(this.db, actor.user.username);
-    if (!found || !(await bcrypt.compare(prehash(currentPassword), found.passwordHash))) {
+    // The same secret as sign-in, so the same per-account budget: a stolen session cannot be used
+    // to guess the password faster than the sign-in form allows.
+    const rule: ThrottleRule = { key: accountKey(actor.user.id), max: this.config.login.maxFailures, onSuccess: 'clear' };
+    const reservation = await reserveAttempt(this.db, [rule], this.windowMs, this.clock.now());
+    const current = await passwordHashOf(this.db, actor.user.id);
+    if (current === undefined || !(await this.hasher.compare(prehash(currentPassword), current))) {
       throw new DomainError('forbidden', 'The current password is wrong', { field: 'currentPassword' });
     }
     const hash = await this.hashPassword(newPassword);
     const user = await this.db.tx(async (tx) => {
       const now = this.clock.now();
-      await tx.run('UPDATE users SET password_hash = $hash, token_version = token_version + 1 WHERE id = $id', { hash, id: actor.user.id });
+      await settleSuccess(tx, reservation);
+      await setPasswordHash(tx, actor.user.id, hash);
       await record(tx, actor, { ownerId: actor.user.id, action: 'auth.password_changed' }, now);
       return requireUser(tx, actor.user.id);
     });
@@ -173,5 +174,17 @@ export class Accounts {
     const password = this.config.adminPassword ?? randomUUID().replace(/-/g, '').slice(0, 20);
     await this.createUser({ kind: 'system', origin: { via: 'system' } }, { username: 'admin', email: 'admin@localhost', password, role: 'admin' });
     return { created: true, password: this.config.adminPassword ? undefined : password };
+  }
+
+  private get windowMs(): number {
+    return this.config.login.windowSeconds * 1000;
+  }
+
+  private unmatchableHash(): Promise<string> {
+    this.dummyHash ??= this.hasher.hash(prehash(randomUUID())).catch((err: unknown) => {
+      this.dummyHash = undefined;
+      throw err;
+    });
+    return this.dummyHash;
   }
 }

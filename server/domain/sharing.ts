@@ -1,25 +1,26 @@
 /**
  * Sharing: user shares (view/edit on a node and everything below it) and public links.
  * Only the owner shares, changes or revokes. Link tokens carry 144 random bits; link passwords are
- * bcrypt hashes and failed attempts are throttled like sign-ins.
+ * bcrypt hashes and guesses are throttled like sign-ins (per link and per IP, counted before bcrypt).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import { num, numOrNull, type Db, type Q } from '../db/index.js';
 import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/queries/nodes.js';
 import { deleteShare, insertUserShare, receivedNameKeys, setGranteeName, updateUserShare, userShareId } from '../db/repos/shares.js';
+import { usersByExactKey, usersByPrefix } from '../db/repos/users.js';
 import type { Actor, Origin, ShareRef } from './actor.js';
 import { record } from './activity.js';
 import { requireNode } from './access.js';
 import type { Clock } from './clock.js';
 import { alreadyExists, DomainError, forbidden, invalidInput, notFound, unauthenticated } from './errors.js';
+import type { PasswordHasher } from './hasher.js';
 import { dropLocksAfterRevoke } from './lock-breaking.js';
 import { nodeKeyPath } from './locks.js';
 import { nameKey, validateName } from './names.js';
 import { stableShareName } from './share-names.js';
 import { SHARED_FOLDER_NAME } from './shared-folder.js';
-import { checkThrottle, clearFailures, recordFailure } from './throttle.js';
+import { ipKey, linkKey, reserveAttempt, settleSuccess } from './throttle.js';
 import { findUserByLogin, requireUser } from './users.js';
 import type { NodeRow, NodeView, Permission } from './types.js';
 
@@ -44,6 +45,16 @@ export interface LinkView {
   expiresAt: number | null;
   createdAt: number;
 }
+
+/** A user as the share dialog's autocomplete shows them; `email` only when the caller may see it. */
+export interface DirectoryEntry {
+  id: string;
+  username: string;
+  email?: string;
+}
+
+/** `all`: username prefixes are searchable; `exact`: only a whole username or email finds a user. */
+export type DirectoryMode = 'all' | 'exact';
 
 export interface IncomingShare extends NodeView {
   shareId: string;
@@ -84,7 +95,9 @@ export class Sharing {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-    private readonly opts: { bcryptCost: number; maxFailures: number; maxFailuresPerIp: number; windowSeconds: number; secret: string },
+    private readonly opts: {
+      hasher: PasswordHasher; maxFailures: number; maxFailuresPerIp: number; windowSeconds: number; secret: string; directory: DirectoryMode;
+    },
   ) {}
 
   // ── user shares ────────────────────────────────────────────────────────────────────────
@@ -197,17 +210,28 @@ export class Sharing {
     }));
   }
 
-  /** Users whose name or email starts with `q` (share dialog autocomplete); never the caller, never disabled users. */
-  async lookupUsers(actor: Actor, q: string): Promise<{ id: string; username: string; email: string }[]> {
+  /**
+   * The share dialog's autocomplete; never the caller, never disabled users. Admins search
+   * username and email prefixes and see emails. Everyone else learns no address they did not
+   * already know: username prefixes (unless the directory is `exact`) give `{id, username}`, and
+   * an email comes back only for the user whose whole address was typed.
+   */
+  async lookupUsers(actor: Actor, q: string): Promise<DirectoryEntry[]> {
     const me = this.userOf(actor);
-    const key = q.normalize('NFC').toLowerCase().replace(/[\\%_]/g, '\\$&');
-    if (key.length < 2) return [];
-    return this.db.all(
-      `SELECT id, username, email FROM users
-       WHERE (username_key LIKE $p ESCAPE '\\' OR email_key LIKE $p ESCAPE '\\') AND id <> $me AND disabled = 0
-       ORDER BY username_key LIMIT 10`,
-      { p: `${key}%`, me: me.id },
-    );
+    const key = q.trim().normalize('NFC').toLowerCase();
+    if (!key) return [];
+    const limit = 10;
+    if (me.role === 'admin') return key.length < 2 ? [] : usersByPrefix(this.db, key, { byEmail: true, exceptId: me.id, limit });
+    const found = new Map<string, DirectoryEntry>();
+    for (const u of await usersByExactKey(this.db, key, me.id)) {
+      found.set(u.id, u.byEmail ? { id: u.id, username: u.username, email: u.email } : { id: u.id, username: u.username });
+    }
+    if (this.opts.directory === 'all' && key.length >= 2) {
+      for (const u of await usersByPrefix(this.db, key, { byEmail: false, exceptId: me.id, limit })) {
+        if (!found.has(u.id)) found.set(u.id, { id: u.id, username: u.username });
+      }
+    }
+    return [...found.values()].slice(0, limit);
   }
 
   // ── public links ───────────────────────────────────────────────────────────────────────
@@ -216,7 +240,7 @@ export class Sharing {
     if (input.password != null && (input.password.length < 4 || input.password.length > 1024)) {
       throw invalidInput('A link password needs 4 to 1024 characters', { field: 'password' });
     }
-    const passwordHash = input.password ? await bcrypt.hash(input.password, this.opts.bcryptCost) : null;
+    const passwordHash = input.password ? await this.opts.hasher.hash(input.password) : null;
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
@@ -238,7 +262,7 @@ export class Sharing {
 
   /**
    * Turns a link token into a link actor. Unknown, revoked and expired links are not_found.
-   * A password link needs `password` (throttled on failures) or a still-valid `unlockedUntil`.
+   * A password link needs `password` (each guess counted before it is checked) or `unlocked` (a valid unlock cookie).
    */
   async openLink(token: string, auth: { password?: string | null; unlocked?: boolean }, origin: Origin): Promise<{ actor: Actor; link: LinkView }> {
     const now = this.clock.now();
@@ -247,14 +271,14 @@ export class Sharing {
     const link = toLink(row);
     if (row.password_hash && !auth.unlocked) {
       if (!auth.password) throw new DomainError('unauthenticated', 'This link is protected by a password', { passwordRequired: true });
-      const windowMs = this.opts.windowSeconds * 1000;
-      const keys = { link: `link:${link.id}`, ip: `ip:${origin.ip ?? 'unknown'}` };
-      await checkThrottle(this.db, [{ key: keys.link, max: this.opts.maxFailures }, { key: keys.ip, max: this.opts.maxFailuresPerIp }], windowMs, now);
-      if (!(await bcrypt.compare(auth.password, row.password_hash))) {
-        await this.db.tx((tx) => recordFailure(tx, [keys.link, keys.ip], windowMs, now));
+      const reservation = await reserveAttempt(this.db, [
+        { key: linkKey(link.id), max: this.opts.maxFailures, onSuccess: 'clear' },
+        { key: ipKey(origin.ip), max: this.opts.maxFailuresPerIp, onSuccess: 'refund' },
+      ], this.opts.windowSeconds * 1000, now);
+      if (!(await this.opts.hasher.compare(auth.password, row.password_hash))) {
         throw new DomainError('unauthenticated', 'Wrong password for this link', { passwordRequired: true });
       }
-      await this.db.tx((tx) => clearFailures(tx, keys.link));
+      await this.db.tx((tx) => settleSuccess(tx, reservation));
     }
     const share: ShareRef = { id: link.id, nodeId: link.node.id, ownerId: link.node.ownerId, permission: link.permission };
     return { actor: { kind: 'link', share, origin: { ...origin, via: 'link' } }, link };

@@ -53,6 +53,13 @@ export interface Activity {
   createdAt: string;
 }
 
+/** A user in the share dialog's suggestions (GET /api/users/lookup); `email` only for admins or an address typed in full. */
+export interface DirectoryEntry {
+  id: string;
+  username: string;
+  email?: string;
+}
+
 export interface Share {
   id: string;
   nodeId: string;

@@ -26,6 +26,8 @@ const toDav = (r: RawDav): DavNode => ({ ...toNode(r), sha1: r.sha1 ?? null, md5
 /**
  * Walks `names` down from `rootId` in one recursive query. Returns the chain of live nodes that
  * exist, root first: `chain.length === names.length + 1` when the whole path exists.
+ * CROSS JOIN fixes the join order (SQLite honours it): left to itself, SQLite 3.52 scans every node
+ * and probes the walk with an automatic index, which made each request O(nodes) — 35 ms at 200k.
  */
 export async function resolveChain(q: Q, rootId: string, names: string[]): Promise<DavNode[]> {
   const keys = JSON.stringify(names.map(nameKey));
@@ -37,7 +39,7 @@ export async function resolveChain(q: Q, rootId: string, names: string[]): Promi
        SELECT c.id, walk.depth + 1 FROM walk JOIN segs ON segs.i = walk.depth
          JOIN nodes c ON c.parent_id = walk.id AND c.name_key = segs.k AND c.deleted_at IS NULL
      )
-     SELECT ${DAV_COLS}, walk.depth FROM walk JOIN nodes n ON n.id = walk.id
+     SELECT ${DAV_COLS}, walk.depth FROM walk CROSS JOIN nodes n ON n.id = walk.id
        LEFT JOIN blobs b ON b.hash = n.content_hash
      ORDER BY walk.depth`,
     { rootId, keys },
@@ -63,7 +65,7 @@ export async function davSubtree(q: Q, id: string, limit: number): Promise<DavSu
        UNION ALL
        SELECT c.id, sub.depth + 1 FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
      )
-     SELECT ${DAV_COLS}, sub.depth FROM sub JOIN nodes n ON n.id = sub.id LEFT JOIN blobs b ON b.hash = n.content_hash
+     SELECT ${DAV_COLS}, sub.depth FROM sub CROSS JOIN nodes n ON n.id = sub.id LEFT JOIN blobs b ON b.hash = n.content_hash
      ORDER BY sub.depth, n.name_key LIMIT $limit`,
     { id, limit },
   );

@@ -65,7 +65,7 @@ export async function ancestry(q: Q, id: string): Promise<NodeRow[]> {
        UNION ALL
        SELECT p.parent_id, anc.depth + 1 FROM anc JOIN nodes p ON p.id = anc.id WHERE p.parent_id IS NOT NULL
      )
-     SELECT ${NODE_COLS}, anc.depth FROM anc JOIN nodes n ON n.id = anc.id ORDER BY anc.depth DESC`,
+     SELECT ${NODE_COLS}, anc.depth FROM anc CROSS JOIN nodes n ON n.id = anc.id ORDER BY anc.depth DESC`,
     { id },
   );
   return rows.map(toNode);
@@ -81,7 +81,7 @@ export async function ancestorsOfMany(q: Q, ids: string[]): Promise<{ start: str
        UNION ALL
        SELECT up.start, p.parent_id, up.depth + 1 FROM up JOIN nodes p ON p.id = up.id WHERE p.parent_id IS NOT NULL
      )
-     SELECT up.start, n.id, n.name, up.depth FROM up JOIN nodes n ON n.id = up.id WHERE n.parent_id IS NOT NULL`,
+     SELECT up.start, n.id, n.name, up.depth FROM up CROSS JOIN nodes n ON n.id = up.id WHERE n.parent_id IS NOT NULL`,
     params,
   );
   return rows.map((r) => ({ start: r.start, id: r.id, name: r.name, depth: num(r.depth) }));
@@ -115,7 +115,7 @@ export async function inheritedShareLevel(q: Q, id: string, userId: string, now:
        SELECT p.parent_id FROM anc JOIN nodes p ON p.id = anc.id WHERE p.parent_id IS NOT NULL
      )
      SELECT MAX(CASE s.permission WHEN 'edit' THEN 2 ELSE 1 END) AS level
-     FROM anc JOIN shares s ON s.node_id = anc.id
+     FROM anc CROSS JOIN shares s ON s.node_id = anc.id
      WHERE s.kind = 'user' AND s.grantee_id = $userId AND (s.expires_at IS NULL OR s.expires_at > $now)`,
     { id, userId, now },
   );
@@ -134,7 +134,7 @@ export async function liveSubtree(q: Q, id: string): Promise<SubtreeRow[]> {
        UNION ALL
        SELECT c.id, sub.depth + 1 FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
      )
-     SELECT ${NODE_COLS}, sub.depth FROM sub JOIN nodes n ON n.id = sub.id ORDER BY sub.depth, n.name_key`,
+     SELECT ${NODE_COLS}, sub.depth FROM sub CROSS JOIN nodes n ON n.id = sub.id ORDER BY sub.depth, n.name_key`,
     { id },
   );
   return rows.map((r) => ({ ...toNode(r), depth: num(r.depth) }));

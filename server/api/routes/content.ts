@@ -62,6 +62,14 @@ export function contentRoutes({ drive, config }: ApiDeps) {
         formidable: {
           uploadDir: tmp, maxFileSize: room, maxTotalFileSize: room, allowEmptyFiles: true, minFileSize: 0, maxFiles: 1000, hashAlgorithm: false,
           onFileBegin: (_field, file) => void order.push(file.filepath),
+          // formidable takes a part without its own Content-Type for a text field, whatever its
+          // filename says; clients such as Python requests send files that way (RFC 7578 §4.4: the
+          // default is text/plain, and a filename marks a file). The type itself is unused: a stored
+          // file's type comes from its name.
+          onPart: (part, handle) => {
+            if (part.originalFilename && !part.mimetype) part.mimetype = 'application/octet-stream';
+            return handle(part);
+          },
         },
       })(ctx, async () => {});
     } catch (err) {

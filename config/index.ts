@@ -33,6 +33,18 @@ const seconds = z.string().transform((v, ctx) => {
   try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
 });
 
+/** An origin given as configuration ("https://files.example.com"): http(s), no path, query or credentials. */
+const originUrl = z.string().transform((v, ctx) => {
+  let u: URL;
+  try { u = new URL(v); } catch { ctx.addIssue({ code: 'custom', message: `"${v}" is not a URL (example: https://files.example.com)` }); return z.NEVER; }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') { ctx.addIssue({ code: 'custom', message: `"${v}" must start with http:// or https://` }); return z.NEVER; }
+  if (u.username || u.password || u.pathname !== '/' || u.search || u.hash) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" must be an origin only, such as https://files.example.com (no path, query or credentials)` });
+    return z.NEVER;
+  }
+  return Object.freeze({ origin: u.origin, host: u.host });
+});
+
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -56,6 +68,7 @@ const Env = z.object({
   BLOB_GC_GRACE: seconds.default(3600),
   JOBS_ENABLED: bool.default(true),
   TRUST_PROXY: bool.default(false),
+  PUBLIC_URL: originUrl.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -77,6 +90,8 @@ export interface Config {
   readonly blobGcGraceSeconds: number;
   readonly jobsEnabled: boolean;
   readonly trustProxy: boolean;
+  /** The address users reach Coffer at, when a proxy hides it from the Host header. */
+  readonly publicUrl: { readonly origin: string; readonly host: string } | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly production: boolean;
 }
@@ -116,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     blobGcGraceSeconds: e.BLOB_GC_GRACE,
     jobsEnabled: e.JOBS_ENABLED,
     trustProxy: e.TRUST_PROXY,
+    publicUrl: e.PUBLIC_URL,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   });

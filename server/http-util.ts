@@ -32,3 +32,13 @@ export function sendContinue(req: IncomingMessage, res: ServerResponse): void {
     res.writeContinue();
   }
 }
+
+/** A Host header value as an URL's `host` (lower-case, the scheme's default port left out); null when malformed. */
+export function normalHost(raw: string | undefined, protocol: string): string | null {
+  if (!raw || /[\s/?#@\\]/.test(raw)) return null;
+  try {
+    return new URL(`${protocol}//${raw}`).host;
+  } catch {
+    return null;
+  }
+}

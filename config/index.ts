@@ -2,6 +2,7 @@
  * The only reader of process.env. `loadConfig(env)` parses, validates and freezes the settings;
  * everything else receives the typed Config, so tests build their own without touching the environment.
  */
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -45,6 +46,22 @@ const originUrl = z.string().transform((v, ctx) => {
   return Object.freeze({ origin: u.origin, host: u.host });
 });
 
+/** "10.0.0.0/8, ::1" → ["10.0.0.0/8", "::1"]; each an IP address or a CIDR block. */
+const ipList = z.string().transform((v, ctx) => {
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    const [addr, prefix, extra] = item.split('/');
+    const family = net.isIP(addr ?? '');
+    const bits = family === 4 ? 32 : 128;
+    const okPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (!family || !okPrefix || extra !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an IP address or CIDR block (examples: 10.0.0.5, 172.16.0.0/12, fd00::/8)` });
+      return z.NEVER;
+    }
+  }
+  return Object.freeze(items);
+});
+
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -68,6 +85,7 @@ const Env = z.object({
   BLOB_GC_GRACE: seconds.default(3600),
   JOBS_ENABLED: bool.default(true),
   TRUST_PROXY: bool.default(false),
+  TRUSTED_PROXIES: ipList.default(['127.0.0.0/8', '::1']),
   PUBLIC_URL: originUrl.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
@@ -90,6 +108,8 @@ export interface Config {
   readonly blobGcGraceSeconds: number;
   readonly jobsEnabled: boolean;
   readonly trustProxy: boolean;
+  /** Peers whose X-Forwarded-For is believed (only with trustProxy): IP addresses and CIDR blocks. */
+  readonly trustedProxies: readonly string[];
   /** The address users reach Coffer at, when a proxy hides it from the Host header. */
   readonly publicUrl: { readonly origin: string; readonly host: string } | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -131,6 +151,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     blobGcGraceSeconds: e.BLOB_GC_GRACE,
     jobsEnabled: e.JOBS_ENABLED,
     trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUSTED_PROXIES,
     publicUrl: e.PUBLIC_URL,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

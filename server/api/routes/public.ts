@@ -11,6 +11,7 @@ import { forbidden } from '../../domain/errors.js';
 import type { LinkView } from '../../domain/sharing.js';
 import type { ApiDeps } from '../deps.js';
 import { sendContinue } from '../http-util.js';
+import { origin } from '../middleware/auth.js';
 import { presentNode } from '../presenters.js';
 import { sendFile } from '../send-file.js';
 import { Id, parseBody, parseParams, parseQuery } from '../validate.js';
@@ -43,7 +44,7 @@ export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware
     const linkId = await sharing.linkId(token);
     const cookie = linkId ? ctx.cookies.get(cookieName(linkId)) : undefined;
     const unlocked = linkId !== undefined && sharing.isUnlocked(cookie, linkId);
-    const opened = await sharing.openLink(token, { password: ctx.get('x-link-password') || null, unlocked }, { via: 'link', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    const opened = await sharing.openLink(token, { password: ctx.get('x-link-password') || null, unlocked }, origin(ctx, 'link'));
     if (unlocked && !['GET', 'HEAD'].includes(ctx.method) && ctx.get('x-requested-with') !== 'coffer') {
       throw forbidden('Missing the X-Requested-With: coffer header (CSRF protection)');
     }
@@ -61,7 +62,7 @@ export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware
   router.post('/public/:token/unlock', json, async (ctx) => {
     const { token } = parseParams(ctx, TokenParams);
     const { password } = parseBody(ctx, Unlock);
-    const { link } = await sharing.openLink(token, { password }, { via: 'link', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    const { link } = await sharing.openLink(token, { password }, origin(ctx, 'link'));
     const unlock = sharing.unlockToken(link);
     ctx.cookies.set(cookieName(link.id), unlock.value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, expires: new Date(unlock.expiresAt), path: `/api/public/${token}` });
     ctx.body = { link: presentLinkInfo(link) };

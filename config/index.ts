@@ -87,6 +87,7 @@ const Env = z.object({
   TRUST_PROXY: bool.default(false),
   TRUSTED_PROXIES: ipList.default(['127.0.0.0/8', '::1']),
   PUBLIC_URL: originUrl.optional(),
+  CONTENT_ORIGIN: originUrl.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -112,6 +113,8 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** The address users reach Coffer at, when a proxy hides it from the Host header. */
   readonly publicUrl: { readonly origin: string; readonly host: string } | undefined;
+  /** A second host name that serves only file bytes (inline previews), never the console or the API. */
+  readonly contentOrigin: { readonly origin: string; readonly host: string } | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly production: boolean;
 }
@@ -133,6 +136,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
     throw new ConfigError('Invalid configuration:\n  TLS_CERT and TLS_KEY must be set together');
   }
+  if (e.CONTENT_ORIGIN && e.PUBLIC_URL && e.CONTENT_ORIGIN.host === e.PUBLIC_URL.host) {
+    throw new ConfigError('Invalid configuration:\n  CONTENT_ORIGIN must be a different host name from PUBLIC_URL (it serves only file bytes)');
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return Object.freeze({
     port: e.PORT,
@@ -153,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     trustedProxies: e.TRUSTED_PROXIES,
     publicUrl: e.PUBLIC_URL,
+    contentOrigin: e.CONTENT_ORIGIN,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   });

@@ -2,6 +2,7 @@ import type { Config } from '../../config/index.js';
 import type { Admin } from '../domain/admin.js';
 import type { Accounts } from '../domain/auth.js';
 import type { Bin } from '../domain/bin.js';
+import type { ContentGrants } from '../domain/content-grants.js';
 import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
@@ -15,6 +16,7 @@ export interface ApiDeps {
   admin: Admin;
   sharing: Sharing;
   bin: Bin;
+  grants: ContentGrants;
   search(actor: Actor, query: SearchQuery): Promise<SearchHit[]>;
   version: string;
 }

@@ -5,6 +5,7 @@ import { koaBody } from 'koa-body';
 import type { Log } from '../log.js';
 import type { ApiDeps } from './deps.js';
 import { clientAddress } from '../client-address.js';
+import { contentOrigin } from './content-origin.js';
 import { sendContinue } from './http-util.js';
 import { serveConsole } from './static.js';
 import { authenticate } from './middleware/auth.js';
@@ -52,6 +53,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     ctx.request.ip = clientAddress(ctx.req, deps.config) ?? '';
     await next();
   });
+  app.use(contentOrigin(deps));
 
   const api = new Router({ prefix: '/api' });
   api.get('/health', (ctx) => {

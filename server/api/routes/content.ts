@@ -26,7 +26,8 @@ function decodeName(rawPath: string): string {
   }
 }
 
-export function contentRoutes({ drive, config }: ApiDeps) {
+export function contentRoutes(deps: ApiDeps) {
+  const { drive, config } = deps;
   const router = new Router();
 
   /** Raw streaming body; 201 when created, 200 when `?overwrite=true` replaced the file (same id). */
@@ -99,7 +100,7 @@ export function contentRoutes({ drive, config }: ApiDeps) {
   router.get('/files/:id/content', async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
     const { download } = parseQuery(ctx, DownloadQuery);
-    await sendFile(ctx, drive, requireActor(ctx), id, { download: download !== undefined && download !== '0' });
+    await sendFile(ctx, deps, requireActor(ctx), id, { download: download !== undefined && download !== '0' });
   });
 
   return router;

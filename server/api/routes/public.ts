@@ -36,7 +36,8 @@ function presentLinkInfo(link: LinkView) {
   return { permission: link.permission, expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(), hasPassword: link.hasPassword, rootId: link.node.id };
 }
 
-export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware) {
+export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
+  const { sharing, drive } = deps;
   const router = new Router();
 
   const open = async (ctx: Context): Promise<{ actor: Actor; link: LinkView }> => {
@@ -84,7 +85,7 @@ export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware
   router.get('/public/:token/content', async (ctx) => {
     const { actor, link } = await open(ctx);
     const { id, download } = parseQuery(ctx, ContentQuery);
-    await sendFile(ctx, drive, actor, id ?? link.node.id, { download: download !== undefined && download !== '0' });
+    await sendFile(ctx, deps, actor, id ?? link.node.id, { download: download !== undefined && download !== '0' });
   });
 
   router.get('/public/:token/zip', async (ctx) => {

@@ -2,6 +2,7 @@
  * The only reader of process.env. `loadConfig(env)` parses, validates and freezes the settings;
  * everything else receives the typed Config, so tests build their own without touching the environment.
  */
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -31,6 +32,34 @@ const bytes = z.string().transform((v, ctx) => {
 });
 const seconds = z.string().transform((v, ctx) => {
   try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+});
+
+/** An origin given as configuration ("https://files.example.com"): http(s), no path, query or credentials. */
+const originUrl = z.string().transform((v, ctx) => {
+  let u: URL;
+  try { u = new URL(v); } catch { ctx.addIssue({ code: 'custom', message: `"${v}" is not a URL (example: https://files.example.com)` }); return z.NEVER; }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') { ctx.addIssue({ code: 'custom', message: `"${v}" must start with http:// or https://` }); return z.NEVER; }
+  if (u.username || u.password || u.pathname !== '/' || u.search || u.hash) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" must be an origin only, such as https://files.example.com (no path, query or credentials)` });
+    return z.NEVER;
+  }
+  return Object.freeze({ origin: u.origin, host: u.host });
+});
+
+/** "10.0.0.0/8, ::1" → ["10.0.0.0/8", "::1"]; each an IP address or a CIDR block. */
+const ipList = z.string().transform((v, ctx) => {
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    const [addr, prefix, extra] = item.split('/');
+    const family = net.isIP(addr ?? '');
+    const bits = family === 4 ? 32 : 128;
+    const okPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (!family || !okPrefix || extra !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an IP address or CIDR block (examples: 10.0.0.5, 172.16.0.0/12, fd00::/8)` });
+      return z.NEVER;
+    }
+  }
+  return Object.freeze(items);
 });
 
 const Env = z.object({
@@ -64,6 +93,9 @@ const Env = z.object({
   VERSIONS_KEEP_DAILY: seconds.default(30 * 24 * 3600),
   VERSIONS_MAX_SHARE: int(0, 100).default(50),
   TRUST_PROXY: bool.default(false),
+  TRUSTED_PROXIES: ipList.default(['127.0.0.0/8', '::1']),
+  PUBLIC_URL: originUrl.optional(),
+  CONTENT_ORIGIN: originUrl.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -91,6 +123,12 @@ export interface Config {
   /** File versions: coalescing window and retention (milliseconds), and the most of the free space they may take (0–1). */
   readonly versions: { readonly coalesceMs: number; readonly keepAllMs: number; readonly keepDailyMs: number; readonly maxShareOfFree: number };
   readonly trustProxy: boolean;
+  /** Peers whose X-Forwarded-For is believed (only with trustProxy): IP addresses and CIDR blocks. */
+  readonly trustedProxies: readonly string[];
+  /** The address users reach Coffer at, when a proxy hides it from the Host header. */
+  readonly publicUrl: { readonly origin: string; readonly host: string } | undefined;
+  /** A second host name that serves only file bytes (inline previews), never the console or the API. */
+  readonly contentOrigin: { readonly origin: string; readonly host: string } | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly production: boolean;
 }
@@ -111,6 +149,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
     throw new ConfigError('Invalid configuration:\n  TLS_CERT and TLS_KEY must be set together');
+  }
+  if (e.CONTENT_ORIGIN && e.PUBLIC_URL && e.CONTENT_ORIGIN.host === e.PUBLIC_URL.host) {
+    throw new ConfigError('Invalid configuration:\n  CONTENT_ORIGIN must be a different host name from PUBLIC_URL (it serves only file bytes)');
   }
   const dataDir = path.resolve(e.DATA_DIR);
   return Object.freeze({
@@ -138,6 +179,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxShareOfFree: e.VERSIONS_MAX_SHARE / 100,
     }),
     trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUSTED_PROXIES,
+    publicUrl: e.PUBLIC_URL,
+    contentOrigin: e.CONTENT_ORIGIN,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   });

@@ -2,7 +2,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { DavContext } from './context.js';
 import { DavError } from './errors.js';
-import { etagList, httpDate, parseRange, header } from './http.js';
+import { etagList, header, httpDate, INERT_CSP, parseRange, userContentHeaders } from './http.js';
 import { encodeName } from './paths.js';
 import { esc } from './xml.js';
 
@@ -34,6 +34,9 @@ export async function get(c: DavContext): Promise<void> {
       + items.map((i) => `<li><a href="${encodeName(i.name)}${i.kind === 'folder' ? '/' : ''}">${esc(i.name)}${i.kind === 'folder' ? '/' : ''}</a></li>`).join('')
       + '</ul>\n';
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    // Our own page, but it shows names users chose: nothing in it may load or run.
+    res.setHeader('Content-Security-Policy', INERT_CSP);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Length', Buffer.byteLength(html));
     res.end(head ? undefined : html);
     return;
@@ -41,7 +44,8 @@ export async function get(c: DavContext): Promise<void> {
 
   res.setHeader('Content-Type', node.mime ?? 'application/octet-stream');
   res.setHeader('Accept-Ranges', 'bytes');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
+  // WebDAV clients ignore Content-Disposition; a browser following a link to /dav/x.html downloads it.
+  for (const [name, value] of Object.entries(userContentHeaders(node))) res.setHeader(name, value);
   if (node.sha1 && node.md5) res.setHeader('OC-Checksum', `SHA1:${node.sha1}`);
   const size = node.size;
   const ifRange = header(c.req, 'if-range');

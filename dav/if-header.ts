@@ -152,7 +152,7 @@ export async function checkIf(c: DavContext): Promise<string[]> {
         if (resource === null) names = c.names;
         else {
           try {
-            names = destinationNames(resource);
+            names = destinationNames(resource, { host: header(c.req, 'host'), publicUrl: c.config.publicUrl });
           } catch {
             return null; // not a resource of this drive: its conditions are false
           }

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { v2 } from 'webdav-server';
 import type { Actor } from '../server/domain/actor.js';
 import type { Accounts } from '../server/domain/auth.js';
+import { clientAddress } from '../server/client-address.js';
 import { DavAuth } from './auth.js';
 import { makeResolver, MAX_XML_BODY, type DavContext, type DavDeps } from './context.js';
 import { DavError, toDavFailure } from './errors.js';
@@ -88,7 +89,7 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     setCors(req, res);
     const names = namesOf(req.url ?? '/');
     if (method !== 'PUT' && Number(header(req, 'content-length') ?? 0) > MAX_XML_BODY) throw new DavError(413, 'Request body too large');
-    const origin = { via: 'dav' as const, ip: req.socket.remoteAddress ?? null, userAgent: header(req, 'user-agent') ?? null };
+    const origin = { via: 'dav' as const, ip: clientAddress(req, deps.config), userAgent: header(req, 'user-agent') ?? null };
     const user = await auth.authenticate(header(req, 'authorization'), origin);
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);

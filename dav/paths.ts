@@ -1,5 +1,6 @@
 /** Request URLs ↔ names under the user's root, and correctly percent-encoded hrefs. */
 import { DavError } from './errors.js';
+import { normalHost } from './http.js';
 
 export const MOUNT = '/dav';
 
@@ -29,8 +30,18 @@ export function namesOf(rawPath: string): string[] {
   return names;
 }
 
-/** The path part of a Destination header (absolute URI or absolute path), as names under /dav. */
-export function destinationNames(header: string | undefined): string[] {
+/** What names this server in a URL: the request's Host, and the configured public URL. */
+export interface ThisServer {
+  host: string | undefined;
+  publicUrl: { origin: string; host: string } | undefined;
+}
+
+/**
+ * The path part of a Destination header (absolute URI or absolute path), as names under /dav.
+ * An absolute URI must name this server (its Host, or PUBLIC_URL behind a proxy that rewrites Host):
+ * a COPY/MOVE to another server is 502 (RFC 4918 §9.8.4, §9.9.4), never a local write.
+ */
+export function destinationNames(header: string | undefined, here: ThisServer): string[] {
   if (!header) throw new DavError(400, 'Destination header missing');
   let p = header.trim();
   if (!p.startsWith('/')) {
@@ -41,6 +52,7 @@ export function destinationNames(header: string | undefined): string[] {
       throw new DavError(400, 'Malformed Destination header');
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DavError(400, 'Unsupported Destination scheme');
+    if (u.host !== normalHost(here.host, u.protocol) && u.host !== here.publicUrl?.host) throw new DavError(502, 'The Destination names another server');
     p = u.pathname;
   }
   try {

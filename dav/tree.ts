@@ -41,7 +41,7 @@ export async function copyOrMove(c: DavContext): Promise<void> {
   const move = c.method === 'MOVE';
   const { node } = await c.resolve();
   if (!node) throw new DavError(404, 'Not found');
-  const destNames = destinationNames(header(c.req, 'destination'));
+  const destNames = destinationNames(header(c.req, 'destination'), { host: header(c.req, 'host'), publicUrl: c.config.publicUrl });
   const overwriteHeader = (header(c.req, 'overwrite') ?? 'T').trim().toUpperCase();
   if (overwriteHeader !== 'T' && overwriteHeader !== 'F') throw new DavError(400, 'Overwrite must be T or F');
   const overwrite = overwriteHeader === 'T';

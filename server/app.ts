@@ -8,6 +8,7 @@ import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { Admin } from './domain/admin.js';
 import { Bin } from './domain/bin.js';
+import { ContentGrants } from './domain/content-grants.js';
 import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
@@ -56,10 +57,11 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const admin = new Admin(db, clock);
   const sharing = new Sharing(db, clock, { hasher, ...config.login, secret, directory: config.directory });
   const bin = new Bin(db, clock, config.trashRetentionDays);
+  const grants = new ContentGrants(db, drive, clock, secret);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
-  const koa = createApi({ config, drive, accounts, admin, sharing, bin, versions, locks, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
+  const koa = createApi({ config, drive, accounts, admin, sharing, bin, versions, locks, grants, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
   const server = createHttpServer(config, koa.callback(), createDavHandler({ config, drive, locks, sharing, accounts, log }));
   const scheduler = config.jobsEnabled
     ? startScheduler([

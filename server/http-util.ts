@@ -32,3 +32,65 @@ export function sendContinue(req: IncomingMessage, res: ServerResponse): void {
     res.writeContinue();
   }
 }
+
+/** RFC 6266 / 5987: an ASCII fallback plus the exact UTF-8 name. */
+export function contentDisposition(kind: 'inline' | 'attachment', name: string): string {
+  const fallback = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/["\\%;]/g, '_').trim() || 'download';
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return `${kind}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}
+
+/**
+ * Types a browser runs (or renders with script: HTML, SVG, any XML through an XSLT stylesheet,
+ * MHTML archives, Flash) when shown inline. An unknown type counts as active.
+ */
+const ACTIVE = /^\s*(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[a-z0-9.+-]+\/[a-z0-9.+-]*\+xml|text\/xsl|text\/(x-)?(java|ecma)script|application\/(x-)?(java|ecma)script|application\/x-shockwave-flash|multipart\/related|message\/rfc822|application\/x-mimearchive)\s*(;|$)/i;
+export function isActiveContent(mime: string | null): boolean {
+  return !mime || ACTIVE.test(mime);
+}
+
+/** For a download, a listing or anything else: nothing loads, nothing runs. */
+export const INERT_CSP = "default-src 'none'; sandbox";
+
+/**
+ * For a file shown inline: an image or media document may load itself (and the browser's own
+ * inline styles apply); nothing else loads (an SVG or HTML page on the content origin not even an
+ * image), nothing runs.
+ */
+function inlineCsp(mime: string | null): string {
+  const self = isActiveContent(mime) ? '' : /^image\//i.test(mime ?? '') ? "img-src 'self' data:; " : /^(video|audio)\//i.test(mime ?? '') ? "media-src 'self'; " : '';
+  return `default-src 'none'; ${self}style-src 'unsafe-inline'; sandbox`;
+}
+
+/**
+ * The one policy for user bytes on every door (WebDAV GET/HEAD, API download and preview, public
+ * links, ZIP, the content origin): never sniffed, sandboxed (no script, no same-origin access even
+ * if a browser renders it), and active types always downloaded — unless `sandboxedInline`, which
+ * only the separate CONTENT_ORIGIN may ask for, since there a rendered page can reach nothing of ours.
+ */
+export function userContentHeaders(file: { name: string; mime: string | null }, opts: { download?: boolean; sandboxedInline?: boolean } = {}): Record<string, string> {
+  const attachment = !opts.sandboxedInline && (opts.download === true || isActiveContent(file.mime));
+  return {
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': attachment ? INERT_CSP : inlineCsp(file.mime),
+    'Content-Disposition': contentDisposition(attachment ? 'attachment' : 'inline', file.name),
+  };
+}
+
+/** A Host header value as an URL's `host` (lower-case, the scheme's default port left out); null when malformed. */
+export function normalHost(raw: string | undefined, protocol: string): string | null {
+  if (!raw || /[\s/?#@\\]/.test(raw)) return null;
+  try {
+    return new URL(`${protocol}//${raw}`).host;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a request was addressed to `target` (a configured origin). The Host header is compared,
+ * never X-Forwarded-Host, which anyone can send: a proxy in front must pass Host through.
+ */
+export function addressedTo(req: IncomingMessage, target: { origin: string; host: string }): boolean {
+  return normalHost(req.headers.host, new URL(target.origin).protocol) === target.host;
+}

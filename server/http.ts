@@ -6,13 +6,17 @@ import fs from 'node:fs';
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Config } from '../config/index.js';
+import { addressedTo } from './http-util.js';
 
 export type DavHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createHttpServer(config: Config, koa: RequestListener, dav: DavHandler | null): http.Server {
+  const content = config.contentOrigin;
   const handler: RequestListener = (req, res) => {
     const url = req.url ?? '/';
-    if (dav && (url === '/dav' || url.startsWith('/dav/') || url.startsWith('/dav?') || req.method === 'OPTIONS' && url === '/')) dav(req, res);
+    // The content host serves file bytes and nothing else (the Koa app answers it): never WebDAV.
+    if (content && addressedTo(req, content)) koa(req, res);
+    else if (dav && (url === '/dav' || url.startsWith('/dav/') || url.startsWith('/dav?') || req.method === 'OPTIONS' && url === '/')) dav(req, res);
     else koa(req, res);
   };
   const server = config.tls

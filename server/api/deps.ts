@@ -2,6 +2,7 @@ import type { Config } from '../../config/index.js';
 import type { Admin } from '../domain/admin.js';
 import type { Accounts } from '../domain/auth.js';
 import type { Bin } from '../domain/bin.js';
+import type { ContentGrants } from '../domain/content-grants.js';
 import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
 import type { Locks } from '../domain/locks.js';
@@ -19,6 +20,7 @@ export interface ApiDeps {
   bin: Bin;
   versions: Versions;
   locks: Locks;
+  grants: ContentGrants;
   search(actor: Actor, query: SearchQuery): Promise<SearchHit[]>;
   version: string;
 }

@@ -4,6 +4,8 @@ import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import type { Log } from '../log.js';
 import type { ApiDeps } from './deps.js';
+import { clientAddress } from '../client-address.js';
+import { contentOrigin } from './content-origin.js';
 import { sendContinue } from './http-util.js';
 import { serveConsole } from './static.js';
 import { authenticate } from './middleware/auth.js';
@@ -49,8 +51,11 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     if (!STREAMING_UPLOAD.test(ctx.path)) sendContinue(ctx.req, ctx.res);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'same-origin');
+    // Koa's own ctx.ip believes the left-most X-Forwarded-For entry, which the client writes.
+    ctx.request.ip = clientAddress(ctx.req, deps.config) ?? '';
     await next();
   });
+  app.use(contentOrigin(deps));
 
   const api = new Router({ prefix: '/api' });
   api.get('/health', (ctx) => {

@@ -1,9 +1,14 @@
-/** Sends file bytes: ETag/If-None-Match (304), single Range (206/416), HEAD, inline or attachment. */
+/**
+ * Sends stored bytes: ETag/If-None-Match (304), single Range (206/416), HEAD, inline or attachment,
+ * always with the user-content policy (nosniff, sandbox CSP, active types downloaded). With
+ * CONTENT_ORIGIN configured, an inline request is redirected there instead (see content-origin.ts).
+ */
 import type { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { Actor } from '../domain/actor.js';
-import type { Drive } from '../domain/drive.js';
-import { contentDisposition, etagMatches, isActiveContent, parseRange } from './http-util.js';
+import type { NodeView } from '../domain/types.js';
+import type { ApiDeps } from './deps.js';
+import { etagMatches, parseRange, userContentHeaders } from './http-util.js';
 
 /** What a download needs to know about some stored bytes, and how to read them. */
 export interface Content {
@@ -16,27 +21,36 @@ export interface Content {
   open: ((range: { start: number; end: number }) => Readable) | null;
 }
 
-export async function sendFile(ctx: Context, drive: Drive, actor: Actor, id: string, opts: { download: boolean }): Promise<void> {
-  const { node } = await drive.openFile(actor, id);
-  const hash = node.contentHash;
-  await sendContent(ctx, { ...node, open: hash ? (range) => drive.blobs.open(hash, range) : null }, opts);
+export async function sendFile(ctx: Context, deps: Pick<ApiDeps, 'drive' | 'grants' | 'config'>, actor: Actor, id: string, opts: { download: boolean }): Promise<void> {
+  const { node } = await deps.drive.openFile(actor, id);
+  const contentOrigin = deps.config.contentOrigin;
+  if (contentOrigin && !opts.download) {
+    // Previews render on the other host name, where a page can reach neither the console nor the API.
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 302;
+    ctx.redirect(`${contentOrigin.origin}/content/${deps.grants.issue(actor, node)}/${encodeURIComponent(node.name)}`);
+    return;
+  }
+  await sendNode(ctx, deps.drive, node, userContentHeaders(node, { download: opts.download }));
 }
 
-export async function sendContent(ctx: Context, file: Content, opts: { download: boolean }): Promise<void> {
+/** Writes a node's bytes (or 304/206/416) with the given user-content headers. */
+export async function sendNode(ctx: Context, drive: ApiDeps['drive'], node: NodeView, headers: Record<string, string>): Promise<void> {
+  const hash = node.contentHash;
+  await sendContent(ctx, { ...node, open: hash ? (range) => drive.blobs.open(hash, range) : null }, headers);
+}
+
+export async function sendContent(ctx: Context, file: Content, headers: Record<string, string>): Promise<void> {
   const { etag, size } = file;
   ctx.set('ETag', `"${etag}"`);
   ctx.set('Last-Modified', new Date(file.modifiedAt).toUTCString());
   ctx.set('Accept-Ranges', 'bytes');
   ctx.set('Cache-Control', 'private, no-cache');
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  // User content never runs as our origin: sandboxed, and active types are always downloaded.
-  ctx.set('Content-Security-Policy', "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; sandbox");
+  ctx.set(headers);
   if (etagMatches(ctx.get('if-none-match'), etag)) {
     ctx.status = 304;
     return;
   }
-  const attachment = opts.download || isActiveContent(file.mime);
-  ctx.set('Content-Disposition', contentDisposition(attachment ? 'attachment' : 'inline', file.name));
   ctx.type = file.mime ?? 'application/octet-stream';
   const ifRange = ctx.get('if-range');
   const range = ifRange && ifRange !== `"${etag}"` ? ({ kind: 'full' } as const) : parseRange(ctx.get('range') || undefined, size);

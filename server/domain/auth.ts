@@ -112,7 +112,8 @@ export class Accounts {
     let claims: jwt.JwtPayload;
     try {
       const decoded = jwt.verify(token, this.secret, { algorithms: ['HS256'], clockTimestamp: Math.floor(this.clock.now() / 1000) });
-      if (typeof decoded === 'string') throw new Error('unexpected payload');
+      // jsonwebtoken only checks an exp that is present: a token without one would never expire.
+      if (typeof decoded === 'string' || typeof decoded.exp !== 'number') throw new Error('unexpected payload');
       claims = decoded;
     } catch {
       throw unauthenticated('Your session is invalid or has expired; sign in again');

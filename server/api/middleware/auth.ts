@@ -15,8 +15,9 @@ export interface ApiState {
   session?: { jti: string; expiresAt: number };
 }
 
-export function origin(ctx: Context) {
-  return { via: 'api' as const, ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+/** Where an API request came from (ctx.ip is set from clientAddress by the router). */
+export function origin(ctx: Context, via: 'api' | 'link' = 'api') {
+  return { via, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
 }
 
 export function authenticate(accounts: Accounts) {

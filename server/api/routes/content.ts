@@ -26,7 +26,8 @@ function decodeName(rawPath: string): string {
   }
 }
 
-export function contentRoutes({ drive, config }: ApiDeps) {
+export function contentRoutes(deps: ApiDeps) {
+  const { drive, config } = deps;
   const router = new Router();
 
   /** Raw streaming body; 201 when created, 200 when `?overwrite=true` replaced the file (same id). */
@@ -62,6 +63,14 @@ export function contentRoutes({ drive, config }: ApiDeps) {
         formidable: {
           uploadDir: tmp, maxFileSize: room, maxTotalFileSize: room, allowEmptyFiles: true, minFileSize: 0, maxFiles: 1000, hashAlgorithm: false,
           onFileBegin: (_field, file) => void order.push(file.filepath),
+          // formidable takes a part without its own Content-Type for a text field, whatever its
+          // filename says; clients such as Python requests send files that way (RFC 7578 §4.4: the
+          // default is text/plain, and a filename marks a file). The type itself is unused: a stored
+          // file's type comes from its name.
+          onPart: (part, handle) => {
+            if (part.originalFilename && !part.mimetype) part.mimetype = 'application/octet-stream';
+            return handle(part);
+          },
         },
       })(ctx, async () => {});
     } catch (err) {
@@ -91,7 +100,7 @@ export function contentRoutes({ drive, config }: ApiDeps) {
   router.get('/files/:id/content', async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
     const { download } = parseQuery(ctx, DownloadQuery);
-    await sendFile(ctx, drive, requireActor(ctx), id, { download: download !== undefined && download !== '0' });
+    await sendFile(ctx, deps, requireActor(ctx), id, { download: download !== undefined && download !== '0' });
   });
 
   return router;

@@ -11,6 +11,7 @@ import { forbidden } from '../../domain/errors.js';
 import type { LinkView } from '../../domain/sharing.js';
 import type { ApiDeps } from '../deps.js';
 import { sendContinue } from '../http-util.js';
+import { origin } from '../middleware/auth.js';
 import { presentNode } from '../presenters.js';
 import { sendFile } from '../send-file.js';
 import { Id, parseBody, parseParams, parseQuery } from '../validate.js';
@@ -35,7 +36,8 @@ function presentLinkInfo(link: LinkView) {
   return { permission: link.permission, expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(), hasPassword: link.hasPassword, rootId: link.node.id };
 }
 
-export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware) {
+export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
+  const { sharing, drive } = deps;
   const router = new Router();
 
   const open = async (ctx: Context): Promise<{ actor: Actor; link: LinkView }> => {
@@ -43,7 +45,7 @@ export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware
     const linkId = await sharing.linkId(token);
     const cookie = linkId ? ctx.cookies.get(cookieName(linkId)) : undefined;
     const unlocked = linkId !== undefined && sharing.isUnlocked(cookie, linkId);
-    const opened = await sharing.openLink(token, { password: ctx.get('x-link-password') || null, unlocked }, { via: 'link', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    const opened = await sharing.openLink(token, { password: ctx.get('x-link-password') || null, unlocked }, origin(ctx, 'link'));
     if (unlocked && !['GET', 'HEAD'].includes(ctx.method) && ctx.get('x-requested-with') !== 'coffer') {
       throw forbidden('Missing the X-Requested-With: coffer header (CSRF protection)');
     }
@@ -61,7 +63,7 @@ export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware
   router.post('/public/:token/unlock', json, async (ctx) => {
     const { token } = parseParams(ctx, TokenParams);
     const { password } = parseBody(ctx, Unlock);
-    const { link } = await sharing.openLink(token, { password }, { via: 'link', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    const { link } = await sharing.openLink(token, { password }, origin(ctx, 'link'));
     const unlock = sharing.unlockToken(link);
     ctx.cookies.set(cookieName(link.id), unlock.value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, expires: new Date(unlock.expiresAt), path: `/api/public/${token}` });
     ctx.body = { link: presentLinkInfo(link) };
@@ -83,7 +85,7 @@ export function publicRoutes({ sharing, drive }: ApiDeps, json: RouterMiddleware
   router.get('/public/:token/content', async (ctx) => {
     const { actor, link } = await open(ctx);
     const { id, download } = parseQuery(ctx, ContentQuery);
-    await sendFile(ctx, drive, actor, id ?? link.node.id, { download: download !== undefined && download !== '0' });
+    await sendFile(ctx, deps, actor, id ?? link.node.id, { download: download !== undefined && download !== '0' });
   });
 
   router.get('/public/:token/zip', async (ctx) => {

@@ -5,6 +5,7 @@ import type { VersionView } from '../../domain/versions.js';
 import type { ApiDeps } from '../deps.js';
 import { requireActor } from '../middleware/auth.js';
 import { presentNode } from '../presenters.js';
+import { userContentHeaders } from '../http-util.js';
 import { sendContent } from '../send-file.js';
 import { Id, parseParams } from '../validate.js';
 
@@ -31,7 +32,8 @@ export function versionRoutes({ versions }: ApiDeps) {
   router.get('/nodes/:id/versions/:versionId/content', async (ctx) => {
     const { id, versionId } = parseParams(ctx, VersionParams);
     const { node, version, open } = await versions.openVersion(requireActor(ctx), id, versionId);
-    await sendContent(ctx, { name: node.name, mime: node.mime, size: version.size, etag: version.etag, modifiedAt: version.modifiedAt, open }, { download: true });
+    const file = { name: node.name, mime: node.mime, size: version.size, etag: version.etag, modifiedAt: version.modifiedAt, open };
+    await sendContent(ctx, file, userContentHeaders(file, { download: true }));
   });
 
   router.post('/nodes/:id/versions/:versionId/restore', async (ctx) => {

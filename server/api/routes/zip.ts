@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Actor } from '../../domain/actor.js';
 import type { Drive } from '../../domain/drive.js';
 import type { ApiDeps } from '../deps.js';
-import { contentDisposition } from '../http-util.js';
+import { userContentHeaders } from '../http-util.js';
 import { requireActor } from '../middleware/auth.js';
 import { Id, IdParams, parseParams, parseQuery } from '../validate.js';
 
@@ -56,7 +56,7 @@ export async function sendZip(ctx: Context, drive: Drive, actor: Actor, ids: str
   }
   void archive.finalize().catch(() => archive.destroy());
   ctx.type = 'application/zip';
-  ctx.set('Content-Disposition', contentDisposition('attachment', `${name}.zip`));
+  ctx.set(userContentHeaders({ name: `${name}.zip`, mime: 'application/zip' }, { download: true }));
   ctx.set('Cache-Control', 'no-store');
   ctx.body = archive;
 }

@@ -69,7 +69,7 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     server.method(name, {
       chunked: (ctx, _stream, done) => {
         const c = (ctx.request as IncomingMessage & { [STATE]?: DavContext })[STATE]!;
-        run(c, handler).finally(done);
+        void run(c, handler).finally(done);
       },
     });
   }

@@ -105,7 +105,8 @@ export async function lock(c: DavContext): Promise<void> {
   else if (depthHeader === '0') depth = '0';
   else throw new DavError(400, 'Depth must be 0 or infinity');
 
-  let { node, parent } = await c.resolve();
+  const { parent, node: existing } = await c.resolve();
+  let node = existing;
   let status = 200;
   if (!node) {
     // An unmapped URL: lock an empty new file (RFC 4918 §7.3).

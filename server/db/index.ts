@@ -6,7 +6,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
-import { runMigrations } from './migrate.js';
 
 export type Params = Record<string, unknown>;
 
@@ -101,7 +100,6 @@ export async function openDb(file: string): Promise<Db> {
     tx: (fn) => writeLock(() => sequelize.transaction((t) => fn(surface(sequelize, t)))),
     close: () => sequelize.close(),
   };
-  await runMigrations(db);
   return db;
 }
 

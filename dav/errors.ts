@@ -38,6 +38,7 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
     case 'locked': return { status: 423, message: m };
     case 'rate_limited': return { status: 429, message: m, retryAfter: Number(err.details?.retryAfterSeconds ?? 60) };
     case 'quota_exceeded': return { status: 507, message: m };
+    case 'storage_full': return { status: 507, message: m };
     case 'internal': return null;
   }
 }

@@ -1,5 +1,5 @@
 /** Small HTTP helpers of the API's download routes. */
-export { parseRange, sendContinue, type RangeResult } from '../http-util.js';
+export { answerUnreadBody, parseRange, sendContinue, type RangeResult } from '../http-util.js';
 
 /** RFC 6266 / 5987: an ASCII fallback plus the exact UTF-8 name. */
 export function contentDisposition(kind: 'inline' | 'attachment', name: string): string {

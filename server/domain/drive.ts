@@ -11,13 +11,14 @@ import {
   ancestry, childByKey, getLiveNode, isSelfOrAncestor, listChildren, liveSubtree, relativePaths,
   newEtag, pathOfNode, touchFolder, type SortKey, type SubtreeRow,
 } from '../db/queries/nodes.js';
-import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
+import type { BlobStore, StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
 import { listActivity, record, type Action, type ActivityFilter, type ActivityView } from './activity.js';
 import { requireNode, resolveAccess, atLeast } from './access.js';
 import { addBlobRef, blobChecksums, bumpBlobRefs, releaseBlobRefs } from './blobs.js';
 import type { Clock } from './clock.js';
-import { alreadyExists, DomainError, forbidden, invalidInput, quotaExceeded } from './errors.js';
+import { alreadyExists, DomainError, forbidden, invalidInput, isOutOfSpace, storageFull } from './errors.js';
+import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
 import { nameKey, numberedName, validateName } from './names.js';
 import { remainingBytes, reserveBytes } from './quota.js';
 import { listTrash, trashBytes, type TrashItem } from './trash.js';
@@ -40,6 +41,8 @@ export interface UploadOptions {
   beforeRead?: () => void;
   /** Only replace when the current ETag matches (If-Match); `null` = only create (If-None-Match: *). */
   ifMatch?: string | null;
+  /** The body's bytes are already counted among the uploads in flight by this ticket (a spooled multipart file). */
+  inFlight?: UploadTicket;
 }
 
 export interface ListOptions {
@@ -59,8 +62,16 @@ export interface ZipEntry {
 
 export type BulkAction = 'move' | 'copy' | 'trash';
 
+export interface DriveLimits {
+  /** Dead-property bytes one resource may hold (DAV_MAX_PROPERTY_BYTES). */
+  maxPropertyBytes: number;
+}
+
 
 export class Drive {
+  /** Uploads being received by this process (per process by design: see in-flight.ts). */
+  private readonly inFlight = new InFlightUploads();
+
   constructor(
     private readonly db: Db,
     readonly blobs: BlobStore,
@@ -108,10 +119,15 @@ export class Drive {
     return { node, sha1: sums?.sha1 ?? null, md5: sums?.md5 ?? null };
   }
 
-  /** Checks that the actor may add to the folder and returns how many bytes its owner has left (for a transport that spools a body first). */
-  async uploadRoom(actor: Actor, parentId: string): Promise<number> {
+  /**
+   * For a transport that spools a body before handing its files to `upload` (multipart): checks that
+   * the actor may add to the folder and counts the body among the owner's uploads in flight (see
+   * in-flight.ts). The caller reports arriving bytes on the ticket and releases it when done.
+   */
+  async reserveUpload(actor: Actor, parentId: string, expectedSize: number | null): Promise<UploadTicket> {
     const folder = await this.writableFolder(this.db, actor, parentId, this.clock.now());
-    return remainingBytes(this.db, folder.ownerId);
+    this.inFlight.checkDisk(expectedSize, await this.blobs.freeBytes());
+    return this.inFlight.begin(folder.ownerId, () => remainingBytes(this.db, folder.ownerId), expectedSize);
   }
 
   /** Live files and folders under the given nodes, with relative paths, for a ZIP download. */
@@ -193,18 +209,21 @@ export class Drive {
     const existing = await childByKey(this.db, parent.id, nameKey(name));
     this.checkReplace(existing, name, opts);
     if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
-    const room = (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
-    if (opts.expectedSize != null && opts.expectedSize > room) throw quotaExceeded(opts.expectedSize, room);
-
+    const expected = opts.expectedSize ?? null;
     await assertUnlocked(this.db, actor, parent.ownerId, [existing ? { nodeId: existing.id } : { parentId: parent.id, name }], before);
-    opts.beforeRead?.();
+    // Refused before the body is read (no `100 Continue`) when the disk or the room left cannot hold it.
+    this.inFlight.checkDisk(expected, await this.blobs.freeBytes());
+    const room = async () => (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
+    const ticket = opts.inFlight ? opts.inFlight.split(expected ?? 0) : await this.inFlight.begin(parent.ownerId, room, expected);
     let staged: StagedBlob;
     try {
-      staged = await this.blobs.stage(body, { maxBytes: room });
+      opts.beforeRead?.();
+      staged = await this.blobs.stage(metered(body, ticket, this.inFlight));
     } catch (err) {
-      if (err instanceof BlobTooLarge) throw quotaExceeded(err.limit + 1, room);
-      throw err;
+      ticket.release();
+      throw isOutOfSpace(err) ? storageFull(expected ?? undefined) : err;
     }
+    let committed = staged.size; // at most: a replaced file gives back its old size
     try {
       return await this.db.tx(async (tx) => {
         const now = this.clock.now();
@@ -231,7 +250,11 @@ export class Drive {
         await this.log(tx, actor, current ? 'file.replaced' : 'file.uploaded', node, now, { size: staged.size });
         return { node: { ...node, permission: await resolveAccess(tx, actor, node, now) }, created: !current };
       });
+    } catch (err) {
+      committed = 0;
+      throw isOutOfSpace(err) ? storageFull() : err; // place() found the disk full: nothing was committed
     } finally {
+      ticket.release(committed);
       await this.blobs.discard(staged);
     }
   }

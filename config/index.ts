@@ -53,6 +53,10 @@ const Env = z.object({
   DAV_PROPFIND_MAX_ENTRIES: int(1, 10_000_000).default(20_000),
   /** Longest WebDAV lock timeout granted, seconds (`Infinite` and longer requests get this). */
   DAV_LOCK_MAX_TIMEOUT: seconds.default(24 * 3600),
+  /** Dead properties one resource may hold, bytes (namespace + name + value); they count toward the quota too. */
+  DAV_MAX_PROPERTY_BYTES: bytes.default(64 * KiB),
+  /** Live-update (SSE) streams one user may hold open at once, per process. */
+  EVENTS_MAX_STREAMS_PER_USER: int(1, 10_000).default(8),
   BLOB_GC_GRACE: seconds.default(3600),
   JOBS_ENABLED: bool.default(true),
   TRUST_PROXY: bool.default(false),
@@ -74,6 +78,8 @@ export interface Config {
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly login: { readonly maxFailures: number; readonly maxFailuresPerIp: number; readonly windowSeconds: number };
   readonly dav: { readonly authCacheTtlSeconds: number; readonly propfindMaxEntries: number; readonly lockMaxTimeoutSeconds: number };
+  readonly davMaxPropertyBytes: number;
+  readonly eventsMaxStreamsPerUser: number;
   readonly blobGcGraceSeconds: number;
   readonly jobsEnabled: boolean;
   readonly trustProxy: boolean;
@@ -113,6 +119,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tls: e.TLS_CERT && e.TLS_KEY ? Object.freeze({ cert: path.resolve(e.TLS_CERT), key: path.resolve(e.TLS_KEY) }) : undefined,
     login: Object.freeze({ maxFailures: e.LOGIN_MAX_FAILURES, maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: e.LOGIN_WINDOW }),
     dav: Object.freeze({ authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL, propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES, lockMaxTimeoutSeconds: e.DAV_LOCK_MAX_TIMEOUT }),
+    davMaxPropertyBytes: e.DAV_MAX_PROPERTY_BYTES,
+    eventsMaxStreamsPerUser: e.EVENTS_MAX_STREAMS_PER_USER,
     blobGcGraceSeconds: e.BLOB_GC_GRACE,
     jobsEnabled: e.JOBS_ENABLED,
     trustProxy: e.TRUST_PROXY,

@@ -45,7 +45,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const blobs = new LocalDiskBlobStore(config.dataDir);
   const secret = loadOrCreateSecret(config.dataDir);
   const accounts = new Accounts(db, config, clock, secret);
-  const drive = new Drive(db, blobs, clock);
+  const drive = new Drive(db, blobs, clock, { maxPropertyBytes: config.davMaxPropertyBytes });
   const locks = new Locks(db, clock);
   const admin = new Admin(db, clock);
   const sharing = new Sharing(db, clock, { bcryptCost: config.bcryptCost, ...config.login, secret });

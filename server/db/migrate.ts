@@ -2,6 +2,7 @@
 import type { Db, Q } from './index.js';
 import { initial } from './migrations/001-initial.js';
 import { search } from './migrations/002-search.js';
+import { propertyBytes } from './migrations/006-property-bytes.js';
 
 export interface Migration {
   name: string;
@@ -10,7 +11,7 @@ export interface Migration {
   run?: (tx: Q) => Promise<void>;
 }
 
-const MIGRATIONS: Migration[] = [initial, search];
+const MIGRATIONS: Migration[] = [initial, search, propertyBytes];
 
 export async function runMigrations(db: Db): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');

@@ -76,6 +76,7 @@ export class Drive {
     private readonly db: Db,
     readonly blobs: BlobStore,
     private readonly clock: Clock,
+    private readonly limits: DriveLimits = { maxPropertyBytes: 64 * 1024 },
   ) {}
 
   // ── reads ──────────────────────────────────────────────────────────────────────────────
@@ -505,7 +506,7 @@ export class Drive {
       const now = this.clock.now();
       const { node, access } = await requireNode(tx, actor, id, 'edit', now);
       await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: id }], now);
-      await applyPropertyChanges(tx, id, changes);
+      await applyPropertyChanges(tx, node, changes, this.limits.maxPropertyBytes);
       if (modifiedAt !== null) await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
       const updated = { ...node, modifiedAt: modifiedAt ?? node.modifiedAt };
       await this.log(tx, actor, 'node.modified', updated, now, { properties: changes.length, ...(modifiedAt !== null ? { modifiedAt } : {}) });
@@ -545,7 +546,7 @@ export class Drive {
       } else {
         node = await this.copyIn(tx, actor, id, parentId, name);
       }
-      await copyProperties(tx, source.id, node.id);
+      await copyProperties(tx, source.id, node);
       return { node, replaced };
     });
   }

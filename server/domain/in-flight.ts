@@ -191,6 +191,9 @@ export function metered(body: Readable, ticket: UploadTicket, registry: InFlight
       admit();
     },
   });
+  // The store takes this stream up a little later (after opening its temp file) and then gets its
+  // error from its pipeline; until then an early cut-off must not be an uncaught 'error' event.
+  out.on('error', () => {});
   if (body.destroyed && !body.readableEnded) {
     out.destroy(new Error('The body ended before it was complete'));
     return out;

@@ -24,11 +24,11 @@ import { remainingBytes, reserveBytes } from './quota.js';
 import { listTrash, trashBytes, type TrashItem } from './trash.js';
 import type { NodeRow, NodeView, Page } from './types.js';
 import type { UserRow } from './types.js';
-import { davChildren, davSubtree, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
+import { davChildren, davSubtree, namesMatch, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
 import { applyPropertyChanges, copyProperties, propertiesOf, type DeadProperty, type PropertyChange } from './properties.js';
 import { getUser } from './users.js';
 import { assertUnlocked } from './locks.js';
-import { assertNotReserved, isSharedFolderName, SHARED_FOLDER_ID, sharedFolderNode, sharedRoots } from './shared-folder.js';
+import { assertNotReserved, SHARED_FOLDER_ID, SHARED_FOLDER_NAME, sharedFolderNode, sharedRoots } from './shared-folder.js';
 import { usage } from './quota.js';
 
 export interface UploadOptions {
@@ -330,8 +330,9 @@ export class Drive {
     assertNotReserved(to.parentId === null, finalName);
     if (to.id === from.id && finalName === node.name) return { ...node, permission: access };
     await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: node.id, recursive: true, membership: true, release: true }, { parentId: to.id, name: finalName }], now);
+    // A clash with the node itself is a case-only rename: allowed, it renames in place.
     const clash = await childByKey(tx, to.id, nameKey(finalName));
-    if (clash && clash.id !== node.id) throw alreadyExists(finalName);
+    if (clash && clash.id !== node.id) throw alreadyExists(finalName, clash.name);
     const mimeType = node.kind === 'file' ? mimeOf(finalName) : null;
     await tx.run('UPDATE nodes SET parent_id = $p, name = $name, name_key = $key, mime = $mime WHERE id = $id',
       { id, p: to.id, name: finalName, key: nameKey(finalName), mime: mimeType });
@@ -416,10 +417,13 @@ export class Drive {
 
   private async ensureFree(q: Q, parent: NodeRow, name: string): Promise<void> {
     assertNotReserved(parent.parentId === null, name);
-    if (await childByKey(q, parent.id, nameKey(name))) throw alreadyExists(name);
+    const clash = await childByKey(q, parent.id, nameKey(name));
+    if (clash) throw alreadyExists(name, clash.name);
   }
 
   private checkReplace(existing: NodeRow | undefined, name: string, opts: UploadOptions): void {
+    // Only the exactly-named file is ever replaced; a sibling that differs in case is left alone (paths.ts).
+    if (existing && existing.name !== name) throw alreadyExists(name, existing.name);
     if (opts.ifMatch === null && existing) throw new DomainError('precondition_failed', 'The item already exists');
     if (typeof opts.ifMatch === 'string' && (!existing || existing.etag !== opts.ifMatch)) {
       throw new DomainError('precondition_failed', 'The item has changed (ETag does not match)');
@@ -444,13 +448,13 @@ export class Drive {
   /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
   async resolvePath(actor: Actor, names: string[]): Promise<DavNode[]> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a drive');
-    if (names.length === 0 || !isSharedFolderName(names[0]!)) return resolveChain(this.db, actor.user.rootId, names);
+    if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!)) return resolveChain(this.db, actor.user.rootId, names);
     // Through "Shared with me": the virtual folder, a share root by its display name, then the owner's real tree.
     const [root] = await resolveChain(this.db, actor.user.rootId, []);
     const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
     const chain: DavNode[] = [root!, sharedFolderNode(actor.user, roots)];
     if (names.length === 1) return chain;
-    const shareRoot = roots.find((r) => nameKey(r.name) === nameKey(names[1]!));
+    const shareRoot = roots.find((r) => namesMatch(r.name, names[1]!));
     if (!shareRoot) return chain;
     const below = await resolveChain(this.db, shareRoot.id, names.slice(2));
     return [...chain, shareRoot, ...below.slice(1)];
@@ -554,8 +558,11 @@ export class Drive {
   private async clearTarget(tx: Q, actor: Actor, id: string, parentId: string, name: string, overwrite: boolean): Promise<boolean> {
     const now = this.clock.now();
     const parent = await this.writableFolder(tx, actor, parentId, now);
-    const existing = await childByKey(tx, parent.id, nameKey(validateName(name)));
+    const finalName = validateName(name);
+    const existing = await childByKey(tx, parent.id, nameKey(finalName));
     if (!existing || existing.id === id) return false;
+    // Overwrite replaces only the exactly-named target, never a sibling that differs in case.
+    if (existing.name !== finalName) throw alreadyExists(finalName, existing.name);
     if (!overwrite) throw new DomainError('precondition_failed', `"${existing.name}" already exists and Overwrite is F`);
     if (await isSelfOrAncestor(tx, existing.id, id)) throw new DomainError('invalid_move', 'The target contains the source');
     await this.trashIn(tx, actor, existing.id);

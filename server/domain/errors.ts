@@ -17,7 +17,15 @@ export class DomainError extends Error {
 
 export const notFound = (what = 'Item') => new DomainError('not_found', `${what} not found`);
 export const forbidden = (message: string) => new DomainError('forbidden', message);
-export const alreadyExists = (name: string) => new DomainError('already_exists', `An item named "${name}" already exists here`, { name });
+/**
+ * `existing` is the stored name when it differs from `name` only in case: names are unique per folder
+ * case-insensitively, but a path names only its exact item (see paths.ts), so the other-cased item
+ * is reported rather than silently replaced.
+ */
+export const alreadyExists = (name: string, existing?: string) =>
+  existing !== undefined && existing !== name
+    ? new DomainError('already_exists', `"${existing}" already exists here (names that differ only in case cannot be side by side)`, { name, existing })
+    : new DomainError('already_exists', `An item named "${name}" already exists here`, { name });
 export const invalidInput = (message: string, details?: Record<string, unknown>) => new DomainError('invalid_input', message, details);
 export const quotaExceeded = (needed: number, available: number) =>
   new DomainError('quota_exceeded', 'Not enough storage space left', { needed, available: Math.max(0, available) });

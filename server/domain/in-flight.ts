@@ -101,14 +101,21 @@ export class InFlightUploads {
   /**
    * Starts an upload of `expected` bytes (null: unknown length) out of the owner's room, as
    * `readRoom` reads it from the database: quota_exceeded up front when the room minus the owner's
-   * other uploads in flight cannot hold it. An upload that commits while the room is being read
-   * has left the registry but may not be in that reading yet: what it committed meanwhile is
-   * taken off the room.
+   * other uploads in flight cannot hold it.
    */
   async begin(ownerId: string, readRoom: () => Promise<number>, expected: number | null): Promise<UploadTicket> {
-    const mark = this.committedBy.get(ownerId) ?? 0;
-    const read = await readRoom();
-    const room = read - ((this.committedBy.get(ownerId) ?? 0) - mark);
+    // An upload that commits while the room is being read leaves the registry, and may or may not
+    // be in that reading: read again. After a few tries (a burst of commits), count it as not in.
+    let room: number;
+    for (let attempt = 1; ; attempt++) {
+      const mark = this.committedBy.get(ownerId) ?? 0;
+      const read = await readRoom();
+      const since = (this.committedBy.get(ownerId) ?? 0) - mark;
+      if (since === 0 || attempt === 4) {
+        room = read - since;
+        break;
+      }
+    }
     const others = this.reservedBy(ownerId);
     if (expected !== null && expected > room - others) throw quotaExceeded(expected, room - others);
     this.adjust(ownerId, expected ?? 0);

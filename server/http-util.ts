@@ -61,9 +61,9 @@ export function answerUnreadBody(req: IncomingMessage, res: ServerResponse, body
   };
   const bump = () => {
     clearTimeout(idle);
-    idle = setTimeout(done, LINGER_IDLE_MS);
+    idle = setTimeout(done, LINGER_IDLE_MS).unref();
   };
-  const cap = setTimeout(done, LINGER_MAX_MS);
+  const cap = setTimeout(done, LINGER_MAX_MS).unref();
   req.on('data', bump).once('end', done).once('close', done).once('error', done);
   bump();
   req.resume();

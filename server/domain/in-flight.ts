@@ -21,11 +21,18 @@ export class UploadTicket {
   constructor(
     private readonly registry: InFlightUploads,
     readonly ownerId: string,
-    /** What the owner had left (quota room) when the upload started. */
-    private readonly room: number,
+    /** What the owner had left (quota room) when the upload started… */
+    private readonly roomAtStart: number,
+    /** …and what this process's uploads had committed for the owner then. */
+    private readonly committedAtStart: number,
     expected: number | null,
   ) {
     this.reserved = expected ?? 0;
+  }
+
+  /** The owner's room now: less what uploads that finished since the start have committed. */
+  private get room(): number {
+    return this.roomAtStart - (this.registry.committed(this.ownerId) - this.committedAtStart);
   }
 
   /** Bytes held for this upload until it is released. */
@@ -75,7 +82,7 @@ export class UploadTicket {
     this.reserved -= moved;
     this.received = Math.max(0, this.received - bytes);
     this.registry.adjust(this.ownerId, bytes - moved); // more than was reserved: the rest is new
-    return this.registry.adopt(new UploadTicket(this.registry, this.ownerId, this.room, bytes));
+    return this.registry.adopt(new UploadTicket(this.registry, this.ownerId, this.roomAtStart, this.committedAtStart, bytes));
   }
 
   /**
@@ -107,19 +114,26 @@ export class InFlightUploads {
     // An upload that commits while the room is being read leaves the registry, and may or may not
     // be in that reading: read again. After a few tries (a burst of commits), count it as not in.
     let room: number;
+    let mark: number;
     for (let attempt = 1; ; attempt++) {
-      const mark = this.committedBy.get(ownerId) ?? 0;
+      mark = this.committed(ownerId);
       const read = await readRoom();
-      const since = (this.committedBy.get(ownerId) ?? 0) - mark;
+      const since = this.committed(ownerId) - mark;
       if (since === 0 || attempt === 4) {
         room = read - since;
+        mark += since;
         break;
       }
     }
     const others = this.reservedBy(ownerId);
     if (expected !== null && expected > room - others) throw quotaExceeded(expected, room - others);
     this.adjust(ownerId, expected ?? 0);
-    return this.adopt(new UploadTicket(this, ownerId, room, expected));
+    return this.adopt(new UploadTicket(this, ownerId, room, mark, expected));
+  }
+
+  /** Bytes this process's uploads have committed for the owner, ever (a running total). */
+  committed(ownerId: string): number {
+    return this.committedBy.get(ownerId) ?? 0;
   }
 
   /**

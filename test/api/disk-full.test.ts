@@ -50,13 +50,14 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
   });
 
   after(async () => {
-    if (srv) {
-      await expectHealthy(srv); // no internal error logged, fsck clean
-      await srv.close();
+    try {
+      if (srv) await expectHealthy(srv); // no internal error logged, fsck clean
+    } finally {
+      await srv?.close();
+      if (mounted) spawnSync('umount', [dataDir]);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(dbDir, { recursive: true, force: true });
     }
-    if (mounted) spawnSync('umount', [dataDir]);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(dbDir, { recursive: true, force: true });
   });
 
   const big = patternChunk(2, 3 * MiB);

@@ -177,15 +177,16 @@ describe('a real `rclone mount`: mv Readme.txt README.txt', function () {
     fs.mkdirSync(mnt);
   });
   after(async () => {
-    if (child) {
-      await run('fusermount', ['-u', mnt]);
-      child.kill();
+    try {
+      if (child) {
+        await run('fusermount', ['-u', mnt]);
+        child.kill();
+      }
+      if (srv) await expectHealthy(srv);
+    } finally {
+      await srv?.close();
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     }
-    if (srv) {
-      await expectHealthy(srv);
-      await srv.close();
-    }
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it('renames the file in place: same id, same content, nothing in the bin', async function () {

@@ -86,6 +86,10 @@ const Env = z.object({
   DAV_LOCK_MAX_TIMEOUT: seconds.default(24 * 3600),
   /** Longest lock granted to someone who is not the owner of the resource (a grantee), on LOCK and on refresh. */
   DAV_GRANTEE_LOCK_MAX_TIMEOUT: seconds.default(3600),
+  /** Dead properties one resource may hold, bytes (namespace + name + value); they count toward the quota too. */
+  DAV_MAX_PROPERTY_BYTES: bytes.default(64 * KiB),
+  /** Live-update (SSE) streams one user may hold open at once, per process. */
+  EVENTS_MAX_STREAMS_PER_USER: int(1, 10_000).default(8),
   BLOB_GC_GRACE: seconds.default(3600),
   JOBS_ENABLED: bool.default(true),
   VERSIONS_COALESCE: seconds.default(5 * 60),
@@ -118,6 +122,8 @@ export interface Config {
     readonly authCacheTtlSeconds: number; readonly propfindMaxEntries: number; readonly lockMaxTimeoutSeconds: number;
     readonly granteeLockMaxTimeoutSeconds: number;
   };
+  readonly davMaxPropertyBytes: number;
+  readonly eventsMaxStreamsPerUser: number;
   readonly blobGcGraceSeconds: number;
   readonly jobsEnabled: boolean;
   /** File versions: coalescing window and retention (milliseconds), and the most of the free space they may take (0–1). */
@@ -172,6 +178,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL, propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES, lockMaxTimeoutSeconds: e.DAV_LOCK_MAX_TIMEOUT,
       granteeLockMaxTimeoutSeconds: e.DAV_GRANTEE_LOCK_MAX_TIMEOUT,
     }),
+    davMaxPropertyBytes: e.DAV_MAX_PROPERTY_BYTES,
+    eventsMaxStreamsPerUser: e.EVENTS_MAX_STREAMS_PER_USER,
     blobGcGraceSeconds: e.BLOB_GC_GRACE,
     jobsEnabled: e.JOBS_ENABLED,
     versions: Object.freeze({

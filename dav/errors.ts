@@ -26,6 +26,9 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
     case 'forbidden': return { status: 403, message: m };
     case 'not_found': return { status: 404, message: m };
     case 'already_exists':
+      // The request URL is not mapped, but a sibling differs from it only in case: the URL cannot be
+      // created without touching that other resource, a conflict with its state (RFC 9110 §15.5.10).
+      if (err.details?.existing !== undefined) return { status: 409, message: m };
       // MKCOL on a mapped URL and PUT onto a collection: 405; COPY/MOVE without overwrite: 412.
       return { status: method === 'COPY' || method === 'MOVE' ? 412 : 405, message: m };
     case 'parent_missing': return { status: 409, message: m };
@@ -38,6 +41,7 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
     case 'locked': return { status: 423, message: m };
     case 'rate_limited': return { status: 429, message: m, retryAfter: Number(err.details?.retryAfterSeconds ?? 60) };
     case 'quota_exceeded': return { status: 507, message: m };
+    case 'storage_full': return { status: 507, message: m };
     case 'internal': return null;
   }
 }

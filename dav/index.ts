@@ -15,7 +15,7 @@ import { makeResolver, MAX_XML_BODY, type DavContext, type DavDeps } from './con
 import { DavError, toDavFailure } from './errors.js';
 import { DriveFileSystem, STATE } from './file-system.js';
 import { get } from './get.js';
-import { header, sendContinue } from './http.js';
+import { answerUnreadBody, header, sendContinue } from './http.js';
 import { checkIf } from './if-header.js';
 import { lock, unlock } from './locks.js';
 import { withLockTokens } from '../server/domain/locks.js';
@@ -132,8 +132,6 @@ function fail(req: IncomingMessage, res: ServerResponse, method: string, err: un
   if (f.status === 500) log.error({ err, method, url: req.url }, 'WebDAV request failed');
   if (f.status === 499) return void res.destroy();
   res.statusCode = f.status;
-  // A body we did not read (refused up front) must not be parsed as the next request.
-  if (!req.complete) res.setHeader('Connection', 'close');
   if (f.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="Coffer", charset="UTF-8"');
   if (f.retryAfter !== undefined) res.setHeader('Retry-After', String(f.retryAfter));
   for (const h of ['ETag', 'Last-Modified', 'Content-Range', 'Accept-Ranges', 'X-OC-Mtime']) res.removeHeader(h);
@@ -141,6 +139,9 @@ function fail(req: IncomingMessage, res: ServerResponse, method: string, err: un
     ? `<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:${f.condition}/></D:error>\n`
     : `<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:message>${esc(f.message)}</D:message></D:error>\n`;
   res.setHeader('Content-Type', 'application/xml; charset=utf-8');
+  // A body we did not read (refused up front, or cut off by the quota or a full disk) must not be
+  // parsed as the next request: answer, then close the connection once the client stops sending.
+  if (!req.complete) return answerUnreadBody(req, res, body);
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(method === 'HEAD' ? undefined : body);
 }

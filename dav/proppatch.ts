@@ -3,6 +3,7 @@
  * domain call. Dead properties keep their namespaces; DAV:getlastmodified, DAV:lastmodified (rclone,
  * unix seconds) and Win32LastModifiedTime (Windows) set the modification time.
  */
+import { DomainError } from '../server/domain/errors.js';
 import type { PropertyChange } from '../server/domain/properties.js';
 import type { DavContext } from './context.js';
 import { MAX_XML_BODY } from './context.js';
@@ -34,7 +35,7 @@ export async function proppatch(c: DavContext): Promise<void> {
   if (!node) throw new DavError(404, 'Not found');
 
   const changes: PropertyChange[] = [];
-  const results: { ns: string; name: string; bad: boolean }[] = [];
+  const results: { ns: string; name: string; bad: boolean; set: boolean }[] = [];
   let modifiedAt: number | null = null;
   let badValue = false;
   for (const block of elements(root)) {
@@ -48,27 +49,38 @@ export async function proppatch(c: DavContext): Promise<void> {
           const t = parseMtime(p.ns, p.local, textOf(p));
           if (t === null) badValue = true;
           else modifiedAt = t;
-          results.push({ ns: p.ns, name: p.local, bad: t === null });
+          results.push({ ns: p.ns, name: p.local, bad: t === null, set: true });
           if (p.ns === MS_NS) changes.push({ op, namespace: p.ns, name: p.local, value: serializeChildren(p) });
           continue;
         }
         if (isProtected || (isTime && p.ns === DAV_NS)) {
-          results.push({ ns: p.ns, name: p.local, bad: true });
+          results.push({ ns: p.ns, name: p.local, bad: true, set: op === 'set' });
           badValue = true;
           continue;
         }
         changes.push(op === 'set' ? { op, namespace: p.ns, name: p.local, value: serializeChildren(p) } : { op, namespace: p.ns, name: p.local });
-        results.push({ ns: p.ns, name: p.local, bad: false });
+        results.push({ ns: p.ns, name: p.local, bad: false, set: op === 'set' });
       }
     }
   }
-  if (!badValue) await c.drive.patchProperties(c.actor, node.id, changes, modifiedAt);
+  // No room for the properties (the owner's quota, or the per-resource cap): nothing is stored, and
+  // the multistatus says 507 for each property to set, 424 for the rest (RFC 4918 §9.2, §9.2.1).
+  let noRoom = false;
+  if (!badValue) {
+    try {
+      await c.drive.patchProperties(c.actor, node.id, changes, modifiedAt);
+    } catch (err) {
+      if (!(err instanceof DomainError && (err.code === 'quota_exceeded' || err.code === 'storage_full'))) throw err;
+      noRoom = true;
+    }
+  }
 
   // One propstat per status; a property named twice is reported once.
   const seen = new Set<string>();
   let ok = '';
   let forbidden = '';
   let failed = '';
+  let insufficient = '';
   for (const r of results) {
     const k = `${r.ns} ${r.name}`;
     if (seen.has(k)) continue;
@@ -76,12 +88,14 @@ export async function proppatch(c: DavContext): Promise<void> {
     const el = propElement(r.ns, r.name, null);
     if (r.bad) forbidden += el;
     else if (badValue) failed += el;
+    else if (noRoom && r.set) insufficient += el;
+    else if (noRoom) failed += el;
     else ok += el;
   }
   const stat = (props: string, status: string) =>
     props === '' ? '' : `<D:propstat><D:prop>${props}</D:prop><D:status>HTTP/1.1 ${status}</D:status></D:propstat>`;
   const xml = `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:oc="${OC_NS}"><D:response><D:href>${esc(hrefOf(c.names, node.kind === 'folder'))}</D:href>`
-    + stat(ok, '200 OK') + stat(forbidden, '403 Forbidden') + stat(failed, '424 Failed Dependency')
+    + stat(ok, '200 OK') + stat(forbidden, '403 Forbidden') + stat(insufficient, '507 Insufficient Storage') + stat(failed, '424 Failed Dependency')
     + '</D:response></D:multistatus>\n';
   c.res.statusCode = 207;
   c.res.setHeader('Content-Type', 'application/xml; charset=utf-8');

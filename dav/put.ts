@@ -47,7 +47,8 @@ export async function put(c: DavContext): Promise<void> {
   } catch (err) {
     // The body may be unread (refused up front): do not keep the connection for it.
     if (!req.complete) res.setHeader('Connection', 'close');
-    if (err instanceof DomainError && err.code === 'already_exists') throw new DavError(405, err.message);
+    // PUT onto a collection: 405 (a case-only clash with a sibling is a 409: dav/errors.ts).
+    if (err instanceof DomainError && err.code === 'already_exists' && err.details?.existing === undefined) throw new DavError(405, err.message);
     throw err;
   }
   if (mtime !== undefined) res.setHeader('X-OC-Mtime', 'accepted');

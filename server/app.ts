@@ -53,7 +53,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const secret = loadOrCreateSecret(config.dataDir);
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);
-  const drive = new Drive(db, blobs, clock, config.versions);
+  const drive = new Drive(db, blobs, clock, config.versions, { maxPropertyBytes: config.davMaxPropertyBytes });
   const versions = new Versions(db, blobs, clock, config.versions);
   const locks = new Locks(db, clock, { maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds, granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds });
   const admin = new Admin(db, clock);

@@ -94,3 +94,39 @@ export function normalHost(raw: string | undefined, protocol: string): string | 
 export function addressedTo(req: IncomingMessage, target: { origin: string; host: string }): boolean {
   return normalHost(req.headers.host, new URL(target.origin).protocol) === target.host;
 }
+
+/** How long a connection whose request body we did not read stays open to drain it (see answerUnreadBody). */
+const LINGER_IDLE_MS = 2_000;
+const LINGER_MAX_MS = 30_000;
+
+/**
+ * Sends a complete response to a request whose body was not read to the end — refused up front, or
+ * cut off (quota, full disk) — then closes the connection once the client has stopped sending
+ * (at most LINGER_MAX_MS, or LINGER_IDLE_MS without data), discarding what still arrives.
+ * Closing at once would leave unread bytes in the socket, and the kernel then answers with a
+ * reset that can destroy the response before the client reads it: this is the "lingering close"
+ * of Apache and nginx. A client that asked for `100 Continue` and did not get it sends no body
+ * (RFC 9110 §10.1.1), so its connection closes at once.
+ */
+export function answerUnreadBody(req: IncomingMessage, res: ServerResponse, body: string): void {
+  res.setHeader('Connection', 'close');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  const noBodyComing = (req as IncomingMessage & { expectsContinue?: boolean }).expectsContinue === true;
+  if (noBodyComing || req.complete || req.destroyed) return void res.end(body);
+  res.write(body); // the status, headers and whole body go out now: the client has its answer
+  let idle: NodeJS.Timeout | undefined;
+  const done = () => {
+    clearTimeout(idle);
+    clearTimeout(cap);
+    req.off('data', bump).off('end', done).off('close', done).off('error', done);
+    if (!res.writableEnded) res.end();
+  };
+  const bump = () => {
+    clearTimeout(idle);
+    idle = setTimeout(done, LINGER_IDLE_MS).unref();
+  };
+  const cap = setTimeout(done, LINGER_MAX_MS).unref();
+  req.on('data', bump).once('end', done).once('close', done).once('error', done);
+  bump();
+  req.resume();
+}

@@ -23,6 +23,11 @@ export class BlobTooLarge extends Error {
  * inside its own transaction, can never race with it).
  */
 export interface BlobStore {
+  /**
+   * Streams `body` to a temp file while hashing it. On any failure (the body errors, `maxBytes` is
+   * passed, the disk is full) the temp file is removed before the promise rejects, with the
+   * operating system's error as is (ENOSPC when the disk is full).
+   */
   stage(body: Readable, opts?: { maxBytes?: number }): Promise<StagedBlob>;
   /** Makes the staged bytes available under their hash (rename, or reuse an existing identical blob). */
   place(staged: StagedBlob): Promise<void>;
@@ -35,6 +40,8 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Temp files older than the cutoff (left by a crash) are deleted; returns how many. */
   sweepTemp(olderThanMs: number): Promise<number>;
+  /** Bytes an unprivileged writer can still put where blobs are staged; null when the store cannot tell. */
+  freeBytes(): Promise<number | null>;
   /** Recomputes the sha256 of a stored blob (fsck). */
   verify(hash: string): Promise<{ hash: string; size: number }>;
 }

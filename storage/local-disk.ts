@@ -49,12 +49,12 @@ export class LocalDiskBlobStore implements BlobStore {
     try {
       await pipeline(body, hasher, fileSink(handle));
       await handle.sync();
+      await handle.close();
     } catch (err) {
       await handle.close().catch(() => {});
       await fsp.rm(tempPath, { force: true });
       throw err;
     }
-    await handle.close();
     return { hash: sha256.digest('hex'), sha1: sha1.digest('hex'), md5: md5.digest('hex'), size, tempPath };
   }
 
@@ -70,9 +70,20 @@ export class LocalDiskBlobStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     const dir = path.dirname(final);
-    await fsp.mkdir(dir, { recursive: true });
-    await fsp.rename(staged.tempPath, final);
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.rename(staged.tempPath, final);
+    } catch (err) {
+      // A new fan-out directory can fail on a full disk: the staged file is of no use then.
+      await fsp.rm(staged.tempPath, { force: true });
+      throw err;
+    }
     await syncDir(dir);
+  }
+
+  async freeBytes(): Promise<number | null> {
+    const s = await fsp.statfs(this.tmpDir);
+    return s.bavail * s.bsize;
   }
 
   async discard(staged: StagedBlob): Promise<void> {

@@ -26,7 +26,7 @@ import { versionRoutes } from './routes/versions.js';
 import { zipRoutes } from './routes/zip.js';
 
 /** Routes that read a (possibly huge) body themselves and decide when to send `100 Continue`. */
-const STREAMING_UPLOAD = /^\/api\/folders\/[^/]+\/(files\/[^/]+|upload)$/;
+const STREAMING_UPLOAD = /^\/api\/(folders\/[^/]+\/(files\/[^/]+|upload)|public\/[^/]+\/files\/[^/]+)$/;
 
 export function createApi(deps: ApiDeps, log: Log): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });

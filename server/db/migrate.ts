@@ -5,6 +5,7 @@ import { search } from './migrations/002-search.js';
 import { versions } from './migrations/003-versions.js';
 import { shareNames } from './migrations/004-share-names.js';
 import { throttle } from './migrations/005-throttle.js';
+import { propertyBytes } from './migrations/006-property-bytes.js';
 
 export interface Migration {
   name: string;
@@ -13,7 +14,7 @@ export interface Migration {
   run?: (tx: Q) => Promise<void>;
 }
 
-const MIGRATIONS: Migration[] = [initial, search, versions, shareNames, throttle];
+const MIGRATIONS: Migration[] = [initial, search, versions, shareNames, throttle, propertyBytes];
 
 export async function runMigrations(db: Db): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');

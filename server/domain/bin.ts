@@ -4,6 +4,7 @@
  */
 import { num, type Db, type Q } from '../db/index.js';
 import { childByKey, getNode, pathOfNode, touchFolder } from '../db/queries/nodes.js';
+import { propertyBytesInTrash } from '../db/repos/properties.js';
 import { systemActor, type Actor } from './actor.js';
 import { record } from './activity.js';
 import { releaseBlobRefs } from './blobs.js';
@@ -112,11 +113,13 @@ export class Bin {
     const files = await tx.all<{ content_hash: string | null; size: unknown }>(
       "SELECT content_hash, size FROM nodes WHERE trash_root_id = $id AND kind = 'file'", { id: item.id });
     const bytes = files.reduce((s, f) => s + num(f.size), 0);
+    // Dead properties go with their nodes (ON DELETE CASCADE): release their bytes too, counted first.
+    const propertyBytes = await propertyBytesInTrash(tx, item.id);
     // Versions go with their files (they counted toward the quota too).
     const versions = await versionsInTrash(tx, item.id);
     await dropVersions(tx, versions, now);
     await tx.run('DELETE FROM nodes WHERE trash_root_id = $id', { id: item.id });
-    await releaseBytes(tx, item.ownerId, bytes);
+    await releaseBytes(tx, item.ownerId, bytes + propertyBytes);
     await releaseBlobRefs(tx, files.filter((f) => f.content_hash).map((f) => f.content_hash!), now);
     await record(tx, actor, { ownerId: item.ownerId, action: 'node.purged', nodeId: item.id, path, details: { name: item.name, files: files.length, bytes, versions: versions.length } }, now);
     return { files: files.length, bytes };

@@ -11,24 +11,25 @@ import {
   ancestry, childByKey, getLiveNode, insertNodeRow, isSelfOrAncestor, listChildren, liveSubtree, relativePaths,
   newEtag, pathOfNode, replaceContent, touchFolder, type SortKey, type SubtreeRow,
 } from '../db/queries/nodes.js';
-import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
+import type { BlobStore, StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
 import { listActivity, record, type Action, type ActivityFilter, type ActivityView } from './activity.js';
 import { requireNode, resolveAccess, atLeast } from './access.js';
 import { addBlobRef, blobChecksums, bumpBlobRefs, releaseBlobRefs } from './blobs.js';
 import type { Clock } from './clock.js';
-import { alreadyExists, DomainError, forbidden, invalidInput, quotaExceeded } from './errors.js';
+import { alreadyExists, DomainError, forbidden, invalidInput, isOutOfSpace, storageFull } from './errors.js';
+import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
 import { nameKey, numberedName, validateName } from './names.js';
 import { authorOf, fateOfReplaced, keepAsVersion, type Author, type VersionPolicy } from './versions.js';
 import { remainingBytes, reserveBytes } from './quota.js';
 import { listTrash, trashBytes, type TrashItem } from './trash.js';
 import type { NodeRow, NodeView, Page } from './types.js';
 import type { UserRow } from './types.js';
-import { davChildren, davSubtree, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
+import { davChildren, davSubtree, namesMatch, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
 import { applyPropertyChanges, copyProperties, propertiesOf, type DeadProperty, type PropertyChange } from './properties.js';
 import { getUser } from './users.js';
 import { assertUnlocked } from './locks.js';
-import { assertNotReserved, isSharedFolderName, SHARED_FOLDER_ID, sharedFolderNode, sharedRoots } from './shared-folder.js';
+import { assertNotReserved, SHARED_FOLDER_ID, SHARED_FOLDER_NAME, sharedFolderNode, sharedRoots } from './shared-folder.js';
 import { usage } from './quota.js';
 
 export interface UploadOptions {
@@ -41,6 +42,8 @@ export interface UploadOptions {
   beforeRead?: () => void;
   /** Only replace when the current ETag matches (If-Match); `null` = only create (If-None-Match: *). */
   ifMatch?: string | null;
+  /** The body's bytes are already counted among the uploads in flight by this ticket (a spooled multipart file). */
+  inFlight?: UploadTicket;
 }
 
 export interface ListOptions {
@@ -60,13 +63,22 @@ export interface ZipEntry {
 
 export type BulkAction = 'move' | 'copy' | 'trash';
 
+export interface DriveLimits {
+  /** Dead-property bytes one resource may hold (DAV_MAX_PROPERTY_BYTES). */
+  maxPropertyBytes: number;
+}
+
 
 export class Drive {
+  /** Uploads being received by this process (per process by design: see in-flight.ts). */
+  private readonly inFlight = new InFlightUploads();
+
   constructor(
     private readonly db: Db,
     readonly blobs: BlobStore,
     private readonly clock: Clock,
     private readonly versionPolicy: VersionPolicy,
+    private readonly limits: DriveLimits = { maxPropertyBytes: 64 * 1024 },
   ) {}
 
   // ── reads ──────────────────────────────────────────────────────────────────────────────
@@ -110,10 +122,15 @@ export class Drive {
     return { node, sha1: sums?.sha1 ?? null, md5: sums?.md5 ?? null };
   }
 
-  /** Checks that the actor may add to the folder and returns how many bytes its owner has left (for a transport that spools a body first). */
-  async uploadRoom(actor: Actor, parentId: string): Promise<number> {
+  /**
+   * For a transport that spools a body before handing its files to `upload` (multipart): checks that
+   * the actor may add to the folder and counts the body among the owner's uploads in flight (see
+   * in-flight.ts). The caller reports arriving bytes on the ticket and releases it when done.
+   */
+  async reserveUpload(actor: Actor, parentId: string, expectedSize: number | null): Promise<UploadTicket> {
     const folder = await this.writableFolder(this.db, actor, parentId, this.clock.now());
-    return remainingBytes(this.db, folder.ownerId);
+    this.inFlight.checkDisk(expectedSize, await this.blobs.freeBytes());
+    return this.inFlight.begin(folder.ownerId, () => remainingBytes(this.db, folder.ownerId), expectedSize);
   }
 
   /** Live files and folders under the given nodes, with relative paths, for a ZIP download. */
@@ -195,19 +212,21 @@ export class Drive {
     const existing = await childByKey(this.db, parent.id, nameKey(name));
     this.checkReplace(existing, name, opts);
     if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
-    // An overwrite may free the old content (a coalesced save): an upper bound here, exact in the transaction.
-    const room = (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
-    if (opts.expectedSize != null && opts.expectedSize > room) throw quotaExceeded(opts.expectedSize, room);
-
+    const expected = opts.expectedSize ?? null;
     await assertUnlocked(this.db, actor, parent.ownerId, [existing ? { nodeId: existing.id } : { parentId: parent.id, name }], before);
-    opts.beforeRead?.();
+    // Refused before the body is read (no `100 Continue`) when the disk or the room left cannot hold it.
+    this.inFlight.checkDisk(expected, await this.blobs.freeBytes());
+    const room = async () => (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
+    const ticket = opts.inFlight ? opts.inFlight.split(expected ?? 0) : await this.inFlight.begin(parent.ownerId, room, expected);
     let staged: StagedBlob;
     try {
-      staged = await this.blobs.stage(body, { maxBytes: room });
+      opts.beforeRead?.();
+      staged = await this.blobs.stage(metered(body, ticket, this.inFlight));
     } catch (err) {
-      if (err instanceof BlobTooLarge) throw quotaExceeded(err.limit + 1, room);
-      throw err;
+      ticket.release();
+      throw isOutOfSpace(err) ? storageFull(expected ?? undefined) : err;
     }
+    let committed = staged.size; // at most: a replaced file gives back its old size
     try {
       return await this.db.tx(async (tx) => {
         const now = this.clock.now();
@@ -235,7 +254,11 @@ export class Drive {
         await this.log(tx, actor, current ? 'file.replaced' : 'file.uploaded', node, now, { size: staged.size, ...(current ? { versioned: fate === 'keep' } : {}) });
         return { node: { ...node, permission: await resolveAccess(tx, actor, node, now) }, created: !current };
       });
+    } catch (err) {
+      committed = 0;
+      throw isOutOfSpace(err) ? storageFull() : err; // place() found the disk full: nothing was committed
     } finally {
+      ticket.release(committed);
       await this.blobs.discard(staged);
     }
   }
@@ -310,8 +333,9 @@ export class Drive {
     assertNotReserved(to.parentId === null, finalName);
     if (to.id === from.id && finalName === node.name) return { ...node, permission: access };
     await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: node.id, recursive: true, membership: true, release: true }, { parentId: to.id, name: finalName }], now);
+    // A clash with the node itself is a case-only rename: allowed, it renames in place.
     const clash = await childByKey(tx, to.id, nameKey(finalName));
-    if (clash && clash.id !== node.id) throw alreadyExists(finalName);
+    if (clash && clash.id !== node.id) throw alreadyExists(finalName, clash.name);
     const mimeType = node.kind === 'file' ? mimeOf(finalName) : null;
     await tx.run('UPDATE nodes SET parent_id = $p, name = $name, name_key = $key, mime = $mime WHERE id = $id',
       { id, p: to.id, name: finalName, key: nameKey(finalName), mime: mimeType });
@@ -398,10 +422,13 @@ export class Drive {
 
   private async ensureFree(q: Q, parent: NodeRow, name: string): Promise<void> {
     assertNotReserved(parent.parentId === null, name);
-    if (await childByKey(q, parent.id, nameKey(name))) throw alreadyExists(name);
+    const clash = await childByKey(q, parent.id, nameKey(name));
+    if (clash) throw alreadyExists(name, clash.name);
   }
 
   private checkReplace(existing: NodeRow | undefined, name: string, opts: UploadOptions): void {
+    // Only the exactly-named file is ever replaced; a sibling that differs in case is left alone (paths.ts).
+    if (existing && existing.name !== name) throw alreadyExists(name, existing.name);
     if (opts.ifMatch === null && existing) throw new DomainError('precondition_failed', 'The item already exists');
     if (typeof opts.ifMatch === 'string' && (!existing || existing.etag !== opts.ifMatch)) {
       throw new DomainError('precondition_failed', 'The item has changed (ETag does not match)');
@@ -426,13 +453,13 @@ export class Drive {
   /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
   async resolvePath(actor: Actor, names: string[]): Promise<DavNode[]> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a drive');
-    if (names.length === 0 || !isSharedFolderName(names[0]!)) return resolveChain(this.db, actor.user.rootId, names);
+    if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!)) return resolveChain(this.db, actor.user.rootId, names);
     // Through "Shared with me": the virtual folder, a share root by its display name, then the owner's real tree.
     const [root] = await resolveChain(this.db, actor.user.rootId, []);
     const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
     const chain: DavNode[] = [root!, sharedFolderNode(actor.user, roots)];
     if (names.length === 1) return chain;
-    const shareRoot = roots.find((r) => nameKey(r.name) === nameKey(names[1]!));
+    const shareRoot = roots.find((r) => namesMatch(r.name, names[1]!));
     if (!shareRoot) return chain;
     const below = await resolveChain(this.db, shareRoot.id, names.slice(2));
     return [...chain, shareRoot, ...below.slice(1)];
@@ -488,7 +515,7 @@ export class Drive {
       const now = this.clock.now();
       const { node, access } = await requireNode(tx, actor, id, 'edit', now);
       await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: id }], now);
-      await applyPropertyChanges(tx, id, changes);
+      await applyPropertyChanges(tx, node, changes, this.limits.maxPropertyBytes);
       if (modifiedAt !== null) await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
       const updated = { ...node, modifiedAt: modifiedAt ?? node.modifiedAt };
       await this.log(tx, actor, 'node.modified', updated, now, { properties: changes.length, ...(modifiedAt !== null ? { modifiedAt } : {}) });
@@ -528,7 +555,7 @@ export class Drive {
       } else {
         node = await this.copyIn(tx, actor, id, parentId, name);
       }
-      await copyProperties(tx, source.id, node.id);
+      await copyProperties(tx, source.id, node);
       return { node, replaced };
     });
   }
@@ -536,8 +563,11 @@ export class Drive {
   private async clearTarget(tx: Q, actor: Actor, id: string, parentId: string, name: string, overwrite: boolean): Promise<boolean> {
     const now = this.clock.now();
     const parent = await this.writableFolder(tx, actor, parentId, now);
-    const existing = await childByKey(tx, parent.id, nameKey(validateName(name)));
+    const finalName = validateName(name);
+    const existing = await childByKey(tx, parent.id, nameKey(finalName));
     if (!existing || existing.id === id) return false;
+    // Overwrite replaces only the exactly-named target, never a sibling that differs in case.
+    if (existing.name !== finalName) throw alreadyExists(finalName, existing.name);
     if (!overwrite) throw new DomainError('precondition_failed', `"${existing.name}" already exists and Overwrite is F`);
     if (await isSelfOrAncestor(tx, existing.id, id)) throw new DomainError('invalid_move', 'The target contains the source');
     await this.trashIn(tx, actor, existing.id);

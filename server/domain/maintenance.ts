@@ -7,6 +7,7 @@
  * no row yet (a crash between rename and commit, or a transaction that is about to commit).
  */
 import { num, type Db } from '../db/index.js';
+import { fileBytesByOwner, propertyBytesByOwner, recordedUsage } from '../db/repos/usage.js';
 import type { BlobStore } from '../../storage/index.js';
 import type { Clock } from './clock.js';
 import { versionBytesByOwner, versionRefsByHash, versionsWithWrongSize } from '../db/repos/versions.js';
@@ -79,14 +80,19 @@ export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boo
     'SELECT n.id FROM nodes n JOIN blobs b ON b.hash = n.content_hash WHERE n.size <> b.size');
   for (const n of sizeMismatch) problems.push(`node ${n.id}: size differs from its blob`);
   for (const id of await versionsWithWrongSize(db)) problems.push(`version ${id}: size differs from its blob`);
-  const versionBytes = await versionBytesByOwner(db);
-  const users = await db.all<{ id: string; username: string; used_bytes: unknown; actual: unknown }>(
-    `SELECT u.id, u.username, u.used_bytes,
-       (SELECT COALESCE(SUM(n.size), 0) FROM nodes n WHERE n.owner_id = u.id AND n.kind = 'file') AS actual
-     FROM users u`);
+  // used_bytes is the sum of every kind of stored bytes charged to the owner: one term per kind.
+  const terms: [string, Map<string, number>][] = [
+    ['files', await fileBytesByOwner(db)],
+    ['properties', await propertyBytesByOwner(db)],
+    ['versions', await versionBytesByOwner(db)],
+  ];
+  const users = await recordedUsage(db);
   for (const u of users) {
-    const actual = num(u.actual) + (versionBytes.get(u.id) ?? 0);
-    if (num(u.used_bytes) !== actual) problems.push(`user ${u.username}: used_bytes ${num(u.used_bytes)} but files and versions add up to ${actual}`);
+    const parts = terms.map(([what, byOwner]) => [what, byOwner.get(u.id) ?? 0] as const);
+    const actual = parts.reduce((sum, [, b]) => sum + b, 0);
+    if (u.usedBytes !== actual) {
+      problems.push(`user ${u.username}: used_bytes ${u.usedBytes} but ${parts.map(([what, b]) => `${what} (${b})`).join(' + ')} add up to ${actual}`);
+    }
   }
   const owners = await db.all<{ id: string }>('SELECT c.id FROM nodes c JOIN nodes p ON p.id = c.parent_id WHERE c.owner_id <> p.owner_id');
   for (const n of owners) problems.push(`node ${n.id}: owner differs from its parent's owner`);

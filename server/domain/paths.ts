@@ -1,7 +1,13 @@
 /**
  * Path resolution and listings for path-addressed transports (WebDAV). Paths are resolved only
- * through the node tree, by name_key (NFC + full lower case), so NFD names from macOS find NFC
- * files and no input can ever leave the user's root. Each function is one query.
+ * through the node tree, so no input can ever leave the user's root. Each function is one query.
+ *
+ * The lookup rule: a path segment names the child whose stored name equals it after Unicode NFC
+ * normalisation (so NFD names from macOS still find NFC files), and nothing else. Names stay unique
+ * per folder case-insensitively (name_key), but a segment that differs from the stored name in
+ * case is *not found*: sync clients probe the new name before a case-only rename, and when
+ * "README.txt" answered for "Readme.txt", rclone deleted the file it took for the target. The one
+ * exception, a MOVE onto a case variant of its own source, is the write rule of Drive.move.
  */
 import type { Q } from '../db/index.js';
 import { NODE_COLS, toNode, type RawNode } from '../db/queries/nodes.js';
@@ -23,9 +29,15 @@ const DAV_COLS = `${NODE_COLS}, b.sha1 AS sha1, b.md5 AS md5`;
 type RawDav = RawNode & { sha1: string | null; md5: string | null };
 const toDav = (r: RawDav): DavNode => ({ ...toNode(r), sha1: r.sha1 ?? null, md5: r.md5 ?? null });
 
+/** True when a path segment names this stored name: the same text after NFC, case included. */
+export function namesMatch(stored: string, segment: string): boolean {
+  return stored === segment.normalize('NFC');
+}
+
 /**
  * Walks `names` down from `rootId` in one recursive query. Returns the chain of live nodes that
- * exist, root first: `chain.length === names.length + 1` when the whole path exists.
+ * exist, root first: `chain.length === names.length + 1` when the whole path exists. The chain
+ * stops before the first segment whose stored name is not exactly the segment (see above).
  * CROSS JOIN fixes the join order (SQLite honours it): left to itself, SQLite 3.52 scans every node
  * and probes the walk with an automatic index, which made each request O(nodes) — 35 ms at 200k.
  */
@@ -44,7 +56,9 @@ export async function resolveChain(q: Q, rootId: string, names: string[]): Promi
      ORDER BY walk.depth`,
     { rootId, keys },
   );
-  return rows.map(toDav);
+  const chain = rows.map(toDav);
+  const end = chain.findIndex((n, i) => i > 0 && !namesMatch(n.name, names[i - 1]!));
+  return end < 0 ? chain : chain.slice(0, end);
 }
 
 /** The live children of a folder with their checksums, in name order: one query. */

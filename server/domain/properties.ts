@@ -1,9 +1,18 @@
 /**
- * WebDAV dead properties: arbitrary (namespace, name) → XML value pairs per node, kept in the
- * `properties` table with the namespace intact. The value is the property element's content,
- * serialized as XML (namespace declarations included), so it round-trips exactly.
+ * WebDAV dead properties: arbitrary (namespace, name) → XML value pairs per node, kept with the
+ * namespace intact. The value is the property element's content, serialized as XML (namespace
+ * declarations included), so it round-trips exactly.
+ *
+ * They are data the user stores, so they count toward the owner's quota like file bytes (released
+ * when the node is purged), and one resource's properties are capped (`maxBytes`): without that,
+ * properties were a way to store megabytes outside the quota.
  */
 import type { Q } from '../db/index.js';
+import {
+  copyNodeProperties, deleteProperty, propertiesOfNodes, propertyBytesOfNode, upsertProperty,
+} from '../db/repos/properties.js';
+import { DomainError } from './errors.js';
+import { reserveBytes } from './quota.js';
 
 export interface DeadProperty {
   namespace: string;
@@ -17,39 +26,35 @@ export type PropertyChange = { op: 'set'; namespace: string; name: string; value
 /** Dead properties of several nodes in one query, keyed by node id. */
 export async function propertiesOf(q: Q, nodeIds: string[]): Promise<Map<string, DeadProperty[]>> {
   const out = new Map<string, DeadProperty[]>();
-  if (nodeIds.length === 0) return out;
-  const rows = await q.all<{ node_id: string; namespace: string; name: string; value: string }>(
-    `SELECT node_id, namespace, name, value FROM properties WHERE node_id IN (SELECT value FROM json_each($ids)) ORDER BY node_id, namespace, name`,
-    { ids: JSON.stringify(nodeIds) },
-  );
-  for (const r of rows) {
-    let list = out.get(r.node_id);
-    if (!list) out.set(r.node_id, (list = []));
+  for (const r of await propertiesOfNodes(q, nodeIds)) {
+    let list = out.get(r.nodeId);
+    if (!list) out.set(r.nodeId, (list = []));
     list.push({ namespace: r.namespace, name: r.name, value: r.value });
   }
   return out;
 }
 
-/** Applies set/remove changes in document order (call inside the transaction that owns the change). */
-export async function applyPropertyChanges(tx: Q, nodeId: string, changes: PropertyChange[]): Promise<void> {
+/**
+ * Applies set/remove changes in document order, inside the transaction that owns the change, and
+ * charges the owner the difference in bytes. Throws quota_exceeded when the node's properties would
+ * pass `maxBytes` or the owner's quota; the caller's transaction then rolls every change back.
+ */
+export async function applyPropertyChanges(tx: Q, node: { id: string; ownerId: string }, changes: PropertyChange[], maxBytes: number): Promise<void> {
+  const before = await propertyBytesOfNode(tx, node.id);
   for (const c of changes) {
-    if (c.op === 'set') {
-      await tx.run(
-        `INSERT INTO properties (node_id, namespace, name, value) VALUES ($nodeId, $ns, $name, $value)
-         ON CONFLICT (node_id, namespace, name) DO UPDATE SET value = excluded.value`,
-        { nodeId, ns: c.namespace, name: c.name, value: c.value },
-      );
-    } else {
-      await tx.run('DELETE FROM properties WHERE node_id = $nodeId AND namespace = $ns AND name = $name', { nodeId, ns: c.namespace, name: c.name });
-    }
+    if (c.op === 'set') await upsertProperty(tx, { nodeId: node.id, namespace: c.namespace, name: c.name, value: c.value });
+    else await deleteProperty(tx, node.id, c.namespace, c.name);
   }
+  const after = await propertyBytesOfNode(tx, node.id);
+  if (after > before && after > maxBytes) {
+    throw new DomainError('quota_exceeded', `The properties of one item can take at most ${maxBytes} bytes`, { needed: after, perItemLimit: maxBytes });
+  }
+  await reserveBytes(tx, node.ownerId, after - before);
 }
 
-/** Copies the dead properties of `fromId` onto `toId` (COPY keeps them, RFC 4918 §9.8.2). */
-export async function copyProperties(tx: Q, fromId: string, toId: string): Promise<void> {
-  await tx.run(
-    `INSERT INTO properties (node_id, namespace, name, value) SELECT $toId, namespace, name, value FROM properties WHERE node_id = $fromId
-     ON CONFLICT (node_id, namespace, name) DO UPDATE SET value = excluded.value`,
-    { fromId, toId },
-  );
+/** Copies the dead properties of `fromId` onto `to` (COPY keeps them, RFC 4918 §9.8.2), charged to its owner. */
+export async function copyProperties(tx: Q, fromId: string, to: { id: string; ownerId: string }): Promise<void> {
+  const before = await propertyBytesOfNode(tx, to.id);
+  await copyNodeProperties(tx, fromId, to.id);
+  await reserveBytes(tx, to.ownerId, (await propertyBytesOfNode(tx, to.id)) - before);
 }

@@ -138,6 +138,17 @@ describe('web console (Chromium)', function () {
     await page.getByRole('button', { name: 'Keep both' }).click();
     await row(page, 'notes (1).txt').waitFor();
     expect(await row(page, 'notes.txt').locator('[data-testid="size"]').textContent()).to.equal('9 B');
+
+    // A name that differs only in case clashes too; replacing writes to the file as it is named
+    // (the server would refuse NOTES.TXT with 409). Same bytes, so later tests see the same file.
+    const doneBefore = await page.locator('[data-testid="upload-row"][data-status="done"]', { hasText: 'notes.txt' }).count();
+    await upload([{ name: 'NOTES.TXT', mimeType: 'text/plain', buffer: Buffer.from('replaced\n') }]);
+    await page.locator('[data-testid="clash-name"]', { hasText: 'notes.txt' }).waitFor();
+    await page.getByRole('button', { name: 'Replace' }).click();
+    await uploadsSettled();
+    expect(await page.locator('[data-testid="upload-row"][data-status="done"]', { hasText: 'notes.txt' }).count()).to.equal(doneBefore + 1);
+    expect(await page.locator('[data-testid="upload-row"][data-status="error"]').count()).to.equal(0);
+    expect(await page.locator('[data-name="NOTES.TXT"]').count()).to.equal(0);
   });
 
   it('shows per-file progress and speed on a throttled upload, and cancels another one', async () => {

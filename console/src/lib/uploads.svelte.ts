@@ -92,12 +92,15 @@ function ask(name: string, remaining: number): Promise<{ choice: ClashChoice; al
   });
 }
 
+/** Names clash when they differ only in case (or Unicode form), as on the server. */
+const nameKey = (name: string) => name.normalize('NFC').toLowerCase();
+
 /** Adds files to the queue below `parentId`; resolves once every name clash has been decided. */
 export async function enqueue(entries: Entry[], parentId: string): Promise<void> {
   if (!entries.length) return;
   uploads.open = true;
   const folderCache = new Map<string, string>();
-  const namesCache = new Map<string, Set<string>>();
+  const namesCache = new Map<string, Map<string, string>>(); // folder → name key → the name as stored
   let decision: ClashChoice | null = null;
   for (let i = 0; i < entries.length; i++) {
     const { file, relPath } = entries[i]!;
@@ -106,14 +109,15 @@ export async function enqueue(entries: Entry[], parentId: string): Promise<void>
     const folderId = parts.length ? await ensureFolders(parentId, parts, folderCache) : parentId;
     let names = namesCache.get(folderId);
     if (!names) {
-      names = new Set((await childrenOf(folderId)).map((n) => n.name.toLowerCase()));
+      names = new Map((await childrenOf(folderId)).map((n) => [nameKey(n.name), n.name]));
       namesCache.set(folderId, names);
     }
     let overwrite = false;
-    if (names.has(name.toLowerCase())) {
+    const existing = names.get(nameKey(name));
+    if (existing !== undefined) {
       let choice = decision;
       if (!choice) {
-        const r = await ask(name, entries.length - i - 1);
+        const r = await ask(existing, entries.length - i - 1);
         choice = r.choice;
         if (r.all) decision = r.choice;
       }
@@ -121,10 +125,14 @@ export async function enqueue(entries: Entry[], parentId: string): Promise<void>
         uploads.items.push({ id: nextId++, name, size: file.size, loaded: 0, speed: 0, status: 'skipped', folderId, overwrite, file });
         continue;
       }
-      if (choice === 'replace') overwrite = true;
-      else name = freeName(name, names);
+      // The server replaces only the file of exactly that name (a name differing in case is a 409
+      // there), so replacing writes to the existing name: the file keeps the name it has.
+      if (choice === 'replace') {
+        overwrite = true;
+        name = existing;
+      } else name = freeName(name, new Set(names.keys()));
     }
-    names.add(name.toLowerCase());
+    names.set(nameKey(name), name);
     uploads.items.push({ id: nextId++, name, size: file.size, loaded: 0, speed: 0, status: 'queued', folderId, overwrite, file });
     pump();
   }

@@ -1,11 +1,12 @@
 /** The only place where errors become HTTP responses: `{"error": {code, message, details}}`; 5xx hide their message. */
 import type { Context, Next } from 'koa';
 import { DomainError, type ErrorCode } from '../../domain/errors.js';
+import { answerUnreadBody } from '../http-util.js';
 
 export const STATUS: Record<ErrorCode, number> = {
   unauthenticated: 401, forbidden: 403, not_found: 404, already_exists: 409, parent_missing: 409, not_a_folder: 409,
   invalid_move: 409, invalid_name: 400, invalid_input: 400, payload_too_large: 413, precondition_failed: 412, locked: 423,
-  rate_limited: 429, quota_exceeded: 507, internal: 500,
+  rate_limited: 429, quota_exceeded: 507, storage_full: 507, internal: 500,
 };
 
 export interface Logger {
@@ -32,7 +33,16 @@ export function errorHandler(log: Logger) {
       ctx.set('Cache-Control', 'no-store');
       if (code === 'rate_limited' && details?.retryAfterSeconds) ctx.set('Retry-After', String(details.retryAfterSeconds));
       if (code === 'unauthenticated' && ctx.path.startsWith('/api/')) ctx.remove('WWW-Authenticate');
-      ctx.body = { error: { code, message, ...(details ? { details } : {}) } };
+      const payload = { error: { code, message, ...(details ? { details } : {}) } };
+      if (!ctx.req.complete) {
+        // A body we did not read (refused up front, or cut off by the quota or a full disk): answer,
+        // then close the connection once the client stops sending (see answerUnreadBody).
+        ctx.type = 'application/json';
+        ctx.respond = false;
+        answerUnreadBody(ctx.req, ctx.res, JSON.stringify(payload));
+        return;
+      }
+      ctx.body = payload;
     }
   };
 }

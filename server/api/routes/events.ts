@@ -10,17 +10,21 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps.js';
 import { requireActor } from '../middleware/auth.js';
 import { Id, parseQuery } from '../validate.js';
+import { ConcurrencyLimit } from '../../domain/concurrency.js';
 
 const EventsQuery = z.object({ folder: Id, interval: z.coerce.number().int().min(200).max(60_000).default(2000) });
 const HEARTBEAT_MS = 15_000;
 
-export function eventRoutes({ drive }: ApiDeps) {
+export function eventRoutes({ drive, config }: ApiDeps) {
   const router = new Router();
+  // Each stream holds a connection and polls: a few per user (several tabs), not hundreds.
+  const streams = new ConcurrencyLimit(config.eventsMaxStreamsPerUser, 'live-update streams', HEARTBEAT_MS / 1000);
 
   router.get('/events', async (ctx) => {
     const actor = requireActor(ctx);
     const { folder, interval } = parseQuery(ctx, EventsQuery);
     let etag = (await drive.stat(actor, folder)).etag; // 404 for a folder the user cannot see
+    const release = streams.acquire(actor.user.id); // 429 over the cap
     const stream = new PassThrough();
     const send = (event: string, data: object) => stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     let lastWrite = Date.now();
@@ -40,7 +44,10 @@ export function eventRoutes({ drive }: ApiDeps) {
         stream.end();
       }
     }, interval);
-    const stop = () => clearInterval(timer);
+    const stop = () => {
+      clearInterval(timer);
+      release();
+    };
     stream.on('close', stop);
     ctx.req.on('close', () => {
       stop();

@@ -42,7 +42,14 @@ export function namesMatch(stored: string, segment: string): boolean {
  * and probes the walk with an automatic index, which made each request O(nodes) — 35 ms at 200k.
  */
 export async function resolveChain(q: Q, rootId: string, names: string[]): Promise<DavNode[]> {
-  const keys = JSON.stringify(names.map(nameKey));
+  const chain = await resolveKeys(q, rootId, names.map(nameKey));
+  const end = chain.findIndex((n, i) => i > 0 && !namesMatch(n.name, names[i - 1]!));
+  return end < 0 ? chain : chain.slice(0, end);
+}
+
+/** The same walk by name keys alone (case-insensitive): for paths the server keeps as keys, such as a lock's. */
+export async function resolveKeys(q: Q, rootId: string, nameKeys: string[]): Promise<DavNode[]> {
+  const keys = JSON.stringify(nameKeys);
   const rows = await q.all<RawDav & { depth: unknown }>(
     `WITH RECURSIVE segs(i, k) AS (SELECT CAST(key AS INTEGER), value FROM json_each($keys)),
      walk(id, depth) AS (
@@ -56,9 +63,7 @@ export async function resolveChain(q: Q, rootId: string, names: string[]): Promi
      ORDER BY walk.depth`,
     { rootId, keys },
   );
-  const chain = rows.map(toDav);
-  const end = chain.findIndex((n, i) => i > 0 && !namesMatch(n.name, names[i - 1]!));
-  return end < 0 ? chain : chain.slice(0, end);
+  return rows.map(toDav);
 }
 
 /** The live children of a folder with their checksums, in name order: one query. */

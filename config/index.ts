@@ -7,7 +7,21 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const KiB = 1024;
-const UNITS: Record<string, number> = { b: 1, k: KiB, kb: 1000, kib: KiB, m: KiB ** 2, mb: 1e6, mib: KiB ** 2, g: KiB ** 3, gb: 1e9, gib: KiB ** 3, t: KiB ** 4, tb: 1e12, tib: KiB ** 4 };
+const UNITS: Record<string, number> = {
+  b: 1,
+  k: KiB,
+  kb: 1000,
+  kib: KiB,
+  m: KiB ** 2,
+  mb: 1e6,
+  mib: KiB ** 2,
+  g: KiB ** 3,
+  gb: 1e9,
+  gib: KiB ** 3,
+  t: KiB ** 4,
+  tb: 1e12,
+  tib: KiB ** 4,
+};
 
 /** "10GiB", "512 MiB", "1048576" → bytes. */
 export function parseBytes(text: string): number {
@@ -25,22 +39,45 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * DURATION[(m[2] || 's').toLowerCase()]!;
 }
 
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bytes = z.string().transform((v, ctx) => {
-  try { return parseBytes(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+  try {
+    return parseBytes(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
 });
 const seconds = z.string().transform((v, ctx) => {
-  try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
 });
 
 /** An origin given as configuration ("https://files.example.com"): http(s), no path, query or credentials. */
 const originUrl = z.string().transform((v, ctx) => {
   let u: URL;
-  try { u = new URL(v); } catch { ctx.addIssue({ code: 'custom', message: `"${v}" is not a URL (example: https://files.example.com)` }); return z.NEVER; }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') { ctx.addIssue({ code: 'custom', message: `"${v}" must start with http:// or https://` }); return z.NEVER; }
+  try {
+    u = new URL(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a URL (example: https://files.example.com)` });
+    return z.NEVER;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `"${v}" must start with http:// or https://` });
+    return z.NEVER;
+  }
   if (u.username || u.password || u.pathname !== '/' || u.search || u.hash) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" must be an origin only, such as https://files.example.com (no path, query or credentials)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" must be an origin only, such as https://files.example.com (no path, query or credentials)`,
+    });
     return z.NEVER;
   }
   return Object.freeze({ origin: u.origin, host: u.host });
@@ -48,14 +85,20 @@ const originUrl = z.string().transform((v, ctx) => {
 
 /** "10.0.0.0/8, ::1" → ["10.0.0.0/8", "::1"]; each an IP address or a CIDR block. */
 const ipList = z.string().transform((v, ctx) => {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items) {
     const [addr, prefix, extra] = item.split('/');
     const family = net.isIP(addr ?? '');
     const bits = family === 4 ? 32 : 128;
     const okPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
     if (!family || !okPrefix || extra !== undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${item}" is not an IP address or CIDR block (examples: 10.0.0.5, 172.16.0.0/12, fd00::/8)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${item}" is not an IP address or CIDR block (examples: 10.0.0.5, 172.16.0.0/12, fd00::/8)`,
+      });
       return z.NEVER;
     }
   }
@@ -119,7 +162,9 @@ export interface Config {
   readonly login: { readonly maxFailures: number; readonly maxFailuresPerIp: number; readonly windowSeconds: number };
   readonly directory: 'all' | 'exact';
   readonly dav: {
-    readonly authCacheTtlSeconds: number; readonly propfindMaxEntries: number; readonly lockMaxTimeoutSeconds: number;
+    readonly authCacheTtlSeconds: number;
+    readonly propfindMaxEntries: number;
+    readonly lockMaxTimeoutSeconds: number;
     readonly granteeLockMaxTimeoutSeconds: number;
   };
   readonly davMaxPropertyBytes: number;
@@ -127,7 +172,12 @@ export interface Config {
   readonly blobGcGraceSeconds: number;
   readonly jobsEnabled: boolean;
   /** File versions: coalescing window and retention (milliseconds), and the most of the free space they may take (0–1). */
-  readonly versions: { readonly coalesceMs: number; readonly keepAllMs: number; readonly keepDailyMs: number; readonly maxShareOfFree: number };
+  readonly versions: {
+    readonly coalesceMs: number;
+    readonly keepAllMs: number;
+    readonly keepDailyMs: number;
+    readonly maxShareOfFree: number;
+  };
   readonly trustProxy: boolean;
   /** Peers whose X-Forwarded-For is believed (only with trustProxy): IP addresses and CIDR blocks. */
   readonly trustedProxies: readonly string[];
@@ -151,31 +201,46 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (e.DATABASE_URL && !/^sqlite:/.test(e.DATABASE_URL)) {
-    throw new ConfigError('Invalid configuration:\n  DATABASE_URL: only SQLite is supported in this version (leave it unset)');
+    throw new ConfigError(
+      'Invalid configuration:\n  DATABASE_URL: only SQLite is supported in this version (leave it unset)',
+    );
   }
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
     throw new ConfigError('Invalid configuration:\n  TLS_CERT and TLS_KEY must be set together');
   }
   if (e.CONTENT_ORIGIN && e.PUBLIC_URL && e.CONTENT_ORIGIN.host === e.PUBLIC_URL.host) {
-    throw new ConfigError('Invalid configuration:\n  CONTENT_ORIGIN must be a different host name from PUBLIC_URL (it serves only file bytes)');
+    throw new ConfigError(
+      'Invalid configuration:\n  CONTENT_ORIGIN must be a different host name from PUBLIC_URL (it serves only file bytes)',
+    );
   }
   const dataDir = path.resolve(e.DATA_DIR);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     dataDir,
-    dbFile: e.DATABASE_URL ? path.resolve(e.DATABASE_URL.replace(/^sqlite:(\/\/)?/, '')) : path.join(dataDir, 'coffer.sqlite'),
+    dbFile: e.DATABASE_URL
+      ? path.resolve(e.DATABASE_URL.replace(/^sqlite:(\/\/)?/, ''))
+      : path.join(dataDir, 'coffer.sqlite'),
     defaultQuotaBytes: e.DEFAULT_QUOTA,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     jwtTtlSeconds: e.JWT_TTL,
     bcryptCost: e.BCRYPT_COST,
     openRegistration: e.OPEN_REGISTRATION,
     adminPassword: e.ADMIN_PASSWORD,
-    tls: e.TLS_CERT && e.TLS_KEY ? Object.freeze({ cert: path.resolve(e.TLS_CERT), key: path.resolve(e.TLS_KEY) }) : undefined,
-    login: Object.freeze({ maxFailures: e.LOGIN_MAX_FAILURES, maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: e.LOGIN_WINDOW }),
+    tls:
+      e.TLS_CERT && e.TLS_KEY
+        ? Object.freeze({ cert: path.resolve(e.TLS_CERT), key: path.resolve(e.TLS_KEY) })
+        : undefined,
+    login: Object.freeze({
+      maxFailures: e.LOGIN_MAX_FAILURES,
+      maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: e.LOGIN_WINDOW,
+    }),
     directory: e.DIRECTORY,
     dav: Object.freeze({
-      authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL, propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES, lockMaxTimeoutSeconds: e.DAV_LOCK_MAX_TIMEOUT,
+      authCacheTtlSeconds: e.DAV_AUTH_CACHE_TTL,
+      propfindMaxEntries: e.DAV_PROPFIND_MAX_ENTRIES,
+      lockMaxTimeoutSeconds: e.DAV_LOCK_MAX_TIMEOUT,
       granteeLockMaxTimeoutSeconds: e.DAV_GRANTEE_LOCK_MAX_TIMEOUT,
     }),
     davMaxPropertyBytes: e.DAV_MAX_PROPERTY_BYTES,
@@ -183,7 +248,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     blobGcGraceSeconds: e.BLOB_GC_GRACE,
     jobsEnabled: e.JOBS_ENABLED,
     versions: Object.freeze({
-      coalesceMs: e.VERSIONS_COALESCE * 1000, keepAllMs: e.VERSIONS_KEEP_ALL * 1000, keepDailyMs: e.VERSIONS_KEEP_DAILY * 1000,
+      coalesceMs: e.VERSIONS_COALESCE * 1000,
+      keepAllMs: e.VERSIONS_KEEP_ALL * 1000,
+      keepDailyMs: e.VERSIONS_KEEP_DAILY * 1000,
       maxShareOfFree: e.VERSIONS_MAX_SHARE / 100,
     }),
     trustProxy: e.TRUST_PROXY,

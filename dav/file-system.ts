@@ -31,7 +31,12 @@ export class DriveFileSystem extends v2.FileSystem {
     super(serializer);
   }
 
-  private node(path: v2.Path, info: Info, cb: Cb<never>, then: (n: NonNullable<Awaited<ReturnType<DavContext['resolve']>>['node']>) => void): void {
+  private node(
+    path: v2.Path,
+    info: Info,
+    cb: Cb<never>,
+    then: (n: NonNullable<Awaited<ReturnType<DavContext['resolve']>>['node']>) => void,
+  ): void {
     const state = stateOf(info);
     if (!state) return cb(v2.Errors.ResourceNotFound);
     const names = path.paths.map((p) => p);
@@ -43,7 +48,9 @@ export class DriveFileSystem extends v2.FileSystem {
 
   protected _type(path: v2.Path, info: v2.TypeInfo, cb: Cb<v2.ResourceType>): void {
     if (path.isRoot()) return cb(undefined, v2.ResourceType.Directory);
-    this.node(path, info, cb, (n) => cb(undefined, n.kind === 'folder' ? v2.ResourceType.Directory : v2.ResourceType.File));
+    this.node(path, info, cb, (n) =>
+      cb(undefined, n.kind === 'folder' ? v2.ResourceType.Directory : v2.ResourceType.File),
+    );
   }
 
   protected override _size(path: v2.Path, info: v2.SizeInfo, cb: Cb<number>): void {

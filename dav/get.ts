@@ -18,10 +18,13 @@ export async function get(c: DavContext): Promise<void> {
   const ifMatch = etagList(header(c.req, 'if-match'));
   if (ifMatch && !ifMatch.includes('*') && !ifMatch.includes(node.etag)) throw new DavError(412, 'If-Match failed');
   const ius = header(c.req, 'if-unmodified-since');
-  if (!ifMatch && ius && Date.parse(ius) < Math.floor(node.modifiedAt / 1000) * 1000) throw new DavError(412, 'Modified since');
+  if (!ifMatch && ius && Date.parse(ius) < Math.floor(node.modifiedAt / 1000) * 1000)
+    throw new DavError(412, 'Modified since');
   const inm = etagList(header(c.req, 'if-none-match'));
   const ims = header(c.req, 'if-modified-since');
-  const notModified = inm ? inm.includes('*') || inm.includes(node.etag) : !!ims && Date.parse(ims) >= Math.floor(node.modifiedAt / 1000) * 1000;
+  const notModified = inm
+    ? inm.includes('*') || inm.includes(node.etag)
+    : !!ims && Date.parse(ims) >= Math.floor(node.modifiedAt / 1000) * 1000;
   if (notModified) {
     res.statusCode = 304;
     res.end();
@@ -30,9 +33,15 @@ export async function get(c: DavContext): Promise<void> {
 
   if (node.kind === 'folder') {
     const items = await c.drive.davChildren(c.actor, node);
-    const html = `<!doctype html><meta charset="utf-8"><title>${esc(node.name)}</title><ul>`
-      + items.map((i) => `<li><a href="${encodeName(i.name)}${i.kind === 'folder' ? '/' : ''}">${esc(i.name)}${i.kind === 'folder' ? '/' : ''}</a></li>`).join('')
-      + '</ul>\n';
+    const html =
+      `<!doctype html><meta charset="utf-8"><title>${esc(node.name)}</title><ul>` +
+      items
+        .map(
+          (i) =>
+            `<li><a href="${encodeName(i.name)}${i.kind === 'folder' ? '/' : ''}">${esc(i.name)}${i.kind === 'folder' ? '/' : ''}</a></li>`,
+        )
+        .join('') +
+      '</ul>\n';
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
     // Our own page, but it shows names users chose: nothing in it may load or run.
     res.setHeader('Content-Security-Policy', INERT_CSP);
@@ -49,7 +58,10 @@ export async function get(c: DavContext): Promise<void> {
   if (node.sha1 && node.md5) res.setHeader('OC-Checksum', `SHA1:${node.sha1}`);
   const size = node.size;
   const ifRange = header(c.req, 'if-range');
-  const rangeHeader = ifRange && ifRange.trim() !== etag && ifRange.trim() !== httpDate(node.modifiedAt) ? undefined : header(c.req, 'range');
+  const rangeHeader =
+    ifRange && ifRange.trim() !== etag && ifRange.trim() !== httpDate(node.modifiedAt)
+      ? undefined
+      : header(c.req, 'range');
   const range = parseRange(rangeHeader, size);
   if (range.kind === 'unsatisfiable') {
     res.statusCode = 416;

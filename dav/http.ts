@@ -2,7 +2,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DavError } from './errors.js';
 
-export { answerUnreadBody, INERT_CSP, normalHost, parseRange, sendContinue, userContentHeaders, type RangeResult } from '../server/http-util.js';
+export {
+  answerUnreadBody,
+  INERT_CSP,
+  normalHost,
+  parseRange,
+  sendContinue,
+  userContentHeaders,
+  type RangeResult,
+} from '../server/http-util.js';
 
 /** Request bodies other than PUT are small XML documents: read at most `limit` bytes (chunked or not). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -122,7 +122,10 @@ interface ResourceState {
 }
 
 /** The lock state and ETag of a resource named by the request (missing resources: no ETag). */
-export async function resourceState(c: DavContext, names: string[]): Promise<ResourceState & { path: { ownerId: string; path: string } | null }> {
+export async function resourceState(
+  c: DavContext,
+  names: string[],
+): Promise<ResourceState & { path: { ownerId: string; path: string } | null }> {
   const r = await c.resolve(names);
   let path: { ownerId: string; path: string } | null = null;
   try {

@@ -32,8 +32,17 @@ type Handler = (c: DavContext) => Promise<void>;
 
 /** Our handler per method. */
 const HANDLERS: Record<string, Handler> = {
-  GET: get, HEAD: get, PUT: put, PROPFIND: propfind, PROPPATCH: proppatch,
-  MKCOL: mkcol, DELETE: remove, COPY: copyOrMove, MOVE: copyOrMove, LOCK: lock, UNLOCK: unlock,
+  GET: get,
+  HEAD: get,
+  PUT: put,
+  PROPFIND: propfind,
+  PROPPATCH: proppatch,
+  MKCOL: mkcol,
+  DELETE: remove,
+  COPY: copyOrMove,
+  MOVE: copyOrMove,
+  LOCK: lock,
+  UNLOCK: unlock,
 };
 
 /**
@@ -60,7 +69,8 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     headers: { DAV: '1, 2', Server: 'Coffer' },
   });
   // webdav-server answers 401 for NotEnoughPrivilege (clients then re-prompt): 403 is right.
-  const codes = (v2.HTTPRequestContext as unknown as { defaultErrorStatusCodes: { error: Error; code: number }[] }).defaultErrorStatusCodes;
+  const codes = (v2.HTTPRequestContext as unknown as { defaultErrorStatusCodes: { error: Error; code: number }[] })
+    .defaultErrorStatusCodes;
   for (const e of codes) if (e.error === v2.Errors.NotEnoughPrivilege) e.code = 403;
   // Only our handlers: the library's own commands (LOCK, UNLOCK, POST, ...) are not reachable.
   const table = (server as unknown as { methods: Record<string, unknown> }).methods;
@@ -88,8 +98,13 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     if (method === 'OPTIONS') return options(req, res);
     setCors(req, res);
     const names = namesOf(req.url ?? '/');
-    if (method !== 'PUT' && Number(header(req, 'content-length') ?? 0) > MAX_XML_BODY) throw new DavError(413, 'Request body too large');
-    const origin = { via: 'dav' as const, ip: clientAddress(req, deps.config), userAgent: header(req, 'user-agent') ?? null };
+    if (method !== 'PUT' && Number(header(req, 'content-length') ?? 0) > MAX_XML_BODY)
+      throw new DavError(413, 'Request body too large');
+    const origin = {
+      via: 'dav' as const,
+      ip: clientAddress(req, deps.config),
+      userAgent: header(req, 'user-agent') ?? null,
+    };
     const user = await auth.authenticate(header(req, 'authorization'), origin);
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);
@@ -124,7 +139,7 @@ async function run(c: DavContext, handler: Handler): Promise<void> {
 }
 
 function fail(req: IncomingMessage, res: ServerResponse, method: string, err: unknown, log: DavDeps['log']): void {
-  if (res.headersSent || res.destroyed || req.destroyed && !req.complete) {
+  if (res.headersSent || res.destroyed || (req.destroyed && !req.complete)) {
     if (!res.writableEnded) res.destroy();
     return;
   }

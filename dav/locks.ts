@@ -14,8 +14,8 @@ import { hrefOf } from './paths.js';
 import { elements, esc, isDav, parseXml, serializeChildren } from './xml.js';
 
 export const SUPPORTED_LOCK =
-  '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>'
-  + '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>';
+  '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>' +
+  '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>';
 
 /**
  * `Timeout: Infinite, Second-4100000000` → the first timeout understood, in seconds (`Infinity`);
@@ -40,15 +40,17 @@ export function activeLockXml(l: ActiveLock, href: string, depthBelow: number, n
   let root = href;
   for (let i = 0; i < depthBelow; i++) root = root.replace(/[^/]+\/?$/, '');
   const seconds = Math.max(0, Math.ceil((l.expiresAt - now) / 1000));
-  return '<D:activelock>'
-    + '<D:locktype><D:write/></D:locktype>'
-    + `<D:lockscope><D:${l.scope}/></D:lockscope>`
-    + `<D:depth>${l.depth === '0' ? '0' : 'infinity'}</D:depth>`
-    + (l.ownerXml !== null ? `<D:owner>${l.ownerXml}</D:owner>` : '')
-    + `<D:timeout>Second-${seconds}</D:timeout>`
-    + `<D:locktoken><D:href>${esc(l.token)}</D:href></D:locktoken>`
-    + `<D:lockroot><D:href>${esc(root)}</D:href></D:lockroot>`
-    + '</D:activelock>';
+  return (
+    '<D:activelock>' +
+    '<D:locktype><D:write/></D:locktype>' +
+    `<D:lockscope><D:${l.scope}/></D:lockscope>` +
+    `<D:depth>${l.depth === '0' ? '0' : 'infinity'}</D:depth>` +
+    (l.ownerXml !== null ? `<D:owner>${l.ownerXml}</D:owner>` : '') +
+    `<D:timeout>Second-${seconds}</D:timeout>` +
+    `<D:locktoken><D:href>${esc(l.token)}</D:href></D:locktoken>` +
+    `<D:lockroot><D:href>${esc(root)}</D:href></D:lockroot>` +
+    '</D:activelock>'
+  );
 }
 
 function segments(path: string): number {
@@ -59,7 +61,14 @@ export function lockDiscoveryXml(locks: ActiveLock[], href: string, path: string
   return locks.map((l) => activeLockXml(l, href, segments(path) - segments(l.path), now)).join('');
 }
 
-function sendLock(c: DavContext, lock: ActiveLock, path: string, status: number, isFolder: boolean, withHeader: boolean): void {
+function sendLock(
+  c: DavContext,
+  lock: ActiveLock,
+  path: string,
+  status: number,
+  isFolder: boolean,
+  withHeader: boolean,
+): void {
   const href = hrefOf(c.names, isFolder);
   const xml = `<?xml version="1.0" encoding="utf-8"?>\n<D:prop xmlns:D="DAV:"><D:lockdiscovery>${lockDiscoveryXml([lock], href, path, lock.expiresAt - lock.timeoutSeconds * 1000)}</D:lockdiscovery></D:prop>\n`;
   c.res.statusCode = status;
@@ -112,12 +121,18 @@ export async function lock(c: DavContext): Promise<void> {
     // An unmapped URL: lock an empty new file (RFC 4918 §7.3).
     if (c.names.length === 0 || !parent) throw new DavError(409, 'The parent collection does not exist');
     if (parent.kind !== 'folder') throw new DavError(409, 'The parent is not a collection');
-    const made = await c.drive.upload(c.actor, parent.id, c.names[c.names.length - 1]!, Readable.from([]), { expectedSize: 0, overwrite: false });
+    const made = await c.drive.upload(c.actor, parent.id, c.names[c.names.length - 1]!, Readable.from([]), {
+      expectedSize: 0,
+      overwrite: false,
+    });
     node = { ...made.node, sha1: null, md5: null };
     status = 201;
   }
   const l = await c.locks.lock(c.actor, node.id, {
-    scope, depth, ownerXml: ownerEl ? serializeChildren(ownerEl) : null, timeoutSeconds,
+    scope,
+    depth,
+    ownerXml: ownerEl ? serializeChildren(ownerEl) : null,
+    timeoutSeconds,
   });
   sendLock(c, l, l.path, status, node.kind === 'folder', true);
 }

@@ -3,14 +3,42 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The methods served: class 2 (LOCK and UNLOCK, dav/locks.ts). */
 export const DAV_CLASS = '1, 2';
-export const ALLOWED = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK'];
+export const ALLOWED = [
+  'OPTIONS',
+  'GET',
+  'HEAD',
+  'PUT',
+  'DELETE',
+  'MKCOL',
+  'COPY',
+  'MOVE',
+  'PROPFIND',
+  'PROPPATCH',
+  'LOCK',
+  'UNLOCK',
+];
 
 const ALLOW_HEADERS = [
-  'authorization', 'content-type', 'depth', 'destination', 'overwrite', 'if', 'if-match', 'if-none-match',
-  'if-modified-since', 'if-unmodified-since', 'lock-token', 'timeout', 'range', 'x-oc-mtime', 'oc-checksum',
-  'x-expected-entity-length', 'x-requested-with',
+  'authorization',
+  'content-type',
+  'depth',
+  'destination',
+  'overwrite',
+  'if',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'lock-token',
+  'timeout',
+  'range',
+  'x-oc-mtime',
+  'oc-checksum',
+  'x-expected-entity-length',
+  'x-requested-with',
 ].join(', ');
-const EXPOSE_HEADERS = 'DAV, ETag, OC-ETag, OC-FileId, Content-Length, Content-Range, Accept-Ranges, Lock-Token, X-OC-Mtime, Allow';
+const EXPOSE_HEADERS =
+  'DAV, ETag, OC-ETag, OC-FileId, Content-Length, Content-Range, Accept-Ranges, Lock-Token, X-OC-Mtime, Allow';
 
 /** CORS for browser apps: any origin, credentials passed explicitly (Authorization), never cookies. */
 export function setCors(req: IncomingMessage, res: ServerResponse): void {

@@ -52,13 +52,15 @@ export function destinationNames(header: string | undefined, here: ThisServer): 
       throw new DavError(400, 'Malformed Destination header');
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DavError(400, 'Unsupported Destination scheme');
-    if (u.host !== normalHost(here.host, u.protocol) && u.host !== here.publicUrl?.host) throw new DavError(502, 'The Destination names another server');
+    if (u.host !== normalHost(here.host, u.protocol) && u.host !== here.publicUrl?.host)
+      throw new DavError(502, 'The Destination names another server');
     p = u.pathname;
   }
   try {
     return namesOf(p);
   } catch (err) {
-    if (err instanceof DavError && err.status === 404) throw new DavError(502, 'Destination is not on this WebDAV share');
+    if (err instanceof DavError && err.status === 404)
+      throw new DavError(502, 'Destination is not on this WebDAV share');
     throw err;
   }
 }

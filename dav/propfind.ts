@@ -17,7 +17,10 @@ import { lockDiscoveryXml, SUPPORTED_LOCK } from './locks.js';
 type PropKey = { ns: string; name: string };
 type Request = { kind: 'allprop'; include: PropKey[] } | { kind: 'propname' } | { kind: 'prop'; props: PropKey[] };
 
-interface Quota { used: number; available: number }
+interface Quota {
+  used: number;
+  available: number;
+}
 
 /**
  * Live properties: how to render them, for which kinds, and whether allprop includes them. RFC 4331
@@ -27,7 +30,10 @@ interface Quota { used: number; available: number }
 const LIVE: Record<string, { allprop: boolean; render: (n: DavNode, q: Quota | null) => string | null }> = {
   [`${DAV_NS} resourcetype`]: { allprop: true, render: (n) => (n.kind === 'folder' ? '<D:collection/>' : '') },
   [`${DAV_NS} getcontentlength`]: { allprop: true, render: (n) => (n.kind === 'file' ? String(n.size) : null) },
-  [`${DAV_NS} getcontenttype`]: { allprop: true, render: (n) => (n.kind === 'file' ? esc(n.mime ?? 'application/octet-stream') : null) },
+  [`${DAV_NS} getcontenttype`]: {
+    allprop: true,
+    render: (n) => (n.kind === 'file' ? esc(n.mime ?? 'application/octet-stream') : null),
+  },
   [`${DAV_NS} getetag`]: { allprop: true, render: (n) => `"${esc(n.etag)}"` },
   [`${DAV_NS} getlastmodified`]: { allprop: true, render: (n) => httpDate(n.modifiedAt) },
   [`${DAV_NS} creationdate`]: { allprop: true, render: (n) => new Date(n.createdAt).toISOString() },
@@ -35,11 +41,18 @@ const LIVE: Record<string, { allprop: boolean; render: (n: DavNode, q: Quota | n
   [`${DAV_NS} supportedlock`]: { allprop: true, render: () => SUPPORTED_LOCK },
   // Rendered per entry from the locks around the listing (see responseFor).
   [`${DAV_NS} lockdiscovery`]: { allprop: true, render: () => '' },
-  [`${DAV_NS} quota-available-bytes`]: { allprop: true, render: (n, q) => (n.kind === 'folder' && q ? String(q.available) : null) },
-  [`${DAV_NS} quota-used-bytes`]: { allprop: true, render: (n, q) => (n.kind === 'folder' && q ? String(q.used) : null) },
+  [`${DAV_NS} quota-available-bytes`]: {
+    allprop: true,
+    render: (n, q) => (n.kind === 'folder' && q ? String(q.available) : null),
+  },
+  [`${DAV_NS} quota-used-bytes`]: {
+    allprop: true,
+    render: (n, q) => (n.kind === 'folder' && q ? String(q.used) : null),
+  },
   [`${OC_NS} checksums`]: {
     allprop: false,
-    render: (n) => (n.kind === 'file' && n.sha1 && n.md5 ? `<oc:checksum>SHA1:${n.sha1} MD5:${n.md5}</oc:checksum>` : null),
+    render: (n) =>
+      n.kind === 'file' && n.sha1 && n.md5 ? `<oc:checksum>SHA1:${n.sha1} MD5:${n.md5}</oc:checksum>` : null,
   },
   [`${OC_NS} fileid`]: { allprop: false, render: (n) => esc(n.id) },
   [`${OC_NS} permissions`]: { allprop: false, render: (n) => (n.kind === 'folder' ? 'RDNVCK' : 'RDNVW') },
@@ -78,7 +91,14 @@ function propstat(props: string, status: string): string {
 
 const LOCKDISCOVERY = `${DAV_NS} lockdiscovery`;
 
-function responseFor(href: string, n: DavNode, req: Request, dead: DeadProperty[] | undefined, quota: Quota | null, discovery = ''): string {
+function responseFor(
+  href: string,
+  n: DavNode,
+  req: Request,
+  dead: DeadProperty[] | undefined,
+  quota: Quota | null,
+  discovery = '',
+): string {
   let ok = '';
   let missing = '';
   if (req.kind === 'propname') {
@@ -140,7 +160,9 @@ export async function propfind(c: DavContext): Promise<void> {
     hrefs = [selfHref];
   } else if (depth === 1) {
     entries = [node, ...(await c.drive.davChildren(c.actor, node))];
-    hrefs = entries.map((e, i) => (i === 0 ? selfHref : selfHref + encodeName(e.name) + (e.kind === 'folder' ? '/' : '')));
+    hrefs = entries.map((e, i) =>
+      i === 0 ? selfHref : selfHref + encodeName(e.name) + (e.kind === 'folder' ? '/' : ''),
+    );
   } else {
     const rows = await c.drive.davSubtree(c.actor, node, max + 1);
     if (rows.length > max) {
@@ -161,7 +183,8 @@ export async function propfind(c: DavContext): Promise<void> {
   const wantsQuota = req.kind !== 'prop' || req.props.some((p) => QUOTA_KEYS.has(`${p.ns} ${p.name}`));
   const quota = wantsQuota ? await c.drive.davQuota(c.actor) : null;
 
-  const wantsLocks = req.kind === 'allprop' || (req.kind === 'prop' && req.props.some((p) => `${p.ns} ${p.name}` === LOCKDISCOVERY));
+  const wantsLocks =
+    req.kind === 'allprop' || (req.kind === 'prop' && req.props.some((p) => `${p.ns} ${p.name}` === LOCKDISCOVERY));
   const discovery = wantsLocks ? await discoveries(c, entries, hrefs, depth) : null;
 
   const res = c.res;
@@ -172,7 +195,8 @@ export async function propfind(c: DavContext): Promise<void> {
   for (let i = 0; i < entries.length; i += BATCH) {
     let chunk = '';
     const end = Math.min(entries.length, i + BATCH);
-    for (let j = i; j < end; j++) chunk += responseFor(hrefs[j]!, entries[j]!, req, dead.get(entries[j]!.id), quota, discovery?.[j] ?? '');
+    for (let j = i; j < end; j++)
+      chunk += responseFor(hrefs[j]!, entries[j]!, req, dead.get(entries[j]!.id), quota, discovery?.[j] ?? '');
     await write(res, chunk);
     if (end < entries.length) await yieldLoop(); // let other requests run between batches
   }
@@ -180,7 +204,12 @@ export async function propfind(c: DavContext): Promise<void> {
 }
 
 /** The lockdiscovery value of each entry (one query when the owner has no locks). */
-async function discoveries(c: DavContext, entries: DavNode[], hrefs: string[], depth: 0 | 1 | 'infinity'): Promise<string[] | null> {
+async function discoveries(
+  c: DavContext,
+  entries: DavNode[],
+  hrefs: string[],
+  depth: 0 | 1 | 'infinity',
+): Promise<string[] | null> {
   let root: { ownerId: string; path: string };
   try {
     root = await c.locks.pathOf(entries[0]!.id);
@@ -201,6 +230,11 @@ async function discoveries(c: DavContext, entries: DavNode[], hrefs: string[], d
     }
     if (p === undefined) return '';
     if (e.kind === 'folder') paths.set(e.id, p);
-    return lockDiscoveryXml(locks.filter((l) => covers(l, p!)), hrefs[i]!, p, now);
+    return lockDiscoveryXml(
+      locks.filter((l) => covers(l, p!)),
+      hrefs[i]!,
+      p,
+      now,
+    );
   });
 }

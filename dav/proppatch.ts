@@ -13,10 +13,20 @@ import { hrefOf } from './paths.js';
 import { DAV_NS, MS_NS, OC_NS, elements, esc, isDav, parseXml, propElement, serializeChildren, textOf } from './xml.js';
 
 /** Live properties a client may not change. */
-const PROTECTED = new Set([
-  'resourcetype', 'getcontentlength', 'getcontenttype', 'getetag', 'creationdate', 'displayname',
-  'lockdiscovery', 'supportedlock', 'quota-available-bytes', 'quota-used-bytes',
-].map((n) => `${DAV_NS} ${n}`));
+const PROTECTED = new Set(
+  [
+    'resourcetype',
+    'getcontentlength',
+    'getcontenttype',
+    'getetag',
+    'creationdate',
+    'displayname',
+    'lockdiscovery',
+    'supportedlock',
+    'quota-available-bytes',
+    'quota-used-bytes',
+  ].map((n) => `${DAV_NS} ${n}`),
+);
 
 function parseMtime(ns: string, name: string, value: string): number | null {
   const v = value.trim();
@@ -43,7 +53,9 @@ export async function proppatch(c: DavContext): Promise<void> {
     if (!op) throw new DavError(400, 'Expected DAV:set or DAV:remove');
     for (const prop of elements(block).filter((e) => isDav(e, 'prop'))) {
       for (const p of elements(prop)) {
-        const isTime = (p.ns === DAV_NS && (p.local === 'getlastmodified' || p.local === 'lastmodified')) || (p.ns === MS_NS && p.local === 'Win32LastModifiedTime');
+        const isTime =
+          (p.ns === DAV_NS && (p.local === 'getlastmodified' || p.local === 'lastmodified')) ||
+          (p.ns === MS_NS && p.local === 'Win32LastModifiedTime');
         const isProtected = PROTECTED.has(`${p.ns} ${p.local}`) || p.ns === OC_NS;
         if (isTime && op === 'set') {
           const t = parseMtime(p.ns, p.local, textOf(p));
@@ -58,7 +70,11 @@ export async function proppatch(c: DavContext): Promise<void> {
           badValue = true;
           continue;
         }
-        changes.push(op === 'set' ? { op, namespace: p.ns, name: p.local, value: serializeChildren(p) } : { op, namespace: p.ns, name: p.local });
+        changes.push(
+          op === 'set'
+            ? { op, namespace: p.ns, name: p.local, value: serializeChildren(p) }
+            : { op, namespace: p.ns, name: p.local },
+        );
         results.push({ ns: p.ns, name: p.local, bad: false, set: op === 'set' });
       }
     }
@@ -94,9 +110,13 @@ export async function proppatch(c: DavContext): Promise<void> {
   }
   const stat = (props: string, status: string) =>
     props === '' ? '' : `<D:propstat><D:prop>${props}</D:prop><D:status>HTTP/1.1 ${status}</D:status></D:propstat>`;
-  const xml = `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:oc="${OC_NS}"><D:response><D:href>${esc(hrefOf(c.names, node.kind === 'folder'))}</D:href>`
-    + stat(ok, '200 OK') + stat(forbidden, '403 Forbidden') + stat(insufficient, '507 Insufficient Storage') + stat(failed, '424 Failed Dependency')
-    + '</D:response></D:multistatus>\n';
+  const xml =
+    `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:oc="${OC_NS}"><D:response><D:href>${esc(hrefOf(c.names, node.kind === 'folder'))}</D:href>` +
+    stat(ok, '200 OK') +
+    stat(forbidden, '403 Forbidden') +
+    stat(insufficient, '507 Insufficient Storage') +
+    stat(failed, '424 Failed Dependency') +
+    '</D:response></D:multistatus>\n';
   c.res.statusCode = 207;
   c.res.setHeader('Content-Type', 'application/xml; charset=utf-8');
   c.res.setHeader('Content-Length', Buffer.byteLength(xml));

@@ -31,9 +31,13 @@ export async function put(c: DavContext): Promise<void> {
   }
 
   const lengthHeader = header(req, 'content-length') ?? header(req, 'x-expected-entity-length');
-  const expected = lengthHeader !== undefined && /^\d+$/.test(String(lengthHeader).trim()) ? Number(lengthHeader) : null;
+  const expected =
+    lengthHeader !== undefined && /^\d+$/.test(String(lengthHeader).trim()) ? Number(lengthHeader) : null;
   const mtimeHeader = header(req, 'x-oc-mtime');
-  const mtime = mtimeHeader !== undefined && /^\d+(\.\d+)?$/.test(String(mtimeHeader).trim()) ? Math.round(Number(mtimeHeader) * 1000) : undefined;
+  const mtime =
+    mtimeHeader !== undefined && /^\d+(\.\d+)?$/.test(String(mtimeHeader).trim())
+      ? Math.round(Number(mtimeHeader) * 1000)
+      : undefined;
 
   let result;
   try {
@@ -48,7 +52,8 @@ export async function put(c: DavContext): Promise<void> {
     // The body may be unread (refused up front): do not keep the connection for it.
     if (!req.complete) res.setHeader('Connection', 'close');
     // PUT onto a collection: 405 (a case-only clash with a sibling is a 409: dav/errors.ts).
-    if (err instanceof DomainError && err.code === 'already_exists' && err.details?.existing === undefined) throw new DavError(405, err.message);
+    if (err instanceof DomainError && err.code === 'already_exists' && err.details?.existing === undefined)
+      throw new DavError(405, err.message);
     throw err;
   }
   if (mtime !== undefined) res.setHeader('X-OC-Mtime', 'accepted');

@@ -41,13 +41,18 @@ export async function copyOrMove(c: DavContext): Promise<void> {
   const move = c.method === 'MOVE';
   const { node } = await c.resolve();
   if (!node) throw new DavError(404, 'Not found');
-  const destNames = destinationNames(header(c.req, 'destination'), { host: header(c.req, 'host'), publicUrl: c.config.publicUrl });
+  const destNames = destinationNames(header(c.req, 'destination'), {
+    host: header(c.req, 'host'),
+    publicUrl: c.config.publicUrl,
+  });
   const overwriteHeader = (header(c.req, 'overwrite') ?? 'T').trim().toUpperCase();
   if (overwriteHeader !== 'T' && overwriteHeader !== 'F') throw new DavError(400, 'Overwrite must be T or F');
   const overwrite = overwriteHeader === 'T';
   const depthHeader = header(c.req, 'depth')?.trim().toLowerCase();
-  if (depthHeader !== undefined && depthHeader !== '0' && depthHeader !== 'infinity') throw new DavError(400, 'Depth must be 0 or infinity');
-  if (move && node.kind === 'folder' && depthHeader === '0') throw new DavError(400, 'MOVE of a collection needs Depth: infinity');
+  if (depthHeader !== undefined && depthHeader !== '0' && depthHeader !== 'infinity')
+    throw new DavError(400, 'Depth must be 0 or infinity');
+  if (move && node.kind === 'folder' && depthHeader === '0')
+    throw new DavError(400, 'MOVE of a collection needs Depth: infinity');
   if (node.parentId === null) throw new DavError(403, 'The root cannot be copied or moved');
   if (destNames.length === 0) throw new DavError(403, 'The destination is the root');
   checkIfMatch(c, node.etag);
@@ -55,13 +60,22 @@ export async function copyOrMove(c: DavContext): Promise<void> {
   const dest = await c.resolve(destNames);
   if (!dest.parent) throw new DavError(409, 'The destination collection does not exist');
   if (dest.parent.kind !== 'folder') throw new DavError(409, 'The destination parent is not a collection');
-  if (dest.node?.id === node.id && (!move || dest.names.at(-1) === node.name)) throw new DavError(403, 'Source and destination are the same');
+  if (dest.node?.id === node.id && (!move || dest.names.at(-1) === node.name))
+    throw new DavError(403, 'Source and destination are the same');
   // The destination inside the source (checked on the resolved chain: no query needed).
-  if (node.kind === 'folder' && dest.chain.some((n) => n.id === node.id)) throw new DavError(403, 'The destination is inside the source');
-  if (dest.node && dest.node.id !== node.id && !overwrite) throw new DavError(412, 'The destination exists and Overwrite is F');
+  if (node.kind === 'folder' && dest.chain.some((n) => n.id === node.id))
+    throw new DavError(403, 'The destination is inside the source');
+  if (dest.node && dest.node.id !== node.id && !overwrite)
+    throw new DavError(412, 'The destination exists and Overwrite is F');
 
   const name = destNames[destNames.length - 1]!;
-  if (move && c.names.length === 2 && destNames.length === 2 && (await c.resolve()).parent?.id === SHARED_FOLDER_ID && dest.parent.id === SHARED_FOLDER_ID) {
+  if (
+    move &&
+    c.names.length === 2 &&
+    destNames.length === 2 &&
+    (await c.resolve()).parent?.id === SHARED_FOLDER_ID &&
+    dest.parent.id === SHARED_FOLDER_ID
+  ) {
     // A received share renamed inside "Shared with me": only the grantee's name for it changes.
     await c.sharing.renameReceived(c.actor, node.id, name);
     c.res.statusCode = 201;

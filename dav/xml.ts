@@ -42,7 +42,8 @@ function decodeEntities(s: string): string {
   return s.replace(ENTITY, (_, e: string) => {
     if (e[0] !== '#') return NAMED[e]!;
     const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-    if (!(cp >= 0 && cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) throw new DavError(400, 'Invalid character reference');
+    if (!(cp >= 0 && cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff))
+      throw new DavError(400, 'Invalid character reference');
     return String.fromCodePoint(cp);
   });
 }
@@ -60,7 +61,9 @@ export function parseXml(body: Buffer): XmlElement {
   } catch {
     throw new DavError(400, 'Malformed XML');
   }
-  const roots = convert(items, { xml: 'http://www.w3.org/XML/1998/namespace' }).filter((n): n is XmlElement => typeof n !== 'string');
+  const roots = convert(items, { xml: 'http://www.w3.org/XML/1998/namespace' }).filter(
+    (n): n is XmlElement => typeof n !== 'string',
+  );
   if (roots.length !== 1) throw new DavError(400, 'Malformed XML: expected one root element');
   return roots[0]!;
 }
@@ -90,8 +93,7 @@ function convert(items: unknown[], parentScope: Record<string, string>): XmlNode
           // Namespaces in XML 1.0 §3: a prefix cannot be bound to the empty name.
           if (value === '') throw new DavError(400, `Empty namespace for prefix "${a.slice(6)}"`);
           scope[a.slice(6)] = value;
-        }
-        else attrs[a] = value;
+        } else attrs[a] = value;
       }
       const colon = key.indexOf(':');
       const prefix = colon >= 0 ? key.slice(0, colon) : '';

@@ -14,10 +14,18 @@ const newest = (dir) => {
   return t;
 };
 const built = path.join(root, 'dist/server/main.js');
-const sources = Math.max(...['config', 'server', 'dav', 'storage'].map((d) => (fs.existsSync(path.join(root, d)) ? newest(path.join(root, d)) : 0)));
+const sources = Math.max(
+  ...['config', 'server', 'dav', 'storage'].map((d) =>
+    fs.existsSync(path.join(root, d)) ? newest(path.join(root, d)) : 0,
+  ),
+);
 if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < sources) {
   console.log('Building the server (tsc)…');
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
   fs.utimesSync(built, new Date(), new Date());
 }
 
@@ -34,9 +42,14 @@ const consoleDir = path.join(root, 'console');
 const consoleIndex = path.join(consoleDir, 'build', 'index.html');
 const consoleSources = Math.max(
   ...['src', 'static'].map((d) => (fs.existsSync(path.join(consoleDir, d)) ? newestAny(path.join(consoleDir, d)) : 0)),
-  ...['svelte.config.js', 'vite.config.ts'].map((f) => (fs.existsSync(path.join(consoleDir, f)) ? fs.statSync(path.join(consoleDir, f)).mtimeMs : 0)),
+  ...['svelte.config.js', 'vite.config.ts'].map((f) =>
+    fs.existsSync(path.join(consoleDir, f)) ? fs.statSync(path.join(consoleDir, f)).mtimeMs : 0,
+  ),
 );
 if (!fs.existsSync(consoleIndex) || fs.statSync(consoleIndex).mtimeMs < consoleSources) {
   console.log('Building the web console (vite)…');
-  execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: consoleDir, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], {
+    cwd: consoleDir,
+    stdio: 'inherit',
+  });
 }

@@ -55,7 +55,10 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const accounts = new Accounts(db, config, clock, secret, hasher);
   const drive = new Drive(db, blobs, clock, config.versions, { maxPropertyBytes: config.davMaxPropertyBytes });
   const versions = new Versions(db, blobs, clock, config.versions);
-  const locks = new Locks(db, clock, { maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds, granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds });
+  const locks = new Locks(db, clock, {
+    maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds,
+    granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds,
+  });
   const admin = new Admin(db, clock);
   const sharing = new Sharing(db, clock, { hasher, ...config.login, secret, directory: config.directory });
   const bin = new Bin(db, clock, config.trashRetentionDays);
@@ -63,26 +66,58 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
-  const koa = createApi({ config, drive, accounts, admin, sharing, bin, versions, locks, grants, search: (actor, q) => searchNodes(db, clock, actor, q), version: VERSION }, log);
-  const server = createHttpServer(config, koa.callback(), createDavHandler({ config, drive, locks, sharing, accounts, log }));
+  const koa = createApi(
+    {
+      config,
+      drive,
+      accounts,
+      admin,
+      sharing,
+      bin,
+      versions,
+      locks,
+      grants,
+      search: (actor, q) => searchNodes(db, clock, actor, q),
+      version: VERSION,
+    },
+    log,
+  );
+  const server = createHttpServer(
+    config,
+    koa.callback(),
+    createDavHandler({ config, drive, locks, sharing, accounts, log }),
+  );
   const scheduler = config.jobsEnabled
-    ? startScheduler([
-        { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },
-        { name: 'version-retention', schedule: '27 3 * * *', run: () => versions.prune() },
-        { name: 'lock-sweep', schedule: '*/10 * * * *', run: () => locks.sweep() },
-        { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
-        {
-          name: 'session-cleanup', schedule: '41 3 * * *',
-          run: async () => ({
-            revoked: await db.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now: clock.now() }),
-            throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
-          }),
-        },
-      ], log)
+    ? startScheduler(
+        [
+          { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },
+          { name: 'version-retention', schedule: '27 3 * * *', run: () => versions.prune() },
+          { name: 'lock-sweep', schedule: '*/10 * * * *', run: () => locks.sweep() },
+          { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
+          {
+            name: 'session-cleanup',
+            schedule: '41 3 * * *',
+            run: async () => ({
+              revoked: await db.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now: clock.now() }),
+              throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
+            }),
+          },
+        ],
+        log,
+      )
     : null;
 
   return {
-    config, db, drive, accounts, admin, sharing, bin, versions, blobs, firstAdminPassword,
+    config,
+    db,
+    drive,
+    accounts,
+    admin,
+    sharing,
+    bin,
+    versions,
+    blobs,
+    firstAdminPassword,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -54,7 +54,7 @@ export function clientAddress(req: IncomingMessage, config: Config): string | nu
   const list = trustedList(config);
   if (!isTrusted(list, peer)) return peer;
   const header = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(header) ? header.join(',') : header ?? '').split(',');
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
   let candidate = peer;
   for (let i = hops.length - 1; i >= 0; i--) {
     const ip = normalizeIp(hops[i]);

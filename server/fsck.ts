@@ -13,7 +13,9 @@ try {
   const report = await fsck(db, new LocalDiskBlobStore(config.dataDir), { verifyContent: !quick });
   await db.close();
   const { files, blobs, users } = report.checked;
-  console.log(`fsck ${config.dataDir}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; without --quick every blob is re-hashed)' : ''}`);
+  console.log(
+    `fsck ${config.dataDir}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; without --quick every blob is re-hashed)' : ''}`,
+  );
   for (const p of report.problems) console.log(`  PROBLEM: ${p}`);
   console.log(report.ok ? 'clean: no problems found' : `${report.problems.length} problem(s) found`);
   process.exit(report.ok ? 0 : 1);

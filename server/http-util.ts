@@ -1,7 +1,8 @@
 /** HTTP details shared by the API and WebDAV doors (neither may import the other). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
+export type RangeResult =
+  { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /** One byte range (RFC 9110 §14); several ranges get the whole body, which the RFC allows. */
 export function parseRange(header: string | undefined, size: number): RangeResult {
@@ -35,7 +36,12 @@ export function sendContinue(req: IncomingMessage, res: ServerResponse): void {
 
 /** RFC 6266 / 5987: an ASCII fallback plus the exact UTF-8 name. */
 export function contentDisposition(kind: 'inline' | 'attachment', name: string): string {
-  const fallback = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/["\\%;]/g, '_').trim() || 'download';
+  const fallback =
+    name
+      .normalize('NFKD')
+      .replace(/[^\x20-\x7e]/g, '')
+      .replace(/["\\%;]/g, '_')
+      .trim() || 'download';
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
   return `${kind}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
@@ -44,7 +50,8 @@ export function contentDisposition(kind: 'inline' | 'attachment', name: string):
  * Types a browser runs (or renders with script: HTML, SVG, any XML through an XSLT stylesheet,
  * MHTML archives, Flash) when shown inline. An unknown type counts as active.
  */
-const ACTIVE = /^\s*(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[a-z0-9.+-]+\/[a-z0-9.+-]*\+xml|text\/xsl|text\/(x-)?(java|ecma)script|application\/(x-)?(java|ecma)script|application\/x-shockwave-flash|multipart\/related|message\/rfc822|application\/x-mimearchive)\s*(;|$)/i;
+const ACTIVE =
+  /^\s*(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[a-z0-9.+-]+\/[a-z0-9.+-]*\+xml|text\/xsl|text\/(x-)?(java|ecma)script|application\/(x-)?(java|ecma)script|application\/x-shockwave-flash|multipart\/related|message\/rfc822|application\/x-mimearchive)\s*(;|$)/i;
 export function isActiveContent(mime: string | null): boolean {
   return !mime || ACTIVE.test(mime);
 }
@@ -58,7 +65,13 @@ export const INERT_CSP = "default-src 'none'; sandbox";
  * image), nothing runs.
  */
 function inlineCsp(mime: string | null): string {
-  const self = isActiveContent(mime) ? '' : /^image\//i.test(mime ?? '') ? "img-src 'self' data:; " : /^(video|audio)\//i.test(mime ?? '') ? "media-src 'self'; " : '';
+  const self = isActiveContent(mime)
+    ? ''
+    : /^image\//i.test(mime ?? '')
+      ? "img-src 'self' data:; "
+      : /^(video|audio)\//i.test(mime ?? '')
+        ? "media-src 'self'; "
+        : '';
   return `default-src 'none'; ${self}style-src 'unsafe-inline'; sandbox`;
 }
 
@@ -68,7 +81,10 @@ function inlineCsp(mime: string | null): string {
  * if a browser renders it), and active types always downloaded — unless `sandboxedInline`, which
  * only the separate CONTENT_ORIGIN may ask for, since there a rendered page can reach nothing of ours.
  */
-export function userContentHeaders(file: { name: string; mime: string | null }, opts: { download?: boolean; sandboxedInline?: boolean } = {}): Record<string, string> {
+export function userContentHeaders(
+  file: { name: string; mime: string | null },
+  opts: { download?: boolean; sandboxedInline?: boolean } = {},
+): Record<string, string> {
   const attachment = !opts.sandboxedInline && (opts.download === true || isActiveContent(file.mime));
   return {
     'X-Content-Type-Options': 'nosniff',

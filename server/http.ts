@@ -16,7 +16,14 @@ export function createHttpServer(config: Config, koa: RequestListener, dav: DavH
     const url = req.url ?? '/';
     // The content host serves file bytes and nothing else (the Koa app answers it): never WebDAV.
     if (content && addressedTo(req, content)) koa(req, res);
-    else if (dav && (url === '/dav' || url.startsWith('/dav/') || url.startsWith('/dav?') || req.method === 'OPTIONS' && url === '/')) dav(req, res);
+    else if (
+      dav &&
+      (url === '/dav' ||
+        url.startsWith('/dav/') ||
+        url.startsWith('/dav?') ||
+        (req.method === 'OPTIONS' && url === '/'))
+    )
+      dav(req, res);
     else koa(req, res);
   };
   const server = config.tls
@@ -31,11 +38,20 @@ export function createHttpServer(config: Config, koa: RequestListener, dav: DavH
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
     const [status, text, message] =
-      err.code === 'HPE_INVALID_METHOD' ? [501, 'Not Implemented', 'This HTTP method is not supported']
-      : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
-      : [400, 'Bad Request', 'The request could not be parsed'];
-    const body = JSON.stringify({ error: { code: status === 501 ? 'invalid_input' : status === 431 ? 'payload_too_large' : 'invalid_input', message } });
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      err.code === 'HPE_INVALID_METHOD'
+        ? [501, 'Not Implemented', 'This HTTP method is not supported']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
+          : [400, 'Bad Request', 'The request could not be parsed'];
+    const body = JSON.stringify({
+      error: {
+        code: status === 501 ? 'invalid_input' : status === 431 ? 'payload_too_large' : 'invalid_input',
+        message,
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   server.requestTimeout = 0; // a large upload may take hours; idle connections are cut below instead
   server.headersTimeout = 60_000;

@@ -24,10 +24,12 @@ function tsFiles(dir: string): string[] {
 }
 
 // `import x from '…'`, `import type {…} from '…'`, `export * from '…'`, `import '…'`, `import('…')`, `require('…')`.
-const IMPORT = /(?:^|[;\s}])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|[;\s}])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function importsOf(file: string): Import[] {
-  const text = fs.readFileSync(path.join(root, file), 'utf8')
+  const text = fs
+    .readFileSync(path.join(root, file), 'utf8')
     .replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')) // keep line numbers
     .replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
   const out: Import[] = [];
@@ -36,7 +38,12 @@ function importsOf(file: string): Import[] {
     const line = text.slice(0, m.index).split('\n').length;
     const target = spec.startsWith('.')
       ? path.posix.normalize(path.posix.join(path.posix.dirname(file), spec)).replace(/\.js$/, '.ts')
-      : spec.startsWith('node:') ? spec : spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+      : spec.startsWith('node:')
+        ? spec
+        : spec
+            .split('/')
+            .slice(0, spec.startsWith('@') ? 2 : 1)
+            .join('/');
     out.push({ from: file, spec, target, line });
   }
   return out;
@@ -55,18 +62,28 @@ describe('layering (imports only go down)', () => {
   });
 
   it('server/domain never imports koa, @koa/*, koa-body, webdav-server, server/api or dav/', () => {
-    const bad = all.filter((i) => inside('server/domain')(i.from) && (
-      ['koa', 'koa-body', 'webdav-server'].includes(i.target) || i.target.startsWith('@koa/') ||
-      inside('server/api')(i.target) || inside('dav')(i.target) || i.target === 'server/http.ts' || i.target === 'server/app.ts'));
+    const bad = all.filter(
+      (i) =>
+        inside('server/domain')(i.from) &&
+        (['koa', 'koa-body', 'webdav-server'].includes(i.target) ||
+          i.target.startsWith('@koa/') ||
+          inside('server/api')(i.target) ||
+          inside('dav')(i.target) ||
+          i.target === 'server/http.ts' ||
+          i.target === 'server/app.ts'),
+    );
     expect(show(bad)).to.deep.equal([]);
   });
 
   it('server/api and dav/ never import each other, server/db or storage/', () => {
     const edges = all.filter((i) => inside('server/api')(i.from) || inside('dav')(i.from));
-    const bad = edges.filter((i) =>
-      (inside('server/api')(i.from) && inside('dav')(i.target)) ||
-      (inside('dav')(i.from) && inside('server/api')(i.target)) ||
-      inside('server/db')(i.target) || inside('storage')(i.target));
+    const bad = edges.filter(
+      (i) =>
+        (inside('server/api')(i.from) && inside('dav')(i.target)) ||
+        (inside('dav')(i.from) && inside('server/api')(i.target)) ||
+        inside('server/db')(i.target) ||
+        inside('storage')(i.target),
+    );
     expect(show(bad)).to.deep.equal([]);
   });
 
@@ -81,8 +98,14 @@ describe('layering (imports only go down)', () => {
   });
 
   it('only config/ reads process.env', () => {
-    const readers = ['server', 'dav', 'storage'].flatMap(tsFiles).filter((f) => /process\.env\b/.test(
-      fs.readFileSync(path.join(root, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1')));
+    const readers = ['server', 'dav', 'storage'].flatMap(tsFiles).filter((f) =>
+      /process\.env\b/.test(
+        fs
+          .readFileSync(path.join(root, f), 'utf8')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/(^|[^:])\/\/.*$/gm, '$1'),
+      ),
+    );
     expect(readers).to.deep.equal([]);
   });
 });

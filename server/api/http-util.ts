@@ -1,5 +1,14 @@
 /** Small HTTP helpers of the API's download routes. */
-export { addressedTo, answerUnreadBody, contentDisposition, isActiveContent, parseRange, sendContinue, userContentHeaders, type RangeResult } from '../http-util.js';
+export {
+  addressedTo,
+  answerUnreadBody,
+  contentDisposition,
+  isActiveContent,
+  parseRange,
+  sendContinue,
+  userContentHeaders,
+  type RangeResult,
+} from '../http-util.js';
 
 /** True when an If-None-Match list names this ETag (weak comparison, as RFC 9110 wants for GET). */
 export function etagMatches(header: string | undefined, etag: string): boolean {

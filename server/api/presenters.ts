@@ -10,46 +10,91 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 
 export function presentNode(n: NodeView) {
   return {
-    id: n.id, name: n.name, kind: n.kind, size: n.size, mime: n.mime, parentId: n.parentId, ownerId: n.ownerId,
-    createdAt: iso(n.createdAt), modifiedAt: iso(n.modifiedAt), etag: n.etag, permission: n.permission,
+    id: n.id,
+    name: n.name,
+    kind: n.kind,
+    size: n.size,
+    mime: n.mime,
+    parentId: n.parentId,
+    ownerId: n.ownerId,
+    createdAt: iso(n.createdAt),
+    modifiedAt: iso(n.modifiedAt),
+    etag: n.etag,
+    permission: n.permission,
   };
 }
 
 export function presentUser(u: UserRow, extra: { trashBytes?: number; versionBytes?: number } = {}) {
   return {
-    id: u.id, username: u.username, email: u.email, role: u.role, quotaBytes: u.quotaBytes, usedBytes: u.usedBytes,
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    role: u.role,
+    quotaBytes: u.quotaBytes,
+    usedBytes: u.usedBytes,
     ...(extra.trashBytes !== undefined ? { trashBytes: extra.trashBytes } : {}),
-    ...(extra.versionBytes !== undefined ? { versionBytes: extra.versionBytes } : {}), disabled: u.disabled, rootId: u.rootId, createdAt: iso(u.createdAt),
+    ...(extra.versionBytes !== undefined ? { versionBytes: extra.versionBytes } : {}),
+    disabled: u.disabled,
+    rootId: u.rootId,
+    createdAt: iso(u.createdAt),
   };
 }
 
 export function presentTrashItem(t: TrashItem) {
   return {
-    id: t.id, name: t.name, kind: t.kind, size: t.kind === 'file' ? t.size : t.totalSize, originalPath: t.originalPath,
-    originalParentId: t.originalParentId, deletedAt: iso(t.deletedAt), deletedBy: t.deletedBy ? { id: t.deletedBy, username: t.deletedByName } : null,
+    id: t.id,
+    name: t.name,
+    kind: t.kind,
+    size: t.kind === 'file' ? t.size : t.totalSize,
+    originalPath: t.originalPath,
+    originalParentId: t.originalParentId,
+    deletedAt: iso(t.deletedAt),
+    deletedBy: t.deletedBy ? { id: t.deletedBy, username: t.deletedByName } : null,
   };
 }
 
 export function presentActivity(a: ActivityView) {
   return {
-    id: a.id, ownerId: a.ownerId, actor: a.actorId ? { id: a.actorId, username: a.actorName } : { id: null, username: a.actorName },
-    action: a.action, nodeId: a.nodeId, path: a.path, details: a.details, via: a.via, ip: a.ip, userAgent: a.userAgent, createdAt: iso(a.createdAt),
+    id: a.id,
+    ownerId: a.ownerId,
+    actor: a.actorId ? { id: a.actorId, username: a.actorName } : { id: null, username: a.actorName },
+    action: a.action,
+    nodeId: a.nodeId,
+    path: a.path,
+    details: a.details,
+    via: a.via,
+    ip: a.ip,
+    userAgent: a.userAgent,
+    createdAt: iso(a.createdAt),
   };
 }
 
 /** `shareName` (the grantee's own name for it) is shown only to the grantee. */
 export function presentShare(s: UserShareView, forGrantee = false) {
   return {
-    id: s.id, nodeId: s.node.id, node: presentNode({ ...s.node, permission: 'owner' }), permission: s.permission,
-    grantee: s.grantee, owner: s.owner, expiresAt: iso(s.expiresAt), createdAt: iso(s.createdAt),
+    id: s.id,
+    nodeId: s.node.id,
+    node: presentNode({ ...s.node, permission: 'owner' }),
+    permission: s.permission,
+    grantee: s.grantee,
+    owner: s.owner,
+    expiresAt: iso(s.expiresAt),
+    createdAt: iso(s.createdAt),
     ...(forGrantee ? { shareName: s.shareName } : {}),
   };
 }
 
 export function presentLink(l: LinkView, origin: string) {
   return {
-    id: l.id, nodeId: l.node.id, node: presentNode({ ...l.node, permission: 'owner' }), token: l.token, url: `${origin}/s/${l.token}`,
-    permission: l.permission, hasPassword: l.hasPassword, expiresAt: iso(l.expiresAt), createdAt: iso(l.createdAt),
+    id: l.id,
+    nodeId: l.node.id,
+    node: presentNode({ ...l.node, permission: 'owner' }),
+    token: l.token,
+    url: `${origin}/s/${l.token}`,
+    permission: l.permission,
+    hasPassword: l.hasPassword,
+    expiresAt: iso(l.expiresAt),
+    createdAt: iso(l.createdAt),
   };
 }
 
@@ -63,7 +108,15 @@ export function presentHit(h: SearchHit) {
 
 export function presentLock(l: LockView) {
   return {
-    token: l.token, path: l.path, nodeId: l.nodeId, owner: l.owner, holder: l.holder, scope: l.scope, depth: l.depth,
-    expiresAt: iso(l.expiresAt), createdAt: iso(l.createdAt), canBreak: l.canBreak,
+    token: l.token,
+    path: l.path,
+    nodeId: l.nodeId,
+    owner: l.owner,
+    holder: l.holder,
+    scope: l.scope,
+    depth: l.depth,
+    expiresAt: iso(l.expiresAt),
+    createdAt: iso(l.createdAt),
+    canBreak: l.canBreak,
   };
 }

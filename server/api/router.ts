@@ -30,12 +30,25 @@ const STREAMING_UPLOAD = /^\/api\/(folders\/[^/]+\/(files\/[^/]+|upload)|public\
 
 export function createApi(deps: ApiDeps, log: Log): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
-  const json = koaBody({ json: true, multipart: false, urlencoded: false, text: false, jsonLimit: '1mb', jsonStrict: true });
+  const json = koaBody({
+    json: true,
+    multipart: false,
+    urlencoded: false,
+    text: false,
+    jsonLimit: '1mb',
+    jsonStrict: true,
+  });
   // Errors Koa meets outside the middleware chain (mostly a client hanging up mid-request): into
   // the log, instead of Koa's default raw stack on stderr.
   app.on('error', (err: Error & { code?: string }, ctx?: { method?: string; path?: string }) => {
-    const hangUp = /^(ECONNRESET|EPIPE|ECONNABORTED|ERR_STREAM_PREMATURE_CLOSE|HPE_)/.test(err.code ?? '') || err.message === 'Parse Error' || err.message === 'aborted';
-    (hangUp ? log.debug : log.warn)({ err, method: ctx?.method, path: ctx?.path }, hangUp ? 'client went away' : 'request error');
+    const hangUp =
+      /^(ECONNRESET|EPIPE|ECONNABORTED|ERR_STREAM_PREMATURE_CLOSE|HPE_)/.test(err.code ?? '') ||
+      err.message === 'Parse Error' ||
+      err.message === 'aborted';
+    (hangUp ? log.debug : log.warn)(
+      { err, method: ctx?.method, path: ctx?.path },
+      hangUp ? 'client went away' : 'request error',
+    );
   });
 
   app.use(async (ctx, next) => {
@@ -43,7 +56,10 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     try {
       await next();
     } finally {
-      log.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+      log.debug(
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+        'request',
+      );
     }
   });
   app.use(errorHandler(log));
@@ -60,10 +76,29 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
   const api = new Router({ prefix: '/api' });
   api.get('/health', (ctx) => {
     // Public facts the console needs before sign-in (whether to offer sign-up) and in the bin.
-    ctx.body = { status: 'ok', version: deps.version, openRegistration: deps.config.openRegistration, trashRetentionDays: deps.config.trashRetentionDays };
+    ctx.body = {
+      status: 'ok',
+      version: deps.version,
+      openRegistration: deps.config.openRegistration,
+      trashRetentionDays: deps.config.trashRetentionDays,
+    };
   });
   api.use(authenticate(deps.accounts));
-  for (const r of [authRoutes(deps, json), nodeRoutes(deps, json), contentRoutes(deps), zipRoutes(deps), journalRoutes(deps), adminRoutes(deps, json), binRoutes(deps), shareRoutes(deps, json), publicRoutes(deps, json), searchRoutes(deps), eventRoutes(deps), versionRoutes(deps), lockRoutes(deps)]) {
+  for (const r of [
+    authRoutes(deps, json),
+    nodeRoutes(deps, json),
+    contentRoutes(deps),
+    zipRoutes(deps),
+    journalRoutes(deps),
+    adminRoutes(deps, json),
+    binRoutes(deps),
+    shareRoutes(deps, json),
+    publicRoutes(deps, json),
+    searchRoutes(deps),
+    eventRoutes(deps),
+    versionRoutes(deps),
+    lockRoutes(deps),
+  ]) {
     api.use(r.routes(), r.allowedMethods());
   }
   app.use(api.routes());

@@ -21,7 +21,13 @@ export interface Content {
   open: ((range: { start: number; end: number }) => Readable) | null;
 }
 
-export async function sendFile(ctx: Context, deps: Pick<ApiDeps, 'drive' | 'grants' | 'config'>, actor: Actor, id: string, opts: { download: boolean }): Promise<void> {
+export async function sendFile(
+  ctx: Context,
+  deps: Pick<ApiDeps, 'drive' | 'grants' | 'config'>,
+  actor: Actor,
+  id: string,
+  opts: { download: boolean },
+): Promise<void> {
   const { node } = await deps.drive.openFile(actor, id);
   const contentOrigin = deps.config.contentOrigin;
   if (contentOrigin && !opts.download) {
@@ -35,7 +41,12 @@ export async function sendFile(ctx: Context, deps: Pick<ApiDeps, 'drive' | 'gran
 }
 
 /** Writes a node's bytes (or 304/206/416) with the given user-content headers. */
-export async function sendNode(ctx: Context, drive: ApiDeps['drive'], node: NodeView, headers: Record<string, string>): Promise<void> {
+export async function sendNode(
+  ctx: Context,
+  drive: ApiDeps['drive'],
+  node: NodeView,
+  headers: Record<string, string>,
+): Promise<void> {
   const hash = node.contentHash;
   await sendContent(ctx, { ...node, open: hash ? (range) => drive.blobs.open(hash, range) : null }, headers);
 }
@@ -53,7 +64,8 @@ export async function sendContent(ctx: Context, file: Content, headers: Record<s
   }
   ctx.type = file.mime ?? 'application/octet-stream';
   const ifRange = ctx.get('if-range');
-  const range = ifRange && ifRange !== `"${etag}"` ? ({ kind: 'full' } as const) : parseRange(ctx.get('range') || undefined, size);
+  const range =
+    ifRange && ifRange !== `"${etag}"` ? ({ kind: 'full' } as const) : parseRange(ctx.get('range') || undefined, size);
   if (range.kind === 'unsatisfiable') {
     ctx.status = 416;
     ctx.set('Content-Range', `bytes */${size}`);

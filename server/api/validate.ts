@@ -8,7 +8,11 @@ function check<T extends z.ZodType>(schema: T, value: unknown, where: string): z
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = issue.path.join('.');
-  throw invalidInput(`${field ? `${field}: ` : ''}${issue.message}`, { where, field, issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+  throw invalidInput(`${field ? `${field}: ` : ''}${issue.message}`, {
+    where,
+    field,
+    issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  });
 }
 
 export const parseBody = <T extends z.ZodType>(ctx: Context, schema: T) => {
@@ -19,7 +23,8 @@ export const parseBody = <T extends z.ZodType>(ctx: Context, schema: T) => {
   return check(schema, body, 'body');
 };
 export const parseQuery = <T extends z.ZodType>(ctx: Context, schema: T) => check(schema, ctx.query, 'query');
-export const parseParams = <T extends z.ZodType>(ctx: Context, schema: T) => check(schema, (ctx as unknown as { params: unknown }).params, 'path');
+export const parseParams = <T extends z.ZodType>(ctx: Context, schema: T) =>
+  check(schema, (ctx as unknown as { params: unknown }).params, 'path');
 
 export const Id = z.uuid({ error: 'must be a valid id (UUID)' });
 export const IdParams = z.object({ id: Id });

@@ -32,11 +32,15 @@ interface SqliteConn {
 function surface(sequelize: Sequelize, transaction?: Transaction): Q {
   const opts = (params?: Params) => ({ bind: params ?? {}, transaction });
   return {
-    all: <T>(sql: string, params?: Params) => sequelize.query(sql, { ...opts(params), type: QueryTypes.SELECT }) as Promise<T[]>,
+    all: <T>(sql: string, params?: Params) =>
+      sequelize.query(sql, { ...opts(params), type: QueryTypes.SELECT }) as Promise<T[]>,
     get: async <T>(sql: string, params?: Params) =>
       ((await sequelize.query(sql, { ...opts(params), type: QueryTypes.SELECT })) as T[])[0],
     run: async (sql: string, params?: Params) => {
-      const [, changes] = (await sequelize.query(sql, { ...opts(params), type: QueryTypes.UPDATE })) as unknown as [unknown, number];
+      const [, changes] = (await sequelize.query(sql, { ...opts(params), type: QueryTypes.UPDATE })) as unknown as [
+        unknown,
+        number,
+      ];
       return changes ?? 0;
     },
   };
@@ -89,7 +93,8 @@ export async function openDb(file: string): Promise<Db> {
   let queue: Promise<unknown> = Promise.resolve();
   const inTx = new AsyncLocalStorage<true>();
   const writeLock = <T>(fn: () => Promise<T>): Promise<T> => {
-    if (inTx.getStore()) return Promise.reject(new Error('db.tx() called inside a transaction: pass the open tx down instead'));
+    if (inTx.getStore())
+      return Promise.reject(new Error('db.tx() called inside a transaction: pass the open tx down instead'));
     const run = queue.then(() => inTx.run(true, fn));
     queue = run.catch(() => undefined);
     return run;

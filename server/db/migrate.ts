@@ -25,7 +25,10 @@ export async function runMigrations(db: Db): Promise<void> {
       if (await tx.get('SELECT name FROM schema_migrations WHERE name = $name', { name: m.name })) return; // another process won
       for (const sql of m.statements) await tx.run(sql);
       await m.run?.(tx);
-      await tx.run('INSERT INTO schema_migrations (name, applied_at) VALUES ($name, $at)', { name: m.name, at: Date.now() });
+      await tx.run('INSERT INTO schema_migrations (name, applied_at) VALUES ($name, $at)', {
+        name: m.name,
+        at: Date.now(),
+      });
     });
   }
 }

@@ -34,12 +34,20 @@ export async function resolveAccess(q: Q, actor: Actor, node: NodeRow, now: numb
 }
 
 /** Loads a live node the actor may `need`; throws not_found (cannot see it) or forbidden. */
-export async function requireNode(q: Q, actor: Actor, id: string, need: Need, now: number): Promise<{ node: NodeRow; access: Access }> {
-  if (id === SHARED_FOLDER_ID) throw forbidden('"Shared with me" only lists what others share with you; it cannot be changed');
+export async function requireNode(
+  q: Q,
+  actor: Actor,
+  id: string,
+  need: Need,
+  now: number,
+): Promise<{ node: NodeRow; access: Access }> {
+  if (id === SHARED_FOLDER_ID)
+    throw forbidden('"Shared with me" only lists what others share with you; it cannot be changed');
   const node = await getLiveNode(q, id);
   if (!node) throw notFound();
   const access = await resolveAccess(q, actor, node, now);
   if (access === 'none') throw notFound();
-  if (!atLeast(access, need)) throw forbidden(need === 'owner' ? 'Only the owner can do this' : `You need ${need} access for this`);
+  if (!atLeast(access, need))
+    throw forbidden(need === 'owner' ? 'Only the owner can do this' : `You need ${need} access for this`);
   return { node, access };
 }

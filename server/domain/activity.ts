@@ -7,13 +7,32 @@ import type { Actor } from './actor.js';
 import type { Via } from './types.js';
 
 export type Action =
-  | 'folder.created' | 'file.uploaded' | 'file.replaced' | 'node.renamed' | 'node.moved' | 'node.copied'
-  | 'node.trashed' | 'node.restored' | 'node.purged' | 'node.modified'
-  | 'auth.login' | 'auth.login_failed' | 'auth.logout' | 'auth.password_changed'
-  | 'user.created' | 'user.updated'
-  | 'share.created' | 'share.updated' | 'share.revoked' | 'link.created' | 'link.revoked'
-  | 'version.restored' | 'version.deleted' | 'version.pruned'
-  | 'share.renamed' | 'lock.broken';
+  | 'folder.created'
+  | 'file.uploaded'
+  | 'file.replaced'
+  | 'node.renamed'
+  | 'node.moved'
+  | 'node.copied'
+  | 'node.trashed'
+  | 'node.restored'
+  | 'node.purged'
+  | 'node.modified'
+  | 'auth.login'
+  | 'auth.login_failed'
+  | 'auth.logout'
+  | 'auth.password_changed'
+  | 'user.created'
+  | 'user.updated'
+  | 'share.created'
+  | 'share.updated'
+  | 'share.revoked'
+  | 'link.created'
+  | 'link.revoked'
+  | 'version.restored'
+  | 'version.deleted'
+  | 'version.pruned'
+  | 'share.renamed'
+  | 'lock.broken';
 
 export interface ActivityEntry {
   ownerId: string;
@@ -70,8 +89,18 @@ export interface ActivityFilter {
 }
 
 interface RawActivity {
-  id: unknown; owner_id: string; actor_id: string | null; actor_name: string | null; action: string; node_id: string | null;
-  path: string | null; details: string | null; via: Via; ip: string | null; user_agent: string | null; created_at: unknown;
+  id: unknown;
+  owner_id: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  action: string;
+  node_id: string | null;
+  path: string | null;
+  details: string | null;
+  via: Via;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: unknown;
 }
 
 /** Newest first; `before` is the id cursor of the previous page. */
@@ -86,7 +115,11 @@ export async function listActivity(q: Q, f: ActivityFilter): Promise<ActivityVie
   add('owner_id = $ownerId', 'ownerId', f.ownerId);
   add('action = $action', 'action', f.action);
   add('actor_id = $actorId', 'actorId', f.actorId);
-  add("path LIKE $prefix ESCAPE '\\'", 'prefix', f.pathPrefix === undefined ? undefined : f.pathPrefix.replace(/[\\%_]/g, '\\$&') + '%');
+  add(
+    "path LIKE $prefix ESCAPE '\\'",
+    'prefix',
+    f.pathPrefix === undefined ? undefined : f.pathPrefix.replace(/[\\%_]/g, '\\$&') + '%',
+  );
   add('created_at >= $from', 'from', f.from);
   add('created_at <= $to', 'to', f.to);
   add('id < $before', 'before', f.before);
@@ -95,8 +128,17 @@ export async function listActivity(q: Q, f: ActivityFilter): Promise<ActivityVie
     params,
   );
   return rows.map((r) => ({
-    id: num(r.id), ownerId: r.owner_id, actorId: r.actor_id, actorName: r.actor_name, action: r.action, nodeId: r.node_id,
-    path: r.path, details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null, via: r.via, ip: r.ip,
-    userAgent: r.user_agent, createdAt: numOrNull(r.created_at) ?? 0,
+    id: num(r.id),
+    ownerId: r.owner_id,
+    actorId: r.actor_id,
+    actorName: r.actor_name,
+    action: r.action,
+    nodeId: r.node_id,
+    path: r.path,
+    details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
+    via: r.via,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    createdAt: numOrNull(r.created_at) ?? 0,
   }));
 }

@@ -19,12 +19,25 @@ export interface UserPatch {
 }
 
 export interface AdminStats {
-  users: number; disabledUsers: number; files: number; folders: number; logicalBytes: number; trashBytes: number; trashItems: number;
-  storedBytes: number; blobs: number; quotaBytes: number; userShares: number; links: number;
+  users: number;
+  disabledUsers: number;
+  files: number;
+  folders: number;
+  logicalBytes: number;
+  trashBytes: number;
+  trashItems: number;
+  storedBytes: number;
+  blobs: number;
+  quotaBytes: number;
+  userShares: number;
+  links: number;
 }
 
 export class Admin {
-  constructor(private readonly db: Db, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
 
   async listUsers(actor: Actor): Promise<UserRow[]> {
     requireAdmin(actor);
@@ -51,9 +64,18 @@ export class Admin {
     );
     const n = (k: string) => num(r?.[k]);
     return {
-      users: n('users'), disabledUsers: n('disabled_users'), files: n('files'), folders: n('folders'), logicalBytes: n('logical_bytes'),
-      trashBytes: n('trash_bytes'), trashItems: n('trash_items'), storedBytes: n('stored_bytes'), blobs: n('blobs'),
-      quotaBytes: n('quota_bytes'), userShares: n('user_shares'), links: n('links'),
+      users: n('users'),
+      disabledUsers: n('disabled_users'),
+      files: n('files'),
+      folders: n('folders'),
+      logicalBytes: n('logical_bytes'),
+      trashBytes: n('trash_bytes'),
+      trashItems: n('trash_items'),
+      storedBytes: n('stored_bytes'),
+      blobs: n('blobs'),
+      quotaBytes: n('quota_bytes'),
+      userShares: n('user_shares'),
+      links: n('links'),
     };
   }
 
@@ -69,10 +91,14 @@ export class Admin {
       if (actor.kind === 'user' && actor.user.id === id && (patch.disabled === true || patch.role === 'user')) {
         throw forbidden('You cannot disable or demote yourself');
       }
-      if (patch.quotaBytes !== undefined) await tx.run('UPDATE users SET quota_bytes = $q WHERE id = $id', { q: patch.quotaBytes, id });
+      if (patch.quotaBytes !== undefined)
+        await tx.run('UPDATE users SET quota_bytes = $q WHERE id = $id', { q: patch.quotaBytes, id });
       if (patch.role !== undefined) await tx.run('UPDATE users SET role = $r WHERE id = $id', { r: patch.role, id });
       if (patch.disabled !== undefined && patch.disabled !== user.disabled) {
-        await tx.run('UPDATE users SET disabled = $d, token_version = token_version + 1 WHERE id = $id', { d: patch.disabled ? 1 : 0, id });
+        await tx.run('UPDATE users SET disabled = $d, token_version = token_version + 1 WHERE id = $id', {
+          d: patch.disabled ? 1 : 0,
+          id,
+        });
         // A disabled user's locks would pin other people's files until they time out: they go now.
         if (patch.disabled) await dropLocksOfUser(tx, actor, id, now);
       }

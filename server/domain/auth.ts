@@ -54,16 +54,31 @@ export class Accounts {
   ): Promise<UserRow> {
     const isAdmin = actor?.kind === 'user' && actor.user.role === 'admin';
     const isSystem = actor?.kind === 'system';
-    if (!isAdmin && !isSystem && !this.config.openRegistration) throw forbidden('Registration is closed; ask an administrator for an account');
-    if (!isAdmin && !isSystem && (input.role === 'admin' || input.quotaBytes !== undefined)) throw forbidden('Only administrators can set roles and quotas');
+    if (!isAdmin && !isSystem && !this.config.openRegistration)
+      throw forbidden('Registration is closed; ask an administrator for an account');
+    if (!isAdmin && !isSystem && (input.role === 'admin' || input.quotaBytes !== undefined))
+      throw forbidden('Only administrators can set roles and quotas');
     validatePassword(input.password);
     const passwordHash = await this.hashPassword(input.password);
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
-      const user = await insertUser(tx, {
-        username: input.username, email: input.email, passwordHash, role: input.role ?? 'user', quotaBytes: input.quotaBytes ?? this.config.defaultQuotaBytes,
-      }, now);
-      await record(tx, actor ?? { kind: 'user', user, origin: { via: 'api' } }, { ownerId: user.id, action: 'user.created', details: { username: user.username } }, now);
+      const user = await insertUser(
+        tx,
+        {
+          username: input.username,
+          email: input.email,
+          passwordHash,
+          role: input.role ?? 'user',
+          quotaBytes: input.quotaBytes ?? this.config.defaultQuotaBytes,
+        },
+        now,
+      );
+      await record(
+        tx,
+        actor ?? { kind: 'user', user, origin: { via: 'api' } },
+        { ownerId: user.id, action: 'user.created', details: { username: user.username } },
+        now,
+      );
       return user;
     });
   }
@@ -75,16 +90,32 @@ export class Accounts {
    */
   async verifyCredentials(login: string, password: string, origin: Origin): Promise<UserRow> {
     const found = await findUserByLogin(this.db, login);
-    const reservation = await reserveAttempt(this.db, [
-      { key: found ? accountKey(found.id) : unknownLoginKey(login), max: this.config.login.maxFailures, onSuccess: 'clear' },
-      { key: ipKey(origin.ip), max: this.config.login.maxFailuresPerIp, onSuccess: 'refund' },
-    ], this.windowMs, this.clock.now());
+    const reservation = await reserveAttempt(
+      this.db,
+      [
+        {
+          key: found ? accountKey(found.id) : unknownLoginKey(login),
+          max: this.config.login.maxFailures,
+          onSuccess: 'clear',
+        },
+        { key: ipKey(origin.ip), max: this.config.login.maxFailuresPerIp, onSuccess: 'refund' },
+      ],
+      this.windowMs,
+      this.clock.now(),
+    );
     const ok = await this.hasher.compare(prehash(password), found?.passwordHash ?? (await this.unmatchableHash()));
     const now = this.clock.now();
     if (!found || !ok || found.disabled) {
       if (found) {
         const reason = found.disabled && ok ? 'disabled' : 'bad_password';
-        await this.db.tx((tx) => record(tx, { kind: 'user', user: found, origin }, { ownerId: found.id, action: 'auth.login_failed', details: { reason } }, now));
+        await this.db.tx((tx) =>
+          record(
+            tx,
+            { kind: 'user', user: found, origin },
+            { ownerId: found.id, action: 'auth.login_failed', details: { reason } },
+            now,
+          ),
+        );
       }
       if (found?.disabled && ok) throw new DomainError('unauthenticated', 'This account is disabled');
       throw unauthenticated('Wrong username or password');
@@ -97,13 +128,19 @@ export class Accounts {
   async login(login: string, password: string, origin: Origin): Promise<Session> {
     const user = await this.verifyCredentials(login, password, origin);
     const now = this.clock.now();
-    await this.db.tx((tx) => record(tx, { kind: 'user', user, origin }, { ownerId: user.id, action: 'auth.login' }, now));
+    await this.db.tx((tx) =>
+      record(tx, { kind: 'user', user, origin }, { ownerId: user.id, action: 'auth.login' }, now),
+    );
     return this.issue(user);
   }
 
   issue(user: UserRow): Session {
     const expiresAt = Math.floor(this.clock.now() / 1000) + this.config.jwtTtlSeconds;
-    const token = jwt.sign({ tv: user.tokenVersion, exp: expiresAt }, this.secret, { algorithm: 'HS256', subject: user.id, jwtid: randomUUID() });
+    const token = jwt.sign({ tv: user.tokenVersion, exp: expiresAt }, this.secret, {
+      algorithm: 'HS256',
+      subject: user.id,
+      jwtid: randomUUID(),
+    });
     return { token, user, expiresAt: expiresAt * 1000 };
   }
 
@@ -111,7 +148,10 @@ export class Accounts {
   async verifyToken(token: string): Promise<TokenInfo> {
     let claims: jwt.JwtPayload;
     try {
-      const decoded = jwt.verify(token, this.secret, { algorithms: ['HS256'], clockTimestamp: Math.floor(this.clock.now() / 1000) });
+      const decoded = jwt.verify(token, this.secret, {
+        algorithms: ['HS256'],
+        clockTimestamp: Math.floor(this.clock.now() / 1000),
+      });
       // jsonwebtoken only checks an exp that is present: a token without one would never expire.
       if (typeof decoded === 'string' || typeof decoded.exp !== 'number') throw new Error('unexpected payload');
       claims = decoded;
@@ -132,7 +172,10 @@ export class Accounts {
   async logout(actor: Actor, session: { jti: string; expiresAt: number }): Promise<void> {
     const now = this.clock.now();
     await this.db.tx(async (tx) => {
-      await tx.run('INSERT INTO revoked_tokens (jti, expires_at) VALUES ($jti, $exp) ON CONFLICT (jti) DO NOTHING', { jti: session.jti, exp: session.expiresAt });
+      await tx.run('INSERT INTO revoked_tokens (jti, expires_at) VALUES ($jti, $exp) ON CONFLICT (jti) DO NOTHING', {
+        jti: session.jti,
+        exp: session.expiresAt,
+      });
       await tx.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now });
       if (actor.kind === 'user') await record(tx, actor, { ownerId: actor.user.id, action: 'auth.logout' }, now);
     });
@@ -142,10 +185,15 @@ export class Accounts {
   async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<Session> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user can change a password');
     validatePassword(newPassword, 'newPassword');
-    if (typeof currentPassword !== 'string') throw invalidInput('currentPassword is required', { field: 'currentPassword' });
+    if (typeof currentPassword !== 'string')
+      throw invalidInput('currentPassword is required', { field: 'currentPassword' });
     // The same secret as sign-in, so the same per-account budget: a stolen session cannot be used
     // to guess the password faster than the sign-in form allows.
-    const rule: ThrottleRule = { key: accountKey(actor.user.id), max: this.config.login.maxFailures, onSuccess: 'clear' };
+    const rule: ThrottleRule = {
+      key: accountKey(actor.user.id),
+      max: this.config.login.maxFailures,
+      onSuccess: 'clear',
+    };
     const reservation = await reserveAttempt(this.db, [rule], this.windowMs, this.clock.now());
     const current = await passwordHashOf(this.db, actor.user.id);
     if (current === undefined || !(await this.hasher.compare(prehash(currentPassword), current))) {
@@ -173,7 +221,10 @@ export class Accounts {
     const existing = await this.db.get("SELECT id FROM users WHERE role = 'admin' LIMIT 1");
     if (existing) return { created: false };
     const password = this.config.adminPassword ?? randomUUID().replace(/-/g, '').slice(0, 20);
-    await this.createUser({ kind: 'system', origin: { via: 'system' } }, { username: 'admin', email: 'admin@localhost', password, role: 'admin' });
+    await this.createUser(
+      { kind: 'system', origin: { via: 'system' } },
+      { username: 'admin', email: 'admin@localhost', password, role: 'admin' },
+    );
     return { created: true, password: this.config.adminPassword ? undefined : password };
   }
 

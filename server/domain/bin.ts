@@ -40,7 +40,8 @@ export class Bin {
       const item = await this.trashRoot(tx, actor, id);
       const owner = await requireUser(tx, item.ownerId);
       const original = item.originalParentId ? await getNode(tx, item.originalParentId) : undefined;
-      const parentId = original && original.deletedAt === null && original.ownerId === item.ownerId ? original.id : owner.rootId;
+      const parentId =
+        original && original.deletedAt === null && original.ownerId === item.ownerId ? original.id : owner.rootId;
       const name = await freeName(tx, parentId, item.name, item.kind === 'file', parentId === owner.rootId);
       await assertUnlocked(tx, actor, item.ownerId, [{ parentId, name }], now);
       await tx.run(
@@ -55,7 +56,18 @@ export class Bin {
       );
       await touchFolder(tx, parentId, now);
       const restored: NodeRow = { ...item, parentId, name, deletedAt: null, trashRootId: null, originalParentId: null };
-      await record(tx, actor, { ownerId: item.ownerId, action: 'node.restored', nodeId: id, path: await pathOfNode(tx, id), details: { name, toRoot: parentId === owner.rootId && parentId !== item.originalParentId } }, now);
+      await record(
+        tx,
+        actor,
+        {
+          ownerId: item.ownerId,
+          action: 'node.restored',
+          nodeId: id,
+          path: await pathOfNode(tx, id),
+          details: { name, toRoot: parentId === owner.rootId && parentId !== item.originalParentId },
+        },
+        now,
+      );
       return { ...restored, permission: 'owner' };
     });
   }
@@ -85,7 +97,9 @@ export class Bin {
     for (;;) {
       const done = await this.db.tx(async (tx) => {
         const roots = await tx.all<{ id: string }>(
-          `SELECT n.id FROM nodes n WHERE n.deleted_at IS NOT NULL AND n.trash_root_id = n.id AND ${where} ORDER BY n.deleted_at LIMIT 50`, params);
+          `SELECT n.id FROM nodes n WHERE n.deleted_at IS NOT NULL AND n.trash_root_id = n.id AND ${where} ORDER BY n.deleted_at LIMIT 50`,
+          params,
+        );
         for (const { id } of roots) {
           const r = await this.purgeIn(tx, actor, (await getNode(tx, id))!);
           total.items++;
@@ -101,7 +115,9 @@ export class Bin {
   private async purgeIn(tx: Q, actor: Actor, item: NodeRow): Promise<{ files: number; bytes: number }> {
     const now = this.clock.now();
     const owner = await requireUser(tx, item.ownerId);
-    const path = item.originalParentId ? `${(await pathOfNode(tx, item.originalParentId)).replace(/\/$/, '')}/${item.name}` : `/${item.name}`;
+    const path = item.originalParentId
+      ? `${(await pathOfNode(tx, item.originalParentId)).replace(/\/$/, '')}/${item.name}`
+      : `/${item.name}`;
     // Items trashed earlier from inside this folder stay in the bin: re-home them under the root.
     await tx.run(
       `WITH RECURSIVE sub(id) AS (
@@ -111,7 +127,9 @@ export class Bin {
       { id: item.id, rootId: owner.rootId },
     );
     const files = await tx.all<{ content_hash: string | null; size: unknown }>(
-      "SELECT content_hash, size FROM nodes WHERE trash_root_id = $id AND kind = 'file'", { id: item.id });
+      "SELECT content_hash, size FROM nodes WHERE trash_root_id = $id AND kind = 'file'",
+      { id: item.id },
+    );
     const bytes = files.reduce((s, f) => s + num(f.size), 0);
     // Dead properties go with their nodes (ON DELETE CASCADE): release their bytes too, counted first.
     const propertyBytes = await propertyBytesInTrash(tx, item.id);
@@ -120,8 +138,23 @@ export class Bin {
     await dropVersions(tx, versions, now);
     await tx.run('DELETE FROM nodes WHERE trash_root_id = $id', { id: item.id });
     await releaseBytes(tx, item.ownerId, bytes + propertyBytes);
-    await releaseBlobRefs(tx, files.filter((f) => f.content_hash).map((f) => f.content_hash!), now);
-    await record(tx, actor, { ownerId: item.ownerId, action: 'node.purged', nodeId: item.id, path, details: { name: item.name, files: files.length, bytes, versions: versions.length } }, now);
+    await releaseBlobRefs(
+      tx,
+      files.filter((f) => f.content_hash).map((f) => f.content_hash!),
+      now,
+    );
+    await record(
+      tx,
+      actor,
+      {
+        ownerId: item.ownerId,
+        action: 'node.purged',
+        nodeId: item.id,
+        path,
+        details: { name: item.name, files: files.length, bytes, versions: versions.length },
+      },
+      now,
+    );
     return { files: files.length, bytes };
   }
 
@@ -129,7 +162,8 @@ export class Bin {
   private async trashRoot(q: Q, actor: Actor, id: string): Promise<NodeRow> {
     const node = await getNode(q, id);
     const mine = actor.kind === 'system' || (actor.kind === 'user' && node?.ownerId === actor.user.id);
-    if (!node || !mine || node.deletedAt === null || node.trashRootId !== node.id) throw notFound('Item in the recycle bin');
+    if (!node || !mine || node.deletedAt === null || node.trashRootId !== node.id)
+      throw notFound('Item in the recycle bin');
     return node;
   }
 }

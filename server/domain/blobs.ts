@@ -2,7 +2,12 @@
 import type { Q } from '../db/index.js';
 import type { StagedBlob } from '../../storage/index.js';
 
-export async function addBlobRef(tx: Q, blob: Pick<StagedBlob, 'hash' | 'sha1' | 'md5' | 'size'>, now: number, count = 1): Promise<void> {
+export async function addBlobRef(
+  tx: Q,
+  blob: Pick<StagedBlob, 'hash' | 'sha1' | 'md5' | 'size'>,
+  now: number,
+  count = 1,
+): Promise<void> {
   await tx.run(
     `INSERT INTO blobs (hash, sha1, md5, size, ref_count, created_at) VALUES ($hash, $sha1, $md5, $size, $count, $now)
      ON CONFLICT (hash) DO UPDATE SET ref_count = blobs.ref_count + $count, released_at = NULL`,
@@ -15,7 +20,10 @@ export async function bumpBlobRefs(tx: Q, hashes: string[]): Promise<void> {
   const counts = new Map<string, number>();
   for (const h of hashes) counts.set(h, (counts.get(h) ?? 0) + 1);
   for (const [hash, count] of counts) {
-    await tx.run('UPDATE blobs SET ref_count = ref_count + $count, released_at = NULL WHERE hash = $hash', { hash, count });
+    await tx.run('UPDATE blobs SET ref_count = ref_count + $count, released_at = NULL WHERE hash = $hash', {
+      hash,
+      count,
+    });
   }
 }
 

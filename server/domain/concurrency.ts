@@ -18,7 +18,11 @@ export class ConcurrencyLimit {
   /** Takes a slot for `key`, or throws rate_limited (429 with Retry-After); returns its release (idempotent). */
   acquire(key: string): () => void {
     const n = this.open.get(key) ?? 0;
-    if (n >= this.max) throw rateLimited(this.retryAfterSeconds, `Too many open ${this.what} (at most ${this.max}); close one and try again`);
+    if (n >= this.max)
+      throw rateLimited(
+        this.retryAfterSeconds,
+        `Too many open ${this.what} (at most ${this.max}); close one and try again`,
+      );
     this.open.set(key, n + 1);
     let released = false;
     return () => {

@@ -63,8 +63,13 @@ export class ContentGrants {
 
   private verify(token: string): GrantClaims {
     try {
-      const c = jwt.verify(token, this.secret, { algorithms: ['HS256'], audience: AUDIENCE, clockTimestamp: Math.floor(this.clock.now() / 1000) });
-      if (typeof c === 'object' && typeof c.exp === 'number' && typeof c.nid === 'string' && typeof c.et === 'string') return c as unknown as GrantClaims;
+      const c = jwt.verify(token, this.secret, {
+        algorithms: ['HS256'],
+        audience: AUDIENCE,
+        clockTimestamp: Math.floor(this.clock.now() / 1000),
+      });
+      if (typeof c === 'object' && typeof c.exp === 'number' && typeof c.nid === 'string' && typeof c.et === 'string')
+        return c as unknown as GrantClaims;
     } catch {
       // fall through: a bad grant looks exactly like a missing file
     }

@@ -8,8 +8,20 @@ import type { Readable } from 'node:stream';
 import mime from 'mime-types';
 import type { Db, Q } from '../db/index.js';
 import {
-  ancestry, childByKey, getLiveNode, insertNodeRow, isSelfOrAncestor, listChildren, liveSubtree, relativePaths,
-  newEtag, pathOfNode, replaceContent, touchFolder, type SortKey, type SubtreeRow,
+  ancestry,
+  childByKey,
+  getLiveNode,
+  insertNodeRow,
+  isSelfOrAncestor,
+  listChildren,
+  liveSubtree,
+  relativePaths,
+  newEtag,
+  pathOfNode,
+  replaceContent,
+  touchFolder,
+  type SortKey,
+  type SubtreeRow,
 } from '../db/queries/nodes.js';
 import type { BlobStore, StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
@@ -26,10 +38,22 @@ import { listTrash, trashBytes, type TrashItem } from './trash.js';
 import type { NodeRow, NodeView, Page } from './types.js';
 import type { UserRow } from './types.js';
 import { davChildren, davSubtree, namesMatch, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
-import { applyPropertyChanges, copyProperties, propertiesOf, type DeadProperty, type PropertyChange } from './properties.js';
+import {
+  applyPropertyChanges,
+  copyProperties,
+  propertiesOf,
+  type DeadProperty,
+  type PropertyChange,
+} from './properties.js';
 import { getUser } from './users.js';
 import { assertUnlocked } from './locks.js';
-import { assertNotReserved, SHARED_FOLDER_ID, SHARED_FOLDER_NAME, sharedFolderNode, sharedRoots } from './shared-folder.js';
+import {
+  assertNotReserved,
+  SHARED_FOLDER_ID,
+  SHARED_FOLDER_NAME,
+  sharedFolderNode,
+  sharedRoots,
+} from './shared-folder.js';
 import { usage } from './quota.js';
 
 export interface UploadOptions {
@@ -68,7 +92,6 @@ export interface DriveLimits {
   maxPropertyBytes: number;
 }
 
-
 export class Drive {
   /** Uploads being received by this process (per process by design: see in-flight.ts). */
   private readonly inFlight = new InFlightUploads();
@@ -92,10 +115,21 @@ export class Drive {
     const { node, access } = await requireNode(this.db, actor, folderId, 'view', this.clock.now());
     if (node.kind !== 'folder') throw new DomainError('not_a_folder', 'This item is not a folder');
     const { rows, total } = await listChildren(this.db, folderId, {
-      sort: opts.sort ?? 'name', order: opts.order ?? 'asc', offset: opts.offset ?? 0, limit: opts.limit ?? 1000,
+      sort: opts.sort ?? 'name',
+      order: opts.order ?? 'asc',
+      offset: opts.offset ?? 0,
+      limit: opts.limit ?? 1000,
     });
     // Access inherits downwards: a child has the folder's access, or more if it is shared itself.
-    const upgraded = actor.kind === 'user' && access === 'view' ? await directShares(this.db, rows.map((r) => r.id), actor.user.id, this.clock.now()) : new Map();
+    const upgraded =
+      actor.kind === 'user' && access === 'view'
+        ? await directShares(
+            this.db,
+            rows.map((r) => r.id),
+            actor.user.id,
+            this.clock.now(),
+          )
+        : new Map();
     return { items: rows.map((r) => ({ ...r, permission: upgraded.get(r.id) ?? access })), total };
   }
 
@@ -157,7 +191,8 @@ export class Drive {
         entries.push({ path: p, kind: r.kind, hash: r.contentHash, size: r.size, modifiedAt: r.modifiedAt });
       }
     }
-    const name = roots.length === 1 && roots[0]!.parentId !== null ? roots[0]!.name : roots.length === 1 ? 'files' : 'selection';
+    const name =
+      roots.length === 1 && roots[0]!.parentId !== null ? roots[0]!.name : roots.length === 1 ? 'files' : 'selection';
     return { name, entries };
   }
 
@@ -175,10 +210,14 @@ export class Drive {
    * The activity log of resources the actor owns (everything done to them, by anyone).
    * Admins may read another owner's log (`ownerId`) or everyone's (`ownerId: null`).
    */
-  async activity(actor: Actor, filter: Omit<ActivityFilter, 'ownerId'> & { ownerId?: string | null }): Promise<ActivityView[]> {
+  async activity(
+    actor: Actor,
+    filter: Omit<ActivityFilter, 'ownerId'> & { ownerId?: string | null },
+  ): Promise<ActivityView[]> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has an activity log');
     const wantsOther = filter.ownerId !== undefined && filter.ownerId !== actor.user.id;
-    if (wantsOther && actor.user.role !== 'admin') throw forbidden("Only administrators can read other users' activity");
+    if (wantsOther && actor.user.role !== 'admin')
+      throw forbidden("Only administrators can read other users' activity");
     return listActivity(this.db, { ...filter, ownerId: filter.ownerId === undefined ? actor.user.id : filter.ownerId });
   }
 
@@ -204,7 +243,13 @@ export class Drive {
    * transaction commits. Throws already_exists, quota_exceeded (before reading when the size is
    * known, or as soon as the body passes the remaining quota), precondition_failed.
    */
-  async upload(actor: Actor, parentId: string, rawName: string, body: Readable, opts: UploadOptions = {}): Promise<{ node: NodeView; created: boolean }> {
+  async upload(
+    actor: Actor,
+    parentId: string,
+    rawName: string,
+    body: Readable,
+    opts: UploadOptions = {},
+  ): Promise<{ node: NodeView; created: boolean }> {
     const name = validateName(rawName);
     const before = this.clock.now();
     const parent = await this.writableFolder(this.db, actor, parentId, before);
@@ -213,11 +258,19 @@ export class Drive {
     this.checkReplace(existing, name, opts);
     if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
     const expected = opts.expectedSize ?? null;
-    await assertUnlocked(this.db, actor, parent.ownerId, [existing ? { nodeId: existing.id } : { parentId: parent.id, name }], before);
+    await assertUnlocked(
+      this.db,
+      actor,
+      parent.ownerId,
+      [existing ? { nodeId: existing.id } : { parentId: parent.id, name }],
+      before,
+    );
     // Refused before the body is read (no `100 Continue`) when the disk or the room left cannot hold it.
     this.inFlight.checkDisk(expected, await this.blobs.freeBytes());
     const room = async () => (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
-    const ticket = opts.inFlight ? opts.inFlight.split(expected ?? 0) : await this.inFlight.begin(parent.ownerId, room, expected);
+    const ticket = opts.inFlight
+      ? opts.inFlight.split(expected ?? 0)
+      : await this.inFlight.begin(parent.ownerId, room, expected);
     let staged: StagedBlob;
     try {
       opts.beforeRead?.();
@@ -233,7 +286,13 @@ export class Drive {
         const folder = await this.writableFolder(tx, actor, parentId, now);
         const current = await childByKey(tx, folder.id, nameKey(name));
         this.checkReplace(current, name, opts);
-        await assertUnlocked(tx, actor, folder.ownerId, [current ? { nodeId: current.id } : { parentId: folder.id, name }], now);
+        await assertUnlocked(
+          tx,
+          actor,
+          folder.ownerId,
+          [current ? { nodeId: current.id } : { parentId: folder.id, name }],
+          now,
+        );
         const author = authorOf(actor);
         const fate = current ? await fateOfReplaced(tx, actor, current, staged.hash, now, this.versionPolicy) : 'drop';
         // A kept version goes on counting toward the quota; a dropped one frees its bytes.
@@ -244,14 +303,40 @@ export class Drive {
         let node: NodeRow;
         if (current) {
           if (fate === 'keep') await keepAsVersion(tx, current, now);
-          await replaceContent(tx, { id: current.id, size: staged.size, hash: staged.hash, mime: mimeOf(name), modifiedAt: mtime, author });
+          await replaceContent(tx, {
+            id: current.id,
+            size: staged.size,
+            hash: staged.hash,
+            mime: mimeOf(name),
+            modifiedAt: mtime,
+            author,
+          });
           if (fate === 'drop' && current.contentHash) await releaseBlobRefs(tx, [current.contentHash], now);
-          node = { ...current, size: staged.size, contentHash: staged.hash, etag: staged.hash, mime: mimeOf(name), modifiedAt: mtime };
+          node = {
+            ...current,
+            size: staged.size,
+            contentHash: staged.hash,
+            etag: staged.hash,
+            mime: mimeOf(name),
+            modifiedAt: mtime,
+          };
         } else {
-          node = await insertNode(tx, { ownerId: folder.ownerId, parentId: folder.id, kind: 'file', name, now, blob: staged, modifiedAt: mtime, author });
+          node = await insertNode(tx, {
+            ownerId: folder.ownerId,
+            parentId: folder.id,
+            kind: 'file',
+            name,
+            now,
+            blob: staged,
+            modifiedAt: mtime,
+            author,
+          });
         }
         await touch(tx, folder.id, now);
-        await this.log(tx, actor, current ? 'file.replaced' : 'file.uploaded', node, now, { size: staged.size, ...(current ? { versioned: fate === 'keep' } : {}) });
+        await this.log(tx, actor, current ? 'file.replaced' : 'file.uploaded', node, now, {
+          size: staged.size,
+          ...(current ? { versioned: fate === 'keep' } : {}),
+        });
         return { node: { ...node, permission: await resolveAccess(tx, actor, node, now) }, created: !current };
       });
     } catch (err) {
@@ -295,7 +380,10 @@ export class Drive {
         else if (action === 'copy') out.push(await this.copyIn(tx, actor, id, parentId!, null));
         else {
           // An item inside a folder selected before it already went to the bin with that folder.
-          const gone = await tx.get<{ root: string | null }>('SELECT trash_root_id AS root FROM nodes WHERE id = $id AND deleted_at IS NOT NULL', { id });
+          const gone = await tx.get<{ root: string | null }>(
+            'SELECT trash_root_id AS root FROM nodes WHERE id = $id AND deleted_at IS NOT NULL',
+            { id },
+          );
           if (gone?.root && trashed.has(gone.root)) continue;
           await this.trashIn(tx, actor, id);
           trashed.add(id);
@@ -318,32 +406,59 @@ export class Drive {
 
   // ── transaction bodies (shared by single and bulk operations) ───────────────────────────
 
-  private async moveIn(tx: Q, actor: Actor, id: string, newParentId: string | null, rawName: string | null): Promise<NodeView> {
+  private async moveIn(
+    tx: Q,
+    actor: Actor,
+    id: string,
+    newParentId: string | null,
+    rawName: string | null,
+  ): Promise<NodeView> {
     const now = this.clock.now();
     const name = rawName === null ? null : validateName(rawName);
     const { node, access } = await requireNode(tx, actor, id, 'view', now);
     if (node.parentId === null) throw forbidden('Your home folder cannot be renamed or moved');
     const from = await this.parentForChange(tx, actor, node, now);
-    const to = newParentId === null || newParentId === node.parentId ? from : await this.writableFolder(tx, actor, newParentId, now);
-    if (to.ownerId !== node.ownerId) throw new DomainError('invalid_move', "Items can only be moved within their owner's files");
+    const to =
+      newParentId === null || newParentId === node.parentId
+        ? from
+        : await this.writableFolder(tx, actor, newParentId, now);
+    if (to.ownerId !== node.ownerId)
+      throw new DomainError('invalid_move', "Items can only be moved within their owner's files");
     if (to.id !== from.id && (await isSelfOrAncestor(tx, node.id, to.id))) {
       throw new DomainError('invalid_move', 'A folder cannot be moved into itself or one of its subfolders');
     }
     const finalName = name ?? node.name;
     assertNotReserved(to.parentId === null, finalName);
     if (to.id === from.id && finalName === node.name) return { ...node, permission: access };
-    await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: node.id, recursive: true, membership: true, release: true }, { parentId: to.id, name: finalName }], now);
+    await assertUnlocked(
+      tx,
+      actor,
+      node.ownerId,
+      [
+        { nodeId: node.id, recursive: true, membership: true, release: true },
+        { parentId: to.id, name: finalName },
+      ],
+      now,
+    );
     // A clash with the node itself is a case-only rename: allowed, it renames in place.
     const clash = await childByKey(tx, to.id, nameKey(finalName));
     if (clash && clash.id !== node.id) throw alreadyExists(finalName, clash.name);
     const mimeType = node.kind === 'file' ? mimeOf(finalName) : null;
-    await tx.run('UPDATE nodes SET parent_id = $p, name = $name, name_key = $key, mime = $mime WHERE id = $id',
-      { id, p: to.id, name: finalName, key: nameKey(finalName), mime: mimeType });
+    await tx.run('UPDATE nodes SET parent_id = $p, name = $name, name_key = $key, mime = $mime WHERE id = $id', {
+      id,
+      p: to.id,
+      name: finalName,
+      key: nameKey(finalName),
+      mime: mimeType,
+    });
     await touch(tx, from.id, now);
     if (to.id !== from.id) await touch(tx, to.id, now);
     const moved = { ...node, parentId: to.id, name: finalName, mime: mimeType };
     const action: Action = to.id === from.id ? 'node.renamed' : 'node.moved';
-    await this.log(tx, actor, action, moved, now, { from: await pathOf(tx, from.id, node.name), ...(node.name !== finalName ? { oldName: node.name } : {}) });
+    await this.log(tx, actor, action, moved, now, {
+      from: await pathOf(tx, from.id, node.name),
+      ...(node.name !== finalName ? { oldName: node.name } : {}),
+    });
     return { ...moved, permission: access };
   }
 
@@ -375,10 +490,17 @@ export class Drive {
       });
       newIds.set(r.id, copy.id);
     }
-    await bumpBlobRefs(tx, rows.filter((r) => r.contentHash).map((r) => r.contentHash!));
+    await bumpBlobRefs(
+      tx,
+      rows.filter((r) => r.contentHash).map((r) => r.contentHash!),
+    );
     await touch(tx, target.id, now);
     const root = (await getLiveNode(tx, newIds.get(source.id)!))!;
-    await this.log(tx, actor, 'node.copied', root, now, { from: await pathOf(tx, source.id), files: rows.filter((r) => r.kind === 'file').length, bytes });
+    await this.log(tx, actor, 'node.copied', root, now, {
+      from: await pathOf(tx, source.id),
+      files: rows.filter((r) => r.kind === 'file').length,
+      bytes,
+    });
     return { ...root, permission: await resolveAccess(tx, actor, root, now) };
   }
 
@@ -387,7 +509,13 @@ export class Drive {
     const { node } = await requireNode(tx, actor, id, 'view', now);
     if (node.parentId === null) throw forbidden('Your home folder cannot be deleted');
     const parent = await this.parentForChange(tx, actor, node, now);
-    await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: node.id, recursive: true, membership: true, release: true }], now);
+    await assertUnlocked(
+      tx,
+      actor,
+      node.ownerId,
+      [{ nodeId: node.id, recursive: true, membership: true, release: true }],
+      now,
+    );
     const path = await pathOf(tx, node.id);
     await tx.run(
       `WITH RECURSIVE sub(id) AS (
@@ -438,8 +566,21 @@ export class Drive {
     if (!opts.overwrite) throw alreadyExists(name);
   }
 
-  private async log(tx: Q, actor: Actor, action: Action, node: NodeRow, now: number, details?: Record<string, unknown>, path?: string): Promise<void> {
-    await record(tx, actor, { ownerId: node.ownerId, action, nodeId: node.id, path: path ?? (await pathOf(tx, node.id)), details }, now);
+  private async log(
+    tx: Q,
+    actor: Actor,
+    action: Action,
+    node: NodeRow,
+    now: number,
+    details?: Record<string, unknown>,
+    path?: string,
+  ): Promise<void> {
+    await record(
+      tx,
+      actor,
+      { ownerId: node.ownerId, action, nodeId: node.id, path: path ?? (await pathOf(tx, node.id)), details },
+      now,
+    );
   }
 
   // ── WebDAV support ──────────────────────────────────────────────────────────────────────
@@ -453,7 +594,8 @@ export class Drive {
   /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
   async resolvePath(actor: Actor, names: string[]): Promise<DavNode[]> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a drive');
-    if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!)) return resolveChain(this.db, actor.user.rootId, names);
+    if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!))
+      return resolveChain(this.db, actor.user.rootId, names);
     // Through "Shared with me": the virtual folder, a share root by its display name, then the owner's real tree.
     const [root] = await resolveChain(this.db, actor.user.rootId, []);
     const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
@@ -467,7 +609,8 @@ export class Drive {
 
   /** Children of a folder with their checksums, in one query. */
   async davChildren(actor: Actor, folder: NodeRow): Promise<DavNode[]> {
-    if (actor.kind === 'user' && folder.id === SHARED_FOLDER_ID) return sharedRoots(this.db, actor.user.id, this.clock.now());
+    if (actor.kind === 'user' && folder.id === SHARED_FOLDER_ID)
+      return sharedRoots(this.db, actor.user.id, this.clock.now());
     await this.requireViewable(actor, folder);
     const children = await davChildren(this.db, folder.id);
     if (actor.kind === 'user' && folder.id === actor.user.rootId) {
@@ -480,18 +623,28 @@ export class Drive {
 
   /** The subtree under a node (inclusive), at most `limit` rows, parents first. */
   async davSubtree(actor: Actor, node: NodeRow, limit: number): Promise<DavSubtreeNode[]> {
-    const own = node.id === SHARED_FOLDER_ID ? [] : (await this.requireViewable(actor, node), await davSubtree(this.db, node.id, limit));
+    const own =
+      node.id === SHARED_FOLDER_ID
+        ? []
+        : (await this.requireViewable(actor, node), await davSubtree(this.db, node.id, limit));
     const throughShares = actor.kind === 'user' && (node.id === SHARED_FOLDER_ID || node.id === actor.user.rootId);
     if (!throughShares) return own;
     // The virtual folder and the shared trees below it, with parent links that follow the virtual path.
     const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
     const virtual = sharedFolderNode(actor.user, roots);
-    const out: DavSubtreeNode[] = node.id === SHARED_FOLDER_ID ? [{ ...virtual, depth: 0 }] : [...own, { ...virtual, depth: 1 }];
+    const out: DavSubtreeNode[] =
+      node.id === SHARED_FOLDER_ID ? [{ ...virtual, depth: 0 }] : [...own, { ...virtual, depth: 1 }];
     const base = out[out.length - 1]!.depth;
     for (const r of roots) {
       if (out.length >= limit) break;
       const tree = await davSubtree(this.db, r.id, limit - out.length);
-      out.push(...tree.map((t, i) => (i === 0 ? { ...t, name: r.name, parentId: SHARED_FOLDER_ID, depth: base + 1 } : { ...t, depth: base + 1 + t.depth })));
+      out.push(
+        ...tree.map((t, i) =>
+          i === 0
+            ? { ...t, name: r.name, parentId: SHARED_FOLDER_ID, depth: base + 1 }
+            : { ...t, depth: base + 1 + t.depth },
+        ),
+      );
     }
     return out.slice(0, limit);
   }
@@ -499,7 +652,10 @@ export class Drive {
   /** Dead properties of nodes the actor has already resolved. */
   async davProperties(actor: Actor, nodes: NodeRow[]): Promise<Map<string, DeadProperty[]>> {
     for (const n of nodes.slice(0, 1)) await this.requireViewable(actor, n);
-    return propertiesOf(this.db, nodes.map((n) => n.id));
+    return propertiesOf(
+      this.db,
+      nodes.map((n) => n.id),
+    );
   }
 
   /** The actor's own usage, for RFC 4331 quota properties. */
@@ -510,7 +666,12 @@ export class Drive {
   }
 
   /** PROPPATCH: dead-property changes in document order and an optional new modification time, all or nothing. */
-  async patchProperties(actor: Actor, id: string, changes: PropertyChange[], modifiedAt: number | null): Promise<NodeView> {
+  async patchProperties(
+    actor: Actor,
+    id: string,
+    changes: PropertyChange[],
+    modifiedAt: number | null,
+  ): Promise<NodeView> {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const { node, access } = await requireNode(tx, actor, id, 'edit', now);
@@ -518,7 +679,10 @@ export class Drive {
       await applyPropertyChanges(tx, node, changes, this.limits.maxPropertyBytes);
       if (modifiedAt !== null) await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
       const updated = { ...node, modifiedAt: modifiedAt ?? node.modifiedAt };
-      await this.log(tx, actor, 'node.modified', updated, now, { properties: changes.length, ...(modifiedAt !== null ? { modifiedAt } : {}) });
+      await this.log(tx, actor, 'node.modified', updated, now, {
+        properties: changes.length,
+        ...(modifiedAt !== null ? { modifiedAt } : {}),
+      });
       return { ...updated, permission: access };
     });
   }
@@ -527,7 +691,13 @@ export class Drive {
    * MOVE with the WebDAV Overwrite rule, in one transaction: an existing target is moved to the
    * recycle bin first (or precondition_failed without `overwrite`).
    */
-  async moveReplacing(actor: Actor, id: string, parentId: string, name: string, overwrite: boolean): Promise<{ node: NodeView; replaced: boolean }> {
+  async moveReplacing(
+    actor: Actor,
+    id: string,
+    parentId: string,
+    name: string,
+    overwrite: boolean,
+  ): Promise<{ node: NodeView; replaced: boolean }> {
     return this.db.tx(async (tx) => {
       const replaced = await this.clearTarget(tx, actor, id, parentId, name, overwrite);
       return { node: await this.moveIn(tx, actor, id, parentId, name), replaced };
@@ -536,7 +706,11 @@ export class Drive {
 
   /** COPY with the Overwrite rule (see moveReplacing); `shallow` copies a folder without its members (Depth: 0). */
   async copyReplacing(
-    actor: Actor, id: string, parentId: string, name: string, opts: { overwrite: boolean; shallow: boolean },
+    actor: Actor,
+    id: string,
+    parentId: string,
+    name: string,
+    opts: { overwrite: boolean; shallow: boolean },
   ): Promise<{ node: NodeView; replaced: boolean }> {
     return this.db.tx(async (tx) => {
       const replaced = await this.clearTarget(tx, actor, id, parentId, name, opts.overwrite);
@@ -548,7 +722,14 @@ export class Drive {
         const finalName = validateName(name);
         await assertUnlocked(tx, actor, target.ownerId, [{ parentId: target.id, name: finalName }], now);
         await this.ensureFree(tx, target, finalName);
-        const row = await insertNode(tx, { ownerId: target.ownerId, parentId: target.id, kind: 'folder', name: finalName, now, modifiedAt: source.modifiedAt });
+        const row = await insertNode(tx, {
+          ownerId: target.ownerId,
+          parentId: target.id,
+          kind: 'folder',
+          name: finalName,
+          now,
+          modifiedAt: source.modifiedAt,
+        });
         await touch(tx, target.id, now);
         await this.log(tx, actor, 'node.copied', row, now, { from: await pathOf(tx, source.id), files: 0, bytes: 0 });
         node = { ...row, permission: await resolveAccess(tx, actor, row, now) };
@@ -560,7 +741,14 @@ export class Drive {
     });
   }
 
-  private async clearTarget(tx: Q, actor: Actor, id: string, parentId: string, name: string, overwrite: boolean): Promise<boolean> {
+  private async clearTarget(
+    tx: Q,
+    actor: Actor,
+    id: string,
+    parentId: string,
+    name: string,
+    overwrite: boolean,
+  ): Promise<boolean> {
     const now = this.clock.now();
     const parent = await this.writableFolder(tx, actor, parentId, now);
     const finalName = validateName(name);
@@ -568,8 +756,10 @@ export class Drive {
     if (!existing || existing.id === id) return false;
     // Overwrite replaces only the exactly-named target, never a sibling that differs in case.
     if (existing.name !== finalName) throw alreadyExists(finalName, existing.name);
-    if (!overwrite) throw new DomainError('precondition_failed', `"${existing.name}" already exists and Overwrite is F`);
-    if (await isSelfOrAncestor(tx, existing.id, id)) throw new DomainError('invalid_move', 'The target contains the source');
+    if (!overwrite)
+      throw new DomainError('precondition_failed', `"${existing.name}" already exists and Overwrite is F`);
+    if (await isSelfOrAncestor(tx, existing.id, id))
+      throw new DomainError('invalid_move', 'The target contains the source');
     await this.trashIn(tx, actor, existing.id);
     return true;
   }
@@ -607,14 +797,31 @@ const touch = touchFolder;
 export async function insertNode(
   tx: Q,
   n: {
-    ownerId: string; parentId: string | null; kind: 'file' | 'folder'; name: string; now: number; modifiedAt?: number;
-    blob?: { hash: string; size: number }; author?: Author;
+    ownerId: string;
+    parentId: string | null;
+    kind: 'file' | 'folder';
+    name: string;
+    now: number;
+    modifiedAt?: number;
+    blob?: { hash: string; size: number };
+    author?: Author;
   },
 ): Promise<NodeRow> {
   const row: NodeRow = {
-    id: randomUUID(), ownerId: n.ownerId, parentId: n.parentId, kind: n.kind, name: n.name, size: n.blob?.size ?? 0,
-    mime: n.kind === 'file' ? mimeOf(n.name) : null, contentHash: n.blob?.hash ?? null, etag: n.blob?.hash ?? newEtag(),
-    createdAt: n.now, modifiedAt: n.modifiedAt ?? n.now, deletedAt: null, trashRootId: null, originalParentId: null,
+    id: randomUUID(),
+    ownerId: n.ownerId,
+    parentId: n.parentId,
+    kind: n.kind,
+    name: n.name,
+    size: n.blob?.size ?? 0,
+    mime: n.kind === 'file' ? mimeOf(n.name) : null,
+    contentHash: n.blob?.hash ?? null,
+    etag: n.blob?.hash ?? newEtag(),
+    createdAt: n.now,
+    modifiedAt: n.modifiedAt ?? n.now,
+    deletedAt: null,
+    trashRootId: null,
+    originalParentId: null,
   };
   await insertNodeRow(tx, { ...row, nameKey: nameKey(row.name), author: n.kind === 'file' ? n.author : undefined });
   return row;

@@ -1,8 +1,21 @@
 /** The one error taxonomy of the domain. Transports map `code` to a status once (api/middleware/errors.ts, dav/errors.ts). */
 export type ErrorCode =
-  | 'unauthenticated' | 'forbidden' | 'not_found' | 'already_exists' | 'parent_missing' | 'not_a_folder'
-  | 'invalid_move' | 'invalid_name' | 'invalid_input' | 'payload_too_large' | 'precondition_failed'
-  | 'locked' | 'rate_limited' | 'quota_exceeded' | 'storage_full' | 'internal';
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'already_exists'
+  | 'parent_missing'
+  | 'not_a_folder'
+  | 'invalid_move'
+  | 'invalid_name'
+  | 'invalid_input'
+  | 'payload_too_large'
+  | 'precondition_failed'
+  | 'locked'
+  | 'rate_limited'
+  | 'quota_exceeded'
+  | 'storage_full'
+  | 'internal';
 
 export class DomainError extends Error {
   constructor(
@@ -24,9 +37,14 @@ export const forbidden = (message: string) => new DomainError('forbidden', messa
  */
 export const alreadyExists = (name: string, existing?: string) =>
   existing !== undefined && existing !== name
-    ? new DomainError('already_exists', `"${existing}" already exists here (names that differ only in case cannot be side by side)`, { name, existing })
+    ? new DomainError(
+        'already_exists',
+        `"${existing}" already exists here (names that differ only in case cannot be side by side)`,
+        { name, existing },
+      )
     : new DomainError('already_exists', `An item named "${name}" already exists here`, { name });
-export const invalidInput = (message: string, details?: Record<string, unknown>) => new DomainError('invalid_input', message, details);
+export const invalidInput = (message: string, details?: Record<string, unknown>) =>
+  new DomainError('invalid_input', message, details);
 export const quotaExceeded = (needed: number, available: number) =>
   new DomainError('quota_exceeded', 'Not enough storage space left', { needed, available: Math.max(0, available) });
 export const unauthenticated = (message = 'Authentication required') => new DomainError('unauthenticated', message);
@@ -34,6 +52,11 @@ export const rateLimited = (retryAfterSeconds: number, message = 'Too many faile
   new DomainError('rate_limited', message, { retryAfterSeconds });
 /** The server's disk (not the user's quota) cannot hold the upload. */
 export const storageFull = (needed?: number) =>
-  new DomainError('storage_full', 'The server has no disk space left for this upload; nothing was changed', needed === undefined ? undefined : { needed });
+  new DomainError(
+    'storage_full',
+    'The server has no disk space left for this upload; nothing was changed',
+    needed === undefined ? undefined : { needed },
+  );
 /** An operating-system error that means the disk (or the filesystem's quota) is full. */
-export const isOutOfSpace = (err: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException | null)?.code ?? '');
+export const isOutOfSpace = (err: unknown): boolean =>
+  ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException | null)?.code ?? '');

@@ -82,7 +82,9 @@ export class UploadTicket {
     this.reserved -= moved;
     this.received = Math.max(0, this.received - bytes);
     this.registry.adjust(this.ownerId, bytes - moved); // more than was reserved: the rest is new
-    return this.registry.adopt(new UploadTicket(this.registry, this.ownerId, this.roomAtStart, this.committedAtStart, bytes));
+    return this.registry.adopt(
+      new UploadTicket(this.registry, this.ownerId, this.roomAtStart, this.committedAtStart, bytes),
+    );
   }
 
   /**

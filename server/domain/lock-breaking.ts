@@ -43,36 +43,72 @@ async function locate(q: Q, l: LockListRow): Promise<{ nodeId: string | null; pa
   const keys = l.path === '/' ? [] : l.path.slice(1).split('/');
   const chain = await resolveKeys(q, l.ownerRootId, keys);
   if (chain.length !== keys.length + 1) return { nodeId: null, path: l.path };
-  return { nodeId: chain[chain.length - 1]!.id, path: '/' + chain.slice(1).map((n) => n.name).join('/') };
+  return {
+    nodeId: chain[chain.length - 1]!.id,
+    path:
+      '/' +
+      chain
+        .slice(1)
+        .map((n) => n.name)
+        .join('/'),
+  };
 }
 
 export async function lockViews(q: Q, actor: Actor, rows: LockListRow[]): Promise<LockView[]> {
   const out: LockView[] = [];
   for (const l of rows) {
     out.push({
-      token: l.token, ...(await locate(q, l)), owner: { id: l.ownerId, username: l.ownerName }, holder: { id: l.userId, username: l.holderName },
-      scope: l.scope, depth: l.depth, expiresAt: l.expiresAt, createdAt: l.createdAt, canBreak: mayBreak(actor, l),
+      token: l.token,
+      ...(await locate(q, l)),
+      owner: { id: l.ownerId, username: l.ownerName },
+      holder: { id: l.userId, username: l.holderName },
+      scope: l.scope,
+      depth: l.depth,
+      expiresAt: l.expiresAt,
+      createdAt: l.createdAt,
+      canBreak: mayBreak(actor, l),
     });
   }
   return out;
 }
 
 /** Deletes a lock and, unless its holder unlocked it through WebDAV, logs it for the resource's owner. */
-export async function removeLock(q: Q, actor: Actor, l: LockListRow, reason: RemovalReason, now: number): Promise<void> {
+export async function removeLock(
+  q: Q,
+  actor: Actor,
+  l: LockListRow,
+  reason: RemovalReason,
+  now: number,
+): Promise<void> {
   await deleteLock(q, l.token);
   if (reason === 'unlocked') return;
   const { nodeId, path } = await locate(q, l);
-  await record(q, actor, {
-    ownerId: l.ownerId, action: 'lock.broken', nodeId, path,
-    details: { holder: l.holderName, scope: l.scope, depth: l.depth, reason },
-  }, now);
+  await record(
+    q,
+    actor,
+    {
+      ownerId: l.ownerId,
+      action: 'lock.broken',
+      nodeId,
+      path,
+      details: { holder: l.holderName, scope: l.scope, depth: l.depth, reason },
+    },
+    now,
+  );
 }
 
 /**
  * After a share is revoked: the grantee's locks inside the shared subtree (`path` of `ownerId`)
  * on resources they can no longer edit (another share may still grant edit below or above).
  */
-export async function dropLocksAfterRevoke(q: Q, actor: Actor, grantee: string, ownerId: string, path: string, now: number): Promise<number> {
+export async function dropLocksAfterRevoke(
+  q: Q,
+  actor: Actor,
+  grantee: string,
+  ownerId: string,
+  path: string,
+  now: number,
+): Promise<number> {
   const held = (await listLocks(q, { ownerId, holderId: grantee }, now)).filter((l) => within(l.path, path));
   let dropped = 0;
   for (const l of held) {

@@ -12,8 +12,18 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Q } from '../db/index.js';
 import { ancestry } from '../db/queries/nodes.js';
 import {
-  deleteLocksUnder, insertLock, listLocks, lockByToken, locksAround, ownerHasLocks, refreshLock, sweepExpiredLocks, within,
-  type LockDepth, type LockRow, type LockScope,
+  deleteLocksUnder,
+  insertLock,
+  listLocks,
+  lockByToken,
+  locksAround,
+  ownerHasLocks,
+  refreshLock,
+  sweepExpiredLocks,
+  within,
+  type LockDepth,
+  type LockRow,
+  type LockScope,
 } from '../db/repos/locks.js';
 import { requireNode } from './access.js';
 import type { Actor } from './actor.js';
@@ -83,11 +93,16 @@ export function covers(lock: ActiveLock, path: string): boolean {
  * to the bin: RFC 4918 §7.3, locks do not follow a MOVE).
  */
 export type LockCheck =
-  | { nodeId: string; recursive?: boolean; membership?: boolean; release?: boolean }
-  | { parentId: string; name: string };
+  { nodeId: string; recursive?: boolean; membership?: boolean; release?: boolean } | { parentId: string; name: string };
 
 /** Throws `locked` (423) when a check touches a lock whose token the actor did not submit. */
-export async function assertUnlocked(q: Q, actor: Actor, ownerId: string, checks: LockCheck[], now: number): Promise<void> {
+export async function assertUnlocked(
+  q: Q,
+  actor: Actor,
+  ownerId: string,
+  checks: LockCheck[],
+  now: number,
+): Promise<void> {
   if (!(await ownerHasLocks(q, ownerId, now))) return;
   const tokens = new Set(lockTokensOf(actor));
   const userId = actor.kind === 'user' ? actor.user.id : null;
@@ -172,8 +187,16 @@ export class Locks {
       }
       const timeoutSeconds = grantedTimeout(req.timeoutSeconds, ownerId !== actor.user.id, this.limits);
       const lock: ActiveLock = {
-        token: newLockToken(), ownerId, userId: actor.user.id, path, depth: req.depth, scope: req.scope, ownerXml: req.ownerXml,
-        timeoutSeconds, expiresAt: now + timeoutSeconds * 1000, createdAt: now,
+        token: newLockToken(),
+        ownerId,
+        userId: actor.user.id,
+        path,
+        depth: req.depth,
+        scope: req.scope,
+        ownerXml: req.ownerXml,
+        timeoutSeconds,
+        expiresAt: now + timeoutSeconds * 1000,
+        createdAt: now,
       };
       await insertLock(tx, lock);
       return lock;
@@ -181,7 +204,12 @@ export class Locks {
   }
 
   /** Refreshes a lock covering the node, by its token and only by its holder; `undefined` when no such lock (412). */
-  async refresh(actor: Actor, nodeId: string, token: string, requestedSeconds: number | undefined): Promise<ActiveLock | undefined> {
+  async refresh(
+    actor: Actor,
+    nodeId: string,
+    token: string,
+    requestedSeconds: number | undefined,
+  ): Promise<ActiveLock | undefined> {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const l = await this.covering(tx, nodeId, token, now);
@@ -202,7 +230,8 @@ export class Locks {
       const now = this.clock.now();
       if (!(await this.covering(tx, nodeId, token, now))) return false;
       const [l] = await listLocks(tx, { token }, now);
-      if (!l || !mayBreak(actor, l)) throw forbidden('Only the holder of this lock, the owner of the item or an administrator can remove it');
+      if (!l || !mayBreak(actor, l))
+        throw forbidden('Only the holder of this lock, the owner of the item or an administrator can remove it');
       await removeLock(tx, actor, l, actor.kind === 'user' && actor.user.id === l.userId ? 'unlocked' : 'broken', now);
       return true;
     });
@@ -212,8 +241,13 @@ export class Locks {
   async list(actor: Actor, ownerId?: string | null): Promise<LockView[]> {
     if (actor.kind !== 'user') throw forbidden('Sign in to see locks');
     const other = ownerId !== undefined && ownerId !== actor.user.id;
-    if (other && actor.user.role !== 'admin') throw forbidden("Only administrators can see locks on other users' files");
-    const rows = await listLocks(this.db, { ownerId: ownerId === undefined ? actor.user.id : ownerId ?? undefined, limit: 1000 }, this.clock.now());
+    if (other && actor.user.role !== 'admin')
+      throw forbidden("Only administrators can see locks on other users' files");
+    const rows = await listLocks(
+      this.db,
+      { ownerId: ownerId === undefined ? actor.user.id : (ownerId ?? undefined), limit: 1000 },
+      this.clock.now(),
+    );
     return lockViews(this.db, actor, rows);
   }
 

@@ -16,12 +16,15 @@ export function validateName(raw: unknown): string {
   const name = raw.normalize('NFC');
   if (name.length === 0) throw new DomainError('invalid_name', 'A name cannot be empty');
   if (name === '.' || name === '..') throw new DomainError('invalid_name', `"${name}" is not allowed as a name`);
-  if (FORBIDDEN.test(name)) throw new DomainError('invalid_name', 'A name cannot contain "/", "\\" or control characters');
+  if (FORBIDDEN.test(name))
+    throw new DomainError('invalid_name', 'A name cannot contain "/", "\\" or control characters');
   if (LONE_SURROGATE.test(name)) throw new DomainError('invalid_name', 'A name must be valid Unicode text');
   if (name.trim().length === 0) throw new DomainError('invalid_name', 'A name cannot be only spaces');
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_NAME_BYTES) {
-    throw new DomainError('invalid_name', `A name can have at most ${MAX_NAME_BYTES} bytes (this one has ${bytes})`, { bytes });
+    throw new DomainError('invalid_name', `A name can have at most ${MAX_NAME_BYTES} bytes (this one has ${bytes})`, {
+      bytes,
+    });
   }
   return name;
 }

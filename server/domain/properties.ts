@@ -9,7 +9,11 @@
  */
 import type { Q } from '../db/index.js';
 import {
-  copyNodeProperties, deleteProperty, propertiesOfNodes, propertyBytesOfNode, upsertProperty,
+  copyNodeProperties,
+  deleteProperty,
+  propertiesOfNodes,
+  propertyBytesOfNode,
+  upsertProperty,
 } from '../db/repos/properties.js';
 import { DomainError } from './errors.js';
 import { reserveBytes } from './quota.js';
@@ -21,7 +25,8 @@ export interface DeadProperty {
   value: string;
 }
 
-export type PropertyChange = { op: 'set'; namespace: string; name: string; value: string } | { op: 'remove'; namespace: string; name: string };
+export type PropertyChange =
+  { op: 'set'; namespace: string; name: string; value: string } | { op: 'remove'; namespace: string; name: string };
 
 /** Dead properties of several nodes in one query, keyed by node id. */
 export async function propertiesOf(q: Q, nodeIds: string[]): Promise<Map<string, DeadProperty[]>> {
@@ -39,15 +44,24 @@ export async function propertiesOf(q: Q, nodeIds: string[]): Promise<Map<string,
  * charges the owner the difference in bytes. Throws quota_exceeded when the node's properties would
  * pass `maxBytes` or the owner's quota; the caller's transaction then rolls every change back.
  */
-export async function applyPropertyChanges(tx: Q, node: { id: string; ownerId: string }, changes: PropertyChange[], maxBytes: number): Promise<void> {
+export async function applyPropertyChanges(
+  tx: Q,
+  node: { id: string; ownerId: string },
+  changes: PropertyChange[],
+  maxBytes: number,
+): Promise<void> {
   const before = await propertyBytesOfNode(tx, node.id);
   for (const c of changes) {
-    if (c.op === 'set') await upsertProperty(tx, { nodeId: node.id, namespace: c.namespace, name: c.name, value: c.value });
+    if (c.op === 'set')
+      await upsertProperty(tx, { nodeId: node.id, namespace: c.namespace, name: c.name, value: c.value });
     else await deleteProperty(tx, node.id, c.namespace, c.name);
   }
   const after = await propertyBytesOfNode(tx, node.id);
   if (after > before && after > maxBytes) {
-    throw new DomainError('quota_exceeded', `The properties of one item can take at most ${maxBytes} bytes`, { needed: after, perItemLimit: maxBytes });
+    throw new DomainError('quota_exceeded', `The properties of one item can take at most ${maxBytes} bytes`, {
+      needed: after,
+      perItemLimit: maxBytes,
+    });
   }
   await reserveBytes(tx, node.ownerId, after - before);
 }

@@ -24,7 +24,10 @@ export async function releaseBytes(tx: Q, ownerId: string, bytes: number): Promi
 }
 
 export async function usage(q: Q, ownerId: string): Promise<{ quota: number; used: number }> {
-  const r = await q.get<{ quota_bytes: unknown; used_bytes: unknown }>('SELECT quota_bytes, used_bytes FROM users WHERE id = $ownerId', { ownerId });
+  const r = await q.get<{ quota_bytes: unknown; used_bytes: unknown }>(
+    'SELECT quota_bytes, used_bytes FROM users WHERE id = $ownerId',
+    { ownerId },
+  );
   if (!r) throw notFound('User');
   return { quota: num(r.quota_bytes), used: num(r.used_bytes) };
 }

@@ -25,7 +25,12 @@ function fit(stem: string, suffix: string, ext: string): string {
 }
 
 /** The first free name for a share of `nodeName` (owned by `ownerName`), given the keys already taken. */
-export function stableShareName(nodeName: string, kind: 'file' | 'folder', ownerName: string, taken: (key: string) => boolean): string {
+export function stableShareName(
+  nodeName: string,
+  kind: 'file' | 'folder',
+  ownerName: string,
+  taken: (key: string) => boolean,
+): string {
   if (!taken(nameKey(nodeName))) return nodeName;
   const dot = kind === 'file' ? nodeName.lastIndexOf('.') : -1;
   const [stem, ext] = dot > 0 ? [nodeName.slice(0, dot), nodeName.slice(dot)] : [nodeName, ''];

@@ -35,17 +35,37 @@ export function assertNotReserved(parentIsRoot: boolean, name: string): void {
 export async function sharedRoots(q: Q, userId: string, now: number): Promise<DavNode[]> {
   const roots = await receivedRoots(q, userId, now);
   // A share inside another share of the same user is reachable through the outer one: list only the outer.
-  const nested = await nestedIds(q, roots.map((r) => r.id));
-  return roots.filter((r) => !nested.has(r.id)).map(({ shareName, ...n }) => ({ ...n, name: shareName, parentId: SHARED_FOLDER_ID }));
+  const nested = await nestedIds(
+    q,
+    roots.map((r) => r.id),
+  );
+  return roots
+    .filter((r) => !nested.has(r.id))
+    .map(({ shareName, ...n }) => ({ ...n, name: shareName, parentId: SHARED_FOLDER_ID }));
 }
 
 /** The virtual folder itself; its ETag changes whenever the set of share roots or one of them changes. */
 export function sharedFolderNode(user: UserRow, roots: DavNode[]): DavNode {
-  const etag = createHash('sha1').update(roots.map((r) => `${r.id}:${r.name}:${r.etag}`).join('|')).digest('hex');
+  const etag = createHash('sha1')
+    .update(roots.map((r) => `${r.id}:${r.name}:${r.etag}`).join('|'))
+    .digest('hex');
   const modifiedAt = roots.reduce((m, r) => Math.max(m, r.modifiedAt), num(user.createdAt));
   return {
-    id: SHARED_FOLDER_ID, ownerId: user.id, parentId: user.rootId, kind: 'folder', name: SHARED_FOLDER_NAME, size: 0, mime: null,
-    contentHash: null, etag, createdAt: user.createdAt, modifiedAt, deletedAt: null, trashRootId: null, originalParentId: null,
-    sha1: null, md5: null,
+    id: SHARED_FOLDER_ID,
+    ownerId: user.id,
+    parentId: user.rootId,
+    kind: 'folder',
+    name: SHARED_FOLDER_NAME,
+    size: 0,
+    mime: null,
+    contentHash: null,
+    etag,
+    createdAt: user.createdAt,
+    modifiedAt,
+    deletedAt: null,
+    trashRootId: null,
+    originalParentId: null,
+    sha1: null,
+    md5: null,
   };
 }

@@ -7,7 +7,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { num, numOrNull, type Db, type Q } from '../db/index.js';
 import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/queries/nodes.js';
-import { deleteShare, insertUserShare, receivedNameKeys, setGranteeName, updateUserShare, userShareId } from '../db/repos/shares.js';
+import {
+  deleteShare,
+  insertUserShare,
+  receivedNameKeys,
+  setGranteeName,
+  updateUserShare,
+  userShareId,
+} from '../db/repos/shares.js';
 import { usersByExactKey, usersByPrefix } from '../db/repos/users.js';
 import type { Actor, Origin, ShareRef } from './actor.js';
 import { record } from './activity.js';
@@ -64,9 +71,18 @@ export interface IncomingShare extends NodeView {
 }
 
 interface RawShare extends RawNode {
-  share_id: string; share_kind: 'user' | 'link'; grantee_id: string | null; permission: Permission; token: string | null;
-  password_hash: string | null; expires_at: unknown; share_created_at: unknown; grantee_username: string | null;
-  grantee_email: string | null; owner_username: string; grantee_name: string | null;
+  share_id: string;
+  share_kind: 'user' | 'link';
+  grantee_id: string | null;
+  permission: Permission;
+  token: string | null;
+  password_hash: string | null;
+  expires_at: unknown;
+  share_created_at: unknown;
+  grantee_username: string | null;
+  grantee_email: string | null;
+  owner_username: string;
+  grantee_name: string | null;
 }
 
 const SHARE_SELECT = `SELECT ${NODE_COLS}, s.id AS share_id, s.kind AS share_kind, s.grantee_id, s.permission, s.token, s.password_hash,
@@ -76,16 +92,26 @@ const SHARE_SELECT = `SELECT ${NODE_COLS}, s.id AS share_id, s.kind AS share_kin
 
 function toUserShare(r: RawShare): UserShareView {
   return {
-    id: r.share_id, node: toNode(r), shareName: r.grantee_name ?? r.name, permission: r.permission, expiresAt: numOrNull(r.expires_at),
-    createdAt: num(r.share_created_at), grantee: { id: r.grantee_id!, username: r.grantee_username!, email: r.grantee_email! },
+    id: r.share_id,
+    node: toNode(r),
+    shareName: r.grantee_name ?? r.name,
+    permission: r.permission,
+    expiresAt: numOrNull(r.expires_at),
+    createdAt: num(r.share_created_at),
+    grantee: { id: r.grantee_id!, username: r.grantee_username!, email: r.grantee_email! },
     owner: { id: r.owner_id, username: r.owner_username },
   };
 }
 
 function toLink(r: RawShare): LinkView {
   return {
-    id: r.share_id, node: toNode(r), token: r.token!, permission: r.permission, hasPassword: r.password_hash !== null,
-    expiresAt: numOrNull(r.expires_at), createdAt: num(r.share_created_at),
+    id: r.share_id,
+    node: toNode(r),
+    token: r.token!,
+    permission: r.permission,
+    hasPassword: r.password_hash !== null,
+    expiresAt: numOrNull(r.expires_at),
+    createdAt: num(r.share_created_at),
   };
 }
 
@@ -96,7 +122,12 @@ export class Sharing {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly opts: {
-      hasher: PasswordHasher; maxFailures: number; maxFailuresPerIp: number; windowSeconds: number; secret: string; directory: DirectoryMode;
+      hasher: PasswordHasher;
+      maxFailures: number;
+      maxFailuresPerIp: number;
+      windowSeconds: number;
+      secret: string;
+      directory: DirectoryMode;
     },
   ) {}
 
@@ -107,15 +138,22 @@ export class Sharing {
    * keeps the grantee's name for it. A new share gets its stable name in the grantee's
    * "Shared with me" now (share-names.ts).
    */
-  async shareWithUser(actor: Actor, nodeId: string, input: { user: string; permission: Permission; expiresAt?: number | null }): Promise<UserShareView> {
+  async shareWithUser(
+    actor: Actor,
+    nodeId: string,
+    input: { user: string; permission: Permission; expiresAt?: number | null },
+  ): Promise<UserShareView> {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
-      if (node.parentId === null) throw invalidInput('Share folders inside your home folder, not the home folder itself');
+      if (node.parentId === null)
+        throw invalidInput('Share folders inside your home folder, not the home folder itself');
       const grantee = await findUserByLogin(tx, input.user);
-      if (!grantee || grantee.disabled) throw new DomainError('not_found', `No user called "${input.user}"`, { field: 'user' });
+      if (!grantee || grantee.disabled)
+        throw new DomainError('not_found', `No user called "${input.user}"`, { field: 'user' });
       if (grantee.id === node.ownerId) throw invalidInput('You cannot share with yourself', { field: 'user' });
-      if (input.expiresAt != null && input.expiresAt <= now) throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
+      if (input.expiresAt != null && input.expiresAt <= now)
+        throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
       const existing = await userShareId(tx, nodeId, grantee.id);
       const id = existing ?? randomUUID();
       if (existing) {
@@ -125,11 +163,29 @@ export class Sharing {
         const owner = await requireUser(tx, node.ownerId);
         const name = stableShareName(node.name, node.kind, owner.username, (k) => taken.has(k));
         await insertUserShare(tx, {
-          id, nodeId, granteeId: grantee.id, permission: input.permission, expiresAt: input.expiresAt ?? null, createdBy: node.ownerId, now,
-          name, nameKey: nameKey(name),
+          id,
+          nodeId,
+          granteeId: grantee.id,
+          permission: input.permission,
+          expiresAt: input.expiresAt ?? null,
+          createdBy: node.ownerId,
+          now,
+          name,
+          nameKey: nameKey(name),
         });
       }
-      await record(tx, actor, { ownerId: node.ownerId, action: existing ? 'share.updated' : 'share.created', nodeId, path: await pathOfNode(tx, nodeId), details: { grantee: grantee.username, permission: input.permission } }, now);
+      await record(
+        tx,
+        actor,
+        {
+          ownerId: node.ownerId,
+          action: existing ? 'share.updated' : 'share.created',
+          nodeId,
+          path: await pathOfNode(tx, nodeId),
+          details: { grantee: grantee.username, permission: input.permission },
+        },
+        now,
+      );
       return (await this.userShare(tx, id))!;
     });
   }
@@ -139,7 +195,11 @@ export class Sharing {
    * grantee the `name` it has in their "Shared with me" (unique among their received shares).
    * Anyone else → not_found.
    */
-  async updateShare(actor: Actor, shareId: string, patch: { permission?: Permission; name?: string }): Promise<UserShareView> {
+  async updateShare(
+    actor: Actor,
+    shareId: string,
+    patch: { permission?: Permission; name?: string },
+  ): Promise<UserShareView> {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const me = this.userOf(actor);
@@ -148,11 +208,23 @@ export class Sharing {
       if (!share || !live || (share.owner.id !== me.id && share.grantee.id !== me.id)) throw notFound('Share');
       const isOwner = share.owner.id === me.id;
       if (patch.permission !== undefined && !isOwner) throw forbidden('Only the owner can change this share');
-      if (patch.name !== undefined && isOwner) throw forbidden('Only the person it is shared with can rename it in their "Shared with me"');
+      if (patch.name !== undefined && isOwner)
+        throw forbidden('Only the person it is shared with can rename it in their "Shared with me"');
       if (patch.name !== undefined) await this.renameIn(tx, actor, share, patch.name, now);
       if (patch.permission !== undefined) {
         await updateUserShare(tx, shareId, { permission: patch.permission });
-        await record(tx, actor, { ownerId: share.node.ownerId, action: 'share.updated', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details: { grantee: share.grantee.username, permission: patch.permission } }, now);
+        await record(
+          tx,
+          actor,
+          {
+            ownerId: share.node.ownerId,
+            action: 'share.updated',
+            nodeId: share.node.id,
+            path: await pathOfNode(tx, share.node.id),
+            details: { grantee: share.grantee.username, permission: patch.permission },
+          },
+          now,
+        );
       }
       return (await this.userShare(tx, shareId))!;
     });
@@ -175,7 +247,18 @@ export class Sharing {
       const share = await this.ownedShare(tx, actor, shareId, kind, kind === 'user');
       await deleteShare(tx, shareId);
       const details = 'grantee' in share ? { grantee: share.grantee.username } : { link: shareId };
-      await record(tx, actor, { ownerId: share.node.ownerId, action: kind === 'user' ? 'share.revoked' : 'link.revoked', nodeId: share.node.id, path: await pathOfNode(tx, share.node.id), details }, now);
+      await record(
+        tx,
+        actor,
+        {
+          ownerId: share.node.ownerId,
+          action: kind === 'user' ? 'share.revoked' : 'link.revoked',
+          nodeId: share.node.id,
+          path: await pathOfNode(tx, share.node.id),
+          details,
+        },
+        now,
+      );
       // The access is gone, so are the locks it allowed (a grantee's lock must not outlive the share).
       if ('grantee' in share) {
         const { ownerId, path } = await nodeKeyPath(tx, share.node.id);
@@ -186,15 +269,26 @@ export class Sharing {
 
   async listNodeShares(actor: Actor, nodeId: string): Promise<{ shares: UserShareView[]; links: LinkView[] }> {
     await requireNode(this.db, actor, nodeId, 'owner', this.clock.now());
-    const rows = await this.db.all<RawShare>(`${SHARE_SELECT} WHERE s.node_id = $nodeId ORDER BY s.created_at`, { nodeId });
-    return { shares: rows.filter((r) => r.share_kind === 'user').map(toUserShare), links: rows.filter((r) => r.share_kind === 'link').map(toLink) };
+    const rows = await this.db.all<RawShare>(`${SHARE_SELECT} WHERE s.node_id = $nodeId ORDER BY s.created_at`, {
+      nodeId,
+    });
+    return {
+      shares: rows.filter((r) => r.share_kind === 'user').map(toUserShare),
+      links: rows.filter((r) => r.share_kind === 'link').map(toLink),
+    };
   }
 
   /** Everything the actor has shared (user shares and links) on live nodes. */
   async outgoing(actor: Actor): Promise<{ shares: UserShareView[]; links: LinkView[] }> {
     const me = this.userOf(actor);
-    const rows = await this.db.all<RawShare>(`${SHARE_SELECT} WHERE n.owner_id = $me AND n.deleted_at IS NULL ORDER BY s.created_at DESC`, { me: me.id });
-    return { shares: rows.filter((r) => r.share_kind === 'user').map(toUserShare), links: rows.filter((r) => r.share_kind === 'link').map(toLink) };
+    const rows = await this.db.all<RawShare>(
+      `${SHARE_SELECT} WHERE n.owner_id = $me AND n.deleted_at IS NULL ORDER BY s.created_at DESC`,
+      { me: me.id },
+    );
+    return {
+      shares: rows.filter((r) => r.share_kind === 'user').map(toUserShare),
+      links: rows.filter((r) => r.share_kind === 'link').map(toLink),
+    };
   }
 
   /** Live nodes shared with the actor (unexpired), newest first. */
@@ -206,7 +300,11 @@ export class Sharing {
       { me: me.id, now: this.clock.now() },
     );
     return rows.map((r) => ({
-      ...toNode(r), permission: r.permission, shareId: r.share_id, shareName: r.grantee_name ?? r.name, sharedBy: { id: r.owner_id, username: r.owner_username },
+      ...toNode(r),
+      permission: r.permission,
+      shareId: r.share_id,
+      shareName: r.grantee_name ?? r.name,
+      sharedBy: { id: r.owner_id, username: r.owner_username },
     }));
   }
 
@@ -221,10 +319,14 @@ export class Sharing {
     const key = q.trim().normalize('NFC').toLowerCase();
     if (!key) return [];
     const limit = 10;
-    if (me.role === 'admin') return key.length < 2 ? [] : usersByPrefix(this.db, key, { byEmail: true, exceptId: me.id, limit });
+    if (me.role === 'admin')
+      return key.length < 2 ? [] : usersByPrefix(this.db, key, { byEmail: true, exceptId: me.id, limit });
     const found = new Map<string, DirectoryEntry>();
     for (const u of await usersByExactKey(this.db, key, me.id)) {
-      found.set(u.id, u.byEmail ? { id: u.id, username: u.username, email: u.email } : { id: u.id, username: u.username });
+      found.set(
+        u.id,
+        u.byEmail ? { id: u.id, username: u.username, email: u.email } : { id: u.id, username: u.username },
+      );
     }
     if (this.opts.directory === 'all' && key.length >= 2) {
       for (const u of await usersByPrefix(this.db, key, { byEmail: false, exceptId: me.id, limit })) {
@@ -236,7 +338,11 @@ export class Sharing {
 
   // ── public links ───────────────────────────────────────────────────────────────────────
 
-  async createLink(actor: Actor, nodeId: string, input: { permission: Permission; password?: string | null; expiresAt?: number | null }): Promise<LinkView> {
+  async createLink(
+    actor: Actor,
+    nodeId: string,
+    input: { permission: Permission; password?: string | null; expiresAt?: number | null },
+  ): Promise<LinkView> {
     if (input.password != null && (input.password.length < 4 || input.password.length > 1024)) {
       throw invalidInput('A link password needs 4 to 1024 characters', { field: 'password' });
     }
@@ -244,17 +350,44 @@ export class Sharing {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
-      if (node.parentId === null) throw invalidInput('Create links for folders inside your home folder, not the home folder itself');
-      if (input.permission === 'edit' && node.kind !== 'folder') throw invalidInput('Upload links need a folder', { field: 'permission' });
-      if (input.expiresAt != null && input.expiresAt <= now) throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
+      if (node.parentId === null)
+        throw invalidInput('Create links for folders inside your home folder, not the home folder itself');
+      if (input.permission === 'edit' && node.kind !== 'folder')
+        throw invalidInput('Upload links need a folder', { field: 'permission' });
+      if (input.expiresAt != null && input.expiresAt <= now)
+        throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
       const id = randomUUID();
       const token = randomBytes(18).toString('base64url');
       await tx.run(
         `INSERT INTO shares (id, node_id, kind, permission, token, password_hash, expires_at, created_by, created_at)
          VALUES ($id, $nodeId, 'link', $p, $token, $hash, $e, $by, $now)`,
-        { id, nodeId, p: input.permission, token, hash: passwordHash, e: input.expiresAt ?? null, by: node.ownerId, now },
+        {
+          id,
+          nodeId,
+          p: input.permission,
+          token,
+          hash: passwordHash,
+          e: input.expiresAt ?? null,
+          by: node.ownerId,
+          now,
+        },
       );
-      await record(tx, actor, { ownerId: node.ownerId, action: 'link.created', nodeId, path: await pathOfNode(tx, nodeId), details: { permission: input.permission, password: passwordHash !== null, expiresAt: input.expiresAt ?? null } }, now);
+      await record(
+        tx,
+        actor,
+        {
+          ownerId: node.ownerId,
+          action: 'link.created',
+          nodeId,
+          path: await pathOfNode(tx, nodeId),
+          details: {
+            permission: input.permission,
+            password: passwordHash !== null,
+            expiresAt: input.expiresAt ?? null,
+          },
+        },
+        now,
+      );
       const rows = await tx.all<RawShare>(`${SHARE_SELECT} WHERE s.id = $id`, { id });
       return toLink(rows[0]!);
     });
@@ -264,23 +397,41 @@ export class Sharing {
    * Turns a link token into a link actor. Unknown, revoked and expired links are not_found.
    * A password link needs `password` (each guess counted before it is checked) or `unlocked` (a valid unlock cookie).
    */
-  async openLink(token: string, auth: { password?: string | null; unlocked?: boolean }, origin: Origin): Promise<{ actor: Actor; link: LinkView }> {
+  async openLink(
+    token: string,
+    auth: { password?: string | null; unlocked?: boolean },
+    origin: Origin,
+  ): Promise<{ actor: Actor; link: LinkView }> {
     const now = this.clock.now();
-    const row = await this.db.get<RawShare>(`${SHARE_SELECT} WHERE s.kind = 'link' AND s.token = $token AND n.deleted_at IS NULL AND o.disabled = 0`, { token });
+    const row = await this.db.get<RawShare>(
+      `${SHARE_SELECT} WHERE s.kind = 'link' AND s.token = $token AND n.deleted_at IS NULL AND o.disabled = 0`,
+      { token },
+    );
     if (!row || (row.expires_at !== null && num(row.expires_at) <= now)) throw notFound('Link');
     const link = toLink(row);
     if (row.password_hash && !auth.unlocked) {
-      if (!auth.password) throw new DomainError('unauthenticated', 'This link is protected by a password', { passwordRequired: true });
-      const reservation = await reserveAttempt(this.db, [
-        { key: linkKey(link.id), max: this.opts.maxFailures, onSuccess: 'clear' },
-        { key: ipKey(origin.ip), max: this.opts.maxFailuresPerIp, onSuccess: 'refund' },
-      ], this.opts.windowSeconds * 1000, now);
+      if (!auth.password)
+        throw new DomainError('unauthenticated', 'This link is protected by a password', { passwordRequired: true });
+      const reservation = await reserveAttempt(
+        this.db,
+        [
+          { key: linkKey(link.id), max: this.opts.maxFailures, onSuccess: 'clear' },
+          { key: ipKey(origin.ip), max: this.opts.maxFailuresPerIp, onSuccess: 'refund' },
+        ],
+        this.opts.windowSeconds * 1000,
+        now,
+      );
       if (!(await this.opts.hasher.compare(auth.password, row.password_hash))) {
         throw new DomainError('unauthenticated', 'Wrong password for this link', { passwordRequired: true });
       }
       await this.db.tx((tx) => settleSuccess(tx, reservation));
     }
-    const share: ShareRef = { id: link.id, nodeId: link.node.id, ownerId: link.node.ownerId, permission: link.permission };
+    const share: ShareRef = {
+      id: link.id,
+      nodeId: link.node.id,
+      ownerId: link.node.ownerId,
+      permission: link.permission,
+    };
     return { actor: { kind: 'link', share, origin: { ...origin, via: 'link' } }, link };
   }
 
@@ -288,14 +439,19 @@ export class Sharing {
   unlockToken(link: LinkView): { value: string; expiresAt: number } {
     const day = this.clock.now() + LINK_COOKIE_TTL_MS;
     const expiresAt = link.expiresAt === null ? day : Math.min(day, link.expiresAt);
-    const value = jwt.sign({ lid: link.id, exp: Math.floor(expiresAt / 1000) }, this.opts.secret, { algorithm: 'HS256' });
+    const value = jwt.sign({ lid: link.id, exp: Math.floor(expiresAt / 1000) }, this.opts.secret, {
+      algorithm: 'HS256',
+    });
     return { value, expiresAt };
   }
 
   isUnlocked(value: string | undefined, linkId: string): boolean {
     if (!value) return false;
     try {
-      const claims = jwt.verify(value, this.opts.secret, { algorithms: ['HS256'], clockTimestamp: Math.floor(this.clock.now() / 1000) });
+      const claims = jwt.verify(value, this.opts.secret, {
+        algorithms: ['HS256'],
+        clockTimestamp: Math.floor(this.clock.now() / 1000),
+      });
       return typeof claims === 'object' && claims.lid === linkId;
     } catch {
       return false;
@@ -304,7 +460,9 @@ export class Sharing {
 
   /** The link behind a token, without checking its password (to name its unlock cookie). */
   async linkId(token: string): Promise<string | undefined> {
-    return (await this.db.get<{ id: string }>("SELECT id FROM shares WHERE kind = 'link' AND token = $token", { token }))?.id;
+    return (
+      await this.db.get<{ id: string }>("SELECT id FROM shares WHERE kind = 'link' AND token = $token", { token })
+    )?.id;
   }
 
   // ── helpers ────────────────────────────────────────────────────────────────────────────
@@ -319,10 +477,18 @@ export class Sharing {
     if ((await receivedNameKeys(tx, share.grantee.id, share.id)).has(nameKey(name))) throw alreadyExists(name);
     await setGranteeName(tx, share.id, name, nameKey(name));
     // The grantee's own namespace changed: their log, not the owner's.
-    await record(tx, actor, {
-      ownerId: share.grantee.id, action: 'share.renamed', nodeId: share.node.id, path: `/${SHARED_FOLDER_NAME}/${name}`,
-      details: { from: share.shareName, to: name, owner: share.owner.username },
-    }, now);
+    await record(
+      tx,
+      actor,
+      {
+        ownerId: share.grantee.id,
+        action: 'share.renamed',
+        nodeId: share.node.id,
+        path: `/${SHARED_FOLDER_NAME}/${name}`,
+        details: { from: share.shareName, to: name, owner: share.owner.username },
+      },
+      now,
+    );
   }
 
   private async userShare(q: Q, id: string): Promise<UserShareView | undefined> {
@@ -331,7 +497,13 @@ export class Sharing {
   }
 
   /** A share or link of a live node the actor owns (or, with `granteeMayAct`, was granted); anything else is not_found. */
-  private async ownedShare(q: Q, actor: Actor, id: string, kind: 'user' | 'link', granteeMayAct = false): Promise<UserShareView | LinkView> {
+  private async ownedShare(
+    q: Q,
+    actor: Actor,
+    id: string,
+    kind: 'user' | 'link',
+    granteeMayAct = false,
+  ): Promise<UserShareView | LinkView> {
     const me = this.userOf(actor);
     const r = await q.get<RawShare>(`${SHARE_SELECT} WHERE s.id = $id AND s.kind = $kind`, { id, kind });
     const live = r ? await getLiveNode(q, r.id) : undefined;

@@ -42,7 +42,12 @@ export const linkKey = (linkId: string) => `link:${linkId}`;
  * limit the transaction rolls back and the caller gets rate_limited with the seconds until that
  * key's window ends.
  */
-export async function reserveAttempt(db: Db, rules: readonly ThrottleRule[], windowMs: number, now: number): Promise<Reservation> {
+export async function reserveAttempt(
+  db: Db,
+  rules: readonly ThrottleRule[],
+  windowMs: number,
+  now: number,
+): Promise<Reservation> {
   const windows = new Map<string, number>();
   await db.tx(async (tx) => {
     for (const rule of rules) {

@@ -14,7 +14,15 @@ import type { Readable } from 'node:stream';
 import type { Db, Q } from '../db/index.js';
 import { contentAuthor, pathOfNode, replaceContent } from '../db/queries/nodes.js';
 import {
-  deleteVersions, getVersion, insertVersion, newestVersion, ownersWithVersions, versionBytesOfOwner, versionsOfNode, versionsOfOwner, type VersionRow,
+  deleteVersions,
+  getVersion,
+  insertVersion,
+  newestVersion,
+  ownersWithVersions,
+  versionBytesOfOwner,
+  versionsOfNode,
+  versionsOfOwner,
+  type VersionRow,
 } from '../db/repos/versions.js';
 import type { BlobStore } from '../../storage/index.js';
 import { requireNode } from './access.js';
@@ -63,14 +71,22 @@ export function authorOf(actor: Actor): Author {
  * people or through different doors are never merged; link visitors are never merged (one link is
  * many people).
  */
-export async function fateOfReplaced(q: Q, actor: Actor, current: NodeRow, newHash: string, now: number, policy: VersionPolicy): Promise<'keep' | 'drop'> {
+export async function fateOfReplaced(
+  q: Q,
+  actor: Actor,
+  current: NodeRow,
+  newHash: string,
+  now: number,
+  policy: VersionPolicy,
+): Promise<'keep' | 'drop'> {
   if (current.contentHash === newHash) return 'drop';
   const writer = authorOf(actor);
   if (writer.id === null || policy.coalesceMs <= 0) return 'keep';
   const made = await contentAuthor(q, current.id);
   if (made.by !== writer.id || made.via !== writer.via) return 'keep';
   const last = await newestVersion(q, current.id);
-  const burst = !!last && last.authorId === writer.id && last.via === writer.via && now - last.createdAt < policy.coalesceMs;
+  const burst =
+    !!last && last.authorId === writer.id && last.via === writer.via && now - last.createdAt < policy.coalesceMs;
   return burst ? 'drop' : 'keep';
 }
 
@@ -78,16 +94,31 @@ export async function fateOfReplaced(q: Q, actor: Actor, current: NodeRow, newHa
 export async function keepAsVersion(tx: Q, current: NodeRow, now: number): Promise<void> {
   const made = await contentAuthor(tx, current.id);
   await insertVersion(tx, {
-    id: randomUUID(), nodeId: current.id, ownerId: current.ownerId, contentHash: current.contentHash!, size: current.size,
-    modifiedAt: current.modifiedAt, authorId: made.by, authorName: made.byName, via: made.via, createdAt: now,
+    id: randomUUID(),
+    nodeId: current.id,
+    ownerId: current.ownerId,
+    contentHash: current.contentHash!,
+    size: current.size,
+    modifiedAt: current.modifiedAt,
+    authorId: made.by,
+    authorName: made.byName,
+    via: made.via,
+    createdAt: now,
   });
 }
 
 /** Deletes version rows and releases their blobs and bytes. */
 export async function dropVersions(tx: Q, versions: VersionRow[], now: number): Promise<void> {
   if (versions.length === 0) return;
-  await deleteVersions(tx, versions.map((v) => v.id));
-  await releaseBlobRefs(tx, versions.map((v) => v.contentHash), now);
+  await deleteVersions(
+    tx,
+    versions.map((v) => v.id),
+  );
+  await releaseBlobRefs(
+    tx,
+    versions.map((v) => v.contentHash),
+    now,
+  );
   const byOwner = new Map<string, number>();
   for (const v of versions) byOwner.set(v.ownerId, (byOwner.get(v.ownerId) ?? 0) + v.size);
   for (const [ownerId, bytes] of byOwner) await releaseBytes(tx, ownerId, bytes);
@@ -99,13 +130,23 @@ export async function dropVersions(tx: Q, versions: VersionRow[], now: number): 
  * the kept versions take more than `maxShareOfFree` of the owner's space not used by live files and
  * the bin, the oldest go. Returns the versions to delete.
  */
-export function versionsToExpire(versions: VersionRow[], owner: { quota: number; used: number }, now: number, policy: VersionPolicy): VersionRow[] {
+export function versionsToExpire(
+  versions: VersionRow[],
+  owner: { quota: number; used: number },
+  now: number,
+  policy: VersionPolicy,
+): VersionRow[] {
   const seen = new Set<string>();
   const kept: VersionRow[] = [];
   const expired: VersionRow[] = [];
   for (const v of [...versions].sort((a, b) => b.createdAt - a.createdAt)) {
     const age = now - v.createdAt;
-    const bucket = age < policy.keepAllMs ? `all:${v.id}` : age < policy.keepDailyMs ? `d${Math.floor(age / DAY_MS)}` : `w${Math.floor(age / WEEK_MS)}`;
+    const bucket =
+      age < policy.keepAllMs
+        ? `all:${v.id}`
+        : age < policy.keepDailyMs
+          ? `d${Math.floor(age / DAY_MS)}`
+          : `w${Math.floor(age / WEEK_MS)}`;
     const key = `${v.nodeId}:${bucket}`;
     if (seen.has(key)) expired.push(v);
     else {
@@ -148,11 +189,19 @@ export class Versions {
   }
 
   /** A version's bytes, for a download; `open` streams them (a Range is given inclusive). */
-  async openVersion(actor: Actor, nodeId: string, versionId: string): Promise<{ node: NodeRow; version: VersionView; open(range?: { start: number; end: number }): Readable }> {
+  async openVersion(
+    actor: Actor,
+    nodeId: string,
+    versionId: string,
+  ): Promise<{ node: NodeRow; version: VersionView; open(range?: { start: number; end: number }): Readable }> {
     const node = await this.file(this.db, actor, nodeId, 'view');
     const version = await getVersion(this.db, nodeId, versionId);
     if (!version) throw notFound('Version');
-    return { node, version: { ...version, etag: version.contentHash }, open: (range) => this.blobs.open(version.contentHash, range) };
+    return {
+      node,
+      version: { ...version, etag: version.contentHash },
+      open: (range) => this.blobs.open(version.contentHash, range),
+    };
   }
 
   /** Makes a version the current content; the content it replaces becomes a version itself (never coalesced). */
@@ -168,12 +217,33 @@ export class Versions {
       await keepAsVersion(tx, node, now);
       await deleteVersions(tx, [version.id]);
       const author = authorOf(actor);
-      await replaceContent(tx, { id: nodeId, size: version.size, hash: version.contentHash, mime: node.mime, modifiedAt: now, author });
-      const restored: NodeRow = { ...node, size: version.size, contentHash: version.contentHash, etag: version.contentHash, modifiedAt: now };
-      await record(tx, actor, {
-        ownerId: node.ownerId, action: 'version.restored', nodeId, path: await pathOfNode(tx, nodeId),
-        details: { version: version.id, versionModifiedAt: version.modifiedAt, size: version.size },
-      }, now);
+      await replaceContent(tx, {
+        id: nodeId,
+        size: version.size,
+        hash: version.contentHash,
+        mime: node.mime,
+        modifiedAt: now,
+        author,
+      });
+      const restored: NodeRow = {
+        ...node,
+        size: version.size,
+        contentHash: version.contentHash,
+        etag: version.contentHash,
+        modifiedAt: now,
+      };
+      await record(
+        tx,
+        actor,
+        {
+          ownerId: node.ownerId,
+          action: 'version.restored',
+          nodeId,
+          path: await pathOfNode(tx, nodeId),
+          details: { version: version.id, versionModifiedAt: version.modifiedAt, size: version.size },
+        },
+        now,
+      );
       return { ...restored, permission: access };
     });
   }
@@ -186,10 +256,18 @@ export class Versions {
       const version = await getVersion(tx, nodeId, versionId);
       if (!version) throw notFound('Version');
       await dropVersions(tx, [version], now);
-      await record(tx, actor, {
-        ownerId: node.ownerId, action: 'version.deleted', nodeId, path: await pathOfNode(tx, nodeId),
-        details: { version: version.id, versionModifiedAt: version.modifiedAt, size: version.size },
-      }, now);
+      await record(
+        tx,
+        actor,
+        {
+          ownerId: node.ownerId,
+          action: 'version.deleted',
+          nodeId,
+          path: await pathOfNode(tx, nodeId),
+          details: { version: version.id, versionModifiedAt: version.modifiedAt, size: version.size },
+        },
+        now,
+      );
     });
   }
 
@@ -198,11 +276,21 @@ export class Versions {
     const total = { versions: 0, bytes: 0 };
     for (const ownerId of await ownersWithVersions(this.db)) {
       await this.db.tx(async (tx) => {
-        const expired = versionsToExpire(await versionsOfOwner(tx, ownerId), await usage(tx, ownerId), now, this.policy);
+        const expired = versionsToExpire(
+          await versionsOfOwner(tx, ownerId),
+          await usage(tx, ownerId),
+          now,
+          this.policy,
+        );
         if (expired.length === 0) return;
         await dropVersions(tx, expired, now);
         const bytes = expired.reduce((s, v) => s + v.size, 0);
-        await record(tx, systemActor, { ownerId, action: 'version.pruned', details: { versions: expired.length, bytes, reason: 'retention' } }, now);
+        await record(
+          tx,
+          systemActor,
+          { ownerId, action: 'version.pruned', details: { versions: expired.length, bytes, reason: 'retention' } },
+          now,
+        );
         total.versions += expired.length;
         total.bytes += bytes;
       });

@@ -10,13 +10,17 @@ export interface Job {
 
 export function startScheduler(jobs: Job[], log: Log): { stop(): void } {
   const tasks: ScheduledTask[] = jobs.map((job) =>
-    cron.schedule(job.schedule, async () => {
-      try {
-        log.info({ job: job.name, ...(await job.run()) }, 'job finished');
-      } catch (err) {
-        log.error({ job: job.name, err }, 'job failed');
-      }
-    }, { noOverlap: true }),
+    cron.schedule(
+      job.schedule,
+      async () => {
+        try {
+          log.info({ job: job.name, ...(await job.run()) }, 'job finished');
+        } catch (err) {
+          log.error({ job: job.name, err }, 'job failed');
+        }
+      },
+      { noOverlap: true },
+    ),
   );
   return { stop: () => tasks.forEach((t) => void t.stop()) };
 }

@@ -73,10 +73,12 @@ export class BcryptPool {
     this.closed = true;
     const gone = new Error('The password hasher has shut down');
     for (const p of this.queue.splice(0)) p.reject(gone);
-    await Promise.all(this.slots.splice(0).map((s) => {
-      s.busy?.reject(gone);
-      return s.worker.terminate();
-    }));
+    await Promise.all(
+      this.slots.splice(0).map((s) => {
+        s.busy?.reject(gone);
+        return s.worker.terminate();
+      }),
+    );
   }
 
   private submit(task: Task): Promise<unknown> {

@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import { api, createUser, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-interface Row { id: number; action: string; path: string | null; via: string; actor: { id: string | null; username: string | null }; ownerId: string; createdAt: string; ip: string | null }
+interface Row {
+  id: number;
+  action: string;
+  path: string | null;
+  via: string;
+  actor: { id: string | null; username: string | null };
+  ownerId: string;
+  createdAt: string;
+  ip: string | null;
+}
 
 describe('GET /api/activity', () => {
   let srv: TestServer;
@@ -30,7 +39,14 @@ describe('GET /api/activity', () => {
   it('shows the owner everything done to their resources, with actor, action, path, via and ip', async () => {
     const all = await rows(alice);
     const actions = all.map((r) => r.action);
-    expect(actions).to.include.members(['folder.created', 'file.uploaded', 'share.created', 'auth.login', 'auth.login_failed', 'user.created']);
+    expect(actions).to.include.members([
+      'folder.created',
+      'file.uploaded',
+      'share.created',
+      'auth.login',
+      'auth.login_failed',
+      'user.created',
+    ]);
     const fromBob = all.find((r) => r.path === '/Work/from-bob.txt')!;
     expect(fromBob).to.include({ action: 'file.uploaded', via: 'api', ownerId: alice.id });
     expect(fromBob.actor.username).to.equal(bob.username);
@@ -41,11 +57,20 @@ describe('GET /api/activity', () => {
   });
 
   it('filters by action, actor, path prefix and time range', async () => {
-    expect((await rows(alice, '?action=file.uploaded')).map((r) => r.path).sort()).to.deep.equal(['/Work/from-bob.txt', '/Work/one.txt', '/two.txt']);
+    expect((await rows(alice, '?action=file.uploaded')).map((r) => r.path).sort()).to.deep.equal([
+      '/Work/from-bob.txt',
+      '/Work/one.txt',
+      '/two.txt',
+    ]);
     expect((await rows(alice, `?actor=${bob.id}`)).map((r) => r.action)).to.deep.equal(['file.uploaded']);
-    expect((await rows(alice, `?path=${encodeURIComponent('/Work/')}`)).map((r) => r.path).sort()).to.deep.equal(['/Work/from-bob.txt', '/Work/one.txt']);
+    expect((await rows(alice, `?path=${encodeURIComponent('/Work/')}`)).map((r) => r.path).sort()).to.deep.equal([
+      '/Work/from-bob.txt',
+      '/Work/one.txt',
+    ]);
     expect(await rows(alice, '?from=2999-01-01')).to.deep.equal([]);
-    expect((await rows(alice, `?to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).length).to.be.greaterThan(3);
+    expect(
+      (await rows(alice, `?to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).length,
+    ).to.be.greaterThan(3);
   });
 
   it('pages with a cursor without gaps or repeats', async () => {
@@ -53,7 +78,9 @@ describe('GET /api/activity', () => {
     const seen: number[] = [];
     let cursor: number | null = null;
     do {
-      const res = await api(srv.url).as(alice).get(`/api/activity?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const res = await api(srv.url)
+        .as(alice)
+        .get(`/api/activity?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
       const page = (await res.json()) as { items: Row[]; nextCursor: number | null };
       seen.push(...page.items.map((r) => r.id));
       cursor = page.nextCursor;
@@ -70,13 +97,15 @@ describe('GET /api/activity', () => {
     expect(lines.some((l) => l.includes('"/Work/from-bob.txt"'))).to.equal(true);
   });
 
-  it('keeps other owners\' logs private; admins can read one owner or all', async () => {
+  it("keeps other owners' logs private; admins can read one owner or all", async () => {
     expect((await rows(bob)).some((r) => r.ownerId === alice.id)).to.equal(false);
     expect((await api(srv.url).as(bob).get(`/api/activity?owner=${alice.id}`)).status).to.equal(403);
     const admin = await srv.adminToken();
     expect((await rows(admin, `?owner=${alice.id}`)).every((r) => r.ownerId === alice.id)).to.equal(true);
     const everyone = await rows(admin, '?owner=all&limit=1000');
-    expect(new Set(everyone.map((r) => r.ownerId))).to.include(alice.id).and.to.include(bob.id);
+    expect(new Set(everyone.map((r) => r.ownerId)))
+      .to.include(alice.id)
+      .and.to.include(bob.id);
     expect((await api(srv.url).as(alice).get('/api/activity?limit=0')).status).to.equal(400);
     expect((await api(srv.url).as(alice).get('/api/activity?from=yesterday')).status).to.equal(400);
   });
@@ -98,7 +127,22 @@ describe('GET /api/admin/stats', () => {
     const t = await a.upload(u.rootId, 'c.bin', Buffer.alloc(50, 2));
     await a.delete(`/api/nodes/${t.id}`);
     expect((await a.get('/api/admin/stats')).status).to.equal(403);
-    const stats = await api(srv.url).as(await srv.adminToken()).json(api(srv.url).as(await srv.adminToken()).get('/api/admin/stats'));
-    expect(stats).to.include({ users: 2, files: 2, folders: 1, logicalBytes: 200, trashBytes: 50, trashItems: 1, storedBytes: 150, blobs: 2 });
+    const stats = await api(srv.url)
+      .as(await srv.adminToken())
+      .json(
+        api(srv.url)
+          .as(await srv.adminToken())
+          .get('/api/admin/stats'),
+      );
+    expect(stats).to.include({
+      users: 2,
+      files: 2,
+      folders: 1,
+      logicalBytes: 200,
+      trashBytes: 50,
+      trashItems: 1,
+      storedBytes: 150,
+      blobs: 2,
+    });
   });
 });

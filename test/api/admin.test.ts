@@ -3,7 +3,16 @@ import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { login, startTestServer, type TestServer } from '../support/server.js';
 import { MiB, patternChunk, expectHealthy } from '../support/store.js';
 
-interface UserJson { id: string; username: string; email: string; role: string; quotaBytes: number; usedBytes: number; disabled: boolean; rootId: string }
+interface UserJson {
+  id: string;
+  username: string;
+  email: string;
+  role: string;
+  quotaBytes: number;
+  usedBytes: number;
+  disabled: boolean;
+  rootId: string;
+}
 
 describe('admin: users, quotas, roles', function () {
   this.timeout(30_000);
@@ -25,7 +34,11 @@ describe('admin: users, quotas, roles', function () {
     const victim = await createUser(srv);
     const answers = [
       await a.get('/api/admin/users'),
-      await a.post('/api/admin/users', { username: 'sneaky', email: 'sneaky@example.test', password: 'sneaky-password' }),
+      await a.post('/api/admin/users', {
+        username: 'sneaky',
+        email: 'sneaky@example.test',
+        password: 'sneaky-password',
+      }),
       await a.patch(`/api/admin/users/${victim.id}`, { quotaBytes: 1 }),
       await a.patch(`/api/admin/users/${u.id}`, { quotaBytes: 10 ** 12 }),
       await a.patch(`/api/admin/users/${u.id}`, { role: 'admin' }),
@@ -44,21 +57,58 @@ describe('admin: users, quotas, roles', function () {
   });
 
   it('lists and creates users (with quota and role), refusing duplicates and bad input', async () => {
-    const res = await admin.post('/api/admin/users', { username: 'carol', email: 'carol@example.test', password: 'carol-password', quotaBytes: 3 * MiB, role: 'user' });
+    const res = await admin.post('/api/admin/users', {
+      username: 'carol',
+      email: 'carol@example.test',
+      password: 'carol-password',
+      quotaBytes: 3 * MiB,
+      role: 'user',
+    });
     expect(res.status).to.equal(201);
     const carol = (await res.json()).user as UserJson;
-    expect(carol).to.include({ username: 'carol', email: 'carol@example.test', role: 'user', quotaBytes: 3 * MiB, usedBytes: 0, disabled: false });
+    expect(carol).to.include({
+      username: 'carol',
+      email: 'carol@example.test',
+      role: 'user',
+      quotaBytes: 3 * MiB,
+      usedBytes: 0,
+      disabled: false,
+    });
     expect(carol).to.not.have.property('passwordHash');
     expect(carol).to.not.have.property('password_hash');
     const items = (await admin.json(admin.get('/api/admin/users'))).items as UserJson[];
     expect(items.map((x) => x.username)).to.include.members(['admin', 'carol', u.username]);
     expect(JSON.stringify(items)).to.not.match(/\$2[aby]\$/);
     // Defaults from configuration.
-    const dflt = (await (await admin.post('/api/admin/users', { username: 'dave', email: 'dave@example.test', password: 'dave-password' })).json()).user as UserJson;
+    const dflt = (
+      await (
+        await admin.post('/api/admin/users', {
+          username: 'dave',
+          email: 'dave@example.test',
+          password: 'dave-password',
+        })
+      ).json()
+    ).user as UserJson;
     expect(dflt).to.include({ quotaBytes: 5 * MiB, role: 'user' });
     // Duplicates (case-insensitive) and bad input.
-    expect((await admin.post('/api/admin/users', { username: 'CAROL', email: 'other@example.test', password: 'carol-password' })).status).to.equal(409);
-    expect((await admin.post('/api/admin/users', { username: 'carol2', email: 'Carol@Example.test', password: 'carol-password' })).status).to.equal(409);
+    expect(
+      (
+        await admin.post('/api/admin/users', {
+          username: 'CAROL',
+          email: 'other@example.test',
+          password: 'carol-password',
+        })
+      ).status,
+    ).to.equal(409);
+    expect(
+      (
+        await admin.post('/api/admin/users', {
+          username: 'carol2',
+          email: 'Carol@Example.test',
+          password: 'carol-password',
+        })
+      ).status,
+    ).to.equal(409);
     for (const body of [
       { username: 'x', email: 'x@example.test' },
       { username: 'eve', email: 'eve@example.test', password: 'eve-password', quotaBytes: -1 },
@@ -98,7 +148,9 @@ describe('admin: users, quotas, roles', function () {
     const v = await createUser(srv);
     expect((await admin.patch(`/api/admin/users/${v.id}`, { disabled: true })).status).to.equal(200);
     expect((await api(srv.url).as(v).get('/api/auth/me')).status).to.equal(401);
-    expect((await api(srv.url).post('/api/auth/login', { username: v.username, password: v.password })).status).to.equal(401);
+    expect(
+      (await api(srv.url).post('/api/auth/login', { username: v.username, password: v.password })).status,
+    ).to.equal(401);
     expect((await admin.patch(`/api/admin/users/${v.id}`, { disabled: false })).status).to.equal(200);
     const again = await login(srv.url, v.username, v.password);
 
@@ -110,7 +162,9 @@ describe('admin: users, quotas, roles', function () {
   });
 
   it('refuses bad patches: unknown user 404, nothing to change or wrong types 400, demoting or disabling oneself 403', async () => {
-    expect((await admin.patch('/api/admin/users/00000000-0000-4000-8000-000000000000', { quotaBytes: 1 })).status).to.equal(404);
+    expect(
+      (await admin.patch('/api/admin/users/00000000-0000-4000-8000-000000000000', { quotaBytes: 1 })).status,
+    ).to.equal(404);
     expect((await admin.patch('/api/admin/users/not-a-uuid', { quotaBytes: 1 })).status).to.equal(400);
     for (const body of [{}, { quotaBytes: '10' }, { quotaBytes: -5 }, { disabled: 'yes' }, { role: 'superuser' }]) {
       const r = await admin.patch(`/api/admin/users/${u.id}`, body);

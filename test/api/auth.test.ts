@@ -12,7 +12,11 @@ describe('accounts and sessions', () => {
 
   it('registers, signs in, reads me, and signs out (the token is refused afterwards)', async () => {
     const a = api(srv.url);
-    const reg = await a.post('/api/auth/register', { username: 'reggie', email: 'reggie@example.test', password: 'correct horse' });
+    const reg = await a.post('/api/auth/register', {
+      username: 'reggie',
+      email: 'reggie@example.test',
+      password: 'correct horse',
+    });
     expect(reg.status).to.equal(201);
     const { token } = await login(srv.url, 'reggie', 'correct horse');
     const me = await a.as(token).json(a.as(token).get('/api/auth/me'));
@@ -40,11 +44,20 @@ describe('accounts and sessions', () => {
     const a = api(srv.url);
     const [h, p, s] = u.token.split('.');
     const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
-    const tampered = [h, Buffer.from(JSON.stringify({ ...payload, sub: 'someone-else' })).toString('base64url'), s].join('.');
+    const tampered = [
+      h,
+      Buffer.from(JSON.stringify({ ...payload, sub: 'someone-else' })).toString('base64url'),
+      s,
+    ].join('.');
     expect((await a.as(tampered).get('/api/auth/me')).status).to.equal(401);
-    const expired = jwt.sign({ tv: 0, exp: Math.floor(Date.now() / 1000) - 10 }, 'x'.repeat(64), { subject: u.id, jwtid: 'j' });
+    const expired = jwt.sign({ tv: 0, exp: Math.floor(Date.now() / 1000) - 10 }, 'x'.repeat(64), {
+      subject: u.id,
+      jwtid: 'j',
+    });
     expect((await a.as(expired).get('/api/auth/me')).status).to.equal(401);
-    const changed = await a.as(u).post('/api/auth/password', { currentPassword: u.password, newPassword: 'a brand new secret' });
+    const changed = await a
+      .as(u)
+      .post('/api/auth/password', { currentPassword: u.password, newPassword: 'a brand new secret' });
     expect(changed.status).to.equal(200);
     const fresh = (await changed.json()).token as string;
     expect((await a.as(u).get('/api/auth/me')).status).to.equal(401);
@@ -67,7 +80,8 @@ describe('accounts and sessions', () => {
   it('does not count a request without credentials as a failure', async () => {
     const u = await createUser(srv);
     const a = api(srv.url);
-    for (let i = 0; i < 15; i++) expect((await a.post('/api/auth/login', { username: u.username })).status).to.equal(400);
+    for (let i = 0; i < 15; i++)
+      expect((await a.post('/api/auth/login', { username: u.username })).status).to.equal(400);
     expect((await a.post('/api/auth/login', { username: u.username, password: u.password })).status).to.equal(200);
   });
 
@@ -76,18 +90,34 @@ describe('accounts and sessions', () => {
     const admin = api(srv.url).as(await srv.adminToken());
     expect((await admin.patch(`/api/admin/users/${u.id}`, { disabled: true })).status).to.equal(200);
     expect((await api(srv.url).as(u).get('/api/auth/me')).status).to.equal(401);
-    expect((await api(srv.url).post('/api/auth/login', { username: u.username, password: u.password })).status).to.equal(401);
+    expect(
+      (await api(srv.url).post('/api/auth/login', { username: u.username, password: u.password })).status,
+    ).to.equal(401);
   });
 
   it('requires X-Requested-With on cookie-authenticated writes (CSRF guard)', async () => {
     const u = await createUser(srv);
-    const res = await fetch(`${srv.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u.username, password: u.password }) });
+    const res = await fetch(`${srv.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: u.username, password: u.password }),
+    });
     const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-    expect(res.headers.get('set-cookie')).to.match(/HttpOnly/i).and.match(/SameSite=Lax/i);
+    expect(res.headers.get('set-cookie'))
+      .to.match(/HttpOnly/i)
+      .and.match(/SameSite=Lax/i);
     const body = JSON.stringify({ parentId: u.rootId, name: 'x' });
-    const noHeader = await fetch(`${srv.url}/api/folders`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body });
+    const noHeader = await fetch(`${srv.url}/api/folders`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body,
+    });
     expect(noHeader.status).to.equal(403);
-    const withHeader = await fetch(`${srv.url}/api/folders`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'x-requested-with': 'coffer' }, body });
+    const withHeader = await fetch(`${srv.url}/api/folders`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', 'x-requested-with': 'coffer' },
+      body,
+    });
     expect(withHeader.status).to.equal(201);
     expect((await fetch(`${srv.url}/api/auth/me`, { headers: { cookie } })).status).to.equal(200);
   });
@@ -98,9 +128,20 @@ describe('GET /api/health', () => {
     const open = await startTestServer({ env: { OPEN_REGISTRATION: 'true', TRASH_RETENTION_DAYS: '14' } });
     const closed = await startTestServer();
     try {
-      expect(await (await fetch(`${open.url}/api/health`)).json()).to.deep.include({ status: 'ok', openRegistration: true, trashRetentionDays: 14 });
-      expect(await (await fetch(`${closed.url}/api/health`)).json()).to.deep.include({ openRegistration: false, trashRetentionDays: 30 });
-      const refused = await api(closed.url).post('/api/auth/register', { username: 'x1', email: 'x1@example.test', password: 'long enough' });
+      expect(await (await fetch(`${open.url}/api/health`)).json()).to.deep.include({
+        status: 'ok',
+        openRegistration: true,
+        trashRetentionDays: 14,
+      });
+      expect(await (await fetch(`${closed.url}/api/health`)).json()).to.deep.include({
+        openRegistration: false,
+        trashRetentionDays: 30,
+      });
+      const refused = await api(closed.url).post('/api/auth/register', {
+        username: 'x1',
+        email: 'x1@example.test',
+        password: 'long enough',
+      });
       expect(refused.status).to.equal(403);
     } finally {
       await open.close();

@@ -12,7 +12,13 @@ interface Answer {
 }
 
 /** A request sent byte for byte as written (no URL normalisation, any header, any body). */
-function raw(url: string, method: string, path: string, headers: Record<string, string | number>, body?: string | Buffer): Promise<Answer> {
+function raw(
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  body?: string | Buffer,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = http.request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
@@ -79,14 +85,34 @@ describe('bad input gets a clear 4xx, never a 500', function () {
   });
 
   const json = (method: string, path: string, body: string) =>
-    raw(srv.url, method, path, { ...auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, body);
+    raw(
+      srv.url,
+      method,
+      path,
+      { ...auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      body,
+    );
 
   it('invalid JSON', async () => {
-    for (const body of ['{', '{"parentId": }', "{'a': 1}", 'null', '"just a string"', '[1,2]', '{"a":1}{"b":2}', '\u0000']) {
+    for (const body of [
+      '{',
+      '{"parentId": }',
+      "{'a': 1}",
+      'null',
+      '"just a string"',
+      '[1,2]',
+      '{"a":1}{"b":2}',
+      '\u0000',
+    ]) {
       const r = await json('POST', '/api/folders', body);
       expectClientError(r, `POST /api/folders ${JSON.stringify(body)}`, 400);
     }
-    expectClientError(await json('PATCH', `/api/nodes/${file.id}`, '{"name": "x",}'), 'trailing comma', 400, 'invalid_input');
+    expectClientError(
+      await json('PATCH', `/api/nodes/${file.id}`, '{"name": "x",}'),
+      'trailing comma',
+      400,
+      'invalid_input',
+    );
     expectClientError(await json('POST', '/api/auth/login', '{"username":'), 'login', 400, 'invalid_input');
   });
 
@@ -131,33 +157,78 @@ describe('bad input gets a clear 4xx, never a 500', function () {
   });
 
   it('a JSON route with another content type', async () => {
-    const r = await raw(srv.url, 'POST', '/api/folders', { ...auth, 'content-type': 'text/plain', 'content-length': 2 }, 'hi');
+    const r = await raw(
+      srv.url,
+      'POST',
+      '/api/folders',
+      { ...auth, 'content-type': 'text/plain', 'content-length': 2 },
+      'hi',
+    );
     expectClientError(r, 'text/plain body', 400, 'invalid_input');
     const none = await raw(srv.url, 'POST', '/api/folders', { ...auth, 'content-length': 0 });
     expectClientError(none, 'no body', 400, 'invalid_input');
   });
 
   it('bad UUIDs in paths, queries and bodies', async () => {
-    for (const bad of ['not-a-uuid', '123', "1'%20OR%20'1'='1", '%00', 'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ', `${file.id}x`]) {
+    for (const bad of [
+      'not-a-uuid',
+      '123',
+      "1'%20OR%20'1'='1",
+      '%00',
+      'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ',
+      `${file.id}x`,
+    ]) {
       for (const [method, path] of [
-        ['GET', `/api/nodes/${bad}`], ['GET', `/api/nodes/${bad}/children`], ['GET', `/api/nodes/${bad}/path`],
-        ['GET', `/api/files/${bad}/content`], ['GET', `/api/nodes/${bad}/zip`], ['GET', `/api/zip?ids=${bad}`],
-        ['DELETE', `/api/nodes/${bad}`], ['PUT', `/api/folders/${bad}/files/x.txt`],
+        ['GET', `/api/nodes/${bad}`],
+        ['GET', `/api/nodes/${bad}/children`],
+        ['GET', `/api/nodes/${bad}/path`],
+        ['GET', `/api/files/${bad}/content`],
+        ['GET', `/api/nodes/${bad}/zip`],
+        ['GET', `/api/zip?ids=${bad}`],
+        ['DELETE', `/api/nodes/${bad}`],
+        ['PUT', `/api/folders/${bad}/files/x.txt`],
       ] as const) {
-        const r = await raw(srv.url, method, path, { ...auth, 'content-length': method === 'PUT' ? 1 : 0 }, method === 'PUT' ? 'x' : undefined);
+        const r = await raw(
+          srv.url,
+          method,
+          path,
+          { ...auth, 'content-length': method === 'PUT' ? 1 : 0 },
+          method === 'PUT' ? 'x' : undefined,
+        );
         expectClientError(r, `${method} ${path}`, 400, 'invalid_input');
       }
     }
-    expectClientError(await toAnswer(await a.post('/api/folders', { parentId: 'nope', name: 'x' })), 'parentId', 400, 'invalid_input');
-    expectClientError(await toAnswer(await a.patch(`/api/nodes/${file.id}`, { parentId: 'nope' })), 'move parentId', 400, 'invalid_input');
-    expectClientError(await toAnswer(await a.post('/api/nodes/bulk', { action: 'trash', ids: ['nope'] })), 'bulk ids', 400, 'invalid_input');
+    expectClientError(
+      await toAnswer(await a.post('/api/folders', { parentId: 'nope', name: 'x' })),
+      'parentId',
+      400,
+      'invalid_input',
+    );
+    expectClientError(
+      await toAnswer(await a.patch(`/api/nodes/${file.id}`, { parentId: 'nope' })),
+      'move parentId',
+      400,
+      'invalid_input',
+    );
+    expectClientError(
+      await toAnswer(await a.post('/api/nodes/bulk', { action: 'trash', ids: ['nope'] })),
+      'bulk ids',
+      400,
+      'invalid_input',
+    );
     expectClientError(await toAnswer(await a.get('/api/zip')), 'zip without ids', 400, 'invalid_input');
     expectClientError(await toAnswer(await a.get('/api/zip?ids=,,,')), 'zip with empty ids', 400, 'invalid_input');
   });
 
   it('malformed %-escapes in an upload name', async () => {
     for (const name of ['%', '%E0%A4%A', 'a%zz', '%C3%28', '%FF%FE', '%ED%A0%80']) {
-      const r = await raw(srv.url, 'PUT', `/api/folders/${u.rootId}/files/${name}`, { ...auth, 'content-length': 1 }, 'x');
+      const r = await raw(
+        srv.url,
+        'PUT',
+        `/api/folders/${u.rootId}/files/${name}`,
+        { ...auth, 'content-length': 1 },
+        'x',
+      );
       expectClientError(r, `PUT name ${name}`, 400);
     }
     expect((await a.children(u.rootId)).map((n) => n.name)).to.deep.equal(['f', 'file.txt']);
@@ -168,16 +239,34 @@ describe('bad input gets a clear 4xx, never a 500', function () {
     const cases: [Record<string, string>, string][] = [
       [{ 'content-type': 'multipart/form-data' }, 'no boundary at all'],
       [{ 'content-type': 'multipart/form-data; boundary=abc' }, 'garbage without any boundary line'],
-      [{ 'content-type': 'multipart/form-data; boundary=abc' }, '--abc\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\n\r\nunterminated'],
-      [{ 'content-type': 'multipart/form-data; boundary=abc' }, '--abc\r\nContent-Disposition: form-data; name="field"\r\n\r\nno file here\r\n--abc--\r\n'],
-      [{ 'content-type': 'multipart/form-data; boundary=abc' }, '--abc\r\nContent-Disposition: form-data; name="f"; filename="../../etc/passwd"\r\n\r\nx\r\n--abc--\r\n'],
+      [
+        { 'content-type': 'multipart/form-data; boundary=abc' },
+        '--abc\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\n\r\nunterminated',
+      ],
+      [
+        { 'content-type': 'multipart/form-data; boundary=abc' },
+        '--abc\r\nContent-Disposition: form-data; name="field"\r\n\r\nno file here\r\n--abc--\r\n',
+      ],
+      [
+        { 'content-type': 'multipart/form-data; boundary=abc' },
+        '--abc\r\nContent-Disposition: form-data; name="f"; filename="../../etc/passwd"\r\n\r\nx\r\n--abc--\r\n',
+      ],
     ];
     for (const [headers, body] of cases) {
-      const r = await raw(srv.url, 'POST', path, { ...auth, ...headers, 'content-length': Buffer.byteLength(body) }, body);
+      const r = await raw(
+        srv.url,
+        'POST',
+        path,
+        { ...auth, ...headers, 'content-length': Buffer.byteLength(body) },
+        body,
+      );
       if (r.status === 201) {
         // A filename with a path is reduced to its last segment, never a path.
         const items = (r.json as unknown as { items: NodeJson[] }).items;
-        expect(items.map((n) => n.name), body).to.deep.equal(['passwd']);
+        expect(
+          items.map((n) => n.name),
+          body,
+        ).to.deep.equal(['passwd']);
         continue;
       }
       expectClientError(r, `multipart: ${body.slice(0, 60)}`);
@@ -191,7 +280,12 @@ describe('bad input gets a clear 4xx, never a 500', function () {
       expectClientError(r, `upload ${q}`, 400, 'invalid_input');
     }
     for (const q of ['?limit=1e999', '?limit=-1', '?offset=x', '?sort=size&sort=name', '?limit=99999999']) {
-      expectClientError(await toAnswer(await a.get(`/api/nodes/${folder.id}/children${q}`)), `children ${q}`, 400, 'invalid_input');
+      expectClientError(
+        await toAnswer(await a.get(`/api/nodes/${folder.id}/children${q}`)),
+        `children ${q}`,
+        400,
+        'invalid_input',
+      );
     }
     expectClientError(await toAnswer(await a.get('/api/activity?cursor=abc')), 'activity cursor', 400, 'invalid_input');
     expectClientError(await toAnswer(await a.get('/api/activity?format=xml')), 'activity format', 400, 'invalid_input');
@@ -199,9 +293,16 @@ describe('bad input gets a clear 4xx, never a 500', function () {
 
   it('unknown routes and methods', async () => {
     for (const [method, path] of [
-      ['GET', '/api/nope'], ['GET', '/api'], ['GET', '/api/'], ['POST', '/api/nodes'], ['GET', '/api/nodes'],
-      ['DELETE', '/api/folders'], ['PUT', `/api/nodes/${file.id}`], ['GET', `/api/folders/${u.rootId}/files/x`],
-      ['POST', '/api/health'], ['GET', '/api/nodes/../../etc/passwd'],
+      ['GET', '/api/nope'],
+      ['GET', '/api'],
+      ['GET', '/api/'],
+      ['POST', '/api/nodes'],
+      ['GET', '/api/nodes'],
+      ['DELETE', '/api/folders'],
+      ['PUT', `/api/nodes/${file.id}`],
+      ['GET', `/api/folders/${u.rootId}/files/x`],
+      ['POST', '/api/health'],
+      ['GET', '/api/nodes/../../etc/passwd'],
     ] as const) {
       const r = await raw(srv.url, method, path, { ...auth, 'content-length': 0 });
       expectClientError(r, `${method} ${path}`);
@@ -210,11 +311,21 @@ describe('bad input gets a clear 4xx, never a 500', function () {
   });
 
   it('no or broken credentials: 401 JSON', async () => {
-    for (const headers of [{}, { authorization: 'Bearer' }, { authorization: 'Bearer x.y.z' }, { authorization: 'Basic Zm9vOmJhcg==' }, { authorization: 'Bearer ' + 'a'.repeat(5000) }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer' },
+      { authorization: 'Bearer x.y.z' },
+      { authorization: 'Basic Zm9vOmJhcg==' },
+      { authorization: 'Bearer ' + 'a'.repeat(5000) },
+    ]) {
       const r = await raw(srv.url, 'GET', `/api/nodes/${u.rootId}`, headers as Record<string, string>);
       expectClientError(r, JSON.stringify(headers).slice(0, 60), 401, 'unauthenticated');
     }
-    expectClientError(await raw(srv.url, 'GET', '/api/auth/me', { cookie: 'coffer_session=garbage' }), 'bad cookie', 401);
+    expectClientError(
+      await raw(srv.url, 'GET', '/api/auth/me', { cookie: 'coffer_session=garbage' }),
+      'bad cookie',
+      401,
+    );
   });
 
   it('the server still works afterwards', async () => {
@@ -233,7 +344,9 @@ describe('requests Node cannot parse', () => {
   it('answers an unknown method with 501 and a JSON error, and keeps serving', async () => {
     const { port } = new URL(srv.url);
     const raw = await new Promise<string>((resolve, reject) => {
-      const sock = net.connect(Number(port), '127.0.0.1', () => sock.write('BREW /api/health HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const sock = net.connect(Number(port), '127.0.0.1', () =>
+        sock.write('BREW /api/health HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
       let data = '';
       sock.on('data', (d) => (data += d));
       sock.on('end', () => resolve(data));

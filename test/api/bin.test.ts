@@ -22,7 +22,14 @@ describe('recycle bin', () => {
   });
 
   const a = () => api(srv.url).as(alice);
-  const bin = async () => (await a().json(a().get('/api/trash'))).items as { id: string; name: string; originalPath: string; size: number; deletedAt: string }[];
+  const bin = async () =>
+    (await a().json(a().get('/api/trash'))).items as {
+      id: string;
+      name: string;
+      originalPath: string;
+      size: number;
+      deletedAt: string;
+    }[];
 
   it('lists trashed roots with original path, size and date; trash still counts toward quota', async () => {
     const docs = await a().mkdir(alice.rootId, 'Docs');
@@ -144,7 +151,9 @@ describe('recycle bin', () => {
     expect(res.status).to.equal(423);
     expect((await res.json()).error.code).to.equal('locked');
     expect((await bin()).map((i) => i.id)).to.include(f.id); // still in the bin, nothing half-done
-    expect((await dav.request('UNLOCK', '/dav/Locked%20docs/', { headers: { 'lock-token': `<${token}>` } })).status).to.equal(204);
+    expect(
+      (await dav.request('UNLOCK', '/dav/Locked%20docs/', { headers: { 'lock-token': `<${token}>` } })).status,
+    ).to.equal(204);
     expect((await a().post(`/api/trash/${f.id}/restore`)).status).to.equal(200);
     expect((await a().children(docs.id)).map((n) => n.name)).to.deep.equal(['report.txt']);
   });
@@ -161,6 +170,8 @@ describe('recycle bin', () => {
     const listed = hrefs(await res.text());
     expect(listed.filter((h) => h === '/dav/Shared%20with%20me/')).to.have.length(1);
     expect(listed).to.include('/dav/Shared%20with%20me%20%28restored%29/');
-    expect((await Dav.for(srv, alice).request('GET', '/dav/Shared%20with%20me%20%28restored%29/inside.txt')).status).to.equal(200);
+    expect(
+      (await Dav.for(srv, alice).request('GET', '/dav/Shared%20with%20me%20%28restored%29/inside.txt')).status,
+    ).to.equal(200);
   });
 });

@@ -78,7 +78,9 @@ describe('CONTENT_ORIGIN: previews from a second host name', () => {
     const res = await raw(port, content, await redirected(`/api/files/${page.id}/content`, auth(alice)));
     expect(res.status).to.equal(200);
     expect(res.headers['content-type']).to.match(/^text\/html/);
-    expect(res.headers['content-security-policy']).to.match(/(^|;)\s*sandbox\s*(;|$)/).and.not.match(/allow-/);
+    expect(res.headers['content-security-policy'])
+      .to.match(/(^|;)\s*sandbox\s*(;|$)/)
+      .and.not.match(/allow-/);
     expect(res.headers['referrer-policy']).to.equal('no-referrer');
   });
 
@@ -90,8 +92,20 @@ describe('CONTENT_ORIGIN: previews from a second host name', () => {
 
   it('answers nothing but /content/… on the content host, and /content/… is 404 on the main host', async () => {
     const where = await redirected(`/api/files/${photo.id}/content`, auth(alice));
-    for (const [method, path] of [['GET', '/'], ['GET', '/api/health'], ['GET', '/api/auth/me'], ['GET', '/files'], ['PROPFIND', '/dav/'], ['GET', '/dav/'], ['OPTIONS', '/'], ['GET', '/content/']] as const) {
-      const res = await raw(port, content, path, { method, headers: { ...auth(alice), authorization: basic(alice.username, alice.password) } });
+    for (const [method, path] of [
+      ['GET', '/'],
+      ['GET', '/api/health'],
+      ['GET', '/api/auth/me'],
+      ['GET', '/files'],
+      ['PROPFIND', '/dav/'],
+      ['GET', '/dav/'],
+      ['OPTIONS', '/'],
+      ['GET', '/content/'],
+    ] as const) {
+      const res = await raw(port, content, path, {
+        method,
+        headers: { ...auth(alice), authorization: basic(alice.username, alice.password) },
+      });
       expect(res.status, `${method} ${path} on the content host`).to.equal(404);
       expect(JSON.parse(res.body.toString()).error.code).to.equal('not_found');
     }
@@ -100,7 +114,14 @@ describe('CONTENT_ORIGIN: previews from a second host name', () => {
     expect(JSON.parse(onMain.body.toString()).error.code).to.equal('not_found');
     // The main host still serves the API, WebDAV and the console as before.
     expect((await raw(port, main, '/api/health')).status).to.equal(200);
-    expect((await raw(port, main, '/dav/', { method: 'PROPFIND', headers: { authorization: basic(alice.username, alice.password), depth: '0' } })).status).to.equal(207);
+    expect(
+      (
+        await raw(port, main, '/dav/', {
+          method: 'PROPFIND',
+          headers: { authorization: basic(alice.username, alice.password), depth: '0' },
+        })
+      ).status,
+    ).to.equal(207);
   });
 
   it('refuses a tampered or expired grant, and one for a file that has changed since', async () => {
@@ -141,7 +162,14 @@ describe('CONTENT_ORIGIN: previews from a second host name', () => {
 
   it('lets the console (another origin) fetch a preview through the redirect (CORS, no credentials)', async () => {
     const where = await redirected(`/api/files/${photo.id}/content`, auth(alice));
-    const pre = await raw(port, content, where, { method: 'OPTIONS', headers: { origin: `http://${main}`, 'access-control-request-method': 'GET', 'access-control-request-headers': 'range' } });
+    const pre = await raw(port, content, where, {
+      method: 'OPTIONS',
+      headers: {
+        origin: `http://${main}`,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'range',
+      },
+    });
     expect(pre.status).to.equal(204);
     expect(pre.headers['access-control-allow-origin']).to.equal('*');
     expect(pre.headers['access-control-allow-headers']).to.match(/range/i);

@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { blobFiles, blobRows, expectHealthy, hashBody, MiB, patternChunk, patternStream, sha256 } from '../support/store.js';
+import {
+  blobFiles,
+  blobRows,
+  expectHealthy,
+  hashBody,
+  MiB,
+  patternChunk,
+  patternStream,
+  sha256,
+} from '../support/store.js';
 
 describe('file content: streaming upload and download', function () {
   this.timeout(120_000);
@@ -78,7 +87,12 @@ describe('file content: streaming upload and download', function () {
     });
 
     it('ignores a malformed Range header and a stale If-Range (whole body, 200)', async () => {
-      for (const headers of <Record<string, string>[]>[{ range: 'bytes=abc' }, { range: 'items=1-2' }, { range: 'bytes=20-10' }, { range: 'bytes=0-1', 'if-range': '"stale"' }]) {
+      for (const headers of <Record<string, string>[]>[
+        { range: 'bytes=abc' },
+        { range: 'items=1-2' },
+        { range: 'bytes=20-10' },
+        { range: 'bytes=0-1', 'if-range': '"stale"' },
+      ]) {
         const res = await get(headers);
         expect(res.status, JSON.stringify(headers)).to.equal(200);
         expect((await bytes(res)).equals(content)).to.equal(true);
@@ -97,7 +111,7 @@ describe('file content: streaming upload and download', function () {
       for (const inm of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
         const res = await get({ 'if-none-match': inm });
         expect(res.status, inm).to.equal(304);
-        expect((await res.text())).to.equal('');
+        expect(await res.text()).to.equal('');
       }
       const other = await get({ 'if-none-match': '"something-else"' });
       expect(other.status).to.equal(200);
@@ -147,7 +161,7 @@ describe('file content: streaming upload and download', function () {
   });
 
   it('sends Content-Disposition with an ASCII fallback and the exact UTF-8 name (RFC 6266/5987)', async () => {
-    const name = 'Résumé «final» 日本語 😀 (1)\'s.txt';
+    const name = "Résumé «final» 日本語 😀 (1)'s.txt";
     const f = await a.upload(u.rootId, name, 'hello');
     const res = await a.get(`/api/files/${f.id}/content?download=1`);
     const cd = res.headers.get('content-disposition')!;
@@ -175,22 +189,36 @@ describe('file content: streaming upload and download', function () {
     const form = new FormData();
     form.append('files', new Blob(['first file']), 'first.txt');
     form.append('files', new Blob([new Uint8Array(patternChunk(3, 300_000))]), 'second ünï.bin');
-    const res = await fetch(`${srv.url}/api/folders/${dir.id}/upload`, { method: 'POST', headers: { authorization: `Bearer ${u.token}` }, body: form });
+    const res = await fetch(`${srv.url}/api/folders/${dir.id}/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${u.token}` },
+      body: form,
+    });
     expect(res.status).to.equal(201);
     const { items } = (await res.json()) as { items: NodeJson[] };
     expect(items.map((n) => n.name)).to.deep.equal(['first.txt', 'second ünï.bin']);
     expect(items.map((n) => n.size)).to.deep.equal([10, 300_000]);
     expect(await (await a.get(`/api/files/${items[0]!.id}/content`)).text()).to.equal('first file');
-    expect((await bytes(await a.get(`/api/files/${items[1]!.id}/content`))).equals(patternChunk(3, 300_000))).to.equal(true);
+    expect((await bytes(await a.get(`/api/files/${items[1]!.id}/content`))).equals(patternChunk(3, 300_000))).to.equal(
+      true,
+    );
 
     // A clash with an existing name refuses the upload; not multipart at all is a 400.
     const again = new FormData();
     again.append('f', new Blob(['x']), 'first.txt');
-    const clash = await fetch(`${srv.url}/api/folders/${dir.id}/upload`, { method: 'POST', headers: { authorization: `Bearer ${u.token}` }, body: again });
+    const clash = await fetch(`${srv.url}/api/folders/${dir.id}/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${u.token}` },
+      body: again,
+    });
     expect(clash.status).to.equal(409);
     const notForm = await a.post(`/api/folders/${dir.id}/upload`, { files: [] });
     expect(notForm.status).to.equal(400);
-    const emptyForm = await fetch(`${srv.url}/api/folders/${dir.id}/upload`, { method: 'POST', headers: { authorization: `Bearer ${u.token}` }, body: new FormData() });
+    const emptyForm = await fetch(`${srv.url}/api/folders/${dir.id}/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${u.token}` },
+      body: new FormData(),
+    });
     expect(emptyForm.status).to.equal(400);
   });
 });

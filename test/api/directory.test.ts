@@ -15,7 +15,9 @@ interface Entry {
 }
 
 async function addUser(srv: TestServer, username: string, email: string): Promise<string> {
-  const res = await api(srv.url).as(await srv.adminToken()).post('/api/admin/users', { username, email, password: 'a long password' });
+  const res = await api(srv.url)
+    .as(await srv.adminToken())
+    .post('/api/admin/users', { username, email, password: 'a long password' });
   if (res.status !== 201) throw new Error(`create ${username}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { user: { id: string } }).user.id;
 }
@@ -37,7 +39,9 @@ describe('user directory (DIRECTORY=all, the default)', () => {
     carolId = await addUser(srv, 'carol', 'carol.jones@corp.example');
     zedId = await addUser(srv, 'zed', 'Carla.Private@corp.example');
     const gone = await addUser(srv, 'carolyn', 'carolyn@corp.example');
-    await api(srv.url).as(await srv.adminToken()).patch(`/api/admin/users/${gone}`, { disabled: true });
+    await api(srv.url)
+      .as(await srv.adminToken())
+      .patch(`/api/admin/users/${gone}`, { disabled: true });
   });
   after(() => srv.close());
 
@@ -52,8 +56,12 @@ describe('user directory (DIRECTORY=all, the default)', () => {
   });
 
   it('returns the email only when the whole address was typed (any case)', async () => {
-    expect(await lookup(srv, me, 'CARLA.private@Corp.Example')).to.deep.equal([{ id: zedId, username: 'zed', email: 'Carla.Private@corp.example' }]);
-    expect(await lookup(srv, me, 'carol.jones@corp.example')).to.deep.equal([{ id: carolId, username: 'carol', email: 'carol.jones@corp.example' }]);
+    expect(await lookup(srv, me, 'CARLA.private@Corp.Example')).to.deep.equal([
+      { id: zedId, username: 'zed', email: 'Carla.Private@corp.example' },
+    ]);
+    expect(await lookup(srv, me, 'carol.jones@corp.example')).to.deep.equal([
+      { id: carolId, username: 'carol', email: 'carol.jones@corp.example' },
+    ]);
   });
 
   it('finds a one-character username only when typed whole', async () => {
@@ -64,7 +72,10 @@ describe('user directory (DIRECTORY=all, the default)', () => {
   it('gives admins prefix search on usernames and emails, with emails', async () => {
     const items = await lookup(srv, await srv.adminToken(), 'carla');
     expect(items).to.deep.equal([{ id: zedId, username: 'zed', email: 'Carla.Private@corp.example' }]);
-    expect((await lookup(srv, await srv.adminToken(), 'car')).map((u) => u.email)).to.deep.equal(['carol.jones@corp.example', 'Carla.Private@corp.example']);
+    expect((await lookup(srv, await srv.adminToken(), 'car')).map((u) => u.email)).to.deep.equal([
+      'carol.jones@corp.example',
+      'Carla.Private@corp.example',
+    ]);
   });
 
   it('never returns the caller', async () => {
@@ -91,11 +102,15 @@ describe('user directory (DIRECTORY=exact)', () => {
 
   it('finds a user by the whole username (no email) or the whole email (with it)', async () => {
     expect(await lookup(srv, me, 'Carol')).to.deep.equal([{ id: carolId, username: 'carol' }]);
-    expect(await lookup(srv, me, 'carol.jones@corp.example')).to.deep.equal([{ id: carolId, username: 'carol', email: 'carol.jones@corp.example' }]);
+    expect(await lookup(srv, me, 'carol.jones@corp.example')).to.deep.equal([
+      { id: carolId, username: 'carol', email: 'carol.jones@corp.example' },
+    ]);
   });
 
   it('still gives admins full prefix search', async () => {
-    expect(await lookup(srv, await srv.adminToken(), 'car')).to.deep.equal([{ id: carolId, username: 'carol', email: 'carol.jones@corp.example' }]);
+    expect(await lookup(srv, await srv.adminToken(), 'car')).to.deep.equal([
+      { id: carolId, username: 'carol', email: 'carol.jones@corp.example' },
+    ]);
   });
 
   it('refuses an unknown DIRECTORY value at start-up', () => {

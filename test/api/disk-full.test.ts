@@ -42,7 +42,9 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
       this.skip();
     }
     mounted = true;
-    srv = await startTestServer({ env: { DATA_DIR: dataDir, DATABASE_URL: `sqlite:${path.join(dbDir, 'db.sqlite')}` } });
+    srv = await startTestServer({
+      env: { DATA_DIR: dataDir, DATABASE_URL: `sqlite:${path.join(dbDir, 'db.sqlite')}` },
+    });
     u = await davUser(srv);
     a = api(srv.url).as(u);
     keep = patternChunk(1, 512 * 1024);
@@ -67,9 +69,14 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
     expect(r.status, `${what}: ${r.text.slice(0, 300)}`).to.equal(507);
     if (json) expect(JSON.parse(r.text).error.code, what).to.equal('storage_full');
     else expect(r.text, what).to.include('<D:error');
-    const res = await a.get(`/api/files/${(await a.children(u.rootId)).find((n) => n.name === 'keep.bin')!.id}/content`);
+    const res = await a.get(
+      `/api/files/${(await a.children(u.rootId)).find((n) => n.name === 'keep.bin')!.id}/content`,
+    );
     expect(sha256(Buffer.from(await res.arrayBuffer())), `${what}: keep.bin`).to.equal(sha256(keep));
-    expect((await a.children(u.rootId)).map((n) => n.name), what).to.deep.equal(['keep.bin']);
+    expect(
+      (await a.children(u.rootId)).map((n) => n.name),
+      what,
+    ).to.deep.equal(['keep.bin']);
     await eventually(() => tempFiles(dataDir).length === 0, 3000, `${what}: tmp/ to be empty`);
   }
 
@@ -81,7 +88,14 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
       const how = `${chunked ? 'chunked' : 'known length'}${expectContinue ? ', Expect: 100-continue' : ''}`;
 
       it(`API raw PUT (${how}): 507 storage_full`, async () => {
-        const r = await send(srv.url, { method: 'PUT', path: `/api/folders/${u.rootId}/files/big.bin`, headers: bearer(), body: big, chunked, expectContinue });
+        const r = await send(srv.url, {
+          method: 'PUT',
+          path: `/api/folders/${u.rootId}/files/big.bin`,
+          headers: bearer(),
+          body: big,
+          chunked,
+          expectContinue,
+        });
         await expectIntact(r, `API PUT ${how}`, true);
         if (!chunked && expectContinue) expect(r.continued, 'refused before 100 Continue').to.equal(false);
       });
@@ -89,19 +103,32 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
       it(`API multipart (${how}): 507 storage_full`, async () => {
         const boundary = 'fullDiskBoundary';
         const body = Buffer.concat([
-          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+          ),
           big,
           Buffer.from(`\r\n--${boundary}--\r\n`),
         ]);
         const r = await send(srv.url, {
-          method: 'POST', path: `/api/folders/${u.rootId}/upload`, body, chunked, expectContinue,
+          method: 'POST',
+          path: `/api/folders/${u.rootId}/upload`,
+          body,
+          chunked,
+          expectContinue,
           headers: { ...bearer(), 'content-type': `multipart/form-data; boundary=${boundary}` },
         });
         await expectIntact(r, `API multipart ${how}`, true);
       });
 
       it(`WebDAV PUT (${how}): 507 with a readable body and Connection: close`, async () => {
-        const r = await send(srv.url, { method: 'PUT', path: '/dav/big.bin', headers: davAuth(), body: big, chunked, expectContinue });
+        const r = await send(srv.url, {
+          method: 'PUT',
+          path: '/dav/big.bin',
+          headers: davAuth(),
+          body: big,
+          chunked,
+          expectContinue,
+        });
         await expectIntact(r, `DAV PUT ${how}`, false);
         expect(r.headers.connection).to.equal('close');
         if (!chunked && expectContinue) expect(r.continued, 'refused before 100 Continue').to.equal(false);
@@ -110,7 +137,13 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
   }
 
   it('replacing the stored file with more than fits keeps its old bytes (WebDAV, chunked)', async () => {
-    const r = await send(srv.url, { method: 'PUT', path: '/dav/keep.bin', headers: davAuth(), body: big, chunked: true });
+    const r = await send(srv.url, {
+      method: 'PUT',
+      path: '/dav/keep.bin',
+      headers: davAuth(),
+      body: big,
+      chunked: true,
+    });
     await expectIntact(r, 'DAV PUT over keep.bin', false);
   });
 
@@ -118,7 +151,13 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
     const small = patternChunk(3, 100 * 1024);
     const viaApi = await a.upload(u.rootId, 'small.bin', small);
     expect(viaApi.size).to.equal(small.length);
-    const viaDav = await send(srv.url, { method: 'PUT', path: '/dav/small2.bin', headers: davAuth(), body: small, chunked: true });
+    const viaDav = await send(srv.url, {
+      method: 'PUT',
+      path: '/dav/small2.bin',
+      headers: davAuth(),
+      body: small,
+      chunked: true,
+    });
     expect(viaDav.status).to.equal(201);
     expect(tempFiles(dataDir)).to.deep.equal([]);
   });

@@ -10,7 +10,10 @@ async function readEvents(res: Response, want: number, timeoutMs: number): Promi
   let buf = '';
   const deadline = Date.now() + timeoutMs;
   while (events.length < want && Date.now() < deadline) {
-    const chunk = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now()))]);
+    const chunk = await Promise.race([
+      reader.read(),
+      new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now())),
+    ]);
     if (!chunk || chunk.done) break;
     buf += decoder.decode(chunk.value, { stream: true });
     let i;
@@ -69,7 +72,10 @@ describe('GET /api/events: streams per user are capped (EVENTS_MAX_STREAMS_PER_U
     const alice = await createUser(srv);
     const bob = await createUser(srv);
     const open = (who: { token: string; rootId: string }, signal?: AbortSignal) =>
-      fetch(`${srv.url}/api/events?folder=${who.rootId}`, { headers: { authorization: `Bearer ${who.token}` }, signal });
+      fetch(`${srv.url}/api/events?folder=${who.rootId}`, {
+        headers: { authorization: `Bearer ${who.token}` },
+        signal,
+      });
     const controllers = [new AbortController(), new AbortController(), new AbortController()];
     const streams = [];
     for (const c of controllers) {

@@ -20,7 +20,11 @@ function ensureBuilt(): string | null {
   const sources = Math.max(...['config', 'server', 'dav', 'storage'].map(newestSource));
   if (fs.existsSync(fsckJs) && fs.statSync(fsckJs).mtimeMs >= sources) return null;
   // tsc emits even when another file has a type error; only a missing output file is fatal here.
-  spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' });
+  spawnSync(
+    process.execPath,
+    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')],
+    { cwd: root, encoding: 'utf8' },
+  );
   return fs.existsSync(fsckJs) ? null : 'dist/server/fsck.js could not be built (npx tsc -p tsconfig.build.json)';
 }
 
@@ -76,7 +80,10 @@ describe('fsck: the integrity check', function () {
       await srv.app.db.run('UPDATE users SET used_bytes = used_bytes + 7 WHERE id = $id', { id: u.id });
       try {
         const p = await problems();
-        expect(p.some((x) => x.includes(u.username) && /used_bytes/.test(x)), p.join('\n')).to.equal(true);
+        expect(
+          p.some((x) => x.includes(u.username) && /used_bytes/.test(x)),
+          p.join('\n'),
+        ).to.equal(true);
       } finally {
         await srv.app.db.run('UPDATE users SET used_bytes = used_bytes - 7 WHERE id = $id', { id: u.id });
       }
@@ -88,14 +95,17 @@ describe('fsck: the integrity check', function () {
       await srv.app.db.run('UPDATE blobs SET ref_count = ref_count + 1 WHERE hash = $b', { b });
       try {
         const p = await problems();
-        expect(p.some((x) => x.includes(b) && /ref_count/.test(x)), p.join('\n')).to.equal(true);
+        expect(
+          p.some((x) => x.includes(b) && /ref_count/.test(x)),
+          p.join('\n'),
+        ).to.equal(true);
       } finally {
         await srv.app.db.run('UPDATE blobs SET ref_count = ref_count - 1 WHERE hash = $b', { b });
       }
     });
 
     it('reports a missing blob file, a truncated one and one whose bytes changed', async () => {
-      const b = (await row("SELECT hash FROM blobs WHERE size > 100 AND ref_count > 0 LIMIT 1"))!.hash as string;
+      const b = (await row('SELECT hash FROM blobs WHERE size > 100 AND ref_count > 0 LIMIT 1'))!.hash as string;
       const file = srv.app.blobs.pathOf(b);
       const original = fs.readFileSync(file);
       try {
@@ -127,7 +137,9 @@ describe('fsck: the integrity check', function () {
         await srv.app.db.run('UPDATE nodes SET size = size - 1 WHERE id = $id', { id: n.id });
         await srv.app.db.run('UPDATE users SET used_bytes = used_bytes - 1 WHERE id = $id', { id: u.id });
       }
-      const folder = (await row(`SELECT id, owner_id FROM nodes WHERE kind = 'folder' AND parent_id IS NOT NULL AND owner_id = '${u.id}' LIMIT 1`))!;
+      const folder = (await row(
+        `SELECT id, owner_id FROM nodes WHERE kind = 'folder' AND parent_id IS NOT NULL AND owner_id = '${u.id}' LIMIT 1`,
+      ))!;
       const other = (await row(`SELECT id FROM users WHERE id <> '${u.id}' LIMIT 1`))!;
       await srv.app.db.run('UPDATE nodes SET owner_id = $o WHERE id = $id', { o: other.id, id: folder.id });
       try {

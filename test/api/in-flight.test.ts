@@ -44,11 +44,18 @@ describe('uploads in flight count against the room left', function () {
    * and then staged, so it briefly takes twice its size in tmp/: `multipart: false` sends a third
    * raw PUT instead, where the peak in tmp/ is measured.
    */
-  function sixUploads(u: DavUser, token: string, o: Pick<SendOptions, 'chunked' | 'expectContinue'>, multipart = true): Promise<SendResult>[] {
+  function sixUploads(
+    u: DavUser,
+    token: string,
+    o: Pick<SendOptions, 'chunked' | 'expectContinue'>,
+    multipart = true,
+  ): Promise<SendResult>[] {
     const bearer = { authorization: `Bearer ${u.token}` };
     const boundary = 'inFlightBoundary';
     const form = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="multi.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="multi.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
       body,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
@@ -57,8 +64,20 @@ describe('uploads in flight count against the room left', function () {
       send(srv.url, { ...o, method: 'PUT', path: `/api/folders/${u.rootId}/files/api-1.bin`, headers: bearer, body }),
       send(srv.url, { ...o, method: 'PUT', path: `/api/folders/${u.rootId}/files/api-2.bin`, headers: bearer, body }),
       multipart
-        ? send(srv.url, { ...o, method: 'POST', path: `/api/folders/${u.rootId}/upload`, headers: { ...bearer, 'content-type': `multipart/form-data; boundary=${boundary}` }, body: form })
-        : send(srv.url, { ...o, method: 'PUT', path: `/api/folders/${u.rootId}/files/api-3.bin`, headers: bearer, body }),
+        ? send(srv.url, {
+            ...o,
+            method: 'POST',
+            path: `/api/folders/${u.rootId}/upload`,
+            headers: { ...bearer, 'content-type': `multipart/form-data; boundary=${boundary}` },
+            body: form,
+          })
+        : send(srv.url, {
+            ...o,
+            method: 'PUT',
+            path: `/api/folders/${u.rootId}/files/api-3.bin`,
+            headers: bearer,
+            body,
+          }),
       send(srv.url, { ...o, method: 'PUT', path: `/api/public/${token}/files/link.bin`, headers: {}, body }),
       send(srv.url, { ...o, method: 'PUT', path: '/dav/dav-1.bin', headers: dav, body }),
       send(srv.url, { ...o, method: 'PUT', path: '/dav/dav-2.bin', headers: dav, body }),
@@ -120,7 +139,13 @@ describe('uploads in flight count against the room left', function () {
   it('the room comes back when the uploads are over: the next upload that fits is taken', async () => {
     const u = await davUser(srv, { quotaBytes: ROOM });
     const a = api(srv.url).as(u);
-    const first = await send(srv.url, { method: 'PUT', path: `/api/folders/${u.rootId}/files/a.bin`, headers: { authorization: `Bearer ${u.token}` }, body: patternChunk(8, 5 * MiB), chunked: true });
+    const first = await send(srv.url, {
+      method: 'PUT',
+      path: `/api/folders/${u.rootId}/files/a.bin`,
+      headers: { authorization: `Bearer ${u.token}` },
+      body: patternChunk(8, 5 * MiB),
+      chunked: true,
+    });
     expect(first.status).to.equal(201);
     const refused = await a.put(`/api/folders/${u.rootId}/files/b.bin`, patternChunk(9, 4 * MiB));
     expect(refused.status).to.equal(507);

@@ -16,11 +16,18 @@ function csp(res: Response): string {
 }
 
 /** The inert-content headers: `disposition` is what Content-Disposition must start with. */
-function expectInert(res: Response, what: string, disposition: 'attachment' | 'inline', strict = disposition === 'attachment') {
+function expectInert(
+  res: Response,
+  what: string,
+  disposition: 'attachment' | 'inline',
+  strict = disposition === 'attachment',
+) {
   expect(res.headers.get('x-content-type-options'), `${what}: nosniff`).to.equal('nosniff');
   expect(csp(res), `${what}: CSP`).to.match(/(^|;)\s*sandbox\s*(;|$)/);
   if (strict) expect(csp(res), `${what}: CSP`).to.match(/default-src 'none'/);
-  expect(res.headers.get('content-disposition') ?? '', `${what}: Content-Disposition`).to.match(new RegExp(`^${disposition};`));
+  expect(res.headers.get('content-disposition') ?? '', `${what}: Content-Disposition`).to.match(
+    new RegExp(`^${disposition};`),
+  );
 }
 
 describe('user content is served inert on every door', () => {
@@ -37,7 +44,16 @@ describe('user content is served inert on every door', () => {
     dav = Dav.for(srv, user);
     a = api(srv.url).as(user);
     expect(await dav.mkcol('/dav/site')).to.equal(201);
-    for (const [name, body] of [['x.html', HTML], ['x.xhtml', HTML], ['x.svg', SVG], ['x.xml', '<?xml version="1.0"?><a/>'], ['feed.rss', '<rss/>'], ['app.js', 'alert(1)'], ['photo.png', 'not really a png'], ['notes.txt', 'plain']]) {
+    for (const [name, body] of [
+      ['x.html', HTML],
+      ['x.xhtml', HTML],
+      ['x.svg', SVG],
+      ['x.xml', '<?xml version="1.0"?><a/>'],
+      ['feed.rss', '<rss/>'],
+      ['app.js', 'alert(1)'],
+      ['photo.png', 'not really a png'],
+      ['notes.txt', 'plain'],
+    ]) {
       expect((await dav.put(`/dav/site/${name}`, body!)).status, name).to.equal(201);
     }
     folder = (await a.children(user.rootId)).find((n) => n.name === 'site')!;
@@ -72,7 +88,9 @@ describe('user content is served inert on every door', () => {
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.match(/^text\/html/);
       expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
-      expect(csp(res)).to.match(/default-src 'none'/).and.to.match(/sandbox/);
+      expect(csp(res))
+        .to.match(/default-src 'none'/)
+        .and.to.match(/sandbox/);
     }
   });
 

@@ -85,11 +85,18 @@ describe("isolation: another user's node ids", function () {
     ['bulk trash mixed with own', (id) => b.post('/api/nodes/bulk', { action: 'trash', ids: [bobFile.id, id] })],
     ['PUT upload into it', (id) => b.put(`/api/folders/${id}/files/planted.txt`, 'planted')],
     ['PUT overwrite into it', (id) => b.put(`/api/folders/${id}/files/secret.txt?overwrite=true`, 'planted')],
-    ['multipart upload into it', (id) => {
-      const form = new FormData();
-      form.append('f', new Blob(['planted']), 'planted.txt');
-      return fetch(`${srv.url}/api/folders/${id}/upload`, { method: 'POST', headers: { authorization: `Bearer ${bob.token}` }, body: form });
-    }],
+    [
+      'multipart upload into it',
+      (id) => {
+        const form = new FormData();
+        form.append('f', new Blob(['planted']), 'planted.txt');
+        return fetch(`${srv.url}/api/folders/${id}/upload`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bob.token}` },
+          body: form,
+        });
+      },
+    ],
     ['POST folder with it as parent', (id) => b.post('/api/folders', { parentId: id, name: 'planted' })],
     ['GET shares', (id) => b.get(`/api/nodes/${id}/shares`)],
     ['POST share', (id) => b.post(`/api/nodes/${id}/shares`, { user: bob.username, permission: 'edit' })],
@@ -104,7 +111,8 @@ describe("isolation: another user's node ids", function () {
         const random = await answer(await send(randomUUID()));
         expect(theirs.status, `${what} on ${target().name}: ${JSON.stringify(theirs.body)}`).to.equal(404);
         expect(theirs, `${what} on ${target().name}`).to.deep.equal(random);
-        if (what !== 'HEAD content') expect((theirs.body as { error: { code: string } }).error.code).to.equal('not_found');
+        if (what !== 'HEAD content')
+          expect((theirs.body as { error: { code: string } }).error.code).to.equal('not_found');
       }
     });
   }
@@ -122,7 +130,10 @@ describe("isolation: another user's node ids", function () {
     const gone = await a.upload(alice.rootId, 'gone.txt', 'x');
     await a.delete(`/api/nodes/${gone.id}`);
     expect((await b.json(b.get('/api/trash'))).items).to.deep.equal([]);
-    const bobLog = (await b.json(b.get('/api/activity?limit=1000'))).items as { ownerId: string; path: string | null }[];
+    const bobLog = (await b.json(b.get('/api/activity?limit=1000'))).items as {
+      ownerId: string;
+      path: string | null;
+    }[];
     expect(bobLog.every((r) => r.ownerId === bob.id)).to.equal(true);
     expect(bobLog.some((r) => r.path?.includes('secret'))).to.equal(false);
   });

@@ -61,7 +61,11 @@ describe('public links', () => {
     expect(await part.text()).to.equal('sand');
     const zip = await visitor().get(`/api/public/${l.token}/zip`);
     expect(zip.status).to.equal(200);
-    expect(await zipNames(Buffer.from(await zip.arrayBuffer()))).to.deep.equal(['Holiday/', 'Holiday/Day 1/', 'Holiday/Day 1/beach.txt']);
+    expect(await zipNames(Buffer.from(await zip.arrayBuffer()))).to.deep.equal([
+      'Holiday/',
+      'Holiday/Day 1/',
+      'Holiday/Day 1/beach.txt',
+    ]);
     const crumbs = await visitor().json(visitor().get(`/api/public/${l.token}/path?id=${photo.id}`));
     expect(crumbs.items.map((n: NodeJson) => n.name)).to.deep.equal(['Holiday', 'Day 1', 'beach.txt']);
   });
@@ -85,7 +89,7 @@ describe('public links', () => {
     expect((await visitor().put(`/api/public/${l.token}/files/x.txt?id=${sibling.id}`, 'x')).status).to.equal(404);
   });
 
-  it('refuses uploads through a view link and accepts them through an edit link, into the owner\'s tree and log', async () => {
+  it("refuses uploads through a view link and accepts them through an edit link, into the owner's tree and log", async () => {
     const view = await link({ permission: 'view' });
     expect((await visitor().put(`/api/public/${view.token}/files/drop.txt`, 'x')).status).to.equal(403);
     const edit = await link({ permission: 'edit' });
@@ -114,7 +118,9 @@ describe('public links', () => {
     expect(unlock.status).to.equal(200);
     const cookie = unlock.headers.get('set-cookie')!;
     expect(cookie).to.match(/HttpOnly/i);
-    const withCookie = await fetch(`${srv.url}/api/public/${l.token}/content?id=${photo.id}`, { headers: { cookie: cookie.split(';')[0]! } });
+    const withCookie = await fetch(`${srv.url}/api/public/${l.token}/content?id=${photo.id}`, {
+      headers: { cookie: cookie.split(';')[0]! },
+    });
     expect(withCookie.status).to.equal(200);
     expect(await withCookie.text()).to.equal('sand and sea');
     expect((await visitor().post(`/api/public/${l.token}/unlock`, { password: 'wrong' })).status).to.equal(401);
@@ -122,7 +128,8 @@ describe('public links', () => {
 
   it('throttles wrong link passwords', async () => {
     const l = await link({ permission: 'view', password: 'right one' });
-    for (let i = 0; i < 10; i++) expect((await visitor().get(`/api/public/${l.token}`, { 'x-link-password': `w${i}` })).status).to.equal(401);
+    for (let i = 0; i < 10; i++)
+      expect((await visitor().get(`/api/public/${l.token}`, { 'x-link-password': `w${i}` })).status).to.equal(401);
     const blocked = await visitor().get(`/api/public/${l.token}`, { 'x-link-password': 'right one' });
     expect(blocked.status).to.equal(429);
     expect(blocked.headers.get('retry-after')).to.match(/^\d+$/);

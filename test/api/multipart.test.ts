@@ -27,10 +27,14 @@ describe('multipart parts without a Content-Type', () => {
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="comment"\r\n\r\njust a field\r\n`),
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="blob.bin"\r\n\r\n`),
       binary,
-      Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="report.csv"\r\n\r\na,b\r\n1,2\r\n`),
+      Buffer.from(
+        `\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="report.csv"\r\n\r\na,b\r\n1,2\r\n`,
+      ),
       Buffer.from(`--${boundary}--\r\n`),
     ]);
-    const res = await a.post(`/api/folders/${dir.id}/upload`, body, { 'content-type': `multipart/form-data; boundary=${boundary}` });
+    const res = await a.post(`/api/folders/${dir.id}/upload`, body, {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    });
     expect(res.status, await res.clone().text()).to.equal(201);
     const items = ((await res.json()) as { items: { id: string; name: string; size: number; mime: string }[] }).items;
     expect(items.map((i) => i.name)).to.deep.equal(['blob.bin', 'report.csv']);

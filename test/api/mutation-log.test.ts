@@ -79,8 +79,13 @@ describe('every mutation writes one activity row (owner, actor, action, path)', 
     // Where it came from, for moves, renames and copies.
     const moved = rows.filter((r) => r.action === 'node.moved');
     expect(moved[0]!.details).to.include({ from: '/Docs/b.txt' });
-    expect(rows.find((r) => r.action === 'node.renamed')!.details).to.include({ from: '/Docs/a.txt', oldName: 'a.txt' });
-    expect(rows.find((r) => r.path === '/c.txt' && r.action === 'node.copied')!.details).to.include({ from: '/Docs/c.txt' });
+    expect(rows.find((r) => r.action === 'node.renamed')!.details).to.include({
+      from: '/Docs/a.txt',
+      oldName: 'a.txt',
+    });
+    expect(rows.find((r) => r.path === '/c.txt' && r.action === 'node.copied')!.details).to.include({
+      from: '/Docs/c.txt',
+    });
     expect(rows.find((r) => r.action === 'file.replaced')!.details).to.include({ size: 3 });
   });
 
@@ -92,7 +97,15 @@ describe('every mutation writes one activity row (owner, actor, action, path)', 
     const form = new FormData();
     form.append('f', new Blob(['m1']), 'm1.txt');
     form.append('f', new Blob(['m2']), 'm2.txt');
-    expect((await fetch(`${srv.url}/api/folders/${dir.id}/upload`, { method: 'POST', headers: { authorization: `Bearer ${u.token}` }, body: form })).status).to.equal(201);
+    expect(
+      (
+        await fetch(`${srv.url}/api/folders/${dir.id}/upload`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${u.token}` },
+          body: form,
+        })
+      ).status,
+    ).to.equal(201);
     await a.post('/api/nodes/bulk', { action: 'copy', ids: [x.id, y.id], parentId: ids.docs });
     await a.post('/api/nodes/bulk', { action: 'move', ids: [x.id, y.id], parentId: ids.deep });
     await a.post('/api/nodes/bulk', { action: 'trash', ids: [x.id, y.id] });
@@ -117,7 +130,9 @@ describe('every mutation writes one activity row (owner, actor, action, path)', 
     expect((await a.post('/api/folders', { parentId: u.rootId, name: 'Docs' })).status).to.equal(409);
     expect((await a.put(`/api/folders/${ids.docs}/files/c.txt`, 'clash')).status).to.equal(409);
     expect((await a.patch(`/api/nodes/${ids.docs}`, { parentId: ids.deep })).status).to.equal(409);
-    expect((await a.post('/api/nodes/bulk', { action: 'move', ids: [ids.f, ids.deep], parentId: ids.deep })).status).to.equal(409);
+    expect(
+      (await a.post('/api/nodes/bulk', { action: 'move', ids: [ids.f, ids.deep], parentId: ids.deep })).status,
+    ).to.equal(409);
     expect((await a.post('/api/folders', { parentId: u.rootId, name: '..' })).status).to.equal(400);
     expect((await log()).length).to.equal(before);
   });
@@ -133,7 +148,9 @@ describe('every mutation writes one activity row (owner, actor, action, path)', 
     expect(await log(`&path=${encodeURIComponent('/D_cs')}`)).to.deep.equal([]);
     expect(await log(`&path=${encodeURIComponent('%')}`)).to.deep.equal([]);
     const all = mine(await log());
-    expect(mine(await log(`&from=${encodeURIComponent(new Date(start - 1000).toISOString())}`)).length).to.equal(all.length);
+    expect(mine(await log(`&from=${encodeURIComponent(new Date(start - 1000).toISOString())}`)).length).to.equal(
+      all.length,
+    );
     expect(await log(`&to=${encodeURIComponent(new Date(start - 60_000).toISOString())}`)).to.deep.equal([]);
 
     const pages: Row[] = [];
@@ -153,7 +170,11 @@ describe('every mutation writes one activity row (owner, actor, action, path)', 
     expect(csv.headers.get('content-type')).to.match(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines[0]).to.equal('time,owner,actor,action,path,via,ip,details');
-    expect(lines.slice(1).map((l) => l.split(',')[4])).to.have.members(['"/c.txt"', '"/Docs/Deep/x"', '"/Docs/Deep/y"']);
+    expect(lines.slice(1).map((l) => l.split(',')[4])).to.have.members([
+      '"/c.txt"',
+      '"/Docs/Deep/x"',
+      '"/Docs/Deep/y"',
+    ]);
     expect(lines.slice(1).every((l) => l.includes(`"${u.username}"`) && l.includes('"node.trashed"'))).to.equal(true);
   });
 

@@ -5,23 +5,38 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { expectHealthy } from '../support/store.js';
 
 /** A request whose path is sent exactly as written (fetch would resolve `.`/`..` and `%2E` segments). */
-function rawRequest(url: string, method: string, path: string, token: string, body = 'x'): Promise<{ status: number; json: any }> {
+function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  token: string,
+  body = 'x',
+): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers: { authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => {
-        let json: unknown = text;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          /* leave as text */
-        }
-        resolve({ status: res.statusCode!, json });
-      });
-    });
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path,
+        headers: { authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          let json: unknown = text;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            /* leave as text */
+          }
+          resolve({ status: res.statusCode!, json });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -129,7 +144,12 @@ describe('names end to end', function () {
   for (const [what, name] of BAD) {
     it(`refuses a name with ${what} with 400 invalid_name (upload, new folder, rename)`, async () => {
       const target = await a.upload(u.rootId, `target-${what}.txt`, 'x');
-      const put = await rawRequest(srv.url, 'PUT', `/api/folders/${u.rootId}/files/${encodeURIComponent(name)}`, u.token);
+      const put = await rawRequest(
+        srv.url,
+        'PUT',
+        `/api/folders/${u.rootId}/files/${encodeURIComponent(name)}`,
+        u.token,
+      );
       // An empty path segment does not even match the route: 404/405 is fine there, never 2xx or 5xx.
       if (name === '') expect(put.status).to.be.within(400, 499);
       else {

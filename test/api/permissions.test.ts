@@ -9,7 +9,13 @@ import { startTestServer, type TestServer } from '../support/server.js';
 type Role = 'owner' | 'viewer' | 'editor' | 'stranger';
 const ROLES: Role[] = ['owner', 'viewer', 'editor', 'stranger'];
 
-interface Fixture { shared: NodeJson; folder: NodeJson; file: NodeJson; other: NodeJson; trashed: NodeJson }
+interface Fixture {
+  shared: NodeJson;
+  folder: NodeJson;
+  file: NodeJson;
+  other: NodeJson;
+  trashed: NodeJson;
+}
 
 interface Case {
   name: string;
@@ -33,34 +39,102 @@ const CASES: Case[] = [
   { name: 'GET /nodes/:id/children', expect: read(), run: (as, f) => as.get(`/api/nodes/${f.folder.id}/children`) },
   { name: 'GET /nodes/:id/path', expect: read(), run: (as, f) => as.get(`/api/nodes/${f.file.id}/path`) },
   { name: 'GET /files/:id/content', expect: read(), run: (as, f) => as.get(`/api/files/${f.file.id}/content`) },
-  { name: 'HEAD /files/:id/content', expect: read(), run: (as, f) => as.request('HEAD', `/api/files/${f.file.id}/content`) },
+  {
+    name: 'HEAD /files/:id/content',
+    expect: read(),
+    run: (as, f) => as.request('HEAD', `/api/files/${f.file.id}/content`),
+  },
   { name: 'GET /nodes/:id/zip', expect: read(), run: (as, f) => as.get(`/api/nodes/${f.folder.id}/zip`) },
   { name: 'GET /zip?ids=', expect: read(), run: (as, f) => as.get(`/api/zip?ids=${f.file.id},${f.other.id}`) },
-  { name: 'GET /search finds it', expect: read(), run: async (as) => {
-    const res = await as.get('/api/search?q=matrix-file');
-    const found = res.status === 200 && ((await res.json()).items as NodeJson[]).length > 0;
-    return new Response(null, { status: found ? 200 : 404 });
-  } },
-  { name: 'POST /folders', expect: write(201), run: (as, f) => as.post('/api/folders', { parentId: f.folder.id, name: 'new-folder' }) },
-  { name: 'PUT /folders/:id/files/:name (new)', expect: write(201), run: (as, f) => as.put(`/api/folders/${f.folder.id}/files/new.txt`, 'n') },
-  { name: 'PUT …?overwrite=true (replace)', expect: write(200), run: (as, f) => as.put(`/api/folders/${f.folder.id}/files/matrix-file.txt?overwrite=true`, 'replaced') },
-  { name: 'POST /folders/:id/upload (multipart)', expect: write(201), run: (as, f) => as.post(`/api/folders/${f.folder.id}/upload`, multipart('m.txt')) },
-  { name: 'PATCH rename', expect: write(200), run: (as, f) => as.patch(`/api/nodes/${f.file.id}`, { name: 'renamed.txt' }) },
-  { name: 'PATCH move within the share', expect: write(200), run: (as, f) => as.patch(`/api/nodes/${f.file.id}`, { parentId: f.shared.id }) },
-  { name: 'POST copy', expect: write(201), run: (as, f) => as.post(`/api/nodes/${f.file.id}/copy`, { parentId: f.shared.id }) },
+  {
+    name: 'GET /search finds it',
+    expect: read(),
+    run: async (as) => {
+      const res = await as.get('/api/search?q=matrix-file');
+      const found = res.status === 200 && ((await res.json()).items as NodeJson[]).length > 0;
+      return new Response(null, { status: found ? 200 : 404 });
+    },
+  },
+  {
+    name: 'POST /folders',
+    expect: write(201),
+    run: (as, f) => as.post('/api/folders', { parentId: f.folder.id, name: 'new-folder' }),
+  },
+  {
+    name: 'PUT /folders/:id/files/:name (new)',
+    expect: write(201),
+    run: (as, f) => as.put(`/api/folders/${f.folder.id}/files/new.txt`, 'n'),
+  },
+  {
+    name: 'PUT …?overwrite=true (replace)',
+    expect: write(200),
+    run: (as, f) => as.put(`/api/folders/${f.folder.id}/files/matrix-file.txt?overwrite=true`, 'replaced'),
+  },
+  {
+    name: 'POST /folders/:id/upload (multipart)',
+    expect: write(201),
+    run: (as, f) => as.post(`/api/folders/${f.folder.id}/upload`, multipart('m.txt')),
+  },
+  {
+    name: 'PATCH rename',
+    expect: write(200),
+    run: (as, f) => as.patch(`/api/nodes/${f.file.id}`, { name: 'renamed.txt' }),
+  },
+  {
+    name: 'PATCH move within the share',
+    expect: write(200),
+    run: (as, f) => as.patch(`/api/nodes/${f.file.id}`, { parentId: f.shared.id }),
+  },
+  {
+    name: 'POST copy',
+    expect: write(201),
+    run: (as, f) => as.post(`/api/nodes/${f.file.id}/copy`, { parentId: f.shared.id }),
+  },
   { name: 'DELETE (to the bin)', expect: write(204), run: (as, f) => as.delete(`/api/nodes/${f.file.id}`) },
-  { name: 'POST /nodes/bulk move', expect: write(200), run: (as, f) => as.post('/api/nodes/bulk', { action: 'move', ids: [f.file.id, f.other.id], parentId: f.shared.id }) },
-  { name: 'POST /nodes/bulk copy', expect: write(201), run: (as, f) => as.post('/api/nodes/bulk', { action: 'copy', ids: [f.file.id], parentId: f.shared.id }) },
-  { name: 'POST /nodes/bulk trash', expect: write(200), run: (as, f) => as.post('/api/nodes/bulk', { action: 'trash', ids: [f.file.id, f.other.id] }) },
-  { name: 'PATCH rename the share root', expect: ownerOnly(200), run: (as, f) => as.patch(`/api/nodes/${f.shared.id}`, { name: 'Renamed root' }) },
+  {
+    name: 'POST /nodes/bulk move',
+    expect: write(200),
+    run: (as, f) => as.post('/api/nodes/bulk', { action: 'move', ids: [f.file.id, f.other.id], parentId: f.shared.id }),
+  },
+  {
+    name: 'POST /nodes/bulk copy',
+    expect: write(201),
+    run: (as, f) => as.post('/api/nodes/bulk', { action: 'copy', ids: [f.file.id], parentId: f.shared.id }),
+  },
+  {
+    name: 'POST /nodes/bulk trash',
+    expect: write(200),
+    run: (as, f) => as.post('/api/nodes/bulk', { action: 'trash', ids: [f.file.id, f.other.id] }),
+  },
+  {
+    name: 'PATCH rename the share root',
+    expect: ownerOnly(200),
+    run: (as, f) => as.patch(`/api/nodes/${f.shared.id}`, { name: 'Renamed root' }),
+  },
   { name: 'DELETE the share root', expect: ownerOnly(204), run: (as, f) => as.delete(`/api/nodes/${f.shared.id}`) },
   { name: 'GET /nodes/:id/shares', expect: ownerOnly(200), run: (as, f) => as.get(`/api/nodes/${f.file.id}/shares`) },
-  { name: 'POST /nodes/:id/shares', expect: ownerOnly(201), run: (as, f) => as.post(`/api/nodes/${f.file.id}/shares`, { user: 'matrix-target', permission: 'view' }) },
+  {
+    name: 'POST /nodes/:id/shares',
+    expect: ownerOnly(201),
+    run: (as, f) => as.post(`/api/nodes/${f.file.id}/shares`, { user: 'matrix-target', permission: 'view' }),
+  },
   { name: 'GET /nodes/:id/links', expect: ownerOnly(200), run: (as, f) => as.get(`/api/nodes/${f.file.id}/links`) },
-  { name: 'POST /nodes/:id/links', expect: ownerOnly(201), run: (as, f) => as.post(`/api/nodes/${f.folder.id}/links`, { permission: 'view' }) },
-  { name: 'POST /trash/:id/restore', expect: binOnly(200), run: (as, f) => as.post(`/api/trash/${f.trashed.id}/restore`) },
+  {
+    name: 'POST /nodes/:id/links',
+    expect: ownerOnly(201),
+    run: (as, f) => as.post(`/api/nodes/${f.folder.id}/links`, { permission: 'view' }),
+  },
+  {
+    name: 'POST /trash/:id/restore',
+    expect: binOnly(200),
+    run: (as, f) => as.post(`/api/trash/${f.trashed.id}/restore`),
+  },
   { name: 'DELETE /trash/:id', expect: binOnly(200), run: (as, f) => as.delete(`/api/trash/${f.trashed.id}`) },
-  { name: 'GET /nodes/:id of a trashed node', expect: binOnly(404), run: (as, f) => as.get(`/api/nodes/${f.trashed.id}`) },
+  {
+    name: 'GET /nodes/:id of a trashed node',
+    expect: binOnly(404),
+    run: (as, f) => as.get(`/api/nodes/${f.trashed.id}`),
+  },
 ];
 
 describe('permission matrix (API): owner, viewer, editor, stranger × every route', () => {
@@ -70,7 +144,9 @@ describe('permission matrix (API): owner, viewer, editor, stranger × every rout
   before(async () => {
     srv = await startTestServer();
     for (const r of ROLES) users[r] = await createUser(srv, { prefix: r });
-    await api(srv.url).as(await srv.adminToken()).post('/api/admin/users', { username: 'matrix-target', email: 'mt@example.test', password: 'password-mt' });
+    await api(srv.url)
+      .as(await srv.adminToken())
+      .post('/api/admin/users', { username: 'matrix-target', email: 'mt@example.test', password: 'password-mt' });
   });
   after(() => srv.close());
 
@@ -92,7 +168,12 @@ describe('permission matrix (API): owner, viewer, editor, stranger × every rout
   let shared: Fixture | undefined;
   for (const c of CASES) {
     // Reads share one fixture; anything that may change state gets a fresh one per role.
-    const mutates = c.expect.owner !== 200 || c.expect.viewer !== 200 || c.name.includes('PATCH') || c.name.includes('restore') || c.name.includes('/trash/');
+    const mutates =
+      c.expect.owner !== 200 ||
+      c.expect.viewer !== 200 ||
+      c.name.includes('PATCH') ||
+      c.name.includes('restore') ||
+      c.name.includes('/trash/');
     it(`${c.name}: ${ROLES.map((r) => `${r} ${c.expect[r]}`).join(', ')}`, async () => {
       const got = {} as Record<Role, number>;
       for (const role of ROLES) {
@@ -106,7 +187,7 @@ describe('permission matrix (API): owner, viewer, editor, stranger × every rout
     });
   }
 
-  it('a stranger\'s 404 is the same as for an id that does not exist', async () => {
+  it("a stranger's 404 is the same as for an id that does not exist", async () => {
     const f = await fixture(n++);
     const as = api(srv.url).as(users.stranger);
     const real = await as.get(`/api/nodes/${f.file.id}`);
@@ -115,12 +196,16 @@ describe('permission matrix (API): owner, viewer, editor, stranger × every rout
     expect(await real.json()).to.deep.equal(await fake.json());
   });
 
-  it('a viewer\'s failed writes change nothing', async () => {
+  it("a viewer's failed writes change nothing", async () => {
     const f = await fixture(n++);
-    const before = await api(srv.url).as(users.owner).json(api(srv.url).as(users.owner).get(`/api/nodes/${f.folder.id}/children`));
+    const before = await api(srv.url)
+      .as(users.owner)
+      .json(api(srv.url).as(users.owner).get(`/api/nodes/${f.folder.id}/children`));
     const as = api(srv.url).as(users.viewer);
     for (const c of CASES.filter((x) => x.expect.viewer === 403)) await (await c.run(as, f)).body?.cancel();
-    const after = await api(srv.url).as(users.owner).json(api(srv.url).as(users.owner).get(`/api/nodes/${f.folder.id}/children`));
+    const after = await api(srv.url)
+      .as(users.owner)
+      .json(api(srv.url).as(users.owner).get(`/api/nodes/${f.folder.id}/children`));
     expect(after).to.deep.equal(before);
   });
 });
@@ -141,26 +226,76 @@ describe('permission matrix (public links): visitor × every public route', () =
     const file = await a.upload(folder.id, 'inside.txt', 'in');
     outside = await a.upload(owner.rootId, 'outside.txt', 'out');
     f = { shared, folder, file, other: file, trashed: file };
-    for (const p of ['view', 'edit'] as const) tokens[p] = (await a.json(a.post(`/api/nodes/${shared.id}/links`, { permission: p }))).token;
+    for (const p of ['view', 'edit'] as const)
+      tokens[p] = (await a.json(a.post(`/api/nodes/${shared.id}/links`, { permission: p }))).token;
   });
   after(() => srv.close());
 
-  const routes: { name: string; view: number; edit: number; outsideStatus: number; run(t: string, id: string): Promise<Response> }[] = [
-    { name: 'GET /public/:token?id=', view: 200, edit: 200, outsideStatus: 404, run: (t, id) => api(srv.url).get(`/api/public/${t}?id=${id}`) },
-    { name: 'GET /public/:token/children?id=', view: 200, edit: 200, outsideStatus: 404, run: (t, id) => api(srv.url).get(`/api/public/${t}/children?id=${id}`) },
-    { name: 'GET /public/:token/path?id=', view: 200, edit: 200, outsideStatus: 404, run: (t, id) => api(srv.url).get(`/api/public/${t}/path?id=${id}`) },
-    { name: 'GET /public/:token/content?id=', view: 200, edit: 200, outsideStatus: 404, run: (t, id) => api(srv.url).get(`/api/public/${t}/content?id=${id}`) },
-    { name: 'GET /public/:token/zip?id=', view: 200, edit: 200, outsideStatus: 404, run: (t, id) => api(srv.url).get(`/api/public/${t}/zip?id=${id}`) },
-    { name: 'PUT /public/:token/files/:name?id=', view: 403, edit: 201, outsideStatus: 404, run: (t, id) => api(srv.url).put(`/api/public/${t}/files/up-${Math.random()}.txt?id=${id}`, 'u') },
+  const routes: {
+    name: string;
+    view: number;
+    edit: number;
+    outsideStatus: number;
+    run(t: string, id: string): Promise<Response>;
+  }[] = [
+    {
+      name: 'GET /public/:token?id=',
+      view: 200,
+      edit: 200,
+      outsideStatus: 404,
+      run: (t, id) => api(srv.url).get(`/api/public/${t}?id=${id}`),
+    },
+    {
+      name: 'GET /public/:token/children?id=',
+      view: 200,
+      edit: 200,
+      outsideStatus: 404,
+      run: (t, id) => api(srv.url).get(`/api/public/${t}/children?id=${id}`),
+    },
+    {
+      name: 'GET /public/:token/path?id=',
+      view: 200,
+      edit: 200,
+      outsideStatus: 404,
+      run: (t, id) => api(srv.url).get(`/api/public/${t}/path?id=${id}`),
+    },
+    {
+      name: 'GET /public/:token/content?id=',
+      view: 200,
+      edit: 200,
+      outsideStatus: 404,
+      run: (t, id) => api(srv.url).get(`/api/public/${t}/content?id=${id}`),
+    },
+    {
+      name: 'GET /public/:token/zip?id=',
+      view: 200,
+      edit: 200,
+      outsideStatus: 404,
+      run: (t, id) => api(srv.url).get(`/api/public/${t}/zip?id=${id}`),
+    },
+    {
+      name: 'PUT /public/:token/files/:name?id=',
+      view: 403,
+      edit: 201,
+      outsideStatus: 404,
+      run: (t, id) => api(srv.url).put(`/api/public/${t}/files/up-${Math.random()}.txt?id=${id}`, 'u'),
+    },
   ];
 
   for (const r of routes) {
     it(`${r.name}: view link ${r.view}, edit link ${r.edit}, outside the subtree ${r.outsideStatus}`, async () => {
-      const target = r.name.includes('children') || r.name.includes('files') ? f.folder.id : r.name.includes('content') ? f.file.id : f.folder.id;
+      const target =
+        r.name.includes('children') || r.name.includes('files')
+          ? f.folder.id
+          : r.name.includes('content')
+            ? f.file.id
+            : f.folder.id;
       const got = {
         view: (await r.run(tokens.view, target)).status,
         edit: (await r.run(tokens.edit, target)).status,
-        outside: (await r.run(tokens.edit, r.name.includes('children') || r.name.includes('files') ? owner.rootId : outside.id)).status,
+        outside: (
+          await r.run(tokens.edit, r.name.includes('children') || r.name.includes('files') ? owner.rootId : outside.id)
+        ).status,
       };
       expect(got).to.deep.equal({ view: r.view, edit: r.edit, outside: r.outsideStatus });
     });

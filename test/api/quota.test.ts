@@ -3,7 +3,16 @@ import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  blobFiles, blobRows, eventually, expectHealthy, expectNoUnreferencedBlobs, MiB, patternChunk, rawSocket, tempFiles, usedBytes,
+  blobFiles,
+  blobRows,
+  eventually,
+  expectHealthy,
+  expectNoUnreferencedBlobs,
+  MiB,
+  patternChunk,
+  rawSocket,
+  tempFiles,
+  usedBytes,
 } from '../support/store.js';
 
 /** Sends only the request head on a raw socket and collects everything the server answers until it closes or `ms` pass. */
@@ -82,7 +91,9 @@ describe('quota', function () {
 
   it('refuses a known Content-Length over the remaining quota with 507 before sending 100 Continue', async () => {
     const u = await createUser(srv, { quotaBytes: 10 * MiB });
-    await api(srv.url).as(u).upload(u.rootId, 'four.bin', patternChunk(4, 4 * MiB));
+    await api(srv.url)
+      .as(u)
+      .upload(u.rootId, 'four.bin', patternChunk(4, 4 * MiB));
     const rowsBefore = (await blobRows(srv)).length;
     const host = new URL(srv.url).host;
     const answer = await headOnly(
@@ -109,8 +120,13 @@ describe('quota', function () {
       [`/api/folders/${u.rootId}/files/taken.txt`, `Authorization: Bearer ${u.token}\r\n`, 409],
       [`/api/folders/${u.rootId}/files/%2E%2E`, `Authorization: Bearer ${u.token}\r\n`, 400],
     ] as const) {
-      const answer = await headOnly(srv.url, `PUT ${path} HTTP/1.1\r\nHost: ${host}\r\n${auth}Content-Length: ${MiB}\r\nExpect: 100-continue\r\n\r\n`);
-      expect(answer.split('\r\n')[0], `${path}: ${answer.slice(0, 200)}`).to.match(new RegExp(`^HTTP/1\\.1 ${status} `));
+      const answer = await headOnly(
+        srv.url,
+        `PUT ${path} HTTP/1.1\r\nHost: ${host}\r\n${auth}Content-Length: ${MiB}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      expect(answer.split('\r\n')[0], `${path}: ${answer.slice(0, 200)}`).to.match(
+        new RegExp(`^HTTP/1\\.1 ${status} `),
+      );
       expect(answer).to.not.include('100 Continue');
     }
   });
@@ -134,7 +150,11 @@ describe('quota', function () {
     const form = new FormData();
     form.append('f', new Blob([new Uint8Array(patternChunk(30, 1536 * 1024))]), 'one.bin');
     form.append('f', new Blob([new Uint8Array(patternChunk(31, 1536 * 1024))]), 'two.bin');
-    const res = await fetch(`${srv.url}/api/folders/${u.rootId}/upload`, { method: 'POST', headers: { authorization: `Bearer ${u.token}` }, body: form });
+    const res = await fetch(`${srv.url}/api/folders/${u.rootId}/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${u.token}` },
+      body: form,
+    });
     expect(res.status).to.equal(507);
     expect((await res.json()).error.code).to.equal('quota_exceeded');
     expect(await a.children(u.rootId)).to.deep.equal([]);
@@ -169,31 +189,33 @@ describe('quota', function () {
   it('cuts off a body of unknown length as soon as it passes the remaining quota (507)', async () => {
     const u = await createUser(srv, { quotaBytes: 3 * MiB });
     const chunk = patternChunk(6, 256 * 1024);
-    const { status, body, sent } = await new Promise<{ status: number; body: string; sent: number }>((resolve, reject) => {
-      let sent = 0;
-      let done = false;
-      const req = http.request(`${srv.url}/api/folders/${u.rootId}/files/endless.bin`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${u.token}`, 'transfer-encoding': 'chunked' },
-      });
-      const pump = () => {
-        // Never more than 40 MiB: the server must answer long before.
-        while (!done && sent < 40 * MiB) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return void req.once('drain', pump);
-        }
-        if (!done) req.end();
-      };
-      req.on('response', (res) => {
-        done = true;
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text, sent }));
-      });
-      req.on('error', (err) => (done ? undefined : reject(err)));
-      pump();
-    });
+    const { status, body, sent } = await new Promise<{ status: number; body: string; sent: number }>(
+      (resolve, reject) => {
+        let sent = 0;
+        let done = false;
+        const req = http.request(`${srv.url}/api/folders/${u.rootId}/files/endless.bin`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${u.token}`, 'transfer-encoding': 'chunked' },
+        });
+        const pump = () => {
+          // Never more than 40 MiB: the server must answer long before.
+          while (!done && sent < 40 * MiB) {
+            sent += chunk.length;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          if (!done) req.end();
+        };
+        req.on('response', (res) => {
+          done = true;
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text, sent }));
+        });
+        req.on('error', (err) => (done ? undefined : reject(err)));
+        pump();
+      },
+    );
     expect(status).to.equal(507);
     expect(JSON.parse(body).error.code).to.equal('quota_exceeded');
     expect(sent).to.be.below(40 * MiB);
@@ -276,7 +298,8 @@ describe('an upload cut off half-way', function () {
     const before = await usedBytes(srv, u.id);
     const host = new URL(srv.url).host;
     await cutUpload(
-      (len) => `PUT /api/folders/${u.rootId}/files/half.bin HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${u.token}\r\nContent-Length: ${len}\r\n\r\n`,
+      (len) =>
+        `PUT /api/folders/${u.rootId}/files/half.bin HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${u.token}\r\nContent-Length: ${len}\r\n\r\n`,
       patternChunk(20, 4 * MiB),
       8 * MiB,
     );
@@ -288,11 +311,14 @@ describe('an upload cut off half-way', function () {
     const host = new URL(srv.url).host;
     const boundary = 'xXcutXx';
     const part = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="half.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="half.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
       patternChunk(21, 2 * MiB),
     ]);
     await cutUpload(
-      (len) => `POST /api/folders/${u.rootId}/upload HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${u.token}\r\n` +
+      (len) =>
+        `POST /api/folders/${u.rootId}/upload HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${u.token}\r\n` +
         `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${len}\r\n\r\n`,
       part,
       6 * MiB,

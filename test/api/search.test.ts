@@ -2,7 +2,15 @@ import { expect } from 'chai';
 import { api, createUser, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-interface Hit { id: string; name: string; kind: string; folderPath: string; ownerName: string; permission: string; size: number }
+interface Hit {
+  id: string;
+  name: string;
+  kind: string;
+  folderPath: string;
+  ownerName: string;
+  permission: string;
+  size: number;
+}
 
 describe('GET /api/search', () => {
   let srv: TestServer;
@@ -10,7 +18,11 @@ describe('GET /api/search', () => {
 
   before(async () => {
     srv = await startTestServer();
-    [alice, bob, carol] = [await createUser(srv, { prefix: 'alice' }), await createUser(srv, { prefix: 'bob' }), await createUser(srv, { prefix: 'carol' })];
+    [alice, bob, carol] = [
+      await createUser(srv, { prefix: 'alice' }),
+      await createUser(srv, { prefix: 'bob' }),
+      await createUser(srv, { prefix: 'carol' }),
+    ];
     const a = api(srv.url).as(alice);
     const reports = await a.mkdir(alice.rootId, 'Reports');
     await a.upload(reports.id, 'Quarterly-Budget_2026.xlsx', 'x'.repeat(2000));
@@ -51,8 +63,13 @@ describe('GET /api/search', () => {
 
   it('applies kind, size and date filters', async () => {
     expect((await search(alice, 'q=budget&kind=folder')).map((h) => h.name)).to.deep.equal(['Budget']);
-    expect((await search(alice, 'q=budget&kind=file&minSize=1000')).map((h) => h.name)).to.deep.equal(['Quarterly-Budget_2026.xlsx']);
-    expect((await search(alice, 'q=budget&kind=file&maxSize=3')).map((h) => h.name).sort()).to.deep.equal(['budget.txt', 'team budget.pdf']);
+    expect((await search(alice, 'q=budget&kind=file&minSize=1000')).map((h) => h.name)).to.deep.equal([
+      'Quarterly-Budget_2026.xlsx',
+    ]);
+    expect((await search(alice, 'q=budget&kind=file&maxSize=3')).map((h) => h.name).sort()).to.deep.equal([
+      'budget.txt',
+      'team budget.pdf',
+    ]);
     expect(await search(alice, 'q=budget&modifiedAfter=2999-01-01')).to.deep.equal([]);
   });
 
@@ -60,8 +77,12 @@ describe('GET /api/search', () => {
     expect((await search(alice, `q=${encodeURIComponent('%_')}`)).map((h) => h.name)).to.deep.equal(['100%_done.txt']);
     expect((await search(alice, `q=${encodeURIComponent('0%')}`)).map((h) => h.name)).to.deep.equal(['100%_done.txt']);
     expect((await search(alice, 'q=md')).map((h) => h.name)).to.deep.equal(['budgeting notes.md']);
-    expect((await search(alice, `q=${encodeURIComponent('"quoted"')}`)).map((h) => h.name)).to.deep.equal([`it's "quoted".txt`]);
-    expect((await search(alice, `q=${encodeURIComponent("it's")}`)).map((h) => h.name)).to.deep.equal([`it's "quoted".txt`]);
+    expect((await search(alice, `q=${encodeURIComponent('"quoted"')}`)).map((h) => h.name)).to.deep.equal([
+      `it's "quoted".txt`,
+    ]);
+    expect((await search(alice, `q=${encodeURIComponent("it's")}`)).map((h) => h.name)).to.deep.equal([
+      `it's "quoted".txt`,
+    ]);
     expect(await search(alice, `q=${encodeURIComponent('"')}`)).to.have.length(1);
   });
 
@@ -90,9 +111,16 @@ describe('GET /api/search', () => {
     await b.upload(shared.id, 'handover-plan.txt', 'p');
     await b.upload(sub.id, 'handover-deep.txt', 'd');
     await b.post(`/api/nodes/${shared.id}/shares`, { user: carol.username, permission: 'view' });
-    const paths = async (u: TestUser) => Object.fromEntries((await search(u, 'q=handover')).map((h) => [h.name, h.folderPath]));
-    expect(await paths(carol)).to.deep.equal({ 'handover-plan.txt': '/Shared with me/Shared', 'handover-deep.txt': '/Shared with me/Shared/sub' });
-    expect(await paths(bob)).to.deep.equal({ 'handover-plan.txt': '/Secret-Merger/Layoffs 2027/Shared', 'handover-deep.txt': '/Secret-Merger/Layoffs 2027/Shared/sub' });
+    const paths = async (u: TestUser) =>
+      Object.fromEntries((await search(u, 'q=handover')).map((h) => [h.name, h.folderPath]));
+    expect(await paths(carol)).to.deep.equal({
+      'handover-plan.txt': '/Shared with me/Shared',
+      'handover-deep.txt': '/Shared with me/Shared/sub',
+    });
+    expect(await paths(bob)).to.deep.equal({
+      'handover-plan.txt': '/Secret-Merger/Layoffs 2027/Shared',
+      'handover-deep.txt': '/Secret-Merger/Layoffs 2027/Shared/sub',
+    });
     // The share root itself sits in "Shared with me"; a grantee's rename shows in the paths.
     expect((await search(carol, 'q=Shared')).find((h) => h.id === shared.id)!.folderPath).to.equal('/Shared with me');
     const c = api(srv.url).as(carol);

@@ -10,7 +10,11 @@ describe('user shares', () => {
 
   before(async () => {
     srv = await startTestServer();
-    [alice, bob, carol] = [await createUser(srv, { prefix: 'alice' }), await createUser(srv, { prefix: 'bob' }), await createUser(srv, { prefix: 'carol' })];
+    [alice, bob, carol] = [
+      await createUser(srv, { prefix: 'alice' }),
+      await createUser(srv, { prefix: 'bob' }),
+      await createUser(srv, { prefix: 'carol' }),
+    ];
     const a = api(srv.url).as(alice);
     project = await a.mkdir(alice.rootId, 'Project');
     sub = await a.mkdir(project.id, 'Deep');
@@ -55,7 +59,7 @@ describe('user shares', () => {
     expect(children.find((c) => c.id === sub.id)!.permission).to.equal('edit');
   });
 
-  it('charges an editor\'s upload to the owner and logs it in the owner\'s activity with the editor as actor', async () => {
+  it("charges an editor's upload to the owner and logs it in the owner's activity with the editor as actor", async () => {
     const before = await usedBytes(srv, alice.id);
     const bobBefore = await usedBytes(srv, bob.id);
     const b = api(srv.url).as(bob);
@@ -72,11 +76,13 @@ describe('user shares', () => {
     expect(bobLog.items.some((r: { nodeId: string }) => r.nodeId === up.id)).to.equal(false);
   });
 
-  it('does not let grantees rename or trash the share root, re-share, or move things out of the owner\'s tree', async () => {
+  it("does not let grantees rename or trash the share root, re-share, or move things out of the owner's tree", async () => {
     const b = api(srv.url).as(bob);
     expect((await b.patch(`/api/nodes/${sub.id}`, { name: 'Mine' })).status).to.equal(403);
     expect((await b.delete(`/api/nodes/${sub.id}`)).status).to.equal(403);
-    expect((await b.post(`/api/nodes/${doc.id}/shares`, { user: carol.username, permission: 'view' })).status).to.equal(403);
+    expect((await b.post(`/api/nodes/${doc.id}/shares`, { user: carol.username, permission: 'view' })).status).to.equal(
+      403,
+    );
     expect((await b.post(`/api/nodes/${doc.id}/links`, { permission: 'view' })).status).to.equal(403);
     expect((await b.patch(`/api/nodes/${doc.id}`, { parentId: bob.rootId })).status).to.equal(409); // invalid_move: ownership follows the tree
     // An editor may rename and trash things inside the share.
@@ -108,11 +114,27 @@ describe('user shares', () => {
 
   it('refuses bad share requests clearly', async () => {
     const a = api(srv.url).as(alice);
-    expect((await a.post(`/api/nodes/${project.id}/shares`, { user: 'no-such-user', permission: 'view' })).status).to.equal(404);
-    expect((await a.post(`/api/nodes/${project.id}/shares`, { user: alice.username, permission: 'view' })).status).to.equal(400);
-    expect((await a.post(`/api/nodes/${project.id}/shares`, { user: bob.username, permission: 'admin' })).status).to.equal(400);
-    expect((await a.post(`/api/nodes/${alice.rootId}/shares`, { user: bob.username, permission: 'view' })).status).to.equal(400);
-    expect((await a.post(`/api/nodes/${project.id}/shares`, { user: bob.username, permission: 'view', expiresAt: '2001-01-01T00:00:00Z' })).status).to.equal(400);
+    expect(
+      (await a.post(`/api/nodes/${project.id}/shares`, { user: 'no-such-user', permission: 'view' })).status,
+    ).to.equal(404);
+    expect(
+      (await a.post(`/api/nodes/${project.id}/shares`, { user: alice.username, permission: 'view' })).status,
+    ).to.equal(400);
+    expect(
+      (await a.post(`/api/nodes/${project.id}/shares`, { user: bob.username, permission: 'admin' })).status,
+    ).to.equal(400);
+    expect(
+      (await a.post(`/api/nodes/${alice.rootId}/shares`, { user: bob.username, permission: 'view' })).status,
+    ).to.equal(400);
+    expect(
+      (
+        await a.post(`/api/nodes/${project.id}/shares`, {
+          user: bob.username,
+          permission: 'view',
+          expiresAt: '2001-01-01T00:00:00Z',
+        })
+      ).status,
+    ).to.equal(400);
   });
 
   it('finds users for the share dialog by prefix, never the caller', async () => {

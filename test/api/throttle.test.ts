@@ -25,7 +25,8 @@ async function burst(n: number, send: (i: number) => Promise<Response>): Promise
   return counts;
 }
 
-const signIn = (url: string, username: string, password: string) => api(url).post('/api/auth/login', { username, password });
+const signIn = (url: string, username: string, password: string) =>
+  api(url).post('/api/auth/login', { username, password });
 
 describe('throttling: reserve before bcrypt, settle after', () => {
   let srv: TestServer;
@@ -36,20 +37,27 @@ describe('throttling: reserve before bcrypt, settle after', () => {
 
   it(`lets exactly ${MAX} of ${BURST} parallel wrong passwords reach the check; the rest, and then the right password, get 429`, async () => {
     const u = await createUser(srv);
-    expect(await burst(BURST, (i) => signIn(srv.url, u.username, `wrong-${i}`))).to.deep.equal({ 401: MAX, 429: BURST - MAX });
+    expect(await burst(BURST, (i) => signIn(srv.url, u.username, `wrong-${i}`))).to.deep.equal({
+      401: MAX,
+      429: BURST - MAX,
+    });
     const locked = await signIn(srv.url, u.username, u.password);
     expect(locked.status).to.equal(429);
     expect((await locked.json()).error.code).to.equal('rate_limited');
   });
 
   it('limits an unknown login exactly like a known one', async () => {
-    expect(await burst(BURST, (i) => signIn(srv.url, 'nobody-by-this-name', `wrong-${i}`))).to.deep.equal({ 401: MAX, 429: BURST - MAX });
+    expect(await burst(BURST, (i) => signIn(srv.url, 'nobody-by-this-name', `wrong-${i}`))).to.deep.equal({
+      401: MAX,
+      429: BURST - MAX,
+    });
   });
 
   it('gives the username and the email (any case) one budget: the account', async () => {
     const u = await createUser(srv);
     for (let i = 0; i < MAX / 2; i++) expect((await signIn(srv.url, u.username, `wrong-${i}`)).status).to.equal(401);
-    for (let i = 0; i < MAX / 2; i++) expect((await signIn(srv.url, u.email.toUpperCase(), `wrong-e${i}`)).status).to.equal(401);
+    for (let i = 0; i < MAX / 2; i++)
+      expect((await signIn(srv.url, u.email.toUpperCase(), `wrong-e${i}`)).status).to.equal(401);
     expect((await signIn(srv.url, u.username.toUpperCase(), u.password)).status).to.equal(429);
     expect((await signIn(srv.url, u.email, u.password)).status).to.equal(429);
   });
@@ -58,7 +66,10 @@ describe('throttling: reserve before bcrypt, settle after', () => {
     const u = await createUser(srv);
     for (let i = 0; i < MAX - 1; i++) expect((await signIn(srv.url, u.username, `wrong-${i}`)).status).to.equal(401);
     expect((await signIn(srv.url, u.email, u.password)).status).to.equal(200);
-    expect(await burst(BURST, (i) => signIn(srv.url, u.username, `again-${i}`))).to.deep.equal({ 401: MAX, 429: BURST - MAX });
+    expect(await burst(BURST, (i) => signIn(srv.url, u.username, `again-${i}`))).to.deep.equal({
+      401: MAX,
+      429: BURST - MAX,
+    });
   });
 
   it('throttles a burst of link-password guesses per link', async () => {
@@ -67,7 +78,9 @@ describe('throttling: reserve before bcrypt, settle after', () => {
     const folder = await a.mkdir(owner.rootId, 'Guarded');
     const link = await a.json(a.post(`/api/nodes/${folder.id}/links`, { permission: 'view', password: 'open sesame' }));
     const visitor = api(srv.url);
-    expect(await burst(BURST, (i) => visitor.get(`/api/public/${link.token}`, { 'x-link-password': `guess-${i}` }))).to.deep.equal({ 401: MAX, 429: BURST - MAX });
+    expect(
+      await burst(BURST, (i) => visitor.get(`/api/public/${link.token}`, { 'x-link-password': `guess-${i}` })),
+    ).to.deep.equal({ 401: MAX, 429: BURST - MAX });
     expect((await visitor.get(`/api/public/${link.token}`, { 'x-link-password': 'open sesame' })).status).to.equal(429);
     const unlock = await visitor.post(`/api/public/${link.token}/unlock`, { password: 'open sesame' });
     expect(unlock.status).to.equal(429);
@@ -76,15 +89,23 @@ describe('throttling: reserve before bcrypt, settle after', () => {
   it("throttles a burst of wrong current passwords on a password change, on the account's sign-in budget", async () => {
     const u = await createUser(srv);
     const a = api(srv.url).as(u);
-    const counts = await burst(BURST, (i) => a.post('/api/auth/password', { currentPassword: `wrong-${i}`, newPassword: 'a new secret 1' }));
+    const counts = await burst(BURST, (i) =>
+      a.post('/api/auth/password', { currentPassword: `wrong-${i}`, newPassword: 'a new secret 1' }),
+    );
     expect(counts).to.deep.equal({ 403: MAX, 429: BURST - MAX });
-    expect((await a.post('/api/auth/password', { currentPassword: u.password, newPassword: 'a new secret 1' })).status).to.equal(429);
+    expect(
+      (await a.post('/api/auth/password', { currentPassword: u.password, newPassword: 'a new secret 1' })).status,
+    ).to.equal(429);
     expect((await signIn(srv.url, u.username, u.password)).status).to.equal(429);
   });
 
   it('throttles a burst of wrong WebDAV Basic passwords (the same account budget as sign-in)', async () => {
     const u = await createUser(srv);
-    const propfind = (password: string) => fetch(`${srv.url}/dav/`, { method: 'PROPFIND', headers: { authorization: basic(u.username, password), depth: '0' } });
+    const propfind = (password: string) =>
+      fetch(`${srv.url}/dav/`, {
+        method: 'PROPFIND',
+        headers: { authorization: basic(u.username, password), depth: '0' },
+      });
     expect(await burst(BURST, (i) => propfind(`wrong-${i}`))).to.deep.equal({ 401: MAX, 429: BURST - MAX });
     expect((await propfind(u.password)).status).to.equal(429);
     expect((await signIn(srv.url, u.email, u.password)).status).to.equal(429);
@@ -102,7 +123,10 @@ describe('throttling: the per-IP budget', () => {
 
   it('gives a correct sign-in its attempt back, and counts a parallel burst across accounts before checking', async () => {
     for (let i = 0; i < 12; i++) expect((await signIn(srv.url, u.username, u.password)).status).to.equal(200);
-    expect(await burst(BURST, (i) => signIn(srv.url, `someone-${i}`, 'wrong-password'))).to.deep.equal({ 401: 5, 429: BURST - 5 });
+    expect(await burst(BURST, (i) => signIn(srv.url, `someone-${i}`, 'wrong-password'))).to.deep.equal({
+      401: 5,
+      429: BURST - 5,
+    });
     expect((await signIn(srv.url, u.username, u.password)).status).to.equal(429);
   });
 });
@@ -136,7 +160,9 @@ describe('throttling: bcrypt runs off the event loop', function () {
     const sorted = [...health].sort((a, b) => a - b);
     const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
     const loopP99 = loop.percentile(99) / 1e6;
-    console.log(`      burst ${burstMs.toFixed(0)} ms; /api/health n=${health.length} p50 ${sorted[sorted.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; event-loop delay p99 ${loopP99.toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
+    console.log(
+      `      burst ${burstMs.toFixed(0)} ms; /api/health n=${health.length} p50 ${sorted[sorted.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; event-loop delay p99 ${loopP99.toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`,
+    );
     // Ten cost-12 compares take ~2.5 s of CPU: the burst must last long enough to have been measured.
     expect(health.length).to.be.greaterThan(20);
     expect(p99).to.be.lessThan(50);

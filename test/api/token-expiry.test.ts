@@ -18,7 +18,8 @@ describe('session tokens need an expiry', () => {
   it('refuses a correctly signed token without exp (API and WebDAV Bearer), accepts the same with exp', async () => {
     const user = await createUser(srv);
     const secret = fs.readFileSync(path.join(srv.dataDir, 'jwt-secret'), 'utf8').trim();
-    const sign = (extra: object) => jwt.sign({ tv: 0, ...extra }, secret, { algorithm: 'HS256', subject: user.id, jwtid: randomUUID() });
+    const sign = (extra: object) =>
+      jwt.sign({ tv: 0, ...extra }, secret, { algorithm: 'HS256', subject: user.id, jwtid: randomUUID() });
     const forever = sign({});
     const me = await api(srv.url).as(forever).get('/api/auth/me');
     expect(me.status).to.equal(401);
@@ -27,7 +28,9 @@ describe('session tokens need an expiry', () => {
     await dav.arrayBuffer();
     expect(dav.status).to.equal(401);
     // The control: the same claims with an expiry are a valid session.
-    const ok = await api(srv.url).as(sign({ exp: Math.floor(Date.now() / 1000) + 600 })).get('/api/auth/me');
+    const ok = await api(srv.url)
+      .as(sign({ exp: Math.floor(Date.now() / 1000) + 600 }))
+      .get('/api/auth/me');
     expect(ok.status).to.equal(200);
   });
 });

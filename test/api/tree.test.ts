@@ -56,7 +56,9 @@ describe('the file tree through the API', () => {
     expect(await list('?sort=size&order=desc')).to.deep.equal(['zz folder', 'a.txt', 'b.txt', 'C.txt']);
     expect(await list('?sort=modified&order=asc')).to.deep.equal(['zz folder', 'b.txt', 'a.txt', 'C.txt']);
     expect(await list('?sort=modified&order=desc')).to.deep.equal(['zz folder', 'C.txt', 'a.txt', 'b.txt']);
-    const page = await a.json<{ items: NodeJson[]; total: number }>(a.get(`/api/nodes/${dir.id}/children?sort=name&offset=1&limit=2`));
+    const page = await a.json<{ items: NodeJson[]; total: number }>(
+      a.get(`/api/nodes/${dir.id}/children?sort=name&offset=1&limit=2`),
+    );
     expect(page.total).to.equal(4);
     expect(names(page.items)).to.deep.equal(['a.txt', 'b.txt']);
     const past = await a.json<{ items: NodeJson[]; total: number }>(a.get(`/api/nodes/${dir.id}/children?offset=10`));
@@ -121,7 +123,9 @@ describe('the file tree through the API', () => {
     expect(fc.id).to.not.equal(f1.id);
     expect(await usedBytes(srv, u.id)).to.equal(usedBefore + 1000);
 
-    const named = await a.json<NodeJson>(a.post(`/api/nodes/${f1.id}/copy`, { parentId: src.id, name: 'one copy.bin' }));
+    const named = await a.json<NodeJson>(
+      a.post(`/api/nodes/${f1.id}/copy`, { parentId: src.id, name: 'one copy.bin' }),
+    );
     expect(named.name).to.equal('one copy.bin');
     expect((await a.post(`/api/nodes/${f1.id}/copy`, { parentId: src.id })).status).to.equal(409);
 
@@ -134,7 +138,9 @@ describe('the file tree through the API', () => {
     const copiedInner = copied.find((n) => n.name === 'inner')!;
     expect(names(await a.children(copiedInner.id))).to.deep.equal(['empty', 'two.bin']);
     const two = (await a.children(copiedInner.id)).find((n) => n.name === 'two.bin')!;
-    expect(Buffer.from(await (await a.get(`/api/files/${two.id}/content`)).arrayBuffer()).equals(Buffer.alloc(2000, 2))).to.equal(true);
+    expect(
+      Buffer.from(await (await a.get(`/api/files/${two.id}/content`)).arrayBuffer()).equals(Buffer.alloc(2000, 2)),
+    ).to.equal(true);
 
     expect(blobFiles(srv.dataDir).length, 'no new blob files').to.equal(blobsBefore);
     expect((await blobRows(srv)).length, 'no new blob rows').to.equal(rowsBefore);
@@ -153,9 +159,16 @@ describe('the file tree through the API', () => {
     expect(names(await a.children(dir.id))).to.deep.equal([]);
     expect(await usedBytes(srv, u.id), 'trash still counts toward quota').to.equal(used);
 
-    const trash = await a.json<{ items: { id: string; name: string; kind: string; originalPath: string; size: number }[] }>(a.get('/api/trash'));
+    const trash = await a.json<{
+      items: { id: string; name: string; kind: string; originalPath: string; size: number }[];
+    }>(a.get('/api/trash'));
     const byId = new Map(trash.items.map((t) => [t.id, t]));
-    expect(byId.get(f.id)).to.include({ name: 'gone.txt', originalPath: '/bin-test/sub/gone.txt', kind: 'file', size: 3 });
+    expect(byId.get(f.id)).to.include({
+      name: 'gone.txt',
+      originalPath: '/bin-test/sub/gone.txt',
+      kind: 'file',
+      size: 3,
+    });
     expect(byId.get(sub.id)).to.include({ name: 'sub', originalPath: '/bin-test/sub', kind: 'folder' });
     const me = await a.json(a.get('/api/auth/me'));
     expect(me.user.trashBytes).to.be.at.least(3);
@@ -257,12 +270,21 @@ describe('the file tree through the API', () => {
 
   it('concurrent creates of one name: exactly one wins, the rest get 409, never a 500', async () => {
     const dir = await a.mkdir(u.rootId, 'race');
-    const folders = await Promise.all(Array.from({ length: 12 }, (_, i) => a.post('/api/folders', { parentId: dir.id, name: i % 2 ? 'Same' : 'same' })));
-    const uploads = await Promise.all(Array.from({ length: 12 }, (_, i) => a.put(`/api/folders/${dir.id}/files/file-${i % 2 ? 'A' : 'a'}.txt`, `body ${i}`)));
+    const folders = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => a.post('/api/folders', { parentId: dir.id, name: i % 2 ? 'Same' : 'same' })),
+    );
+    const uploads = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        a.put(`/api/folders/${dir.id}/files/file-${i % 2 ? 'A' : 'a'}.txt`, `body ${i}`),
+      ),
+    );
     for (const batch of [folders, uploads]) {
       const statuses = batch.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 201).length, statuses.join()).to.equal(1);
-      expect(statuses.filter((s) => s !== 201).every((s) => s === 409), statuses.join()).to.equal(true);
+      expect(
+        statuses.filter((s) => s !== 201).every((s) => s === 409),
+        statuses.join(),
+      ).to.equal(true);
     }
     expect(names(await a.children(dir.id)).map((n) => n.toLowerCase())).to.deep.equal(['same', 'file-a.txt']);
   });
@@ -282,7 +304,9 @@ describe('the file tree through the API', () => {
     expect(names(await a.children(dst.id))).to.deep.equal(['d', 'f1', 'f2']);
     expect(await usedBytes(srv, u.id)).to.equal(used + 8);
     // Copying again clashes on every name: nothing is copied.
-    expect((await a.post('/api/nodes/bulk', { action: 'copy', ids: [f1.id, f2.id], parentId: dst.id })).status).to.equal(409);
+    expect(
+      (await a.post('/api/nodes/bulk', { action: 'copy', ids: [f1.id, f2.id], parentId: dst.id })).status,
+    ).to.equal(409);
     expect(await usedBytes(srv, u.id)).to.equal(used + 8);
 
     const trash = await a.post('/api/nodes/bulk', { action: 'trash', ids: [f1.id, f2.id, d.id] });
@@ -305,7 +329,10 @@ describe('the file tree through the API', () => {
 
     // A bulk trash naming a node that does not exist trashes nothing.
     const keep = await a.upload(src.id, 'keep', 'k');
-    const bad = await a.post('/api/nodes/bulk', { action: 'trash', ids: [keep.id, '00000000-0000-4000-8000-000000000000'] });
+    const bad = await a.post('/api/nodes/bulk', {
+      action: 'trash',
+      ids: [keep.id, '00000000-0000-4000-8000-000000000000'],
+    });
     expect(bad.status).to.equal(404);
     expect(names(await a.children(src.id))).to.deep.equal(['keep']);
     expect((await a.post('/api/nodes/bulk', { action: 'move', ids: [keep.id] })).status).to.equal(400);

@@ -48,7 +48,8 @@ describe('file versions', function () {
     await srv.close();
   });
 
-  const overwrite = (parentId: string, name: string, body: string | Buffer) => a.upload(parentId, name, body, '?overwrite=true');
+  const overwrite = (parentId: string, name: string, body: string | Buffer) =>
+    a.upload(parentId, name, body, '?overwrite=true');
 
   it('keeps the old content of an API overwrite; it downloads byte for byte and restores (the current content becomes a version)', async () => {
     const v1 = patternChunk(1, 300 * 1024);
@@ -138,7 +139,11 @@ describe('file versions', function () {
     clock.advance(6 * 60_000);
     await overwrite(u.rootId, 'sheet.ods', 'x3'); // the window (5 min) has passed: x2 is kept
     expect((await versionsOf(a, sheet.id)).map((v) => v.size)).to.have.length(2);
-    const kept = await Promise.all((await versionsOf(a, sheet.id)).map(async (v) => (await a.get(`/api/nodes/${sheet.id}/versions/${v.id}/content`)).text()));
+    const kept = await Promise.all(
+      (await versionsOf(a, sheet.id)).map(async (v) =>
+        (await a.get(`/api/nodes/${sheet.id}/versions/${v.id}/content`)).text(),
+      ),
+    );
     expect(kept).to.deep.equal(['x2', 'x0']);
     await expectFsckClean(srv);
   });
@@ -213,7 +218,9 @@ describe('file versions', function () {
     clock.advance(HOUR);
     const res = await s.put(`/api/folders/${small.rootId}/files/a.bin?overwrite=true`, patternChunk(7, 2 * MiB));
     expect(res.status).to.equal(507);
-    expect(sha256(await bytesOf(await s.get(`/api/files/${file.id}/content`)))).to.equal(sha256(patternChunk(6, 2 * MiB)));
+    expect(sha256(await bytesOf(await s.get(`/api/files/${file.id}/content`)))).to.equal(
+      sha256(patternChunk(6, 2 * MiB)),
+    );
     expect(await versionsOf(s, file.id)).to.have.length(0);
     expect(await usedBytes(srv, small.id)).to.equal(2 * MiB);
     await expectFsckClean(srv);
@@ -297,7 +304,10 @@ describe('version retention (daily job, injected clock)', function () {
     expect(await usedBytes(srv, tight.id)).to.equal(8 * MiB);
     await srv.app.versions.prune();
     const left = await versionsOf(t, file.id);
-    expect(left.map((v) => v.etag)).to.deep.equal([sha256(patternChunk(22, 2 * MiB)), sha256(patternChunk(21, 2 * MiB))]);
+    expect(left.map((v) => v.etag)).to.deep.equal([
+      sha256(patternChunk(22, 2 * MiB)),
+      sha256(patternChunk(21, 2 * MiB)),
+    ]);
     expect(await usedBytes(srv, tight.id)).to.equal(6 * MiB);
     await expectFsckClean(srv);
   });

@@ -8,7 +8,10 @@ import { patternChunk, expectHealthy } from '../support/store.js';
 /** Every entry of a ZIP: name → bytes (folders map to null). */
 async function unzip(buf: Buffer): Promise<Map<string, Buffer | null>> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(buf, { lazyEntries: true, validateEntrySizes: true }, (err, z) => (err ? reject(err) : resolve(z!))));
+    yauzl.fromBuffer(buf, { lazyEntries: true, validateEntrySizes: true }, (err, z) =>
+      err ? reject(err) : resolve(z!),
+    ),
+  );
   const out = new Map<string, Buffer | null>();
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
@@ -84,7 +87,13 @@ describe('ZIP downloads', function () {
 
   const fetchZip = async (path: string) => {
     const res = await a.get(path);
-    expect(res.status, await res.clone().text().catch(() => '')).to.equal(200);
+    expect(
+      res.status,
+      await res
+        .clone()
+        .text()
+        .catch(() => ''),
+    ).to.equal(200);
     expect(res.headers.get('content-type')).to.equal('application/zip');
     return { res, entries: await unzip(Buffer.from(await res.arrayBuffer())) };
   };
@@ -92,7 +101,10 @@ describe('ZIP downloads', function () {
   it('contains exactly the live files of a folder, with relative paths and contents, and empty folders', async () => {
     const { res, entries } = await fetchZip(`/api/nodes/${project.id}/zip`);
     expect(res.headers.get('content-disposition')).to.match(/^attachment;.*filename\*=UTF-8''Project\.zip/);
-    const fileNames = [...entries].filter(([, v]) => v !== null).map(([k]) => k).sort();
+    const fileNames = [...entries]
+      .filter(([, v]) => v !== null)
+      .map(([k]) => k)
+      .sort();
     expect(fileNames).to.deep.equal(Object.keys(files).sort());
     for (const [name, content] of Object.entries(files)) {
       expect(entries.get(name)!.equals(content), `${name} content`).to.equal(true);
@@ -110,7 +122,10 @@ describe('ZIP downloads', function () {
     const src = (await a.children(project.id)).find((n) => n.name === 'src')!;
     const readme = (await a.children(project.id)).find((n) => n.name === 'readme.md')!;
     const { entries } = await fetchZip(`/api/zip?ids=${src.id},${readme.id},${loose.id}`);
-    const fileNames = [...entries].filter(([, v]) => v !== null).map(([k]) => k).sort();
+    const fileNames = [...entries]
+      .filter(([, v]) => v !== null)
+      .map(([k]) => k)
+      .sort();
     expect(fileNames).to.deep.equal(['loose.txt', 'readme.md', 'src/lib/util.ts', 'src/main.ts']);
     expect(entries.get('src/main.ts')!.toString()).to.equal('console.log("hi")\n');
     expect(entries.get('loose.txt')!.toString()).to.equal('loose file');

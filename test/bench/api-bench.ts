@@ -43,7 +43,13 @@ function resetPeak(pid: number): boolean {
 runBench('api', { ADMIN_PASSWORD, LOGIN_MAX_FAILURES_PER_IP: '1000000' }, async ({ url, pid }) => {
   const startRss = procStatus(pid).rss;
 
-  const call = async (method: string, p: string, token: string | null, body?: unknown, raw?: Buffer): Promise<Response> => {
+  const call = async (
+    method: string,
+    p: string,
+    token: string | null,
+    body?: unknown,
+    raw?: Buffer,
+  ): Promise<Response> => {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     let payload: BodyInit | undefined;
@@ -59,17 +65,28 @@ runBench('api', { ADMIN_PASSWORD, LOGIN_MAX_FAILURES_PER_IP: '1000000' }, async 
     if (r.status >= 300) throw new Error(`${what}: ${r.status} ${await r.text()}`);
     return (await r.json()) as T;
   };
-  const login = () => ok<{ token: string; user: { rootId: string } }>(call('POST', '/api/auth/login', null, { username: USER.username, password: USER.password }), 'login');
+  const login = () =>
+    ok<{ token: string; user: { rootId: string } }>(
+      call('POST', '/api/auth/login', null, { username: USER.username, password: USER.password }),
+      'login',
+    );
 
-  const admin = await ok<{ token: string }>(call('POST', '/api/auth/login', null, { username: 'admin', password: ADMIN_PASSWORD }), 'admin login');
+  const admin = await ok<{ token: string }>(
+    call('POST', '/api/auth/login', null, { username: 'admin', password: ADMIN_PASSWORD }),
+    'admin login',
+  );
   await ok(call('POST', '/api/admin/users', admin.token, { ...USER, quotaBytes: 50 * 1024 * MiB }), 'create user');
   const session = await login();
   const token = session.token;
   const rootId = session.user.rootId;
   type Node = { id: string; name: string };
-  const mkdir = (parentId: string, name: string) => ok<Node>(call('POST', '/api/folders', token, { parentId, name }), `mkdir ${name}`);
+  const mkdir = (parentId: string, name: string) =>
+    ok<Node>(call('POST', '/api/folders', token, { parentId, name }), `mkdir ${name}`);
   const put = (parentId: string, name: string, data: Buffer) =>
-    ok<Node>(call('PUT', `/api/folders/${parentId}/files/${encodeURIComponent(name)}`, token, undefined, data), `upload ${name}`);
+    ok<Node>(
+      call('PUT', `/api/folders/${parentId}/files/${encodeURIComponent(name)}`, token, undefined, data),
+      `upload ${name}`,
+    );
 
   // ---- seed -------------------------------------------------------------------------------------
   const KINDS = ['report', 'invoice', 'photo', 'notes', 'budget', 'draft', 'scan', 'slides', 'minutes', 'contract'];
@@ -83,20 +100,25 @@ runBench('api', { ADMIN_PASSWORD, LOGIN_MAX_FAILURES_PER_IP: '1000000' }, async 
   for (const top of tops) for (let s = 0; s < 99; s++) subJobs.push([top.id, `Project ${String(s).padStart(2, '0')}`]);
   const pool = async <T>(items: T[], n: number, fn: (x: T, i: number) => Promise<unknown>) => {
     let next = 0;
-    await Promise.all(Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        while (next < items.length) {
+          const i = next++;
+          await fn(items[i]!, i);
+        }
+      }),
+    );
   };
   await pool(subJobs, 8, async ([parent, name]) => folders.push(await mkdir(parent, name)));
   const fileJobs: Array<[string, string]> = [];
   let n = 0;
   for (const f of folders) {
-    for (let k = 0; k < FILES_PER_FOLDER; k++, n++) fileJobs.push([f.id, `${KINDS[n % 10]}-${String(n).padStart(5, '0')}${EXT[n % 10]}`]);
+    for (let k = 0; k < FILES_PER_FOLDER; k++, n++)
+      fileJobs.push([f.id, `${KINDS[n % 10]}-${String(n).padStart(5, '0')}${EXT[n % 10]}`]);
   }
-  await pool(fileJobs, 8, ([parent, name], i) => put(parent, name, Buffer.from(`${name}\n${i}\n${'x'.repeat(200 + (i % 1800))}`)));
+  await pool(fileJobs, 8, ([parent, name], i) =>
+    put(parent, name, Buffer.from(`${name}\n${i}\n${'x'.repeat(200 + (i % 1800))}`)),
+  );
   const big = await mkdir(rootId, 'Big folder');
   const bigJobs = Array.from({ length: 1000 }, (_, i) => `entry-${String(i).padStart(4, '0')}.txt`);
   await pool(bigJobs, 8, (name, i) => put(big.id, name, Buffer.from(`big ${i}\n`)));
@@ -137,19 +159,28 @@ runBench('api', { ADMIN_PASSWORD, LOGIN_MAX_FAILURES_PER_IP: '1000000' }, async 
   });
   rows.push({ op: 'upload 10 MiB (fsynced)', ours: ms(tUp), seed: '1.2 s (10 MB)' });
 
-  const tDown = await time('download 10 MiB', (i) => drain(call('GET', `/api/files/${uploaded[(i + uploaded.length) % uploaded.length]!.id}/content`, token)));
+  const tDown = await time('download 10 MiB', (i) =>
+    drain(call('GET', `/api/files/${uploaded[(i + uploaded.length) % uploaded.length]!.id}/content`, token)),
+  );
   rows.push({ op: 'download 10 MiB', ours: ms(tDown), seed: '0.8 s (10 MB)' });
 
   let listed = 0;
   const tList = await time('list 1,000-entry folder', async () => {
-    const r = await ok<{ items: unknown[]; total: number }>(call('GET', `/api/nodes/${big.id}/children?limit=1000`, token), 'children');
+    const r = await ok<{ items: unknown[]; total: number }>(
+      call('GET', `/api/nodes/${big.id}/children?limit=1000`, token),
+      'children',
+    );
     listed = r.items.length;
   });
   if (listed !== 1000) throw new Error(`listing returned ${listed} items, not 1000`);
   rows.push({ op: 'list a 1,000-entry folder', ours: ms(tList), seed: '120 ms (folder navigation)' });
 
   const tNav = await time('open a folder (children + breadcrumbs)', () =>
-    Promise.all([drain(call('GET', `/api/nodes/${leaf.id}/children`, token)), drain(call('GET', `/api/nodes/${leaf.id}/path`, token))]));
+    Promise.all([
+      drain(call('GET', `/api/nodes/${leaf.id}/children`, token)),
+      drain(call('GET', `/api/nodes/${leaf.id}/path`, token)),
+    ]),
+  );
   rows.push({ op: 'open a folder: children + breadcrumbs', ours: ms(tNav), seed: '120 ms (folder navigation)' });
 
   const tCrumbs = await time('breadcrumbs', () => drain(call('GET', `/api/nodes/${leaf.id}/path`, token)));
@@ -158,11 +189,23 @@ runBench('api', { ADMIN_PASSWORD, LOGIN_MAX_FAILURES_PER_IP: '1000000' }, async 
   const probe = await call('GET', '/api/search?q=invoice-00421', token);
   if (probe.status === 200) {
     const hits = (await probe.json()) as { items?: unknown[] };
-    const tSearch = await time('search', (i) => drain(call('GET', `/api/search?q=${KINDS[(i + 10) % 10]}-0${String(100 + ((i + 20) * 37) % 900)}`, token)));
-    rows.push({ op: `search by name, ${fileJobs.length + 1000} files`, ours: ms(tSearch), seed: '150 ms', note: `probe hits: ${hits.items?.length ?? '?'}` });
+    const tSearch = await time('search', (i) =>
+      drain(call('GET', `/api/search?q=${KINDS[(i + 10) % 10]}-0${String(100 + (((i + 20) * 37) % 900))}`, token)),
+    );
+    rows.push({
+      op: `search by name, ${fileJobs.length + 1000} files`,
+      ours: ms(tSearch),
+      seed: '150 ms',
+      note: `probe hits: ${hits.items?.length ?? '?'}`,
+    });
   } else {
     await probe.arrayBuffer();
-    rows.push({ op: 'search', ours: 'n/a', seed: '150 ms', note: `GET /api/search answered ${probe.status}: not built yet` });
+    rows.push({
+      op: 'search',
+      ours: 'n/a',
+      seed: '150 ms',
+      note: `GET /api/search answered ${probe.status}: not built yet`,
+    });
   }
 
   // ---- 1 GiB upload and download: the server's memory -------------------------------------------
@@ -179,13 +222,21 @@ runBench('api', { ADMIN_PASSWORD, LOGIN_MAX_FAILURES_PER_IP: '1000000' }, async 
   const bigNode = await new Promise<Node>((resolve, reject) => {
     const req = http.request(`${url}/api/folders/${uploadsDir.id}/files/one-gib.bin`, {
       method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-length': String(BIG_MIB * MiB), 'content-type': 'application/octet-stream' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-length': String(BIG_MIB * MiB),
+        'content-type': 'application/octet-stream',
+      },
     });
     req.on('error', reject);
     req.on('response', (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => (res.statusCode === 201 ? resolve(JSON.parse(body) as Node) : reject(new Error(`1 GiB upload: ${res.statusCode} ${body}`))));
+      res.on('end', () =>
+        res.statusCode === 201
+          ? resolve(JSON.parse(body) as Node)
+          : reject(new Error(`1 GiB upload: ${res.statusCode} ${body}`)),
+      );
     });
     let i = 0;
     const write = () => {
@@ -200,7 +251,9 @@ runBench('api', { ADMIN_PASSWORD, LOGIN_MAX_FAILURES_PER_IP: '1000000' }, async 
   const upSecs = (performance.now() - upStart) / 1000;
   const upRss = sampler.stop();
   const upHwm = procStatus(pid).hwm;
-  log(`1 GiB upload: ${upSecs.toFixed(1)} s, peak RSS sampled ${(upRss / MiB).toFixed(0)} MiB, VmHWM ${(upHwm / MiB).toFixed(0)} MiB${canReset ? ' (reset before the upload)' : ''}`);
+  log(
+    `1 GiB upload: ${upSecs.toFixed(1)} s, peak RSS sampled ${(upRss / MiB).toFixed(0)} MiB, VmHWM ${(upHwm / MiB).toFixed(0)} MiB${canReset ? ' (reset before the upload)' : ''}`,
+  );
 
   const rssBeforeDown = procStatus(pid).rss;
   resetPeak(pid);
@@ -221,15 +274,34 @@ runBench('api', { ADMIN_PASSWORD, LOGIN_MAX_FAILURES_PER_IP: '1000000' }, async 
   const mibs = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
   const peakUp = Math.max(upRss, canReset ? upHwm : 0);
   const peakDown = Math.max(downRss, canReset ? downHwm : 0);
-  rows.push({ op: `peak RSS while uploading ${BIG_MIB} MiB`, ours: mibs(peakUp), seed: '< 150 MiB (goal)', note: `+${mibs(peakUp - rssBeforeUp)} over the RSS before it; ${(BIG_MIB / upSecs).toFixed(0)} MiB/s, fsynced; ${peakUp < 150 * MiB ? 'under the goal' : 'OVER THE GOAL'}` });
-  rows.push({ op: `peak RSS while downloading ${BIG_MIB} MiB`, ours: mibs(peakDown), seed: '< 150 MiB (goal)', note: `+${mibs(peakDown - rssBeforeDown)} over the RSS before it; ${(BIG_MIB / downSecs).toFixed(0)} MiB/s` });
+  rows.push({
+    op: `peak RSS while uploading ${BIG_MIB} MiB`,
+    ours: mibs(peakUp),
+    seed: '< 150 MiB (goal)',
+    note: `+${mibs(peakUp - rssBeforeUp)} over the RSS before it; ${(BIG_MIB / upSecs).toFixed(0)} MiB/s, fsynced; ${peakUp < 150 * MiB ? 'under the goal' : 'OVER THE GOAL'}`,
+  });
+  rows.push({
+    op: `peak RSS while downloading ${BIG_MIB} MiB`,
+    ours: mibs(peakDown),
+    seed: '< 150 MiB (goal)',
+    note: `+${mibs(peakDown - rssBeforeDown)} over the RSS before it; ${(BIG_MIB / downSecs).toFixed(0)} MiB/s`,
+  });
 
   // ---- report -------------------------------------------------------------------------------------------
-  const w = [Math.max(...rows.map((r) => r.op.length), 9), Math.max(...rows.map((r) => r.ours.length), 16), Math.max(...rows.map((r) => r.seed.length), 11)];
-  const line = (a: string, b: string, c: string, d = '') => `| ${a.padEnd(w[0]!)} | ${b.padStart(w[1]!)} | ${c.padEnd(w[2]!)} | ${d}`;
+  const w = [
+    Math.max(...rows.map((r) => r.op.length), 9),
+    Math.max(...rows.map((r) => r.ours.length), 16),
+    Math.max(...rows.map((r) => r.seed.length), 11),
+  ];
+  const line = (a: string, b: string, c: string, d = '') =>
+    `| ${a.padEnd(w[0]!)} | ${b.padStart(w[1]!)} | ${c.padEnd(w[2]!)} | ${d}`;
   console.log(`\nCoffer JSON API — ${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} cores`);
-  console.log(`data set: ${fileJobs.length + 1000} files in ${folders.length + 1} folders (seeded through the API in ${ms(seedMs)}); medians of ${RUNS} runs`);
-  console.log(`server RSS: ${mibs(startRss)} at start, ${mibs(seededRss)} after seeding, ${mibs(peakBefore)} peak (VmHWM) before the ${BIG_MIB} MiB transfers\n`);
+  console.log(
+    `data set: ${fileJobs.length + 1000} files in ${folders.length + 1} folders (seeded through the API in ${ms(seedMs)}); medians of ${RUNS} runs`,
+  );
+  console.log(
+    `server RSS: ${mibs(startRss)} at start, ${mibs(seededRss)} after seeding, ${mibs(peakBefore)} peak (VmHWM) before the ${BIG_MIB} MiB transfers\n`,
+  );
   console.log(line('operation', `Coffer (median)`, 'seed report', 'note'));
   console.log(line('-'.repeat(w[0]!), '-'.repeat(w[1]!), '-'.repeat(w[2]!), '---'));
   for (const r of rows) console.log(line(r.op, r.ours, r.seed, r.note ?? ''));

@@ -51,15 +51,26 @@ export async function startCompiledServer(env: Record<string, string>): Promise<
     cwd: ROOT,
     stdio: ['ignore', logFd, logFd],
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', NODE_ENV: 'production',
-      DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', BCRYPT_COST: '12', JOBS_ENABLED: 'false', LOG_LEVEL: 'warn',
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      NODE_ENV: 'production',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BCRYPT_COST: '12',
+      JOBS_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
       ...env,
     },
   });
   let exited = false;
   server.once('exit', () => (exited = true));
   const kill = () => {
-    try { server.kill('SIGTERM'); } catch { /* gone */ }
+    try {
+      server.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
   };
   process.on('exit', kill);
   process.on('SIGINT', () => process.exit(130));
@@ -70,7 +81,9 @@ export async function startCompiledServer(env: Record<string, string>): Promise<
     dataDir,
     showLog() {
       failed = true;
-      log(`server log kept in ${serverLog}; its last lines:\n${fs.readFileSync(serverLog, 'utf8').split('\n').slice(-15).join('\n')}`);
+      log(
+        `server log kept in ${serverLog}; its last lines:\n${fs.readFileSync(serverLog, 'utf8').split('\n').slice(-15).join('\n')}`,
+      );
     },
     async stop() {
       kill();
@@ -81,7 +94,13 @@ export async function startCompiledServer(env: Record<string, string>): Promise<
     },
   };
   for (let i = 0; ; i++) {
-    if (await fetch(`${url}/api/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 200) {
       running.showLog();
       await running.stop();
@@ -96,7 +115,11 @@ export async function startCompiledServer(env: Record<string, string>): Promise<
  * Runs a benchmark against a fresh compiled server: stops it afterwards, shows its log on failure,
  * and exits non-zero with `bench:<name> failed: …` when the benchmark throws.
  */
-export function runBench(name: string, env: Record<string, string>, bench: (server: CompiledServer) => Promise<void>): void {
+export function runBench(
+  name: string,
+  env: Record<string, string>,
+  bench: (server: CompiledServer) => Promise<void>,
+): void {
   const run = async () => {
     const server = await startCompiledServer(env);
     try {

@@ -33,9 +33,23 @@ async function time(fn: () => Promise<unknown>): Promise<{ median: number; p95: 
 
 class Seeder {
   private rows: unknown[][] = [];
-  constructor(private readonly app: App, private readonly now: number) {}
+  constructor(
+    private readonly app: App,
+    private readonly now: number,
+  ) {}
   add(id: string, ownerId: string, parentId: string, kind: 'file' | 'folder', name: string): string {
-    this.rows.push([id, ownerId, parentId, kind, name, name.toLowerCase(), kind === 'file' ? 1000 : 0, randomUUID(), this.now, this.now]);
+    this.rows.push([
+      id,
+      ownerId,
+      parentId,
+      kind,
+      name,
+      name.toLowerCase(),
+      kind === 'file' ? 1000 : 0,
+      randomUUID(),
+      this.now,
+      this.now,
+    ]);
     return id;
   }
   async flushIfFull(): Promise<void> {
@@ -49,27 +63,51 @@ class Seeder {
       return `(${r.map((_, j) => `$p${i}_${j}`).join(',')})`;
     });
     this.rows = [];
-    await this.app.db.run(`INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, etag, created_at, modified_at) VALUES ${values.join(',')}`, params);
+    await this.app.db.run(
+      `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, etag, created_at, modified_at) VALUES ${values.join(',')}`,
+      params,
+    );
   }
 }
 
 async function main() {
   console.log(`scale benchmark: ${USERS} users, files in folders of 10; median / p95 of ${RUNS} runs (ms)\n`);
-  const head = ['files', 'folders', 'search (rare name)', 'search (common word, limit 50)', 'access check, 20 levels under a share', 'list 1,000 entries'];
+  const head = [
+    'files',
+    'folders',
+    'search (rare name)',
+    'search (common word, limit 50)',
+    'access check, 20 levels under a share',
+    'list 1,000 entries',
+  ];
   const table: string[][] = [head];
   for (const size of SIZES) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-scale-'));
-    const app = await createApp(loadConfig({ DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', BCRYPT_COST: '4', JOBS_ENABLED: 'false', LOG_LEVEL: 'silent', ADMIN_PASSWORD: 'bench-password' }));
+    const app = await createApp(
+      loadConfig({
+        DATA_DIR: dir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        BCRYPT_COST: '4',
+        JOBS_ENABLED: 'false',
+        LOG_LEVEL: 'silent',
+        ADMIN_PASSWORD: 'bench-password',
+      }),
+    );
     const sys = { kind: 'system' as const, origin: { via: 'system' as const } };
     const users = [];
-    for (let u = 0; u < USERS; u++) users.push(await app.accounts.createUser(sys, { username: `user${u}`, email: `u${u}@x.test`, password: 'password-1' }));
+    for (let u = 0; u < USERS; u++)
+      users.push(
+        await app.accounts.createUser(sys, { username: `user${u}`, email: `u${u}@x.test`, password: 'password-1' }),
+      );
     const seeder = new Seeder(app, Date.now());
     const t0 = performance.now();
     const folders = Math.ceil(size / 10);
     for (let f = 0; f < folders; f++) {
       const owner = users[f % USERS]!;
       const folder = seeder.add(randomUUID(), owner.id, owner.rootId, 'folder', `Folder ${f}`);
-      for (let i = 0; i < 10 && f * 10 + i < size; i++) seeder.add(randomUUID(), owner.id, folder, 'file', `${WORDS[(f + i) % WORDS.length]} ${f}-${i}.pdf`);
+      for (let i = 0; i < 10 && f * 10 + i < size; i++)
+        seeder.add(randomUUID(), owner.id, folder, 'file', `${WORDS[(f + i) % WORDS.length]} ${f}-${i}.pdf`);
       await seeder.flushIfFull();
     }
     // user0: a 1,000-entry folder, a chain 20 levels deep under "Shared", and one rare name.
@@ -97,7 +135,14 @@ async function main() {
     const access = await time(() => app.drive.stat(guest, deep));
     const list = await time(() => app.drive.list(owner, big, { limit: 1000 }));
     const fmt = (x: { median: number; p95: number }) => `${x.median.toFixed(1)} / ${x.p95.toFixed(1)}`;
-    table.push([size.toLocaleString('en'), folders.toLocaleString('en'), fmt(rare), fmt(common), fmt(access), fmt(list)]);
+    table.push([
+      size.toLocaleString('en'),
+      folders.toLocaleString('en'),
+      fmt(rare),
+      fmt(common),
+      fmt(access),
+      fmt(list),
+    ]);
     console.log(`  ${size.toLocaleString('en')} files seeded in ${seedSeconds.toFixed(1)} s`);
     await app.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -51,7 +51,9 @@ describe('case-only renames and the lookup rule', function () {
     const exists = await propfind0('/dav/rclone/README.txt');
     if (exists === 207) await dav.request('DELETE', '/dav/rclone/README.txt');
     expect(exists).to.equal(404);
-    const move = await dav.request('MOVE', '/dav/rclone/Readme.txt', { headers: { destination: `${srv.url}/dav/rclone/README.txt`, overwrite: 'F' } });
+    const move = await dav.request('MOVE', '/dav/rclone/Readme.txt', {
+      headers: { destination: `${srv.url}/dav/rclone/README.txt`, overwrite: 'F' },
+    });
     expect(move.status).to.equal(201);
     const after = await a.children(dir.id);
     expect(after.map((n) => n.name)).to.deep.equal(['README.txt']);
@@ -67,16 +69,25 @@ describe('case-only renames and the lookup rule', function () {
     expect(await dav.mkcol('/dav/explorer/Photos')).to.equal(201);
     expect((await dav.put('/dav/explorer/Photos/a.jpg', 'jpg')).status).to.equal(201);
     const ids = new Map((await a.children(dir.id)).map((n) => [n.name, n.id]));
-    for (const [from, to] of [['report.docx', 'Report.docx'], ['Photos', 'PHOTOS']] as const) {
+    for (const [from, to] of [
+      ['report.docx', 'Report.docx'],
+      ['Photos', 'PHOTOS'],
+    ] as const) {
       expect(await propfind0(`/dav/explorer/${to}`), to).to.equal(404);
       const res = await dav.request('MOVE', `/dav/explorer/${from}`, {
-        headers: { destination: `${srv.url}/dav/explorer/${to}`, overwrite: 'F', 'user-agent': 'Microsoft-WebDAV-MiniRedir/10.0.19045' },
+        headers: {
+          destination: `${srv.url}/dav/explorer/${to}`,
+          overwrite: 'F',
+          'user-agent': 'Microsoft-WebDAV-MiniRedir/10.0.19045',
+        },
       });
       expect(res.status, `${from} → ${to}`).to.equal(201);
       expect((await nodeNamed(dir.id, to))?.id, to).to.equal(ids.get(from));
     }
     expect(await (await dav.request('GET', '/dav/explorer/PHOTOS/a.jpg')).text()).to.equal('jpg');
-    expect(await propfind0('/dav/explorer/Photos/a.jpg'), 'a folder segment in another case is not found').to.equal(404);
+    expect(await propfind0('/dav/explorer/Photos/a.jpg'), 'a folder segment in another case is not found').to.equal(
+      404,
+    );
     expect(await trash()).to.deep.equal([]);
   });
 
@@ -100,10 +111,14 @@ describe('case-only renames and the lookup rule', function () {
     expect(await dav.mkcol('/dav/clash/data.csv'), 'MKCOL').to.equal(409);
     expect(await dav.mkcol('/dav/clash/FOLDER'), 'MKCOL onto a folder').to.equal(409);
     for (const method of ['COPY', 'MOVE']) {
-      const res = await dav.request(method, '/dav/clash/other.csv', { headers: { destination: `${srv.url}/dav/clash/data.CSV`, overwrite: 'T' } });
+      const res = await dav.request(method, '/dav/clash/other.csv', {
+        headers: { destination: `${srv.url}/dav/clash/data.CSV`, overwrite: 'T' },
+      });
       expect(res.status, method).to.equal(409);
     }
-    const copySelf = await dav.request('COPY', '/dav/clash/Data.csv', { headers: { destination: `${srv.url}/dav/clash/DATA.CSV` } });
+    const copySelf = await dav.request('COPY', '/dav/clash/Data.csv', {
+      headers: { destination: `${srv.url}/dav/clash/DATA.CSV` },
+    });
     expect(copySelf.status, 'COPY onto a case variant of itself').to.equal(409);
     // API: create, upload (with and without overwrite), rename, copy.
     const put = await a.put(`/api/folders/${dir.id}/files/data.csv?overwrite=true`, 'clobber');
@@ -131,7 +146,9 @@ describe('case-only renames and the lookup rule', function () {
 
   it('an NFD path (macOS) finds the NFC name; the same name in another case does not', async () => {
     await a.mkdir(u.rootId, 'Café');
-    expect((await dav.put(`/dav/${encodeURIComponent('Café')}/${encodeURIComponent('Résumé.txt')}`, 'cv')).status).to.equal(201);
+    expect(
+      (await dav.put(`/dav/${encodeURIComponent('Café')}/${encodeURIComponent('Résumé.txt')}`, 'cv')).status,
+    ).to.equal(201);
     const nfd = `/dav/${encodeURIComponent('Café'.normalize('NFD'))}/${encodeURIComponent('Résumé.txt'.normalize('NFD'))}`;
     const got = await dav.request('GET', nfd);
     expect(got.status).to.equal(200);
@@ -145,7 +162,8 @@ describe('case-only renames and the lookup rule', function () {
 function whyNoMount(): string | null {
   if (spawnSync('rclone', ['version']).error) return 'rclone is not installed (apt-get install rclone)';
   if (!fs.existsSync('/dev/fuse')) return '/dev/fuse does not exist';
-  if (spawnSync('fusermount3', ['-V']).error && spawnSync('fusermount', ['-V']).error) return 'fusermount is missing (apt-get install fuse3)';
+  if (spawnSync('fusermount3', ['-V']).error && spawnSync('fusermount', ['-V']).error)
+    return 'fusermount is missing (apt-get install fuse3)';
   return null;
 }
 
@@ -153,7 +171,8 @@ function whyNoMount(): string | null {
 function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }),
+    );
   });
 }
 
@@ -196,8 +215,12 @@ describe('a real `rclone mount`: mv Readme.txt README.txt', function () {
     const obscured = spawnSync('rclone', ['obscure', u.password]).stdout.toString().trim();
     const env = {
       ...process.env,
-      RCLONE_CONFIG_COFFER_TYPE: 'webdav', RCLONE_CONFIG_COFFER_URL: `${srv.url}/dav/`, RCLONE_CONFIG_COFFER_VENDOR: 'owncloud',
-      RCLONE_CONFIG_COFFER_USER: u.username, RCLONE_CONFIG_COFFER_PASS: obscured, RCLONE_CONFIG: path.join(tmp, 'none.conf'),
+      RCLONE_CONFIG_COFFER_TYPE: 'webdav',
+      RCLONE_CONFIG_COFFER_URL: `${srv.url}/dav/`,
+      RCLONE_CONFIG_COFFER_VENDOR: 'owncloud',
+      RCLONE_CONFIG_COFFER_USER: u.username,
+      RCLONE_CONFIG_COFFER_PASS: obscured,
+      RCLONE_CONFIG: path.join(tmp, 'none.conf'),
     };
     child = spawn('rclone', ['mount', 'coffer:', mnt, '-v'], { env });
     child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
@@ -205,7 +228,14 @@ describe('a real `rclone mount`: mv Readme.txt README.txt', function () {
     const deadline = Date.now() + 15_000;
     while (!fs.readFileSync('/proc/mounts', 'utf8').includes(` ${mnt} `)) {
       if (child.exitCode !== null || Date.now() > deadline) {
-        console.log(`      skipped: rclone mount did not mount here:\n${log.trim().split('\n').slice(-5).map((l) => `        ${l}`).join('\n')}`);
+        console.log(
+          `      skipped: rclone mount did not mount here:\n${log
+            .trim()
+            .split('\n')
+            .slice(-5)
+            .map((l) => `        ${l}`)
+            .join('\n')}`,
+        );
         child = undefined;
         return this.skip();
       }

@@ -9,10 +9,24 @@ import { createClient, type FileStat } from 'webdav';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Dav, davUser, type DavUser } from './support.js';
 
-function run(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; input?: string; timeout?: number } = {}): Promise<{ code: number; out: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; input?: string; timeout?: number } = {},
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, timeout: opts.timeout ?? 240_000, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
+    const child = execFile(
+      cmd,
+      args,
+      {
+        env: { ...process.env, ...opts.env },
+        cwd: opts.cwd,
+        timeout: opts.timeout ?? 240_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }),
+    );
     if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
 }
@@ -66,7 +80,11 @@ describe('WebDAV clients', function () {
     await client.deleteFile('/npm/moved.txt');
     expect(await client.exists('/npm/moved.txt')).to.equal(false);
     const deep = (await client.getDirectoryContents('/npm', { deep: true })) as FileStat[];
-    expect(deep.map((f) => f.filename).sort()).to.deep.equal(['/npm/sub dir', '/npm/sub dir/copied.txt', '/npm/sub dir/data.bin']);
+    expect(deep.map((f) => f.filename).sort()).to.deep.equal([
+      '/npm/sub dir',
+      '/npm/sub dir/copied.txt',
+      '/npm/sub dir/data.bin',
+    ]);
     const quota = await client.getQuota();
     expect(quota).to.have.property('used').that.is.a('number');
   });
@@ -78,11 +96,30 @@ describe('WebDAV clients', function () {
     }
     const home = fs.mkdtempSync(path.join(tmp, 'cadaver-'));
     const host = new URL(srv.url).hostname;
-    fs.writeFileSync(path.join(home, '.netrc'), `machine ${host} login ${u.username} password ${u.password}\n`, { mode: 0o600 });
+    fs.writeFileSync(path.join(home, '.netrc'), `machine ${host} login ${u.username} password ${u.password}\n`, {
+      mode: 0o600,
+    });
     fs.writeFileSync(path.join(home, 'local.txt'), 'from cadaver\n');
-    const script = ['mkcol cad', 'cd cad', 'put local.txt a.txt', 'get a.txt back.txt', 'move a.txt b.txt', 'copy b.txt c.txt',
-      'propset b.txt color blue', 'propget b.txt color', 'delete c.txt', 'ls', 'quit', ''].join('\n');
-    const { out } = await run('cadaver', [`${srv.url}/dav/`], { env: { HOME: home }, cwd: home, input: script, timeout: 60_000 });
+    const script = [
+      'mkcol cad',
+      'cd cad',
+      'put local.txt a.txt',
+      'get a.txt back.txt',
+      'move a.txt b.txt',
+      'copy b.txt c.txt',
+      'propset b.txt color blue',
+      'propget b.txt color',
+      'delete c.txt',
+      'ls',
+      'quit',
+      '',
+    ].join('\n');
+    const { out } = await run('cadaver', [`${srv.url}/dav/`], {
+      env: { HOME: home },
+      cwd: home,
+      input: script,
+      timeout: 60_000,
+    });
     expect(out).to.not.match(/failed/i);
     expect(out.match(/succeeded/g) ?? []).to.have.length.of.at.least(7);
     expect(out).to.include('Value of color is: blue');
@@ -111,8 +148,12 @@ describe('WebDAV clients', function () {
     }
     const obscured = spawnSync('rclone', ['obscure', u.password]).stdout.toString().trim();
     const env = {
-      RCLONE_CONFIG_COFFER_TYPE: 'webdav', RCLONE_CONFIG_COFFER_URL: `${srv.url}/dav/`, RCLONE_CONFIG_COFFER_VENDOR: 'owncloud',
-      RCLONE_CONFIG_COFFER_USER: u.username, RCLONE_CONFIG_COFFER_PASS: obscured, RCLONE_CONFIG: path.join(tmp, 'none.conf'),
+      RCLONE_CONFIG_COFFER_TYPE: 'webdav',
+      RCLONE_CONFIG_COFFER_URL: `${srv.url}/dav/`,
+      RCLONE_CONFIG_COFFER_VENDOR: 'owncloud',
+      RCLONE_CONFIG_COFFER_USER: u.username,
+      RCLONE_CONFIG_COFFER_PASS: obscured,
+      RCLONE_CONFIG: path.join(tmp, 'none.conf'),
     };
     const fast = ['--transfers', '8', '--checkers', '8', '--tpslimit', '0'];
     const t0 = performance.now();
@@ -134,9 +175,15 @@ describe('WebDAV clients', function () {
     expect(again.out).to.match(/Transferred:\s+0 B \/ 0 B|0 B \/ 0 B/);
 
     const lsjson = await run('rclone', ['lsjson', '-R', '--files-only', 'coffer:tree'], { env });
-    const listed = JSON.parse(lsjson.out.slice(lsjson.out.indexOf('['), lsjson.out.lastIndexOf(']') + 1)) as { Path: string; ModTime: string }[];
+    const listed = JSON.parse(lsjson.out.slice(lsjson.out.indexOf('['), lsjson.out.lastIndexOf(']') + 1)) as {
+      Path: string;
+      ModTime: string;
+    }[];
     expect(listed).to.have.length(2000);
-    for (const f of listed) expect(Math.floor(Date.parse(f.ModTime) / 1000), f.Path).to.equal(mtimes.get(f.Path.normalize('NFC')) ?? mtimes.get(f.Path));
+    for (const f of listed)
+      expect(Math.floor(Date.parse(f.ModTime) / 1000), f.Path).to.equal(
+        mtimes.get(f.Path.normalize('NFC')) ?? mtimes.get(f.Path),
+      );
 
     const down = path.join(tmp, 'down');
     const dl = await run('rclone', ['copy', 'coffer:tree', down, ...fast], { env });
@@ -146,6 +193,8 @@ describe('WebDAV clients', function () {
     expect([...b.keys()].sort()).to.deep.equal([...a.keys()].sort());
     const digest = (p: string) => createHash('sha256').update(fs.readFileSync(p)).digest('hex');
     for (const [rel, p] of a) expect(digest(b.get(rel)!), rel).to.equal(digest(p));
-    console.log(`      rclone copy of 2,000 files: ${(upMs / 1000).toFixed(1)} s; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `      rclone copy of 2,000 files: ${(upMs / 1000).toFixed(1)} s; total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   });
 });

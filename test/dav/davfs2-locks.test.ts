@@ -16,7 +16,8 @@ import { Dav, davUser } from './support.js';
 function run(cmd: string, args: string[], timeout = 60_000): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }),
+    );
   });
 }
 
@@ -60,14 +61,26 @@ describe('davfs2 (use_locks 1) against /dav/', function () {
     fs.writeFileSync(secrets, `${url} ${u.username} ${u.password}\n`, { mode: 0o600 });
     fs.mkdirSync(path.join(tmp, 'cache'), { mode: 0o777 });
     fs.chmodSync(path.join(tmp, 'cache'), 0o777);
-    fs.writeFileSync(conf, [`secrets ${secrets}`, 'use_locks 1', 'delay_upload 0', `cache_dir ${path.join(tmp, 'cache')}`, 'ask_auth 0', ''].join('\n'));
+    fs.writeFileSync(
+      conf,
+      [
+        `secrets ${secrets}`,
+        'use_locks 1',
+        'delay_upload 0',
+        `cache_dir ${path.join(tmp, 'cache')}`,
+        'ask_auth 0',
+        '',
+      ].join('\n'),
+    );
     const mount = async () => {
       const r = await run('mount.davfs', ['-o', `conf=${conf}`, url, mnt]);
       return r;
     };
     const first = await mount();
     if (first.code !== 0 && /permission|not permitted|fuse/i.test(first.out)) {
-      console.log(`      skipped: mount.davfs failed (mount not permitted here?): ${first.out.trim().split('\n').slice(-2).join(' ')}`);
+      console.log(
+        `      skipped: mount.davfs failed (mount not permitted here?): ${first.out.trim().split('\n').slice(-2).join(' ')}`,
+      );
       this.skip();
     }
     expect(first.code, first.out).to.equal(0);
@@ -103,7 +116,9 @@ describe('davfs2 (use_locks 1) against /dav/', function () {
       expect(res.status, rel).to.equal(200);
       expect(Buffer.from(await res.arrayBuffer()).equals(data), rel).to.equal(true);
     }
-    const live = await srv.app.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM locks WHERE expires_at > $now', { now: Date.now() });
+    const live = await srv.app.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM locks WHERE expires_at > $now', {
+      now: Date.now(),
+    });
     expect(Number(live?.n)).to.equal(0);
 
     const again = await mount();

@@ -32,7 +32,12 @@ describe('WebDAV Destination on another host', () => {
 
   it('answers 502 for another host or port, and neither copies nor moves', async () => {
     const port = Number(new URL(srv.url).port);
-    for (const destination of ['http://evil.example/dav/b.txt', `http://evil.example:${port}/dav/b.txt`, `http://127.0.0.1:${port + 1}/dav/b.txt`, 'https://files.example.com.evil.example/dav/b.txt']) {
+    for (const destination of [
+      'http://evil.example/dav/b.txt',
+      `http://evil.example:${port}/dav/b.txt`,
+      `http://127.0.0.1:${port + 1}/dav/b.txt`,
+      'https://files.example.com.evil.example/dav/b.txt',
+    ]) {
       expect(await send('COPY', '/dav/a.txt', destination), `COPY to ${destination}`).to.equal(502);
       expect(await send('MOVE', '/dav/a.txt', destination), `MOVE to ${destination}`).to.equal(502);
     }
@@ -44,7 +49,10 @@ describe('WebDAV Destination on another host', () => {
     expect(await send('COPY', '/dav/a.txt', `${srv.url}/dav/b.txt`)).to.equal(201);
     expect(await send('COPY', '/dav/a.txt', srv.url.replace('http://', 'HTTP://') + '/dav/x.txt')).to.equal(201);
     expect(await send('MOVE', '/dav/b.txt', 'https://files.example.com/dav/c.txt')).to.equal(201);
-    expect(await send('MOVE', '/dav/c.txt', 'http://FILES.example.com:443/dav/d.txt'), 'host compared case-insensitively; the port is part of it').to.equal(502);
+    expect(
+      await send('MOVE', '/dav/c.txt', 'http://FILES.example.com:443/dav/d.txt'),
+      'host compared case-insensitively; the port is part of it',
+    ).to.equal(502);
     expect(await send('MOVE', '/dav/c.txt', 'https://FILES.example.com:443/dav/d.txt')).to.equal(201);
     expect(await send('COPY', '/dav/d.txt', '/dav/e.txt')).to.equal(201);
     for (const name of ['a', 'd', 'e', 'x']) expect(await exists(`/dav/${name}.txt`), name).to.equal(true);
@@ -52,9 +60,17 @@ describe('WebDAV Destination on another host', () => {
   });
 
   it('refuses a PUBLIC_URL that is not an http(s) origin', () => {
-    for (const bad of ['files.example.com', 'ftp://files.example.com', 'https://files.example.com/coffer', 'https://user:pw@files.example.com']) {
+    for (const bad of [
+      'files.example.com',
+      'ftp://files.example.com',
+      'https://files.example.com/coffer',
+      'https://user:pw@files.example.com',
+    ]) {
       expect(() => loadConfig({ PUBLIC_URL: bad }), bad).to.throw(/PUBLIC_URL/);
     }
-    expect(loadConfig({ PUBLIC_URL: 'https://files.example.com/' }).publicUrl).to.deep.equal({ origin: 'https://files.example.com', host: 'files.example.com' });
+    expect(loadConfig({ PUBLIC_URL: 'https://files.example.com/' }).publicUrl).to.deep.equal({
+      origin: 'https://files.example.com',
+      host: 'files.example.com',
+    });
   });
 });

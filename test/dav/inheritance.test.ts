@@ -38,7 +38,9 @@ describe('inheritance through 25 levels (API and WebDAV)', () => {
     expect((await b.get(`/api/files/${file.id}/content`)).status).to.equal(404);
     expect((await dav.request('GET', davPath)).status).to.equal(404);
 
-    const share = await (await a.post(`/api/nodes/${top.id}/shares`, { user: bob.username, permission: 'view' })).json();
+    const share = await (
+      await a.post(`/api/nodes/${top.id}/shares`, { user: bob.username, permission: 'view' })
+    ).json();
     expect(await (await b.get(`/api/files/${file.id}/content`)).text()).to.equal('at the bottom');
     expect(await (await dav.request('GET', davPath)).text()).to.equal('at the bottom');
     expect((await b.json(b.get(`/api/nodes/${file.id}`))).permission).to.equal('view');
@@ -95,7 +97,9 @@ describe('recycle bin through both doors', () => {
     const bin = (await a.json(a.get('/api/trash'))).items as { id: string; name: string; size: number }[];
     expect(bin.map((i) => i.name).sort()).to.deep.equal(['Album', 'loose.txt']);
     expect(bin.find((i) => i.name === 'Album')!.size).to.equal(18);
-    expect(hrefs(await (await dav.request('PROPFIND', '/dav/', { headers: { depth: '1' } })).text())).to.not.include('/dav/Album/');
+    expect(hrefs(await (await dav.request('PROPFIND', '/dav/', { headers: { depth: '1' } })).text())).to.not.include(
+      '/dav/Album/',
+    );
 
     expect((await a.post(`/api/trash/${album.id}/restore`)).status).to.equal(200);
     expect(await tree(album.id)).to.deep.equal(before);

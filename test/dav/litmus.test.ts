@@ -8,7 +8,12 @@ import { davUser } from './support.js';
 
 const SUITES = ['basic', 'copymove', 'props', 'locks', 'http'];
 
-interface SuiteResult { run: number; passed: number; failed: number; skipped: number }
+interface SuiteResult {
+  run: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+}
 
 /** Parses litmus output: "<- summary for `basic': of 16 tests run: 16 passed, 0 failed." and "-> N tests were skipped.". */
 function parseLitmus(out: string): { suites: Map<string, SuiteResult>; failures: string[] } {
@@ -45,8 +50,12 @@ describe('litmus against /dav/ (basic, copymove, props, locks, http)', function 
     const u = await davUser(srv, { password: 'litmus:pässword' });
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-litmus-'));
     const out = await new Promise<string>((resolve) => {
-      execFile('litmus', ['-k', `${srv.url}/dav/`, u.username, u.password], { cwd, env: { ...process.env, TESTS: SUITES.join(' ') }, timeout: 150_000 },
-        (_err, stdout, stderr) => resolve(stdout + stderr));
+      execFile(
+        'litmus',
+        ['-k', `${srv.url}/dav/`, u.username, u.password],
+        { cwd, env: { ...process.env, TESTS: SUITES.join(' ') }, timeout: 150_000 },
+        (_err, stdout, stderr) => resolve(stdout + stderr),
+      );
     });
     fs.rmSync(cwd, { recursive: true, force: true });
     const { suites, failures } = parseLitmus(out);

@@ -19,8 +19,16 @@ import { Dav, davUser, type DavUser } from './support.js';
 const LOCKINFO = (scope: 'exclusive' | 'shared', owner = '<D:href>tester</D:href>') =>
   `<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:${scope}/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>${owner}</D:owner></D:lockinfo>`;
 
-async function lock(dav: Dav, p: string, headers: Record<string, string> = {}, scope: 'exclusive' | 'shared' = 'exclusive'): Promise<{ status: number; token: string; body: string }> {
-  const res = await dav.request('LOCK', p, { headers: { 'content-type': 'text/xml; charset="utf-8"', ...headers }, body: LOCKINFO(scope) });
+async function lock(
+  dav: Dav,
+  p: string,
+  headers: Record<string, string> = {},
+  scope: 'exclusive' | 'shared' = 'exclusive',
+): Promise<{ status: number; token: string; body: string }> {
+  const res = await dav.request('LOCK', p, {
+    headers: { 'content-type': 'text/xml; charset="utf-8"', ...headers },
+    body: LOCKINFO(scope),
+  });
   const body = await res.text();
   const h = res.headers.get('lock-token') ?? '';
   return { status: res.status, token: h.replace(/^<|>$/g, ''), body };
@@ -33,7 +41,11 @@ async function status(p: Promise<Response>): Promise<number> {
 }
 
 async function lockdiscovery(dav: Dav, p: string): Promise<string> {
-  const res = await dav.propfind(p, '0', '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>');
+  const res = await dav.propfind(
+    p,
+    '0',
+    '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>',
+  );
   return res.text();
 }
 
@@ -54,7 +66,13 @@ describe('WebDAV locks (class 2)', function () {
     expect(res.headers.get('dav')).to.equal('1, 2');
     expect(res.headers.get('allow')).to.include('LOCK').and.include('UNLOCK');
     expect(await dav.put('/dav/s.txt', 'x')).to.have.property('status', 201);
-    const xml = await (await dav.propfind('/dav/s.txt', '0', '<D:propfind xmlns:D="DAV:"><D:prop><D:supportedlock/></D:prop></D:propfind>')).text();
+    const xml = await (
+      await dav.propfind(
+        '/dav/s.txt',
+        '0',
+        '<D:propfind xmlns:D="DAV:"><D:prop><D:supportedlock/></D:prop></D:propfind>',
+      )
+    ).text();
     expect(xml).to.include('<D:exclusive/>').and.include('<D:shared/>');
   });
 
@@ -69,31 +87,54 @@ describe('WebDAV locks (class 2)', function () {
     expect(l.status).to.equal(201); // an unmapped URL: an empty file is created and locked
     expect(l.token).to.match(/^urn:uuid:[0-9a-f-]{36}$/);
     expect(l.body).to.include('<D:timeout>Second-3600</D:timeout>').and.include('<D:depth>infinity</D:depth>');
-    expect(l.body).to.include(`<D:href>${l.token}</D:href>`).and.include('<D:lockroot><D:href>/dav/report.docx</D:href>');
+    expect(l.body)
+      .to.include(`<D:href>${l.token}</D:href>`)
+      .and.include('<D:lockroot><D:href>/dav/report.docx</D:href>');
     const If = `(<${l.token}>)`;
 
-    expect(await status(dav.request('PUT', '/dav/report.docx', { headers: { ...win, If }, body: 'the report' }))).to.equal(204);
+    expect(
+      await status(dav.request('PUT', '/dav/report.docx', { headers: { ...win, If }, body: 'the report' })),
+    ).to.equal(204);
     const created = 'Mon, 02 Jan 2023 10:00:00 GMT';
     const modified = 'Tue, 03 Jan 2023 11:30:00 GMT';
-    const body = `<?xml version="1.0" encoding="utf-8" ?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop>`
-      + `<Z:Win32CreationTime>${created}</Z:Win32CreationTime><Z:Win32LastAccessTime>${modified}</Z:Win32LastAccessTime>`
-      + `<Z:Win32LastModifiedTime>${modified}</Z:Win32LastModifiedTime><Z:Win32FileAttributes>00000020</Z:Win32FileAttributes>`
-      + '</D:prop></D:set></D:propertyupdate>';
+    const body =
+      `<?xml version="1.0" encoding="utf-8" ?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop>` +
+      `<Z:Win32CreationTime>${created}</Z:Win32CreationTime><Z:Win32LastAccessTime>${modified}</Z:Win32LastAccessTime>` +
+      `<Z:Win32LastModifiedTime>${modified}</Z:Win32LastModifiedTime><Z:Win32FileAttributes>00000020</Z:Win32FileAttributes>` +
+      '</D:prop></D:set></D:propertyupdate>';
     // Without the token the same user is refused: the token is the key.
-    expect(await status(dav.request('PROPPATCH', '/dav/report.docx', { headers: { ...win, 'content-type': 'text/xml' }, body }))).to.equal(423);
-    const pp = await dav.request('PROPPATCH', '/dav/report.docx', { headers: { ...win, If, 'content-type': 'text/xml' }, body });
+    expect(
+      await status(
+        dav.request('PROPPATCH', '/dav/report.docx', { headers: { ...win, 'content-type': 'text/xml' }, body }),
+      ),
+    ).to.equal(423);
+    const pp = await dav.request('PROPPATCH', '/dav/report.docx', {
+      headers: { ...win, If, 'content-type': 'text/xml' },
+      body,
+    });
     expect(pp.status).to.equal(207);
     const ppXml = await pp.text();
     expect(ppXml).to.include('200 OK').and.not.include('403').and.not.include('424');
 
     // Wrong tokens: 412; no token: 423; DELETE without the token: 423.
-    expect(await status(dav.request('PUT', '/dav/report.docx', { headers: { If: '(<urn:uuid:00000000-0000-0000-0000-000000000000>)' }, body: 'x' }))).to.equal(412);
+    expect(
+      await status(
+        dav.request('PUT', '/dav/report.docx', {
+          headers: { If: '(<urn:uuid:00000000-0000-0000-0000-000000000000>)' },
+          body: 'x',
+        }),
+      ),
+    ).to.equal(412);
     expect(await status(dav.request('PUT', '/dav/report.docx', { body: 'x' }))).to.equal(423);
     expect(await status(dav.request('DELETE', '/dav/report.docx'))).to.equal(423);
-    expect(await status(dav.request('MOVE', '/dav/report.docx', { headers: { destination: `${srv.url}/dav/moved.docx` } }))).to.equal(423);
+    expect(
+      await status(dav.request('MOVE', '/dav/report.docx', { headers: { destination: `${srv.url}/dav/moved.docx` } })),
+    ).to.equal(423);
     expect(await lockdiscovery(dav, '/dav/report.docx')).to.include(l.token);
 
-    expect(await status(dav.request('UNLOCK', '/dav/report.docx', { headers: { ...win, 'lock-token': `<${l.token}>` } }))).to.equal(204);
+    expect(
+      await status(dav.request('UNLOCK', '/dav/report.docx', { headers: { ...win, 'lock-token': `<${l.token}>` } })),
+    ).to.equal(204);
     expect(await lockdiscovery(dav, '/dav/report.docx')).to.not.include(l.token);
     const got = await dav.request('GET', '/dav/report.docx');
     expect(await got.text()).to.equal('the report');
@@ -106,11 +147,15 @@ describe('WebDAV locks (class 2)', function () {
   it('macOS Finder replay: LOCK, chunked PUT with X-Expected-Entity-Length, ._ and .DS_Store files, quota PROPFIND, UNLOCK', async () => {
     const mac = { 'user-agent': 'WebDAVFS/3.0.0 (03008000) Darwin/22.1.0 (arm64)' };
     expect(await dav.mkcol('/dav/Photos')).to.equal(201);
-    const quota = await (await dav.request('PROPFIND', '/dav/', {
-      headers: { ...mac, depth: '0', 'content-type': 'text/xml' },
-      body: '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/><D:quota/><D:quotaused/></D:prop></D:propfind>',
-    })).text();
-    expect(quota).to.match(/<D:quota-available-bytes>\d+<\/D:quota-available-bytes>/).and.match(/<D:quota-used-bytes>\d+<\/D:quota-used-bytes>/);
+    const quota = await (
+      await dav.request('PROPFIND', '/dav/', {
+        headers: { ...mac, depth: '0', 'content-type': 'text/xml' },
+        body: '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/><D:quota/><D:quotaused/></D:prop></D:propfind>',
+      })
+    ).text();
+    expect(quota)
+      .to.match(/<D:quota-available-bytes>\d+<\/D:quota-available-bytes>/)
+      .and.match(/<D:quota-used-bytes>\d+<\/D:quota-used-bytes>/);
     const payload = Buffer.alloc(70_000, 'p');
     for (const name of ['holiday.jpg', '._holiday.jpg', '.DS_Store']) {
       const l = await lock(dav, `/dav/Photos/${name}`, { ...mac, depth: '0', timeout: 'Second-600' });
@@ -125,35 +170,80 @@ describe('WebDAV locks (class 2)', function () {
         },
       });
       const put = await dav.request('PUT', `/dav/Photos/${name}`, {
-        headers: { ...mac, If: `(<${l.token}>)`, 'x-expected-entity-length': String(content.length), 'content-type': 'application/octet-stream' },
+        headers: {
+          ...mac,
+          If: `(<${l.token}>)`,
+          'x-expected-entity-length': String(content.length),
+          'content-type': 'application/octet-stream',
+        },
         body: stream,
       });
       await put.arrayBuffer();
       expect(put.status, name).to.equal(204);
-      expect(await status(dav.request('UNLOCK', `/dav/Photos/${name}`, { headers: { ...mac, 'lock-token': `<${l.token}>` } }))).to.equal(204);
+      expect(
+        await status(
+          dav.request('UNLOCK', `/dav/Photos/${name}`, { headers: { ...mac, 'lock-token': `<${l.token}>` } }),
+        ),
+      ).to.equal(204);
       const back = Buffer.from(await (await dav.request('GET', `/dav/Photos/${name}`)).arrayBuffer());
       expect(back.equals(content), name).to.equal(true);
     }
     const listing = await (await dav.propfind('/dav/Photos/', '1')).text();
-    expect(listing).to.include('/dav/Photos/._holiday.jpg').and.include('/dav/Photos/.DS_Store').and.include('<D:getcontentlength>70000</D:getcontentlength>');
+    expect(listing)
+      .to.include('/dav/Photos/._holiday.jpg')
+      .and.include('/dav/Photos/.DS_Store')
+      .and.include('<D:getcontentlength>70000</D:getcontentlength>');
   });
 
   it('If: regressions (ANCHORS §4.3): unknown untagged token, bogus token on a locked file, wrong etag, garbage → 412/423/400; the server stays up', async () => {
     await dav.put('/dav/r.txt', 'r');
-    expect(await status(dav.request('PUT', '/dav/r.txt', { headers: { If: '(<urn:uuid:11111111-2222-3333-4444-555555555555>)' }, body: 'y' }))).to.equal(412);
+    expect(
+      await status(
+        dav.request('PUT', '/dav/r.txt', {
+          headers: { If: '(<urn:uuid:11111111-2222-3333-4444-555555555555>)' },
+          body: 'y',
+        }),
+      ),
+    ).to.equal(412);
     const l = await lock(dav, '/dav/r.txt');
-    expect(await status(dav.request('PUT', '/dav/r.txt', { headers: { If: '(<opaquelocktoken:bogus>)' }, body: 'y' }))).to.equal(412);
-    expect(await status(dav.request('PUT', '/dav/r.txt', { headers: { If: '(["wrong-etag"])' }, body: 'y' }))).to.equal(412);
+    expect(
+      await status(dav.request('PUT', '/dav/r.txt', { headers: { If: '(<opaquelocktoken:bogus>)' }, body: 'y' })),
+    ).to.equal(412);
+    expect(await status(dav.request('PUT', '/dav/r.txt', { headers: { If: '(["wrong-etag"])' }, body: 'y' }))).to.equal(
+      412,
+    );
     // A true header that submits the wrong token: still locked.
-    expect(await status(dav.request('PUT', '/dav/r.txt', { headers: { If: '(<opaquelocktoken:bogus>) (Not <DAV:no-lock>)' }, body: 'y' }))).to.equal(423);
+    expect(
+      await status(
+        dav.request('PUT', '/dav/r.txt', {
+          headers: { If: '(<opaquelocktoken:bogus>) (Not <DAV:no-lock>)' },
+          body: 'y',
+        }),
+      ),
+    ).to.equal(423);
     for (const bad of ['(corrupt', '<x>', 'nonsense', '([unquoted])', '()']) {
       expect(await status(dav.request('PUT', '/dav/r.txt', { headers: { If: bad }, body: 'y' })), bad).to.equal(400);
     }
     // Token and ETag, tagged with the resource's absolute URL.
     const etag = (await dav.request('HEAD', '/dav/r.txt')).headers.get('etag')!;
-    expect(await status(dav.request('PUT', '/dav/r.txt', { headers: { If: `<${srv.url}/dav/r.txt> (<${l.token}> [${etag}])` }, body: 'z' }))).to.equal(204);
-    expect(await status(dav.request('UNLOCK', '/dav/r.txt', { headers: { 'lock-token': '<urn:uuid:00000000-0000-0000-0000-000000000000>' } }))).to.equal(409);
-    expect(await status(dav.request('UNLOCK', '/dav/r.txt', { headers: { 'lock-token': `<${l.token}>` } }))).to.equal(204);
+    expect(
+      await status(
+        dav.request('PUT', '/dav/r.txt', {
+          headers: { If: `<${srv.url}/dav/r.txt> (<${l.token}> [${etag}])` },
+          body: 'z',
+        }),
+      ),
+    ).to.equal(204);
+    expect(
+      await status(
+        dav.request('UNLOCK', '/dav/r.txt', {
+          headers: { 'lock-token': '<urn:uuid:00000000-0000-0000-0000-000000000000>' },
+        }),
+      ),
+    ).to.equal(409);
+    expect(await status(dav.request('UNLOCK', '/dav/r.txt', { headers: { 'lock-token': `<${l.token}>` } }))).to.equal(
+      204,
+    );
     expect(await status(dav.request('GET', '/dav/r.txt'))).to.equal(200);
     expect(srv.errors).to.deep.equal([]);
   });
@@ -166,14 +256,26 @@ describe('WebDAV locks (class 2)', function () {
     expect(await status(dav.request('PUT', '/dav/team/new.txt', { body: 'n' }))).to.equal(423);
     expect(await status(dav.request('PUT', '/dav/team/a.txt', { body: 'n' }))).to.equal(423);
     expect(await status(dav.request('MKCOL', '/dav/team/sub'))).to.equal(423);
-    expect(await status(dav.request('PUT', '/dav/team/new.txt', { body: 'n', headers: { If: `</dav/team/> (<${l.token}>)` } }))).to.equal(201);
-    expect(await lockdiscovery(dav, '/dav/team/new.txt')).to.include(l.token).and.include('<D:lockroot><D:href>/dav/team/</D:href>');
+    expect(
+      await status(
+        dav.request('PUT', '/dav/team/new.txt', { body: 'n', headers: { If: `</dav/team/> (<${l.token}>)` } }),
+      ),
+    ).to.equal(201);
+    expect(await lockdiscovery(dav, '/dav/team/new.txt'))
+      .to.include(l.token)
+      .and.include('<D:lockroot><D:href>/dav/team/</D:href>');
     expect((await lock(dav, '/dav/team/a.txt')).status).to.equal(423);
     // A refresh through a member, with the collection's token.
-    const r = await dav.request('LOCK', '/dav/team/a.txt', { headers: { If: `(<${l.token}>)`, timeout: 'Second-120' } });
+    const r = await dav.request('LOCK', '/dav/team/a.txt', {
+      headers: { If: `(<${l.token}>)`, timeout: 'Second-120' },
+    });
     expect(r.status).to.equal(200);
-    expect(await r.text()).to.include('Second-120').and.include(l.token);
-    expect(await status(dav.request('UNLOCK', '/dav/team/', { headers: { 'lock-token': `<${l.token}>` } }))).to.equal(204);
+    expect(await r.text())
+      .to.include('Second-120')
+      .and.include(l.token);
+    expect(await status(dav.request('UNLOCK', '/dav/team/', { headers: { 'lock-token': `<${l.token}>` } }))).to.equal(
+      204,
+    );
 
     await dav.put('/dav/shared.txt', 's');
     const s1 = await lock(dav, '/dav/shared.txt', { timeout: 'Infinite, Second-4100000000' }, 'shared');
@@ -181,7 +283,9 @@ describe('WebDAV locks (class 2)', function () {
     const s2 = await lock(dav, '/dav/shared.txt', {}, 'shared');
     expect([s1.status, s2.status]).to.deep.equal([200, 200]);
     expect((await lock(dav, '/dav/shared.txt')).status).to.equal(423);
-    expect(await status(dav.request('PUT', '/dav/shared.txt', { body: 'x', headers: { If: `(<${s2.token}>)` } }))).to.equal(204);
+    expect(
+      await status(dav.request('PUT', '/dav/shared.txt', { body: 'x', headers: { If: `(<${s2.token}>)` } })),
+    ).to.equal(204);
   });
 
   it('the JSON API agrees: rename, move, overwrite and delete of a locked file (or one inside a locked folder) are 423 locked', async () => {
@@ -219,7 +323,13 @@ describe('WebDAV locks (class 2)', function () {
   it('a MOVE by the holder moves the file and drops the lock (RFC 4918 §7.3: locks do not move)', async () => {
     await dav.put('/dav/mv.txt', 'm');
     const l = await lock(dav, '/dav/mv.txt');
-    expect(await status(dav.request('MOVE', '/dav/mv.txt', { headers: { destination: `${srv.url}/dav/mv2.txt`, If: `(<${l.token}>)` } }))).to.equal(201);
+    expect(
+      await status(
+        dav.request('MOVE', '/dav/mv.txt', {
+          headers: { destination: `${srv.url}/dav/mv2.txt`, If: `(<${l.token}>)` },
+        }),
+      ),
+    ).to.equal(201);
     expect(await lockdiscovery(dav, '/dav/mv2.txt')).to.not.include(l.token);
     expect(await status(dav.request('PUT', '/dav/mv2.txt', { body: 'free' }))).to.equal(204);
     expect(await status(dav.request('PUT', '/dav/mv.txt', { body: 'free' }))).to.equal(201);
@@ -233,7 +343,11 @@ describe('WebDAV locks (class 2)', function () {
     await dav.put('/dav/cad.txt', 'cadaver');
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-cadlock-'));
     try {
-      fs.writeFileSync(path.join(home, '.netrc'), `machine ${new URL(srv.url).hostname} login ${u.username} password ${u.password}\n`, { mode: 0o600 });
+      fs.writeFileSync(
+        path.join(home, '.netrc'),
+        `machine ${new URL(srv.url).hostname} login ${u.username} password ${u.password}\n`,
+        { mode: 0o600 },
+      );
       const child = spawn('cadaver', [`${srv.url}/dav/`], { env: { ...process.env, HOME: home }, cwd: home });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -263,11 +377,22 @@ describe('WebDAV locks across a restart and on the clock', function () {
   it('a lock survives a restart (reported and enforced) and is gone after its timeout', async () => {
     const clock = new ManualClock();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-lockrestart-'));
-    const env = { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', BCRYPT_COST: '4', JOBS_ENABLED: 'false', LOG_LEVEL: 'silent', ADMIN_PASSWORD };
+    const env = {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      BCRYPT_COST: '4',
+      JOBS_ENABLED: 'false',
+      LOG_LEVEL: 'silent',
+      ADMIN_PASSWORD,
+    };
     let app = await createApp(loadConfig(env), { clock });
     try {
       let url = await app.listen();
-      const srv1 = { url, adminToken: async () => (await login(url, 'admin', ADMIN_PASSWORD)).token } as unknown as TestServer;
+      const srv1 = {
+        url,
+        adminToken: async () => (await login(url, 'admin', ADMIN_PASSWORD)).token,
+      } as unknown as TestServer;
       const u = await davUser(srv1);
       let dav = Dav.for({ url } as TestServer, u);
       await dav.put('/dav/keep.txt', 'v1');
@@ -280,13 +405,19 @@ describe('WebDAV locks across a restart and on the clock', function () {
       dav = Dav.for({ url } as TestServer, u);
       expect(await lockdiscovery(dav, '/dav/keep.txt')).to.include(l.token);
       expect(await status(dav.request('PUT', '/dav/keep.txt', { body: 'v2' }))).to.equal(423);
-      expect(await status(dav.request('PUT', '/dav/keep.txt', { body: 'v2', headers: { If: `(<${l.token}>)` } }))).to.equal(204);
+      expect(
+        await status(dav.request('PUT', '/dav/keep.txt', { body: 'v2', headers: { If: `(<${l.token}>)` } })),
+      ).to.equal(204);
 
       clock.advance(601_000);
       expect(await lockdiscovery(dav, '/dav/keep.txt')).to.not.include(l.token);
       expect(await status(dav.request('PUT', '/dav/keep.txt', { body: 'v3' }))).to.equal(204);
-      expect(await status(dav.request('UNLOCK', '/dav/keep.txt', { headers: { 'lock-token': `<${l.token}>` } }))).to.equal(409);
-      expect(await new Locks(app.db, clock, { maxTimeoutSeconds: 86400, granteeMaxTimeoutSeconds: 3600 }).sweep()).to.deep.equal({ expired: 1 });
+      expect(
+        await status(dav.request('UNLOCK', '/dav/keep.txt', { headers: { 'lock-token': `<${l.token}>` } })),
+      ).to.equal(409);
+      expect(
+        await new Locks(app.db, clock, { maxTimeoutSeconds: 86400, granteeMaxTimeoutSeconds: 3600 }).sweep(),
+      ).to.deep.equal({ expired: 1 });
     } finally {
       await app.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

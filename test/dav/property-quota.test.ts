@@ -15,19 +15,24 @@ const NS = 'urn:example:props';
 const CAP = 4096;
 
 const setProps = (props: Record<string, string>) =>
-  `<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${NS}"><D:set><D:prop>`
-  + Object.entries(props).map(([k, v]) => `<Z:${k}>${v}</Z:${k}>`).join('')
-  + '</D:prop></D:set></D:propertyupdate>';
+  `<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${NS}"><D:set><D:prop>` +
+  Object.entries(props)
+    .map(([k, v]) => `<Z:${k}>${v}</Z:${k}>`)
+    .join('') +
+  '</D:prop></D:set></D:propertyupdate>';
 const removeProps = (...names: string[]) =>
-  `<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${NS}"><D:remove><D:prop>`
-  + names.map((n) => `<Z:${n}/>`).join('') + '</D:prop></D:remove></D:propertyupdate>';
+  `<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${NS}"><D:remove><D:prop>` +
+  names.map((n) => `<Z:${n}/>`).join('') +
+  '</D:prop></D:remove></D:propertyupdate>';
 /** What a property row stores: namespace, name and value (here plain ASCII text). */
 const bytesOf = (name: string, value: string) => NS.length + name.length + value.length;
 
 /** status line → property names in that propstat. */
 function propstats(xml: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const m of xml.matchAll(/<D:propstat><D:prop>([\s\S]*?)<\/D:prop><D:status>HTTP\/1\.1 (\d{3})[^<]*<\/D:status><\/D:propstat>/g)) {
+  for (const m of xml.matchAll(
+    /<D:propstat><D:prop>([\s\S]*?)<\/D:prop><D:status>HTTP\/1\.1 (\d{3})[^<]*<\/D:status><\/D:propstat>/g,
+  )) {
     out[m[2]!] = [...m[1]!.matchAll(/<(?:[\w-]+:)?([\w-]+)[\s/>]/g)].map((x) => x[1]!);
   }
   return out;
@@ -48,13 +53,22 @@ describe('WebDAV dead properties count toward the quota', function () {
     await srv.close();
   });
 
-  const me = async () => (await api(srv.url).as(u).json(api(srv.url).as(u).get('/api/auth/me'))).user as { usedBytes: number };
+  const me = async () =>
+    (await api(srv.url).as(u).json(api(srv.url).as(u).get('/api/auth/me'))).user as { usedBytes: number };
   const quotaUsed = async () => {
-    const xml = await (await dav.propfind('/dav/', '0', '<D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>')).text();
+    const xml = await (
+      await dav.propfind('/dav/', '0', '<D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>')
+    ).text();
     return Number(/<D:quota-used-bytes>(\d+)</.exec(xml)?.[1]);
   };
   const stored = async (path: string, name: string, client = dav) =>
-    (await (await client.propfind(path, '0', `<D:propfind xmlns:D="DAV:" xmlns:Z="${NS}"><D:prop><Z:${name}/></D:prop></D:propfind>`)).text());
+    await (
+      await client.propfind(
+        path,
+        '0',
+        `<D:propfind xmlns:D="DAV:" xmlns:Z="${NS}"><D:prop><Z:${name}/></D:prop></D:propfind>`,
+      )
+    ).text();
 
   it('charges a property to usedBytes and quota-used-bytes, and gives it back when removed', async () => {
     expect((await dav.put('/dav/a.txt', 'hello')).status).to.equal(201);
@@ -77,7 +91,9 @@ describe('WebDAV dead properties count toward the quota', function () {
   it('refuses properties over the per-resource cap with 507 in the multistatus, storing none of them', async () => {
     expect((await dav.put('/dav/capped.txt', 'c')).status).to.equal(201);
     const before = await usedBytes(srv, u.id);
-    const res = await dav.request('PROPPATCH', '/dav/capped.txt', { body: setProps({ small: 'ok', big: 'y'.repeat(CAP) }) });
+    const res = await dav.request('PROPPATCH', '/dav/capped.txt', {
+      body: setProps({ small: 'ok', big: 'y'.repeat(CAP) }),
+    });
     expect(res.status).to.equal(207);
     const stats = propstats(await res.text());
     expect(stats['507']?.sort()).to.deep.equal(['big', 'small']);
@@ -87,8 +103,9 @@ describe('WebDAV dead properties count toward the quota', function () {
     // Several PROPPATCHes cannot add up past the cap either; a set and a remove in one request fail together.
     await (await dav.request('PROPPATCH', '/dav/capped.txt', { body: setProps({ one: 'z'.repeat(CAP / 2) }) })).text();
     const second = await dav.request('PROPPATCH', '/dav/capped.txt', {
-      body: `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${NS}"><D:remove><D:prop><Z:one/></D:prop></D:remove>`
-        + `<D:set><D:prop><Z:two>${'z'.repeat(CAP / 2)}</Z:two><Z:three>${'z'.repeat(CAP / 2)}</Z:three></D:prop></D:set></D:propertyupdate>`,
+      body:
+        `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="${NS}"><D:remove><D:prop><Z:one/></D:prop></D:remove>` +
+        `<D:set><D:prop><Z:two>${'z'.repeat(CAP / 2)}</Z:two><Z:three>${'z'.repeat(CAP / 2)}</Z:three></D:prop></D:set></D:propertyupdate>`,
     });
     const s2 = propstats(await second.text());
     expect(s2['507']?.sort()).to.deep.equal(['three', 'two']);
@@ -127,7 +144,7 @@ describe('WebDAV dead properties count toward the quota', function () {
     expect((await a.json(a.get('/api/auth/me'))).user.usedBytes).to.equal(one);
   });
 
-  it('migration 006 records the bytes of properties stored before it and adds them to their owners\' usage', async () => {
+  it("migration 006 records the bytes of properties stored before it and adds them to their owners' usage", async () => {
     const w = await davUser(srv, { quotaBytes: 64 * 1024 });
     const d = Dav.for(srv, w);
     expect((await d.put('/dav/old.txt', 'old')).status).to.equal(201);

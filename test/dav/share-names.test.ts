@@ -12,7 +12,8 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { Dav, hrefs } from './support.js';
 
 const SW = '/dav/Shared%20with%20me';
-const seg = (name: string) => encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+const seg = (name: string) =>
+  encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 
 describe('stable names in "Shared with me"', () => {
   let srv: TestServer;
@@ -21,14 +22,31 @@ describe('stable names in "Shared with me"', () => {
 
   before(async () => {
     srv = await startTestServer();
-    [alice, bob, carol, dave] = await Promise.all([createUser(srv, { prefix: 'alice' }), createUser(srv, { prefix: 'bob' }), createUser(srv, { prefix: 'carol' }), createUser(srv, { prefix: 'dave' })]);
+    [alice, bob, carol, dave] = await Promise.all([
+      createUser(srv, { prefix: 'alice' }),
+      createUser(srv, { prefix: 'bob' }),
+      createUser(srv, { prefix: 'carol' }),
+      createUser(srv, { prefix: 'dave' }),
+    ]);
     // Bob shares "Plans" with Carol first, then Alice shares her own "Plans" with Carol.
     bobPlans = await api(srv.url).as(bob).mkdir(bob.rootId, 'Plans');
     await api(srv.url).as(bob).upload(bobPlans.id, 'owner.txt', 'bob');
-    expect((await api(srv.url).as(bob).post(`/api/nodes/${bobPlans.id}/shares`, { user: carol.username, permission: 'edit' })).status).to.equal(201);
+    expect(
+      (
+        await api(srv.url)
+          .as(bob)
+          .post(`/api/nodes/${bobPlans.id}/shares`, { user: carol.username, permission: 'edit' })
+      ).status,
+    ).to.equal(201);
     alicePlans = await api(srv.url).as(alice).mkdir(alice.rootId, 'Plans');
     await api(srv.url).as(alice).upload(alicePlans.id, 'owner.txt', 'alice');
-    expect((await api(srv.url).as(alice).post(`/api/nodes/${alicePlans.id}/shares`, { user: carol.username, permission: 'edit' })).status).to.equal(201);
+    expect(
+      (
+        await api(srv.url)
+          .as(alice)
+          .post(`/api/nodes/${alicePlans.id}/shares`, { user: carol.username, permission: 'edit' })
+      ).status,
+    ).to.equal(201);
   });
   after(() => srv.close());
 
@@ -36,14 +54,19 @@ describe('stable names in "Shared with me"', () => {
   const roots = async (u: TestUser) => {
     const res = await dav(u).request('PROPFIND', `${SW}/`, { headers: { depth: '1' } });
     expect(res.status).to.equal(207);
-    return hrefs(await res.text()).slice(1).map((h) => decodeURIComponent(h.slice(SW.length + 1).replace(/\/$/, '')));
+    return hrefs(await res.text())
+      .slice(1)
+      .map((h) => decodeURIComponent(h.slice(SW.length + 1).replace(/\/$/, '')));
   };
   const ownerAt = async (u: TestUser, name: string) => {
     const res = await dav(u).request('GET', `${SW}/${seg(name)}/owner.txt`);
     return res.status === 200 ? res.text() : `status ${res.status}`;
   };
-  const incoming = async (u: TestUser) => (await api(srv.url).as(u).json(api(srv.url).as(u).get('/api/shares/incoming'))).items as
-    (NodeJson & { shareId: string; shareName: string })[];
+  const incoming = async (u: TestUser) =>
+    (await api(srv.url).as(u).json(api(srv.url).as(u).get('/api/shares/incoming'))).items as (NodeJson & {
+      shareId: string;
+      shareName: string;
+    })[];
 
   it('names a share when it is created: the plain name first, then told apart by the owner', async () => {
     expect((await roots(carol)).sort()).to.deep.equal(['Plans', `Plans (${alice.username})`].sort());
@@ -51,10 +74,13 @@ describe('stable names in "Shared with me"', () => {
     expect(await ownerAt(carol, `Plans (${alice.username})`)).to.equal('alice');
     const items = await incoming(carol);
     expect(items.find((i) => i.id === bobPlans.id)).to.include({ name: 'Plans', shareName: 'Plans' });
-    expect(items.find((i) => i.id === alicePlans.id)).to.include({ name: 'Plans', shareName: `Plans (${alice.username})` });
+    expect(items.find((i) => i.id === alicePlans.id)).to.include({
+      name: 'Plans',
+      shareName: `Plans (${alice.username})`,
+    });
   });
 
-  it('hijack: whatever Alice renames her folder to, Carol\'s paths keep pointing at the same owner and her write lands in Bob\'s folder', async () => {
+  it("hijack: whatever Alice renames her folder to, Carol's paths keep pointing at the same owner and her write lands in Bob's folder", async () => {
     const before = new Map<string, string>();
     for (const name of await roots(carol)) before.set(name, await ownerAt(carol, name));
     const bobsName = [...before].find(([, owner]) => owner === 'bob')![0];
@@ -62,7 +88,8 @@ describe('stable names in "Shared with me"', () => {
     for (const name of [bobsName, `Plans (${bob.username})`, `Plans (${alice.username})`, 'Plans (2)', 'Plans']) {
       const res = await a.patch(`/api/nodes/${alicePlans.id}`, { name });
       await res.body?.cancel();
-      for (const [path, owner] of before) expect(await ownerAt(carol, path), `after Alice renamed hers to "${name}", "${path}"`).to.equal(owner);
+      for (const [path, owner] of before)
+        expect(await ownerAt(carol, path), `after Alice renamed hers to "${name}", "${path}"`).to.equal(owner);
     }
     const put = await dav(carol).put(`${SW}/${seg(bobsName)}/from%20carol.txt`, 'for bob');
     expect(put.status).to.equal(201);
@@ -75,8 +102,14 @@ describe('stable names in "Shared with me"', () => {
     expect((await b.patch(`/api/nodes/${bobPlans.id}`, { name: 'Roadmap' })).status).to.equal(200);
     expect(await ownerAt(carol, 'Plans')).to.equal('bob');
     expect(await ownerAt(carol, 'Roadmap')).to.equal('status 404');
-    expect((await b.post(`/api/nodes/${bobPlans.id}/shares`, { user: carol.username, permission: 'view' })).status).to.equal(201);
-    expect((await incoming(carol)).find((i) => i.id === bobPlans.id)).to.include({ name: 'Roadmap', shareName: 'Plans', permission: 'view' });
+    expect(
+      (await b.post(`/api/nodes/${bobPlans.id}/shares`, { user: carol.username, permission: 'view' })).status,
+    ).to.equal(201);
+    expect((await incoming(carol)).find((i) => i.id === bobPlans.id)).to.include({
+      name: 'Roadmap',
+      shareName: 'Plans',
+      permission: 'view',
+    });
     await b.post(`/api/nodes/${bobPlans.id}/shares`, { user: carol.username, permission: 'edit' });
   });
 
@@ -99,26 +132,51 @@ describe('stable names in "Shared with me"', () => {
     expect((await c.patch(`/api/shares/${share.shareId}`, { permission: 'view' })).status).to.equal(403); // the owner's field
     expect((await api(srv.url).as(alice).patch(`/api/shares/${share.shareId}`, { name: 'Mine' })).status).to.equal(403); // the grantee's field
     expect((await api(srv.url).as(dave).patch(`/api/shares/${share.shareId}`, { name: 'Mine' })).status).to.equal(404);
-    expect((await api(srv.url).as(alice).patch(`/api/shares/${share.shareId}`, { permission: 'edit' })).status).to.equal(200);
+    expect(
+      (await api(srv.url).as(alice).patch(`/api/shares/${share.shareId}`, { permission: 'edit' })).status,
+    ).to.equal(200);
     // Case-only renames of one's own share are fine; Alice's folder never changed.
     expect((await c.patch(`/api/shares/${share.shareId}`, { name: 'from alice' })).status).to.equal(200);
-    expect((await api(srv.url).as(alice).json(api(srv.url).as(alice).get(`/api/nodes/${alicePlans.id}`))).name).to.equal('Plans');
+    expect(
+      (
+        await api(srv.url)
+          .as(alice)
+          .json(api(srv.url).as(alice).get(`/api/nodes/${alicePlans.id}`))
+      ).name,
+    ).to.equal('Plans');
   });
 
   it('lets the grantee rename it with a WebDAV MOVE inside "Shared with me"; nothing of the owner\'s changes', async () => {
-    const move = await dav(carol).request('MOVE', `${SW}/from%20alice/`, { headers: { destination: `${srv.url}${SW}/Alice%27s%20plans/` } });
+    const move = await dav(carol).request('MOVE', `${SW}/from%20alice/`, {
+      headers: { destination: `${srv.url}${SW}/Alice%27s%20plans/` },
+    });
     expect(move.status).to.equal(201);
-    expect(await roots(carol)).to.include("Alice's plans").and.not.include('from alice');
+    expect(await roots(carol))
+      .to.include("Alice's plans")
+      .and.not.include('from alice');
     expect(await ownerAt(carol, "Alice's plans")).to.equal('alice');
-    expect((await api(srv.url).as(alice).json(api(srv.url).as(alice).get(`/api/nodes/${alicePlans.id}`))).name).to.equal('Plans');
+    expect(
+      (
+        await api(srv.url)
+          .as(alice)
+          .json(api(srv.url).as(alice).get(`/api/nodes/${alicePlans.id}`))
+      ).name,
+    ).to.equal('Plans');
     // Onto another received share's name: refused, both stay.
-    const onto = await dav(carol).request('MOVE', `${SW}/Alice%27s%20plans/`, { headers: { destination: `${SW}/Plans/`, overwrite: 'F' } });
+    const onto = await dav(carol).request('MOVE', `${SW}/Alice%27s%20plans/`, {
+      headers: { destination: `${SW}/Plans/`, overwrite: 'F' },
+    });
     expect(onto.status).to.equal(412);
     expect(await ownerAt(carol, 'Plans')).to.equal('bob');
     // Out of the virtual folder, or into it from elsewhere: refused as before.
-    expect((await dav(carol).request('MOVE', `${SW}/Alice%27s%20plans/`, { headers: { destination: '/dav/Taken/' } })).status).to.equal(403);
+    expect(
+      (await dav(carol).request('MOVE', `${SW}/Alice%27s%20plans/`, { headers: { destination: '/dav/Taken/' } }))
+        .status,
+    ).to.equal(403);
     const own = await api(srv.url).as(carol).mkdir(carol.rootId, 'Mine');
-    expect((await dav(carol).request('MOVE', '/dav/Mine/', { headers: { destination: `${SW}/Mine/` } })).status).to.equal(403);
+    expect(
+      (await dav(carol).request('MOVE', '/dav/Mine/', { headers: { destination: `${SW}/Mine/` } })).status,
+    ).to.equal(403);
     expect((await api(srv.url).as(carol).get(`/api/nodes/${own.id}`)).status).to.equal(200);
   });
 
@@ -140,10 +198,19 @@ describe('migration 004-share-names: backfill of existing shares', () => {
   it('names every user share oldest first, per grantee, with the same rule as a new share', async () => {
     const srv = await startTestServer();
     try {
-      const [alice, bob, carol] = await Promise.all([createUser(srv, { prefix: 'alice' }), createUser(srv, { prefix: 'bob' }), createUser(srv, { prefix: 'carol' })]);
+      const [alice, bob, carol] = await Promise.all([
+        createUser(srv, { prefix: 'alice' }),
+        createUser(srv, { prefix: 'bob' }),
+        createUser(srv, { prefix: 'carol' }),
+      ]);
       const share = async (u: TestUser, name: string, kind: 'folder' | 'file', to: TestUser) => {
-        const n = kind === 'folder' ? await api(srv.url).as(u).mkdir(u.rootId, name) : await api(srv.url).as(u).upload(u.rootId, name, 'x');
-        const res = await api(srv.url).as(u).post(`/api/nodes/${n.id}/shares`, { user: to.username, permission: 'view' });
+        const n =
+          kind === 'folder'
+            ? await api(srv.url).as(u).mkdir(u.rootId, name)
+            : await api(srv.url).as(u).upload(u.rootId, name, 'x');
+        const res = await api(srv.url)
+          .as(u)
+          .post(`/api/nodes/${n.id}/shares`, { user: to.username, permission: 'view' });
         return (await res.json()).id as string;
       };
       const ids = {
@@ -155,18 +222,26 @@ describe('migration 004-share-names: backfill of existing shares', () => {
       };
       // Make Alice's "plans" the oldest share, whatever order they were made in.
       const order = [ids.alicePlans, ids.bobPlans, ids.bobReport, ids.aliceReport, ids.bobToAlice];
-      for (const [i, id] of order.entries()) await srv.app.db.run('UPDATE shares SET created_at = $t WHERE id = $id', { t: 1000 + i, id });
+      for (const [i, id] of order.entries())
+        await srv.app.db.run('UPDATE shares SET created_at = $t WHERE id = $id', { t: 1000 + i, id });
       await srv.stop();
       // The database as it was before 004: no name columns, the migration not applied.
       const file = path.join(srv.dataDir, 'coffer.sqlite');
       const old = await openDb(file);
-      for (const sql of ['DROP INDEX shares_grantee_name', 'ALTER TABLE shares DROP COLUMN grantee_name_key', 'ALTER TABLE shares DROP COLUMN grantee_name',
-        "DELETE FROM schema_migrations WHERE name = '004-share-names'"]) await old.run(sql);
+      for (const sql of [
+        'DROP INDEX shares_grantee_name',
+        'ALTER TABLE shares DROP COLUMN grantee_name_key',
+        'ALTER TABLE shares DROP COLUMN grantee_name',
+        "DELETE FROM schema_migrations WHERE name = '004-share-names'",
+      ])
+        await old.run(sql);
       await old.close();
 
       const db = await openDb(file);
       await runMigrations(db); // runs 004 again, with its backfill
-      const rows = await db.all<{ id: string; grantee_name: string; grantee_name_key: string }>('SELECT id, grantee_name, grantee_name_key FROM shares');
+      const rows = await db.all<{ id: string; grantee_name: string; grantee_name_key: string }>(
+        'SELECT id, grantee_name, grantee_name_key FROM shares',
+      );
       await db.close();
       const byId = Object.fromEntries(rows.map((r) => [r.id, r.grantee_name]));
       expect(byId).to.deep.equal({

@@ -14,13 +14,18 @@ export interface DavUser {
 
 let counter = 0;
 
-export async function davUser(srv: TestServer, opts: { password?: string; quotaBytes?: number } = {}): Promise<DavUser> {
+export async function davUser(
+  srv: TestServer,
+  opts: { password?: string; quotaBytes?: number } = {},
+): Promise<DavUser> {
   const username = `dav${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(2).toString('hex')}`;
   const password = opts.password ?? `pw-${randomBytes(6).toString('hex')}`;
   const email = `${username}@example.test`;
   const body: Record<string, unknown> = { username, email, password };
   if (opts.quotaBytes !== undefined) body.quotaBytes = opts.quotaBytes;
-  const res = await api(srv.url).as(await srv.adminToken()).post('/api/admin/users', body);
+  const res = await api(srv.url)
+    .as(await srv.adminToken())
+    .post('/api/admin/users', body);
   if (res.status !== 201) throw new Error(`create user: ${res.status} ${await res.text()}`);
   const session = await login(srv.url, username, password);
   return { id: session.user.id, username, email, password, token: session.token, rootId: session.user.rootId };
@@ -33,17 +38,27 @@ export function basic(login: string, password: string): string {
 export type DavBody = string | Buffer | Uint8Array | ReadableStream | undefined;
 
 export class Dav {
-  constructor(readonly url: string, readonly authorization?: string) {}
+  constructor(
+    readonly url: string,
+    readonly authorization?: string,
+  ) {}
 
   static for(srv: TestServer, user: { username: string; password: string }): Dav {
     return new Dav(srv.url, basic(user.username, user.password));
   }
 
-  request(method: string, path: string, opts: { headers?: Record<string, string>; body?: DavBody } = {}): Promise<Response> {
+  request(
+    method: string,
+    path: string,
+    opts: { headers?: Record<string, string>; body?: DavBody } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = { ...opts.headers };
     if (this.authorization && headers.authorization === undefined) headers.authorization = this.authorization;
     return fetch(this.url + path, {
-      method, headers, body: opts.body as BodyInit | undefined, redirect: 'manual',
+      method,
+      headers,
+      body: opts.body as BodyInit | undefined,
+      redirect: 'manual',
       ...(opts.body instanceof ReadableStream ? { duplex: 'half' } : {}),
     } as RequestInit);
   }

@@ -49,7 +49,9 @@ describe('blob garbage collection (domain, on a real server)', function () {
     const again = await a.upload(u.rootId, 'w2.bin', bytes); // dedups onto it again
     await srv.app.collectGarbage(0);
     expect(await row(sha256(bytes))).to.include({ ref_count: 1 });
-    expect(Buffer.from(await (await a.get(`/api/files/${again.id}/content`)).arrayBuffer()).equals(bytes)).to.equal(true);
+    expect(Buffer.from(await (await a.get(`/api/files/${again.id}/content`)).arrayBuffer()).equals(bytes)).to.equal(
+      true,
+    );
   });
 
   it('removes blob files without a row and stale temp files, but only past the grace period', async () => {
@@ -77,7 +79,11 @@ describe('blob garbage collection (domain, on a real server)', function () {
     for (let i = 0; i < 8; i++) {
       await a.upload(u.rootId, `race-${i}.bin`, bytes);
       await replaceForgetting(`race-${i}.bin`, `replaced ${i}`); // bytes now unreferenced
-      const [up] = await Promise.all([a.upload(u.rootId, `race-${i}-again.bin`, bytes), srv.app.collectGarbage(0), srv.app.collectGarbage(0)]);
+      const [up] = await Promise.all([
+        a.upload(u.rootId, `race-${i}-again.bin`, bytes),
+        srv.app.collectGarbage(0),
+        srv.app.collectGarbage(0),
+      ]);
       const res = await a.get(`/api/files/${up.id}/content`);
       expect(res.status).to.equal(200);
       expect(Buffer.from(await res.arrayBuffer()).equals(bytes), `round ${i}`).to.equal(true);
@@ -85,6 +91,10 @@ describe('blob garbage collection (domain, on a real server)', function () {
     }
     await expectFsckClean(srv);
     const known = new Set((await blobRows(srv)).map((r) => r.hash));
-    expect(blobFiles(srv.dataDir).map((p) => path.basename(p)).filter((h) => !known.has(h))).to.deep.equal([]);
+    expect(
+      blobFiles(srv.dataDir)
+        .map((p) => path.basename(p))
+        .filter((h) => !known.has(h)),
+    ).to.deep.equal([]);
   });
 });

@@ -19,11 +19,45 @@ describe('names (domain)', () => {
   });
 
   it('refuses what is not a single, sane path segment', () => {
-    for (const bad of [undefined, null, 5, {}, '', '.', '..', '/', 'a/b', 'a\\b', '\u0000', 'a\u0000', '\n', '\r', '\u001f', '\u007f', '\u0080', '\u009f',
-      '   ', 'é'.repeat(127) + 'ab', 'x'.repeat(256), '\uD800', 'a\uDFFFb']) {
+    for (const bad of [
+      undefined,
+      null,
+      5,
+      {},
+      '',
+      '.',
+      '..',
+      '/',
+      'a/b',
+      'a\\b',
+      '\u0000',
+      'a\u0000',
+      '\n',
+      '\r',
+      '\u001f',
+      '\u007f',
+      '\u0080',
+      '\u009f',
+      '   ',
+      'é'.repeat(127) + 'ab',
+      'x'.repeat(256),
+      '\uD800',
+      'a\uDFFFb',
+    ]) {
       expect(refused(bad), JSON.stringify(bad)).to.equal(true);
     }
-    for (const good of ['...', '. .', '.x', 'x.', ' x', 'x '.repeat(100).trim(), '\u200B', '😀', 'a'.repeat(255), '\u00a0x']) {
+    for (const good of [
+      '...',
+      '. .',
+      '.x',
+      'x.',
+      ' x',
+      'x '.repeat(100).trim(),
+      '\u200B',
+      '😀',
+      'a'.repeat(255),
+      '\u00a0x',
+    ]) {
       expect(refused(good), JSON.stringify(good)).to.equal(false);
     }
   });

@@ -11,11 +11,21 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Api } from '../support/http.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.js';
-import { CHROMIUM, ensureConsoleBuilt, launch, samplePdf, samplePng, shot, watchedPage, type Watched } from './support.js';
+import {
+  CHROMIUM,
+  ensureConsoleBuilt,
+  launch,
+  samplePdf,
+  samplePng,
+  shot,
+  watchedPage,
+  type Watched,
+} from './support.js';
 
 const XSS = '<img src=x onerror=alert(1)>.txt';
 const attr = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-const row = (page: Page, name: string) => page.locator(`[data-testid="file-list"] [data-testid="row"][data-name="${attr(name)}"]`);
+const row = (page: Page, name: string) =>
+  page.locator(`[data-testid="file-list"] [data-testid="row"][data-name="${attr(name)}"]`);
 
 describe('web console (Chromium)', function () {
   this.timeout(120_000);
@@ -57,7 +67,12 @@ describe('web console (Chromium)', function () {
     await page.locator('[data-testid="file-input"]').setInputFiles(files);
   }
   async function uploadsSettled() {
-    await page.waitForFunction(() => ![...document.querySelectorAll('[data-testid="upload-row"]')].some((r) => ['queued', 'uploading'].includes(r.getAttribute('data-status')!)));
+    await page.waitForFunction(
+      () =>
+        ![...document.querySelectorAll('[data-testid="upload-row"]')].some((r) =>
+          ['queued', 'uploading'].includes(r.getAttribute('data-status')!),
+        ),
+    );
   }
 
   it('signs up, and an ended session returns to sign-in and then back to the same page', async () => {
@@ -102,7 +117,10 @@ describe('web console (Chromium)', function () {
     await page.getByRole('button', { name: 'New folder' }).first().click();
     await page.locator('[data-testid="new-folder-input"]').fill('projects');
     await page.keyboard.press('Enter');
-    await page.getByRole('alert').filter({ hasText: /Could not create the folder: .*exist/i }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /Could not create the folder: .*exist/i })
+      .waitFor();
     await page.getByRole('button', { name: 'Cancel' }).click();
 
     await upload([
@@ -132,7 +150,9 @@ describe('web console (Chromium)', function () {
     await page.locator('[data-testid="clash-name"]', { hasText: 'notes.txt' }).waitFor();
     await page.getByRole('button', { name: 'Replace' }).click();
     await uploadsSettled();
-    await page.waitForFunction(() => document.querySelector('[data-name="notes.txt"] [data-testid="size"]')?.textContent === '9 B');
+    await page.waitForFunction(
+      () => document.querySelector('[data-name="notes.txt"] [data-testid="size"]')?.textContent === '9 B',
+    );
 
     await upload([{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('second copy\n') }]);
     await page.getByRole('button', { name: 'Keep both' }).click();
@@ -141,12 +161,16 @@ describe('web console (Chromium)', function () {
 
     // A name that differs only in case clashes too; replacing writes to the file as it is named
     // (the server would refuse NOTES.TXT with 409). Same bytes, so later tests see the same file.
-    const doneBefore = await page.locator('[data-testid="upload-row"][data-status="done"]', { hasText: 'notes.txt' }).count();
+    const doneBefore = await page
+      .locator('[data-testid="upload-row"][data-status="done"]', { hasText: 'notes.txt' })
+      .count();
     await upload([{ name: 'NOTES.TXT', mimeType: 'text/plain', buffer: Buffer.from('replaced\n') }]);
     await page.locator('[data-testid="clash-name"]', { hasText: 'notes.txt' }).waitFor();
     await page.getByRole('button', { name: 'Replace' }).click();
     await uploadsSettled();
-    expect(await page.locator('[data-testid="upload-row"][data-status="done"]', { hasText: 'notes.txt' }).count()).to.equal(doneBefore + 1);
+    expect(
+      await page.locator('[data-testid="upload-row"][data-status="done"]', { hasText: 'notes.txt' }).count(),
+    ).to.equal(doneBefore + 1);
     expect(await page.locator('[data-testid="upload-row"][data-status="error"]').count()).to.equal(0);
     expect(await page.locator('[data-name="NOTES.TXT"]').count()).to.equal(0);
   });
@@ -156,7 +180,12 @@ describe('web console (Chromium)', function () {
     fs.writeFileSync(file, Buffer.alloc(3 * 1024 * 1024, 7));
     const cdp = await ctx.newCDPSession(page);
     await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 1024 * 1024,
+    });
     try {
       await page.locator('[data-testid="file-input"]').setInputFiles(file);
       const widths = new Set<string>();
@@ -166,7 +195,10 @@ describe('web console (Chromium)', function () {
       const until = Date.now() + 30_000;
       while (Date.now() < until) {
         if ((await r.getAttribute('data-status')) === 'done') break;
-        const w = await r.locator('[data-testid="upload-progress"]').evaluate((e) => (e as HTMLElement).style.width).catch(() => null);
+        const w = await r
+          .locator('[data-testid="upload-progress"]')
+          .evaluate((e) => (e as HTMLElement).style.width)
+          .catch(() => null);
         if (w && w !== '0%') widths.add(w);
         if (/\/s$/.test((await r.textContent().catch(() => '')) ?? '')) speedSeen = true;
         await page.waitForTimeout(100);
@@ -176,13 +208,24 @@ describe('web console (Chromium)', function () {
       await row(page, path.basename(file)).waitFor();
 
       // Cancel: the second upload stops and leaves nothing behind.
-      await page.locator('[data-testid="file-input"]').setInputFiles({ name: 'cancelled.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 * 1024 * 1024, 1) });
+      await page
+        .locator('[data-testid="file-input"]')
+        .setInputFiles({
+          name: 'cancelled.bin',
+          mimeType: 'application/octet-stream',
+          buffer: Buffer.alloc(3 * 1024 * 1024, 1),
+        });
       const last = page.locator('[data-testid="upload-row"]', { hasText: 'cancelled.bin' });
       await last.locator('[data-testid="upload-progress"]').waitFor();
       await last.getByRole('button', { name: 'Cancel upload of cancelled.bin' }).click();
       expect(await last.getAttribute('data-status')).to.equal('cancelled');
     } finally {
-      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
       await cdp.detach();
       fs.rmSync(file, { force: true });
     }
@@ -245,7 +288,9 @@ describe('web console (Chromium)', function () {
     await row(page, 'photo.png').locator('[data-testid="name"]').click();
     const preview = page.locator('[data-testid="preview"]');
     await preview.waitFor();
-    await page.waitForFunction(() => (document.querySelector('[data-testid="preview"] img') as HTMLImageElement | null)?.naturalWidth === 64);
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid="preview"] img') as HTMLImageElement | null)?.naturalWidth === 64,
+    );
     await shot(page, 'preview-image');
 
     const ranges: string[] = [];
@@ -276,7 +321,10 @@ describe('web console (Chromium)', function () {
     await row(page, 'dropped.md').click();
     await page.keyboard.press('Delete');
     await row(page, 'dropped.md').waitFor({ state: 'detached' });
-    await page.locator('[data-testid="toast"]', { hasText: 'recycle bin' }).getByRole('button', { name: 'Undo' }).click();
+    await page
+      .locator('[data-testid="toast"]', { hasText: 'recycle bin' })
+      .getByRole('button', { name: 'Undo' })
+      .click();
     await row(page, 'dropped.md').waitFor();
 
     await row(page, 'dropped.md').click();
@@ -294,7 +342,8 @@ describe('web console (Chromium)', function () {
   });
 
   it('selects with click, shift-click, ctrl-click and the keyboard, opens folders by keyboard, and downloads a selection as ZIP', async () => {
-    const count = async () => Number(((await page.locator('[data-testid="selection-count"]').textContent()) ?? '0').split(' ')[0]);
+    const count = async () =>
+      Number(((await page.locator('[data-testid="selection-count"]').textContent()) ?? '0').split(' ')[0]);
     const index = async (name: string) => Number(await row(page, name).getAttribute('data-index'));
     const total = await page.locator('[data-testid="file-list"] [data-testid="row"]').count();
 
@@ -333,7 +382,10 @@ describe('web console (Chromium)', function () {
 
     await row(page, 'notes.txt').click();
     await row(page, 'paper.pdf').click({ modifiers: ['Control'] });
-    const [zip] = await Promise.all([page.waitForEvent('download'), page.getByRole('toolbar', { name: 'Selection actions' }).getByRole('button', { name: 'Download' }).click()]);
+    const [zip] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('toolbar', { name: 'Selection actions' }).getByRole('button', { name: 'Download' }).click(),
+    ]);
     expect(zip.suggestedFilename()).to.match(/\.zip$/);
     expect(await zip.failure()).to.equal(null);
     await page.keyboard.press('Escape');
@@ -381,19 +433,28 @@ describe('web console (Chromium)', function () {
     await row(page, 'renamed.txt').waitFor();
     await page.reload();
     await row(page, 'renamed.txt').waitFor();
-    expect(await page.getByRole('navigation', { name: 'Breadcrumbs' }).locator('[aria-current="page"]').textContent()).to.equal('Projects');
+    expect(
+      await page.getByRole('navigation', { name: 'Breadcrumbs' }).locator('[aria-current="page"]').textContent(),
+    ).to.equal('Projects');
   });
 
   it('shows a file written through WebDAV in the open folder without a reload', async () => {
     const auth = 'Basic ' + Buffer.from(`alice:${password}`).toString('base64');
-    const res = await fetch(`${server.url}/dav/Projects/from-dav.txt`, { method: 'PUT', headers: { authorization: auth }, body: 'via webdav' });
+    const res = await fetch(`${server.url}/dav/Projects/from-dav.txt`, {
+      method: 'PUT',
+      headers: { authorization: auth },
+      body: 'via webdav',
+    });
     expect(res.status).to.be.oneOf([201, 204]);
     await row(page, 'from-dav.txt').waitFor({ timeout: 10_000 });
   });
 
   it('shares the folder with a second user, who sees and downloads it', async () => {
     const admin = new Api(server.url, await server.adminToken());
-    expect((await admin.post('/api/admin/users', { username: 'bob', email: 'bob@example.com', password: 'bob-password-1' })).status).to.equal(201);
+    expect(
+      (await admin.post('/api/admin/users', { username: 'bob', email: 'bob@example.com', password: 'bob-password-1' }))
+        .status,
+    ).to.equal(201);
     await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: 'My files' }).click();
     await row(page, 'Projects').click();
     await page.getByRole('toolbar', { name: 'Selection actions' }).getByRole('button', { name: 'Share' }).click();
@@ -414,7 +475,10 @@ describe('web console (Chromium)', function () {
     await bob.page.waitForURL(/\/shared$/);
     const item = bob.page.locator('[data-testid="incoming"] [data-name="Projects"]');
     await item.waitFor();
-    const [dl] = await Promise.all([bob.page.waitForEvent('download'), item.getByRole('link', { name: 'Download Projects' }).click()]);
+    const [dl] = await Promise.all([
+      bob.page.waitForEvent('download'),
+      item.getByRole('link', { name: 'Download Projects' }).click(),
+    ]);
     expect(dl.suggestedFilename()).to.equal('Projects.zip');
     expect(await dl.failure()).to.equal(null);
     await bobCtx.close();
@@ -450,7 +514,11 @@ describe('web console (Chromium)', function () {
     await page.goto(`${server.url}/files/${projectsId}`);
     await row(page, 'renamed.txt').waitFor();
     const res = await page.evaluate(async (id) => {
-      const r = await fetch(`/api/nodes/${id}/links`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-requested-with': 'coffer' }, body: JSON.stringify({ permission: 'edit' }) });
+      const r = await fetch(`/api/nodes/${id}/links`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-requested-with': 'coffer' },
+        body: JSON.stringify({ permission: 'edit' }),
+      });
       return { status: r.status, body: await r.json() };
     }, projectsId);
     expect(res.status).to.equal(201);
@@ -459,9 +527,14 @@ describe('web console (Chromium)', function () {
     watched.push(visitor);
     await visitor.page.goto(res.body.url);
     await visitor.page.locator('[data-testid="public-list"] [data-name="renamed.txt"]').waitFor();
-    await visitor.page.locator('[data-testid="public-file-input"]').setInputFiles({ name: 'from-visitor.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
+    await visitor.page
+      .locator('[data-testid="public-file-input"]')
+      .setInputFiles({ name: 'from-visitor.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
     await visitor.page.locator('[data-testid="public-list"] [data-name="from-visitor.txt"]').waitFor();
-    const [zip] = await Promise.all([visitor.page.waitForEvent('download'), visitor.page.getByRole('link', { name: 'Download all (ZIP)' }).click()]);
+    const [zip] = await Promise.all([
+      visitor.page.waitForEvent('download'),
+      visitor.page.getByRole('link', { name: 'Download all (ZIP)' }).click(),
+    ]);
     expect(zip.suggestedFilename()).to.equal('Projects.zip');
     await anon.close();
     await row(page, 'from-visitor.txt').waitFor({ timeout: 10_000 }); // the owner's open folder view picks it up
@@ -478,8 +551,22 @@ describe('web console (Chromium)', function () {
   it('lists the uploads, the move, the share, the link, the delete and the restore in the activity log', async () => {
     await page.getByRole('link', { name: 'Activity' }).click();
     await page.locator('[data-testid="activity-row"]').first().waitFor();
-    const actions = new Set(await page.locator('[data-testid="activity-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action'))));
-    for (const a of ['file.uploaded', 'file.replaced', 'folder.created', 'node.renamed', 'node.moved', 'share.created', 'link.created', 'node.trashed', 'node.restored']) {
+    const actions = new Set(
+      await page
+        .locator('[data-testid="activity-row"]')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action'))),
+    );
+    for (const a of [
+      'file.uploaded',
+      'file.replaced',
+      'folder.created',
+      'node.renamed',
+      'node.moved',
+      'share.created',
+      'link.created',
+      'node.trashed',
+      'node.restored',
+    ]) {
       expect(actions, a).to.include(a);
     }
     await shot(page, 'activity');
@@ -487,7 +574,11 @@ describe('web console (Chromium)', function () {
     // Infinite scroll: 60 more entries, the first page holds 50, scrolling to the end loads the rest.
     await page.evaluate(async (parentId) => {
       for (let i = 0; i < 60; i++) {
-        await fetch('/api/folders', { method: 'POST', headers: { 'content-type': 'application/json', 'x-requested-with': 'coffer' }, body: JSON.stringify({ parentId, name: `bulk-${i}` }) });
+        await fetch('/api/folders', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-requested-with': 'coffer' },
+          body: JSON.stringify({ parentId, name: `bulk-${i}` }),
+        });
       }
     }, projectsId);
     await page.reload();
@@ -508,7 +599,9 @@ describe('web console (Chromium)', function () {
     await page.getByRole('link', { name: 'My files' }).click();
     await row(page, 'photo.png').waitFor();
     await page.getByRole('button', { name: 'Use dark theme' }).click();
-    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).to.not.equal('rgb(255, 255, 255)');
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).to.not.equal(
+      'rgb(255, 255, 255)',
+    );
     await page.getByRole('button', { name: 'Grid view' }).click();
     await shot(page, 'files-dark-grid');
     await page.getByRole('button', { name: 'List view' }).click();

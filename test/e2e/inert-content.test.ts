@@ -61,7 +61,10 @@ describe('user content is inert in Chromium (stored XSS through WebDAV)', functi
 
   /** A context with the victim signed in to the console (the real sign-in form) and Basic credentials for /dav. */
   async function signedIn(srv: TestServer, user: DavUser): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser!.newContext({ acceptDownloads: true, httpCredentials: { username: user.username, password: user.password } });
+    const ctx = await browser!.newContext({
+      acceptDownloads: true,
+      httpCredentials: { username: user.username, password: user.password },
+    });
     const page = await ctx.newPage();
     await page.goto(srv.url + '/login');
     await page.fill('#username', user.username);
@@ -96,14 +99,20 @@ describe('user content is inert in Chromium (stored XSS through WebDAV)', functi
     await page.waitForTimeout(1_500); // time for a script, had one run, to fetch and beacon
     const title = await page.title().catch(() => '');
     const blocked = (r: Request) => /csp/i.test(r.failure()?.errorText ?? '');
-    const sent = requests.filter((r) => r.url() !== new URL(url).href && !blocked(r)).map((r) => new URL(r.url())).map((u) => u.pathname + u.search);
+    const sent = requests
+      .filter((r) => r.url() !== new URL(url).href && !blocked(r))
+      .map((r) => new URL(r.url()))
+      .map((u) => u.pathname + u.search);
     await page.close();
     return { rendered, download: file?.suggestedFilename() ?? null, title, sent };
   }
 
   function expectInert(r: { title: string; sent: string[] }, what: string) {
     expect(r.title, `${what}: a script ran`).to.not.match(/^RAN/);
-    expect(r.sent.filter((p) => !p.startsWith('/content/')), `${what}: requests that left the page`).to.deep.equal([]);
+    expect(
+      r.sent.filter((p) => !p.startsWith('/content/')),
+      `${what}: requests that left the page`,
+    ).to.deep.equal([]);
   }
 
   it('opening the WebDAV URL of a planted page or SVG downloads it: no script runs, nothing leaves with the session', async () => {
@@ -139,7 +148,10 @@ describe('user content is inert in Chromium (stored XSS through WebDAV)', functi
         expect(r.rendered, `${name} is shown inline on the content host`).to.equal(true);
         expect(r.title).to.equal('planted');
         expectInert(r, `content-origin preview of ${name}`);
-        expect(r.sent.some((p) => p.startsWith('/content/')), 'followed the redirect').to.equal(true);
+        expect(
+          r.sent.some((p) => p.startsWith('/content/')),
+          'followed the redirect',
+        ).to.equal(true);
       }
       await s.ctx.close();
     } finally {

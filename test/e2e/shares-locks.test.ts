@@ -11,7 +11,8 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { consoleBrowser, shot, watchedPage, type Watched } from './support.js';
 
 const SW = '/dav/Shared%20with%20me';
-const LOCKINFO = '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
+const LOCKINFO =
+  '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
 
 describe('console: share names and locks (Chromium)', function () {
   this.timeout(120_000);
@@ -28,8 +29,14 @@ describe('console: share names and locks (Chromium)', function () {
     const admin = new Api(server.url, await server.adminToken());
     const roots: Record<string, string> = {};
     for (const [username, password] of Object.entries(users)) {
-      expect((await admin.post('/api/admin/users', { username, email: `${username}@example.com`, password })).status).to.equal(201);
-      const res = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+      expect(
+        (await admin.post('/api/admin/users', { username, email: `${username}@example.com`, password })).status,
+      ).to.equal(201);
+      const res = await fetch(`${server.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
       const { token, user } = (await res.json()) as { token: string; user: { rootId: string } };
       api[username] = new Api(server.url, token);
       roots[username] = user.rootId;
@@ -41,7 +48,9 @@ describe('console: share names and locks (Chromium)', function () {
         plansId = plans.id;
         await api.olga!.upload(plans.id, 'doc.txt', 'the doc');
       }
-      expect((await api[owner]!.post(`/api/nodes/${plans.id}/shares`, { user: 'gina', permission: 'edit' })).status).to.equal(201);
+      expect(
+        (await api[owner]!.post(`/api/nodes/${plans.id}/shares`, { user: 'gina', permission: 'edit' })).status,
+      ).to.equal(201);
     }
   });
 
@@ -61,9 +70,15 @@ describe('console: share names and locks (Chromium)', function () {
     await w.page.waitForURL((u) => u.pathname === path);
     return w.page;
   }
-  const davAs = (u: keyof typeof users) => ({ authorization: 'Basic ' + Buffer.from(`${u}:${users[u]}`).toString('base64') });
+  const davAs = (u: keyof typeof users) => ({
+    authorization: 'Basic ' + Buffer.from(`${u}:${users[u]}`).toString('base64'),
+  });
   async function ginaLocksDoc(): Promise<string> {
-    const res = await fetch(`${server.url}${SW}/Plans/doc.txt`, { method: 'LOCK', headers: { ...davAs('gina'), 'content-type': 'text/xml' }, body: LOCKINFO });
+    const res = await fetch(`${server.url}${SW}/Plans/doc.txt`, {
+      method: 'LOCK',
+      headers: { ...davAs('gina'), 'content-type': 'text/xml' },
+      body: LOCKINFO,
+    });
     expect(res.status).to.equal(200);
     return res.headers.get('lock-token')!;
   }
@@ -77,9 +92,22 @@ describe('console: share names and locks (Chromium)', function () {
     await page.locator('[data-testid="share-rename-input"]').fill('From Omar');
     await page.keyboard.press('Enter');
     await list.locator('[data-name="From Omar"]').waitFor();
-    const items = (await api.gina!.json(api.gina!.get('/api/shares/incoming'))).items as { shareName: string; sharedBy: { username: string } }[];
-    expect(items.map((i) => `${i.sharedBy.username}:${i.shareName}`).sort()).to.deep.equal(['olga:Plans', 'omar:From Omar']);
-    expect((await fetch(`${server.url}${SW}/From%20Omar/`, { method: 'PROPFIND', headers: { ...davAs('gina'), depth: '0' } })).status).to.equal(207);
+    const items = (await api.gina!.json(api.gina!.get('/api/shares/incoming'))).items as {
+      shareName: string;
+      sharedBy: { username: string };
+    }[];
+    expect(items.map((i) => `${i.sharedBy.username}:${i.shareName}`).sort()).to.deep.equal([
+      'olga:Plans',
+      'omar:From Omar',
+    ]);
+    expect(
+      (
+        await fetch(`${server.url}${SW}/From%20Omar/`, {
+          method: 'PROPFIND',
+          headers: { ...davAs('gina'), depth: '0' },
+        })
+      ).status,
+    ).to.equal(207);
 
     await list.locator('[data-name="From Omar"]').getByRole('button', { name: 'From Omar', exact: true }).click();
     const crumbs = page.getByRole('navigation', { name: 'Breadcrumbs' });
@@ -88,7 +116,7 @@ describe('console: share names and locks (Chromium)', function () {
     await shot(page, 'share-renamed');
   });
 
-  it('the owner sees a lock badge and breaks the lock from the item\'s menu, and from Settings', async () => {
+  it("the owner sees a lock badge and breaks the lock from the item's menu, and from Settings", async () => {
     await ginaLocksDoc();
     const page = await signIn('olga', `/files/${plansId}`);
     const row = page.locator('[data-testid="file-list"] [data-testid="row"][data-name="doc.txt"]');

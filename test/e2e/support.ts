@@ -21,16 +21,31 @@ const newest = (dir: string): number => {
 /** Builds the console when console/build is missing or older than console/src (about 20 s). */
 export function ensureConsoleBuilt() {
   const index = path.join(CONSOLE, 'build', 'index.html');
-  const sources = Math.max(newest(path.join(CONSOLE, 'src')), ...['svelte.config.js', 'vite.config.ts'].map((f) => fs.statSync(path.join(CONSOLE, f)).mtimeMs));
+  const sources = Math.max(
+    newest(path.join(CONSOLE, 'src')),
+    ...['svelte.config.js', 'vite.config.ts'].map((f) => fs.statSync(path.join(CONSOLE, f)).mtimeMs),
+  );
   if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [path.resolve('node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: CONSOLE, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.resolve('node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: CONSOLE,
+    stdio: 'inherit',
+  });
 }
 
 export async function launch(): Promise<Browser | null> {
   if (!fs.existsSync(CHROMIUM)) return null;
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }
 
@@ -69,7 +84,8 @@ export async function watchedPage(context: BrowserContext, origin: string): Prom
     // Only the network counts: data:, blob:, about:, chrome: and chrome-extension: (Chromium's built-in
     // PDF viewer) never leave the machine.
     const u = new URL(req.url());
-    if (['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol) && u.origin !== origin) problems.push(`foreign request: ${req.url()}`);
+    if (['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol) && u.origin !== origin)
+      problems.push(`foreign request: ${req.url()}`);
   });
   page.on('requestfailed', (req) => {
     const f = req.failure()?.errorText ?? '';
@@ -110,7 +126,12 @@ export function samplePng(w = 64, h = 48): Buffer {
     rows.push(0);
     for (let x = 0; x < w; x++) rows.push((x * 4) & 255, (y * 5) & 255, 200);
   }
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.from(rows))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.from(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 export function samplePdf(): Buffer {

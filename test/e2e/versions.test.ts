@@ -53,7 +53,10 @@ describe('web console: file versions (Chromium)', function () {
     expect(text, text).to.include(`by ${user.username} via web`);
     await shot(page, 'versions-panel');
 
-    const [dl] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Download' }).click()]);
+    const [dl] = await Promise.all([
+      page.waitForEvent('download'),
+      dialog.getByRole('button', { name: 'Download' }).click(),
+    ]);
     expect(fs.readFileSync((await dl.path())!, 'utf8')).to.equal('first draft');
 
     await dialog.getByRole('button', { name: 'Restore' }).click();

@@ -27,7 +27,8 @@ describe('pm2 (ecosystem.config.js)', function () {
   let dataDir: string;
   let url: string;
   let env: Record<string, string>;
-  const pm2 = async (...args: string[]) => (await exec(process.execPath, [PM2, ...args], { cwd: ROOT, env, timeout: 60_000 })).stdout;
+  const pm2 = async (...args: string[]) =>
+    (await exec(process.execPath, [PM2, ...args], { cwd: ROOT, env, timeout: 60_000 })).stdout;
   const list = async () => JSON.parse(await pm2('jlist')) as Pm2Proc[];
 
   before(async () => {
@@ -38,8 +39,13 @@ describe('pm2 (ecosystem.config.js)', function () {
     url = `http://127.0.0.1:${port}`;
     // pm2 passes the environment of `pm2 start` on to the app: that is how PORT/DATA_DIR reach config/.
     env = cleanEnv({
-      PM2_HOME: pm2Home, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir,
-      ADMIN_PASSWORD: 'pm2-admin-password', BCRYPT_COST: '4', JOBS_ENABLED: 'false',
+      PM2_HOME: pm2Home,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ADMIN_PASSWORD: 'pm2-admin-password',
+      BCRYPT_COST: '4',
+      JOBS_ENABLED: 'false',
     });
   });
 
@@ -50,7 +56,12 @@ describe('pm2 (ecosystem.config.js)', function () {
     } catch {
       for (const f of ['pm2.pid']) {
         const pid = Number(fs.readFileSync(path.join(pm2Home, f), 'utf8'));
-        if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        if (pid)
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
       }
     }
     fs.rmSync(pm2Home, { recursive: true, force: true });

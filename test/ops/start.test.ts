@@ -38,7 +38,8 @@ describe('npm start (the compiled server)', function () {
       expect((await login(url, 'admin', adminPassword)).token).to.be.a('string');
 
       expect(fs.statSync(path.join(dataDir, 'jwt-secret')).mode & 0o777).to.equal(0o600);
-      for (const entry of ['coffer.sqlite', 'blobs', 'tmp']) expect(fs.existsSync(path.join(dataDir, entry)), entry).to.equal(true);
+      for (const entry of ['coffer.sqlite', 'blobs', 'tmp'])
+        expect(fs.existsSync(path.join(dataDir, entry)), entry).to.equal(true);
     } finally {
       await p.stop({ group: true }); // npm itself dies of the signal; the server shuts down cleanly
     }
@@ -64,7 +65,11 @@ describe('npm start (the compiled server)', function () {
 
   it('with ADMIN_PASSWORD set, the first start uses it and prints nothing secret', async () => {
     const dir = path.join(base, 'preset');
-    const p = run(process.execPath, ['dist/server/main.js'], env({ DATA_DIR: dir, ADMIN_PASSWORD: 'preset-admin-pass' }));
+    const p = run(
+      process.execPath,
+      ['dist/server/main.js'],
+      env({ DATA_DIR: dir, ADMIN_PASSWORD: 'preset-admin-pass' }),
+    );
     try {
       const url = (await p.waitFor(listening))[1]!;
       expect(p.stdout()).not.to.include('preset-admin-pass');
@@ -75,7 +80,12 @@ describe('npm start (the compiled server)', function () {
     }
   });
 
-  for (const [name, value] of [['PORT', 'abc'], ['BCRYPT_COST', '99'], ['DEFAULT_QUOTA', 'lots'], ['OPEN_REGISTRATION', 'maybe']] as const) {
+  for (const [name, value] of [
+    ['PORT', 'abc'],
+    ['BCRYPT_COST', '99'],
+    ['DEFAULT_QUOTA', 'lots'],
+    ['OPEN_REGISTRATION', 'maybe'],
+  ] as const) {
     it(`bad configuration ${name}=${value}: exits non-zero naming the variable, before touching the data dir`, async () => {
       const dir = path.join(base, `bad-${name}`);
       const p = run(process.execPath, ['dist/server/main.js'], env({ DATA_DIR: dir, [name]: value }));

@@ -12,7 +12,9 @@ export function ensureBuild(): void {
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/ensure-build.mjs')], { cwd: ROOT, stdio: 'pipe' });
   } catch (err) {
     const e = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`the server does not build (npm run build):\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
+    throw new Error(
+      `the server does not build (npm run build):\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`,
+    );
   }
 }
 
@@ -54,7 +56,9 @@ export function run(cmd: string, args: string[], env: Record<string, string>): P
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)),
+  );
   let done = false;
   void exited.then(() => (done = true));
   const signal = (sig: NodeJS.Signals, group: boolean) => {
@@ -75,7 +79,8 @@ export function run(cmd: string, args: string[], env: Record<string, string>): P
         const m = pattern.exec(out);
         if (m) return m;
         if (done) throw new Error(`process exited before printing ${pattern}\nstdout:\n${out}\nstderr:\n${err}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}\nstdout:\n${out}\nstderr:\n${err}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${pattern}\nstdout:\n${out}\nstderr:\n${err}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -11,10 +11,14 @@ export interface TestUser {
   rootId: string;
 }
 
-export type Body = string | Buffer | Uint8Array | ReadableStream | FormData | Record<string, unknown> | unknown[] | undefined;
+export type Body =
+  string | Buffer | Uint8Array | ReadableStream | FormData | Record<string, unknown> | unknown[] | undefined;
 
 export class Api {
-  constructor(readonly url: string, private readonly token?: string) {}
+  constructor(
+    readonly url: string,
+    private readonly token?: string,
+  ) {}
 
   as(who: { token: string } | string | undefined): Api {
     return new Api(this.url, typeof who === 'string' ? who : who?.token);
@@ -25,12 +29,23 @@ export class Api {
     if (this.token) h.authorization ??= `Bearer ${this.token}`;
     let payload: BodyInit | undefined;
     if (body === undefined) payload = undefined;
-    else if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ReadableStream || body instanceof FormData) payload = body as BodyInit;
+    else if (
+      typeof body === 'string' ||
+      body instanceof Uint8Array ||
+      body instanceof ReadableStream ||
+      body instanceof FormData
+    )
+      payload = body as BodyInit;
     else {
       payload = JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    return fetch(this.url + path, { method, headers: h, body: payload, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
+    return fetch(this.url + path, {
+      method,
+      headers: h,
+      body: payload,
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
   }
 
   get = (path: string, headers?: Record<string, string>) => this.request('GET', path, undefined, headers);
@@ -80,11 +95,16 @@ export const api = (url: string) => new Api(url);
 
 let counter = 0;
 /** Creates a fresh user through the admin API and signs them in. */
-export async function createUser(srv: TestServer, opts: { quotaBytes?: number; role?: 'admin' | 'user'; prefix?: string } = {}): Promise<TestUser> {
+export async function createUser(
+  srv: TestServer,
+  opts: { quotaBytes?: number; role?: 'admin' | 'user'; prefix?: string } = {},
+): Promise<TestUser> {
   const username = `${opts.prefix ?? 'u'}${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(2).toString('hex')}`;
   const password = `pw-${randomBytes(6).toString('hex')}`;
   const email = `${username}@example.test`;
-  const res = await api(srv.url).as(await srv.adminToken()).post('/api/admin/users', { username, email, password, ...opts });
+  const res = await api(srv.url)
+    .as(await srv.adminToken())
+    .post('/api/admin/users', { username, email, password, ...opts });
   if (res.status !== 201) throw new Error(`create user: ${res.status} ${await res.text()}`);
   const session = await login(srv.url, username, password);
   return { id: session.user.id, username, email, password, token: session.token, rootId: session.user.rootId };

@@ -65,7 +65,9 @@ export function send(url: string, o: SendOptions): Promise<SendResult> {
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
       res.on('end', () => finish({ status: res.statusCode!, headers: res.headers, text, dropped: null }));
-      res.on('error', (err) => finish({ status: res.statusCode!, headers: res.headers, text, dropped: `response cut: ${err.message}` }));
+      res.on('error', (err) =>
+        finish({ status: res.statusCode!, headers: res.headers, text, dropped: `response cut: ${err.message}` }),
+      );
     });
     req.on('error', (err) => {
       if (!answered) finish({ status: 0, headers: {}, text: '', dropped: err.message });

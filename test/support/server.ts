@@ -40,7 +40,9 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
   const shown = createLog(process.env.TEST_LOG ? 'debug' : config.logLevel);
   const collected = createLog('error', (line) => errors.push(line));
   const log = {
-    debug: shown.debug, info: shown.info, warn: shown.warn,
+    debug: shown.debug,
+    info: shown.info,
+    warn: shown.warn,
     error: (obj: object, msg: string) => {
       collected.error(obj, msg);
       if (config.logLevel !== 'silent' || process.env.TEST_LOG) shown.error(obj, msg);
@@ -68,8 +70,16 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
   };
 }
 
-export async function login(url: string, username: string, password: string): Promise<{ token: string; user: { id: string; rootId: string } }> {
-  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+export async function login(
+  url: string,
+  username: string,
+  password: string,
+): Promise<{ token: string; user: { id: string; rootId: string } }> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as { token: string; user: { id: string; rootId: string } };
 }

@@ -22,16 +22,22 @@ export function blobFiles(dataDir: string): string[] {
 export function tempFiles(dataDir: string): string[] {
   const root = path.join(dataDir, 'tmp');
   if (!fs.existsSync(root)) return [];
-  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((p) => fs.statSync(path.join(root, p)).isFile());
+  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((p) =>
+    fs.statSync(path.join(root, p)).isFile(),
+  );
 }
 
 export async function blobRows(srv: TestServer): Promise<{ hash: string; ref_count: number; size: number }[]> {
-  const rows = await srv.app.db.all<{ hash: string; ref_count: unknown; size: unknown }>('SELECT hash, ref_count, size FROM blobs');
+  const rows = await srv.app.db.all<{ hash: string; ref_count: unknown; size: unknown }>(
+    'SELECT hash, ref_count, size FROM blobs',
+  );
   return rows.map((r) => ({ hash: r.hash, ref_count: Number(r.ref_count), size: Number(r.size) }));
 }
 
 export async function usedBytes(srv: TestServer, userId: string): Promise<number> {
-  const r = await srv.app.db.get<{ used_bytes: unknown }>('SELECT used_bytes FROM users WHERE id = $id', { id: userId });
+  const r = await srv.app.db.get<{ used_bytes: unknown }>('SELECT used_bytes FROM users WHERE id = $id', {
+    id: userId,
+  });
   return Number(r?.used_bytes);
 }
 
@@ -44,7 +50,10 @@ export async function expectFsckClean(srv: TestServer): Promise<void> {
 
 /** At the end of a test file: fsck finds the store clean and the server logged no internal error (no 500, no failed job). */
 export async function expectHealthy(srv: TestServer): Promise<void> {
-  expect(srv.errors.map((l) => l.slice(0, 500)), 'error-level server log lines').to.deep.equal([]);
+  expect(
+    srv.errors.map((l) => l.slice(0, 500)),
+    'error-level server log lines',
+  ).to.deep.equal([]);
   await expectFsckClean(srv);
 }
 
@@ -52,16 +61,25 @@ export async function expectHealthy(srv: TestServer): Promise<void> {
 export async function expectNoUnreferencedBlobs(srv: TestServer): Promise<void> {
   await srv.app.collectGarbage(0);
   const rows = await blobRows(srv);
-  expect(rows.filter((r) => r.ref_count === 0), 'blob rows with ref_count 0').to.deep.equal([]);
+  expect(
+    rows.filter((r) => r.ref_count === 0),
+    'blob rows with ref_count 0',
+  ).to.deep.equal([]);
   const known = new Set(rows.map((r) => r.hash));
-  expect(blobFiles(srv.dataDir).map((p) => path.basename(p)).filter((h) => !known.has(h)), 'blob files without a row').to.deep.equal([]);
+  expect(
+    blobFiles(srv.dataDir)
+      .map((p) => path.basename(p))
+      .filter((h) => !known.has(h)),
+    'blob files without a row',
+  ).to.deep.equal([]);
 }
 
 /** A readable stream of `size` deterministic pseudo-random bytes, produced in 1 MiB chunks, and its sha256. */
 export function patternStream(size: number, seed = 1): { stream: ReadableStream<Uint8Array>; sha256: string } {
   const chunk = patternChunk(seed);
   const h = createHash('sha256');
-  for (let left = size; left > 0; left -= chunk.length) h.update(left >= chunk.length ? chunk : chunk.subarray(0, left));
+  for (let left = size; left > 0; left -= chunk.length)
+    h.update(left >= chunk.length ? chunk : chunk.subarray(0, left));
   let sent = 0;
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -78,9 +96,11 @@ export function patternChunk(seed: number, size = MiB): Buffer {
   const b = Buffer.allocUnsafe(Math.ceil(size / 4) * 4);
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < b.length; i += 4) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     b.writeUInt32LE(x, i);
   }
   return b.subarray(0, size);

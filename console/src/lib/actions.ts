@@ -23,19 +23,24 @@ export async function trashNodes(nodes: Node[], after: () => void) {
   after();
   quotaChanged();
   const what = nodes.length === 1 ? `“${nodes[0]!.name}”` : `${nodes.length} items`;
-  toast(`Moved ${what} to the recycle bin`, 'success', {
-    label: 'Undo',
-    run: async () => {
-      try {
-        for (const n of nodes) await api.post(`/api/trash/${encodeURIComponent(n.id)}/restore`);
-        toast(`Restored ${what}`, 'success');
-      } catch (err) {
-        toastError(err, 'Could not restore');
-      }
-      after();
-      quotaChanged();
+  toast(
+    `Moved ${what} to the recycle bin`,
+    'success',
+    {
+      label: 'Undo',
+      run: async () => {
+        try {
+          for (const n of nodes) await api.post(`/api/trash/${encodeURIComponent(n.id)}/restore`);
+          toast(`Restored ${what}`, 'success');
+        } catch (err) {
+          toastError(err, 'Could not restore');
+        }
+        after();
+        quotaChanged();
+      },
     },
-  }, 8000);
+    8000,
+  );
 }
 
 export function iconFor(n: Pick<Node, 'kind' | 'name' | 'mime'>): string {
@@ -52,7 +57,14 @@ export function iconFor(n: Pick<Node, 'kind' | 'name' | 'mime'>): string {
 
 export function iconColor(icon: string): string {
   return (
-    { folder: 'text-blue-500', image: 'text-purple-500', video: 'text-pink-500', audio: 'text-amber-500', pdf: 'text-red-500', zip: 'text-yellow-600', text: 'text-slate-500' }[icon] ??
-    'text-slate-400'
+    {
+      folder: 'text-blue-500',
+      image: 'text-purple-500',
+      video: 'text-pink-500',
+      audio: 'text-amber-500',
+      pdf: 'text-red-500',
+      zip: 'text-yellow-600',
+      text: 'text-slate-500',
+    }[icon] ?? 'text-slate-400'
   );
 }

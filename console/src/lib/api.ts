@@ -3,7 +3,12 @@ import { goto } from '$app/navigation';
 import type { Node } from './types';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
 }
@@ -69,17 +74,25 @@ export async function request<T = unknown>(method: string, path: string, opts: R
 
 export const api = {
   get: <T = unknown>(path: string, opts?: RequestOptions) => request<T>('GET', path, opts),
-  post: <T = unknown>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('POST', path, { ...opts, body }),
-  patch: <T = unknown>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PATCH', path, { ...opts, body }),
+  post: <T = unknown>(path: string, body?: unknown, opts?: RequestOptions) =>
+    request<T>('POST', path, { ...opts, body }),
+  patch: <T = unknown>(path: string, body?: unknown, opts?: RequestOptions) =>
+    request<T>('PATCH', path, { ...opts, body }),
   put: <T = unknown>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PUT', path, { ...opts, body }),
   del: <T = unknown>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, opts),
 };
 
-export const contentUrl = (id: string, download = false) => `/api/files/${encodeURIComponent(id)}/content${download ? '?download=1' : ''}`;
-export const zipUrl = (ids: string[]) => (ids.length === 1 ? `/api/nodes/${encodeURIComponent(ids[0]!)}/zip` : `/api/zip?ids=${ids.map(encodeURIComponent).join(',')}`);
+export const contentUrl = (id: string, download = false) =>
+  `/api/files/${encodeURIComponent(id)}/content${download ? '?download=1' : ''}`;
+export const zipUrl = (ids: string[]) =>
+  ids.length === 1
+    ? `/api/nodes/${encodeURIComponent(ids[0]!)}/zip`
+    : `/api/zip?ids=${ids.map(encodeURIComponent).join(',')}`;
 
 export const children = (id: string, sort: string, order: string) =>
-  api.get<{ items: Node[]; total: number }>(`/api/nodes/${encodeURIComponent(id)}/children?sort=${sort}&order=${order}&limit=5000`);
+  api.get<{ items: Node[]; total: number }>(
+    `/api/nodes/${encodeURIComponent(id)}/children?sort=${sort}&order=${order}&limit=5000`,
+  );
 
 /** Starts a browser download of a URL without leaving the page. */
 export function download(url: string) {

@@ -19,7 +19,11 @@ export function date(iso: string | null | undefined): string {
   const sameDay = d.toDateString() === now.toDateString();
   return sameDay
     ? d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleDateString(undefined, { year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric', month: 'short', day: 'numeric' });
+    : d.toLocaleDateString(undefined, {
+        year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric',
+        month: 'short',
+        day: 'numeric',
+      });
 }
 
 export function dateTime(iso: string | null | undefined): string {
@@ -48,7 +52,8 @@ export function freeName(name: string, taken: Set<string>): string {
 
 export type PreviewKind = 'image' | 'text' | 'pdf' | 'audio' | 'video' | null;
 
-const TEXT_EXT = /\.(txt|md|markdown|csv|tsv|json|ya?ml|toml|ini|conf|cfg|log|xml|html?|css|s?css|less|js|mjs|cjs|ts|tsx|jsx|svelte|vue|py|rb|go|rs|java|kt|c|h|cc|cpp|hpp|cs|php|sh|bash|zsh|ps1|sql|env|gitignore|dockerfile|makefile)$/i;
+const TEXT_EXT =
+  /\.(txt|md|markdown|csv|tsv|json|ya?ml|toml|ini|conf|cfg|log|xml|html?|css|s?css|less|js|mjs|cjs|ts|tsx|jsx|svelte|vue|py|rb|go|rs|java|kt|c|h|cc|cpp|hpp|cs|php|sh|bash|zsh|ps1|sql|env|gitignore|dockerfile|makefile)$/i;
 
 export function previewKind(name: string, mime: string | null): PreviewKind {
   const m = mime ?? '';
@@ -57,6 +62,13 @@ export function previewKind(name: string, mime: string | null): PreviewKind {
   if (m === 'application/pdf' || /\.pdf$/i.test(name)) return 'pdf';
   if (m.startsWith('audio/') || /\.(mp3|ogg|oga|wav|flac|m4a|opus)$/i.test(name)) return 'audio';
   if (m.startsWith('video/') || /\.(mp4|webm|ogv|mov|m4v)$/i.test(name)) return 'video';
-  if (m.startsWith('text/') || m === 'application/json' || m === 'application/xml' || m.includes('javascript') || TEXT_EXT.test(name)) return 'text';
+  if (
+    m.startsWith('text/') ||
+    m === 'application/json' ||
+    m === 'application/xml' ||
+    m.includes('javascript') ||
+    TEXT_EXT.test(name)
+  )
+    return 'text';
   return null;
 }

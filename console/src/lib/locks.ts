@@ -3,10 +3,12 @@ import { api } from './api';
 import type { Lock } from './types';
 
 /** Locks on a node, on a folder above it (depth infinity), or inside it. */
-export const locksOn = (nodeId: string) => api.get<{ items: Lock[] }>(`/api/nodes/${encodeURIComponent(nodeId)}/locks`).then((r) => r.items);
+export const locksOn = (nodeId: string) =>
+  api.get<{ items: Lock[] }>(`/api/nodes/${encodeURIComponent(nodeId)}/locks`).then((r) => r.items);
 
 /** Locks on your files (admins: `owner` = a user id or "all"). */
-export const myLocks = (owner?: string) => api.get<{ items: Lock[] }>(`/api/locks${owner ? `?owner=${encodeURIComponent(owner)}` : ''}`).then((r) => r.items);
+export const myLocks = (owner?: string) =>
+  api.get<{ items: Lock[] }>(`/api/locks${owner ? `?owner=${encodeURIComponent(owner)}` : ''}`).then((r) => r.items);
 
 export const breakLock = (token: string) => api.del(`/api/locks/${encodeURIComponent(token)}`);
 

@@ -1,4 +1,6 @@
-export const theme = $state({ dark: typeof document !== 'undefined' && document.documentElement.classList.contains('dark') });
+export const theme = $state({
+  dark: typeof document !== 'undefined' && document.documentElement.classList.contains('dark'),
+});
 
 export function toggleTheme() {
   theme.dark = !theme.dark;

@@ -11,7 +11,12 @@ export interface Toast {
 export const toasts = $state<Toast[]>([]);
 let next = 1;
 
-export function toast(text: string, kind: Toast['kind'] = 'info', action?: Toast['action'], ms = kind === 'error' ? 8000 : 5000): number {
+export function toast(
+  text: string,
+  kind: Toast['kind'] = 'info',
+  action?: Toast['action'],
+  ms = kind === 'error' ? 8000 : 5000,
+): number {
   const id = next++;
   toasts.push({ id, kind, text, action });
   setTimeout(() => dismiss(id), ms);

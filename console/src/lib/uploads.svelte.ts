@@ -29,7 +29,11 @@ export interface ClashPrompt {
   resolve: (r: { choice: ClashChoice; all: boolean }) => void;
 }
 
-export const uploads = $state<{ items: Upload[]; prompt: ClashPrompt | null; open: boolean }>({ items: [], prompt: null, open: false });
+export const uploads = $state<{ items: Upload[]; prompt: ClashPrompt | null; open: boolean }>({
+  items: [],
+  prompt: null,
+  open: false,
+});
 
 const PARALLEL = 2;
 let nextId = 1;
@@ -122,7 +126,17 @@ export async function enqueue(entries: Entry[], parentId: string): Promise<void>
         if (r.all) decision = r.choice;
       }
       if (choice === 'skip') {
-        uploads.items.push({ id: nextId++, name, size: file.size, loaded: 0, speed: 0, status: 'skipped', folderId, overwrite, file });
+        uploads.items.push({
+          id: nextId++,
+          name,
+          size: file.size,
+          loaded: 0,
+          speed: 0,
+          status: 'skipped',
+          folderId,
+          overwrite,
+          file,
+        });
         continue;
       }
       // The server replaces only the file of exactly that name (a name differing in case is a 409
@@ -133,7 +147,17 @@ export async function enqueue(entries: Entry[], parentId: string): Promise<void>
       } else name = freeName(name, new Set(names.keys()));
     }
     names.set(nameKey(name), name);
-    uploads.items.push({ id: nextId++, name, size: file.size, loaded: 0, speed: 0, status: 'queued', folderId, overwrite, file });
+    uploads.items.push({
+      id: nextId++,
+      name,
+      size: file.size,
+      loaded: 0,
+      speed: 0,
+      status: 'queued',
+      folderId,
+      overwrite,
+      file,
+    });
     pump();
   }
 }
@@ -178,12 +202,16 @@ function start(item: Upload) {
   };
   xhr.onload = async () => {
     if (xhr.status >= 200 && xhr.status < 300) return finish('done');
-    const res = new Response(xhr.responseText, { status: xhr.status, headers: { 'content-type': xhr.getResponseHeader('content-type') ?? '' } });
+    const res = new Response(xhr.responseText, {
+      status: xhr.status,
+      headers: { 'content-type': xhr.getResponseHeader('content-type') ?? '' },
+    });
     const err = await errorFrom(res);
     if (xhr.status === 401) location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
     void finish('error', err.message);
   };
-  xhr.onerror = () => void finish('error', 'The upload was interrupted (network error or the server closed the connection)');
+  xhr.onerror = () =>
+    void finish('error', 'The upload was interrupted (network error or the server closed the connection)');
   xhr.onabort = () => void finish('cancelled');
   xhr.send(u.file);
 }

@@ -35,7 +35,12 @@ export function authenticate(accounts: Accounts) {
         if (bearer) throw err; // an explicit bad token is an error; a stale cookie just means "signed out"
         ctx.cookies.set(SESSION_COOKIE, null);
       }
-      if (cookie && (ctx.state as ApiState).actor && !SAFE.has(ctx.method) && ctx.get('x-requested-with') !== 'coffer') {
+      if (
+        cookie &&
+        (ctx.state as ApiState).actor &&
+        !SAFE.has(ctx.method) &&
+        ctx.get('x-requested-with') !== 'coffer'
+      ) {
         throw forbidden('Missing the X-Requested-With: coffer header (CSRF protection)');
       }
     }

@@ -4,9 +4,22 @@ import { DomainError, type ErrorCode } from '../../domain/errors.js';
 import { answerUnreadBody } from '../http-util.js';
 
 export const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401, forbidden: 403, not_found: 404, already_exists: 409, parent_missing: 409, not_a_folder: 409,
-  invalid_move: 409, invalid_name: 400, invalid_input: 400, payload_too_large: 413, precondition_failed: 412, locked: 423,
-  rate_limited: 429, quota_exceeded: 507, storage_full: 507, internal: 500,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  already_exists: 409,
+  parent_missing: 409,
+  not_a_folder: 409,
+  invalid_move: 409,
+  invalid_name: 400,
+  invalid_input: 400,
+  payload_too_large: 413,
+  precondition_failed: 412,
+  locked: 423,
+  rate_limited: 429,
+  quota_exceeded: 507,
+  storage_full: 507,
+  internal: 500,
 };
 
 export interface Logger {
@@ -31,7 +44,8 @@ export function errorHandler(log: Logger) {
       }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
-      if (code === 'rate_limited' && details?.retryAfterSeconds) ctx.set('Retry-After', String(details.retryAfterSeconds));
+      if (code === 'rate_limited' && details?.retryAfterSeconds)
+        ctx.set('Retry-After', String(details.retryAfterSeconds));
       if (code === 'unauthenticated' && ctx.path.startsWith('/api/')) ctx.remove('WWW-Authenticate');
       const payload = { error: { code, message, ...(details ? { details } : {}) } };
       if (!ctx.req.complete) {
@@ -47,14 +61,26 @@ export function errorHandler(log: Logger) {
   };
 }
 
-function describe(err: unknown): { status: number; code: ErrorCode; message: string; details?: Record<string, unknown> } {
-  if (err instanceof DomainError) return { status: STATUS[err.code], code: err.code, message: err.message, details: err.details };
+function describe(err: unknown): {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+} {
+  if (err instanceof DomainError)
+    return { status: STATUS[err.code], code: err.code, message: err.message, details: err.details };
   // Errors from koa, koa-body and friends carry a status; 4xx ones are the client's mistake.
   const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string };
   const status = e.status ?? e.statusCode ?? 500;
-  if (status === 413 || e.type === 'entity.too.large') return { status: 413, code: 'payload_too_large', message: 'The request body is too large' };
+  if (status === 413 || e.type === 'entity.too.large')
+    return { status: 413, code: 'payload_too_large', message: 'The request body is too large' };
   if (status >= 400 && status < 500) {
-    const message = e.type === 'entity.parse.failed' || /JSON/i.test(e.message ?? '') ? 'The request body is not valid JSON' : e.expose && e.message ? e.message : 'Bad request';
+    const message =
+      e.type === 'entity.parse.failed' || /JSON/i.test(e.message ?? '')
+        ? 'The request body is not valid JSON'
+        : e.expose && e.message
+          ? e.message
+          : 'Bad request';
     return { status: 400, code: 'invalid_input', message };
   }
   return { status: 500, code: 'internal', message: 'Something went wrong on the server' };

@@ -7,12 +7,19 @@ import { IdParams, parseBody, parseParams } from '../validate.js';
 import { requireAdmin } from '../../domain/admin.js';
 
 const CreateUser = z.object({
-  username: z.string(), email: z.string(), password: z.string(),
-  quotaBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), role: z.enum(['admin', 'user']).optional(),
+  username: z.string(),
+  email: z.string(),
+  password: z.string(),
+  quotaBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  role: z.enum(['admin', 'user']).optional(),
 });
-const PatchUser = z.object({
-  quotaBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), disabled: z.boolean().optional(), role: z.enum(['admin', 'user']).optional(),
-}).refine((p) => Object.keys(p).length > 0, { message: 'Nothing to change' });
+const PatchUser = z
+  .object({
+    quotaBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    disabled: z.boolean().optional(),
+    role: z.enum(['admin', 'user']).optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, { message: 'Nothing to change' });
 
 export function adminRoutes({ admin, accounts }: ApiDeps, json: RouterMiddleware) {
   const router = new Router();

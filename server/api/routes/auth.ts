@@ -15,7 +15,14 @@ export function authRoutes({ accounts, drive, versions }: ApiDeps, json: RouterM
   const router = new Router();
 
   const startSession = (ctx: Context, s: Session) => {
-    ctx.cookies.set(SESSION_COOKIE, s.token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, expires: new Date(s.expiresAt), path: '/', overwrite: true });
+    ctx.cookies.set(SESSION_COOKIE, s.token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      expires: new Date(s.expiresAt),
+      path: '/',
+      overwrite: true,
+    });
     return { token: s.token, expiresAt: new Date(s.expiresAt).toISOString(), user: presentUser(s.user) };
   };
 
@@ -47,7 +54,12 @@ export function authRoutes({ accounts, drive, versions }: ApiDeps, json: RouterM
   router.get('/auth/me', async (ctx) => {
     const actor = requireActor(ctx);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { user: presentUser(actor.user, { trashBytes: await drive.trashBytes(actor), versionBytes: await versions.bytesOf(actor) }) };
+    ctx.body = {
+      user: presentUser(actor.user, {
+        trashBytes: await drive.trashBytes(actor),
+        versionBytes: await versions.bytesOf(actor),
+      }),
+    };
   });
 
   router.post('/auth/password', json, async (ctx) => {

@@ -33,9 +33,18 @@ async function spool(ctx: Context, dir: string, ticket: UploadTicket, files: Spo
   const room = Math.max(1, ticket.available);
   try {
     await koaBody({
-      multipart: true, json: false, text: false, urlencoded: false,
+      multipart: true,
+      json: false,
+      text: false,
+      urlencoded: false,
       formidable: {
-        uploadDir: dir, maxFileSize: room, maxTotalFileSize: room, allowEmptyFiles: true, minFileSize: 0, maxFiles: 1000, hashAlgorithm: false,
+        uploadDir: dir,
+        maxFileSize: room,
+        maxTotalFileSize: room,
+        allowEmptyFiles: true,
+        minFileSize: 0,
+        maxFiles: 1000,
+        hashAlgorithm: false,
         onFileBegin: (_field, formFile) => {
           const file = formFile as unknown as SpoolFile;
           files.push(file);
@@ -66,18 +75,22 @@ async function spool(ctx: Context, dir: string, ticket: UploadTicket, files: Spo
     const httpCode = (err as { httpCode?: number; status?: number }).httpCode ?? (err as { status?: number }).status;
     if (httpCode === 413) throw quotaExceeded(ctx.request.length ?? room + 1, room);
     // formidable marks the client's mistakes (no boundary, truncated or malformed parts) with httpCode 4xx.
-    if (httpCode !== undefined && httpCode >= 400 && httpCode < 500) throw invalidInput(`The multipart body could not be read: ${(err as Error).message}`);
+    if (httpCode !== undefined && httpCode >= 400 && httpCode < 500)
+      throw invalidInput(`The multipart body could not be read: ${(err as Error).message}`);
     throw err;
   }
 }
 
 /** Removes spooled files once formidable has closed them (a file still being opened would outlive an earlier unlink). */
 async function removeSpool(files: SpoolFile[]): Promise<void> {
-  await Promise.all(files.map(async (f) => {
-    const ws = f._writeStream;
-    if (ws && !ws.closed) await Promise.race([once(ws, 'close').catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
-    await fsp.rm(f.filepath, { force: true });
-  }));
+  await Promise.all(
+    files.map(async (f) => {
+      const ws = f._writeStream;
+      if (ws && !ws.closed)
+        await Promise.race([once(ws, 'close').catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+      await fsp.rm(f.filepath, { force: true });
+    }),
+  );
 }
 
 /** The router leaves a malformed %-escape as literal text; a name must be exact, so that is a 400. */
@@ -85,7 +98,10 @@ function decodeName(rawPath: string): string {
   try {
     return decodeURIComponent(rawPath.slice(rawPath.lastIndexOf('/') + 1));
   } catch {
-    throw new DomainError('invalid_name', 'The file name in the URL is not valid percent-encoded UTF-8 (encode "%" as "%25")');
+    throw new DomainError(
+      'invalid_name',
+      'The file name in the URL is not valid percent-encoded UTF-8 (encode "%" as "%25")',
+    );
   }
 }
 
@@ -117,12 +133,20 @@ export function contentRoutes(deps: ApiDeps) {
     // files need, refused before `100 Continue` (like a raw PUT) when it cannot fit (access is
     // checked first). The files' bytes count among the owner's uploads in flight as they are spooled.
     const length = ctx.request.length ?? null;
-    const ticket = await drive.reserveUpload(actor, parentId, length === null ? null : Math.max(0, length - FRAMING_ALLOWANCE));
+    const ticket = await drive.reserveUpload(
+      actor,
+      parentId,
+      length === null ? null : Math.max(0, length - FRAMING_ALLOWANCE),
+    );
     const spooled: SpoolFile[] = []; // in the form's order (parts finish writing in any order)
     try {
       sendContinue(ctx.req, ctx.res);
       await spool(ctx, path.join(config.dataDir, 'tmp'), ticket, spooled);
-      const byPath = new Map(Object.values(ctx.request.files ?? {}).flat().map((f) => [f.filepath, f]));
+      const byPath = new Map(
+        Object.values(ctx.request.files ?? {})
+          .flat()
+          .map((f) => [f.filepath, f]),
+      );
       const files = spooled.map((s) => byPath.get(s.filepath)).filter((f) => f !== undefined);
       if (files.length === 0) throw invalidInput('No files in the form');
       const overwrite = ctx.query.overwrite === 'true';
@@ -131,7 +155,11 @@ export function contentRoutes(deps: ApiDeps) {
         const body = fs.createReadStream(f.filepath);
         try {
           // Each file takes its bytes over from the form's reservation while it is staged and committed.
-          const result = await drive.upload(actor, parentId, f.originalFilename ?? 'upload', body, { expectedSize: f.size, overwrite, inFlight: ticket });
+          const result = await drive.upload(actor, parentId, f.originalFilename ?? 'upload', body, {
+            expectedSize: f.size,
+            overwrite,
+            inFlight: ticket,
+          });
           items.push(presentNode(result.node));
         } finally {
           body.destroy();

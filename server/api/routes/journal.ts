@@ -6,7 +6,10 @@ import { requireActor } from '../middleware/auth.js';
 import { presentActivity, presentTrashItem } from '../presenters.js';
 import { Id, parseQuery } from '../validate.js';
 
-const time = z.iso.datetime({ offset: true }).or(z.iso.date()).transform((s) => Date.parse(s));
+const time = z.iso
+  .datetime({ offset: true })
+  .or(z.iso.date())
+  .transform((s) => Date.parse(s));
 const ActivityQuery = z.object({
   action: z.string().max(64).optional(),
   actor: Id.optional(),
@@ -35,13 +38,21 @@ export function journalRoutes({ drive }: ApiDeps) {
   router.get('/activity', async (ctx) => {
     const q = parseQuery(ctx, ActivityQuery);
     const rows = await drive.activity(requireActor(ctx), {
-      action: q.action, actorId: q.actor, pathPrefix: q.path, from: q.from, to: q.to, before: q.cursor, limit: q.limit,
+      action: q.action,
+      actorId: q.actor,
+      pathPrefix: q.path,
+      from: q.from,
+      to: q.to,
+      before: q.cursor,
+      limit: q.limit,
       ownerId: q.owner === 'all' ? null : q.owner,
     });
     const items = rows.map(presentActivity);
     if (q.format === 'csv') {
       const header = ['time', 'owner', 'actor', 'action', 'path', 'via', 'ip', 'details'];
-      const lines = items.map((a) => [a.createdAt, a.ownerId, a.actor.username, a.action, a.path, a.via, a.ip, a.details].map(csvCell).join(','));
+      const lines = items.map((a) =>
+        [a.createdAt, a.ownerId, a.actor.username, a.action, a.path, a.via, a.ip, a.details].map(csvCell).join(','),
+      );
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', 'attachment; filename="activity.csv"');
       ctx.body = [header.join(','), ...lines].join('\r\n') + '\r\n';

@@ -12,9 +12,11 @@ const ChildrenQuery = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
 const CreateFolder = z.object({ parentId: Id, name: Name });
-const Patch = z.object({ name: Name.optional(), parentId: Id.optional() }).refine((b) => b.name !== undefined || b.parentId !== undefined, {
-  message: 'Give a new name, a new parentId, or both',
-});
+const Patch = z
+  .object({ name: Name.optional(), parentId: Id.optional() })
+  .refine((b) => b.name !== undefined || b.parentId !== undefined, {
+    message: 'Give a new name, a new parentId, or both',
+  });
 const Copy = z.object({ parentId: Id, name: Name.optional() });
 const Bulk = z.object({
   action: z.enum(['move', 'copy', 'trash']),
@@ -51,7 +53,9 @@ export function nodeRoutes({ drive }: ApiDeps, json: RouterMiddleware) {
     const { id } = parseParams(ctx, IdParams);
     const body = parseBody(ctx, Patch);
     const actor = requireActor(ctx);
-    const node = body.parentId ? await drive.move(actor, id, body.parentId, { name: body.name }) : await drive.rename(actor, id, body.name!);
+    const node = body.parentId
+      ? await drive.move(actor, id, body.parentId, { name: body.name })
+      : await drive.rename(actor, id, body.name!);
     ctx.body = presentNode(node);
   });
 

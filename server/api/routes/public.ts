@@ -33,7 +33,12 @@ const Unlock = z.object({ password: z.string().max(1024) });
 const cookieName = (linkId: string) => `coffer_link_${linkId}`;
 
 function presentLinkInfo(link: LinkView) {
-  return { permission: link.permission, expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(), hasPassword: link.hasPassword, rootId: link.node.id };
+  return {
+    permission: link.permission,
+    expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
+    hasPassword: link.hasPassword,
+    rootId: link.node.id,
+  };
 }
 
 export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
@@ -45,7 +50,11 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
     const linkId = await sharing.linkId(token);
     const cookie = linkId ? ctx.cookies.get(cookieName(linkId)) : undefined;
     const unlocked = linkId !== undefined && sharing.isUnlocked(cookie, linkId);
-    const opened = await sharing.openLink(token, { password: ctx.get('x-link-password') || null, unlocked }, origin(ctx, 'link'));
+    const opened = await sharing.openLink(
+      token,
+      { password: ctx.get('x-link-password') || null, unlocked },
+      origin(ctx, 'link'),
+    );
     if (unlocked && !['GET', 'HEAD'].includes(ctx.method) && ctx.get('x-requested-with') !== 'coffer') {
       throw forbidden('Missing the X-Requested-With: coffer header (CSRF protection)');
     }
@@ -65,7 +74,13 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
     const { password } = parseBody(ctx, Unlock);
     const { link } = await sharing.openLink(token, { password }, origin(ctx, 'link'));
     const unlock = sharing.unlockToken(link);
-    ctx.cookies.set(cookieName(link.id), unlock.value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, expires: new Date(unlock.expiresAt), path: `/api/public/${token}` });
+    ctx.cookies.set(cookieName(link.id), unlock.value, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      expires: new Date(unlock.expiresAt),
+      path: `/api/public/${token}`,
+    });
     ctx.body = { link: presentLinkInfo(link) };
   });
 
@@ -91,7 +106,12 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
   router.get('/public/:token/zip', async (ctx) => {
     const { actor, link } = await open(ctx);
     const q = parseQuery(ctx, ZipQuery);
-    const ids = q.ids ? q.ids.split(',').filter(Boolean).map((s) => Id.parse(s)) : [q.id ?? link.node.id];
+    const ids = q.ids
+      ? q.ids
+          .split(',')
+          .filter(Boolean)
+          .map((s) => Id.parse(s))
+      : [q.id ?? link.node.id];
     await sendZip(ctx, drive, actor, ids);
   });
 

@@ -10,7 +10,10 @@ const SearchQuery = z.object({
   kind: z.enum(['file', 'folder']).optional(),
   minSize: z.coerce.number().int().min(0).optional(),
   maxSize: z.coerce.number().int().min(0).optional(),
-  modifiedAfter: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((s) => Date.parse(s)).optional(),
+  modifiedAfter: z
+    .union([z.iso.datetime({ offset: true }), z.iso.date()])
+    .transform((s) => Date.parse(s))
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 

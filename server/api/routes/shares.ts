@@ -8,12 +8,23 @@ import { presentIncoming, presentLink, presentShare } from '../presenters.js';
 import { IdParams, parseBody, parseParams, parseQuery } from '../validate.js';
 
 const Permission = z.enum(['view', 'edit']);
-const Expiry = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).nullable().optional();
+const Expiry = z.iso
+  .datetime({ offset: true })
+  .transform((s) => Date.parse(s))
+  .nullable()
+  .optional();
 const CreateShare = z.object({ user: z.string().min(1).max(320), permission: Permission, expiresAt: Expiry });
 // The owner sends `permission`, the grantee `name` (their name for it in "Shared with me"); the domain checks who may send which.
-const PatchShare = z.object({ permission: Permission.optional(), name: z.string().max(1024).optional() })
-  .refine((p) => p.permission !== undefined || p.name !== undefined, { message: 'Send permission (owner) or name (grantee)' });
-const CreateLink = z.object({ permission: Permission.default('view'), password: z.string().max(1024).nullable().optional(), expiresAt: Expiry });
+const PatchShare = z
+  .object({ permission: Permission.optional(), name: z.string().max(1024).optional() })
+  .refine((p) => p.permission !== undefined || p.name !== undefined, {
+    message: 'Send permission (owner) or name (grantee)',
+  });
+const CreateLink = z.object({
+  permission: Permission.default('view'),
+  password: z.string().max(1024).nullable().optional(),
+  expiresAt: Expiry,
+});
 const Lookup = z.object({ q: z.string().max(320).default('') });
 
 const siteOrigin = (ctx: Context) => ctx.origin;

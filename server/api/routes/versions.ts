@@ -14,8 +14,13 @@ const iso = (t: number) => new Date(t).toISOString();
 
 function presentVersion(v: VersionView) {
   return {
-    id: v.id, size: v.size, etag: v.etag, modifiedAt: iso(v.modifiedAt), createdAt: iso(v.createdAt),
-    author: v.authorName === null && v.authorId === null ? null : { id: v.authorId, username: v.authorName }, via: v.via,
+    id: v.id,
+    size: v.size,
+    etag: v.etag,
+    modifiedAt: iso(v.modifiedAt),
+    createdAt: iso(v.createdAt),
+    author: v.authorName === null && v.authorId === null ? null : { id: v.authorId, username: v.authorName },
+    via: v.via,
   };
 }
 
@@ -32,7 +37,14 @@ export function versionRoutes({ versions }: ApiDeps) {
   router.get('/nodes/:id/versions/:versionId/content', async (ctx) => {
     const { id, versionId } = parseParams(ctx, VersionParams);
     const { node, version, open } = await versions.openVersion(requireActor(ctx), id, versionId);
-    const file = { name: node.name, mime: node.mime, size: version.size, etag: version.etag, modifiedAt: version.modifiedAt, open };
+    const file = {
+      name: node.name,
+      mime: node.mime,
+      size: version.size,
+      etag: version.etag,
+      modifiedAt: version.modifiedAt,
+      open,
+    };
     await sendContent(ctx, file, userContentHeaders(file, { download: true }));
   });
 

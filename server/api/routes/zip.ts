@@ -10,7 +10,10 @@ import { requireActor } from '../middleware/auth.js';
 import { Id, IdParams, parseParams, parseQuery } from '../validate.js';
 
 const ZipQuery = z.object({
-  ids: z.string().transform((s) => s.split(',').filter(Boolean)).pipe(z.array(Id).min(1).max(1000)),
+  ids: z
+    .string()
+    .transform((s) => s.split(',').filter(Boolean))
+    .pipe(z.array(Id).min(1).max(1000)),
 });
 
 /** Opens a blob only when archiver gets to the entry, so a 10,000-file folder holds one file open at a time. */
@@ -52,7 +55,11 @@ export async function sendZip(ctx: Context, drive: Drive, actor: Actor, ids: str
     const date = new Date(e.modifiedAt);
     if (e.kind === 'folder') archive.append('', { name: `${e.path}/`, date });
     else if (!e.hash || e.size === 0) archive.append('', { name: e.path, date });
-    else archive.append(lazyBlob(drive, e.hash, (err) => archive.emit('error', err)), { name: e.path, date });
+    else
+      archive.append(
+        lazyBlob(drive, e.hash, (err) => archive.emit('error', err)),
+        { name: e.path, date },
+      );
   }
   void archive.finalize().catch(() => archive.destroy());
   ctx.type = 'application/zip';

@@ -13,6 +13,7 @@ export const propertyBytes: Migration = {
     await backfillPropertyBytes(tx);
     await tx.run(
       `UPDATE users SET used_bytes = used_bytes +
-         (SELECT COALESCE(SUM(p.bytes), 0) FROM properties p JOIN nodes n ON n.id = p.node_id WHERE n.owner_id = users.id)`);
+         (SELECT COALESCE(SUM(p.bytes), 0) FROM properties p JOIN nodes n ON n.id = p.node_id WHERE n.owner_id = users.id)`,
+    );
   },
 };

@@ -7,16 +7,38 @@ export const NODE_COLS = `n.id, n.owner_id, n.parent_id, n.kind, n.name, n.name_
   n.created_at, n.modified_at, n.deleted_at, n.trash_root_id, n.original_parent_id`;
 
 export interface RawNode {
-  id: string; owner_id: string; parent_id: string | null; kind: NodeKind; name: string; size: unknown; mime: string | null;
-  content_hash: string | null; etag: string; created_at: unknown; modified_at: unknown; deleted_at: unknown;
-  trash_root_id: string | null; original_parent_id: string | null;
+  id: string;
+  owner_id: string;
+  parent_id: string | null;
+  kind: NodeKind;
+  name: string;
+  size: unknown;
+  mime: string | null;
+  content_hash: string | null;
+  etag: string;
+  created_at: unknown;
+  modified_at: unknown;
+  deleted_at: unknown;
+  trash_root_id: string | null;
+  original_parent_id: string | null;
 }
 
 export function toNode(r: RawNode): NodeRow {
   return {
-    id: r.id, ownerId: r.owner_id, parentId: r.parent_id, kind: r.kind, name: r.name, size: num(r.size), mime: r.mime,
-    contentHash: r.content_hash, etag: r.etag, createdAt: num(r.created_at), modifiedAt: num(r.modified_at),
-    deletedAt: numOrNull(r.deleted_at), trashRootId: r.trash_root_id, originalParentId: r.original_parent_id,
+    id: r.id,
+    ownerId: r.owner_id,
+    parentId: r.parent_id,
+    kind: r.kind,
+    name: r.name,
+    size: num(r.size),
+    mime: r.mime,
+    contentHash: r.content_hash,
+    etag: r.etag,
+    createdAt: num(r.created_at),
+    modifiedAt: num(r.modified_at),
+    deletedAt: numOrNull(r.deleted_at),
+    trashRootId: r.trash_root_id,
+    originalParentId: r.original_parent_id,
   };
 }
 
@@ -43,7 +65,9 @@ const ORDER: Record<SortKey, string> = { name: 'n.name_key', size: 'n.size', mod
 
 /** Live children, folders first, then by the sort key (name as the tie-breaker). */
 export async function listChildren(
-  q: Q, parentId: string, opts: { sort: SortKey; order: 'asc' | 'desc'; offset: number; limit: number },
+  q: Q,
+  parentId: string,
+  opts: { sort: SortKey; order: 'asc' | 'desc'; offset: number; limit: number },
 ): Promise<{ rows: NodeRow[]; total: number }> {
   const dir = opts.order === 'desc' ? 'DESC' : 'ASC';
   const rows = await q.all<RawNode>(
@@ -53,7 +77,9 @@ export async function listChildren(
     { parentId, limit: opts.limit, offset: opts.offset },
   );
   const count = await q.get<{ c: unknown }>(
-    'SELECT COUNT(*) AS c FROM nodes WHERE parent_id = $parentId AND deleted_at IS NULL', { parentId });
+    'SELECT COUNT(*) AS c FROM nodes WHERE parent_id = $parentId AND deleted_at IS NULL',
+    { parentId },
+  );
   return { rows: rows.map(toNode), total: num(count?.c) };
 }
 
@@ -72,7 +98,10 @@ export async function ancestry(q: Q, id: string): Promise<NodeRow[]> {
 }
 
 /** The ancestors of several nodes (each node included, the owners' roots not), in one recursive query; depth 0 is the node. */
-export async function ancestorsOfMany(q: Q, ids: string[]): Promise<{ start: string; id: string; name: string; depth: number }[]> {
+export async function ancestorsOfMany(
+  q: Q,
+  ids: string[],
+): Promise<{ start: string; id: string; name: string; depth: number }[]> {
   if (ids.length === 0) return [];
   const params = Object.fromEntries(ids.map((id, i) => [`f${i}`, id]));
   const rows = await q.all<{ start: string; id: string; name: string; depth: unknown }>(
@@ -89,7 +118,13 @@ export async function ancestorsOfMany(q: Q, ids: string[]): Promise<{ start: str
 
 /** "/a/b/c.txt" relative to the owner's root ("/" for the root itself). */
 export function pathFromAncestry(chain: NodeRow[]): string {
-  return '/' + chain.slice(1).map((n) => n.name).join('/');
+  return (
+    '/' +
+    chain
+      .slice(1)
+      .map((n) => n.name)
+      .join('/')
+  );
 }
 
 /** True when `ancestorId` is `id` or one of its ancestors. */
@@ -160,26 +195,51 @@ export const newEtag = (): string => randomUUID().replace(/-/g, '');
 
 /** Bumps a folder's ETag and modification time when its direct children change (clients and live views poll it). */
 export async function touchFolder(q: Q, folderId: string, now: number): Promise<void> {
-  await q.run('UPDATE nodes SET modified_at = $now, etag = $etag WHERE id = $id', { id: folderId, now, etag: newEtag() });
+  await q.run('UPDATE nodes SET modified_at = $now, etag = $etag WHERE id = $id', {
+    id: folderId,
+    now,
+    etag: newEtag(),
+  });
 }
 
 /** Who wrote a file's current content (recorded since versions exist; null for older files). */
-export async function contentAuthor(q: Q, id: string): Promise<{ by: string | null; byName: string | null; via: string | null }> {
+export async function contentAuthor(
+  q: Q,
+  id: string,
+): Promise<{ by: string | null; byName: string | null; via: string | null }> {
   const r = await q.get<{ content_by: string | null; content_by_name: string | null; content_via: string | null }>(
-    'SELECT content_by, content_by_name, content_via FROM nodes WHERE id = $id', { id });
+    'SELECT content_by, content_by_name, content_via FROM nodes WHERE id = $id',
+    { id },
+  );
   return { by: r?.content_by ?? null, byName: r?.content_by_name ?? null, via: r?.content_via ?? null };
 }
 
 /** Points a file node at new content (the caller moves blob references and quota). */
 export async function replaceContent(
   tx: Q,
-  c: { id: string; size: number; hash: string; mime: string | null; modifiedAt: number; author: { id: string | null; name: string | null; via: string } },
+  c: {
+    id: string;
+    size: number;
+    hash: string;
+    mime: string | null;
+    modifiedAt: number;
+    author: { id: string | null; name: string | null; via: string };
+  },
 ): Promise<void> {
   await tx.run(
     `UPDATE nodes SET size = $size, content_hash = $hash, etag = $hash, mime = $mime, modified_at = $mtime,
        content_by = $by, content_by_name = $byName, content_via = $via
      WHERE id = $id`,
-    { id: c.id, size: c.size, hash: c.hash, mime: c.mime, mtime: c.modifiedAt, by: c.author.id, byName: c.author.name, via: c.author.via },
+    {
+      id: c.id,
+      size: c.size,
+      hash: c.hash,
+      mime: c.mime,
+      mtime: c.modifiedAt,
+      by: c.author.id,
+      byName: c.author.name,
+      via: c.author.via,
+    },
   );
 }
 
@@ -192,8 +252,22 @@ export async function insertNodeRow(
     `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, mime, content_hash, etag, created_at, modified_at,
        content_by, content_by_name, content_via)
      VALUES ($id, $ownerId, $parentId, $kind, $name, $key, $size, $mime, $hash, $etag, $createdAt, $modifiedAt, $by, $byName, $via)`,
-    { id: row.id, ownerId: row.ownerId, parentId: row.parentId, kind: row.kind, name: row.name, key: row.nameKey, size: row.size,
-      mime: row.mime, hash: row.contentHash, etag: row.etag, createdAt: row.createdAt, modifiedAt: row.modifiedAt,
-      by: row.author?.id ?? null, byName: row.author?.name ?? null, via: row.author?.via ?? null },
+    {
+      id: row.id,
+      ownerId: row.ownerId,
+      parentId: row.parentId,
+      kind: row.kind,
+      name: row.name,
+      key: row.nameKey,
+      size: row.size,
+      mime: row.mime,
+      hash: row.contentHash,
+      etag: row.etag,
+      createdAt: row.createdAt,
+      modifiedAt: row.modifiedAt,
+      by: row.author?.id ?? null,
+      byName: row.author?.name ?? null,
+      via: row.author?.via ?? null,
+    },
   );
 }

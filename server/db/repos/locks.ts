@@ -31,14 +31,29 @@ export interface LockListRow extends LockRow {
 }
 
 interface RawLock {
-  token: string; owner_id: string; user_id: string; path: string; depth: string; scope: string;
-  owner_xml: string | null; timeout_seconds: unknown; expires_at: unknown; created_at: unknown;
+  token: string;
+  owner_id: string;
+  user_id: string;
+  path: string;
+  depth: string;
+  scope: string;
+  owner_xml: string | null;
+  timeout_seconds: unknown;
+  expires_at: unknown;
+  created_at: unknown;
 }
 
 const toLock = (r: RawLock): LockRow => ({
-  token: r.token, ownerId: r.owner_id, userId: r.user_id, path: r.path, depth: r.depth === '0' ? '0' : 'infinity',
-  scope: r.scope === 'shared' ? 'shared' : 'exclusive', ownerXml: r.owner_xml, timeoutSeconds: num(r.timeout_seconds),
-  expiresAt: num(r.expires_at), createdAt: num(r.created_at),
+  token: r.token,
+  ownerId: r.owner_id,
+  userId: r.user_id,
+  path: r.path,
+  depth: r.depth === '0' ? '0' : 'infinity',
+  scope: r.scope === 'shared' ? 'shared' : 'exclusive',
+  ownerXml: r.owner_xml,
+  timeoutSeconds: num(r.timeout_seconds),
+  expiresAt: num(r.expires_at),
+  createdAt: num(r.created_at),
 });
 
 function likeEscape(s: string): string {
@@ -52,7 +67,10 @@ export function within(path: string, root: string): boolean {
 
 /** True when the owner has any unexpired lock (the fast path: most writes pay only this). */
 export async function ownerHasLocks(q: Q, ownerId: string, now: number): Promise<boolean> {
-  return !!(await q.get('SELECT 1 AS hit FROM locks WHERE owner_id = $ownerId AND expires_at > $now LIMIT 1', { ownerId, now }));
+  return !!(await q.get('SELECT 1 AS hit FROM locks WHERE owner_id = $ownerId AND expires_at > $now LIMIT 1', {
+    ownerId,
+    now,
+  }));
 }
 
 /** Unexpired locks of an owner that cover `path` (on it, or depth infinity on an ancestor) or, with `below`, lie inside it. */
@@ -64,7 +82,11 @@ export async function locksAround(q: Q, ownerId: string, path: string, now: numb
     { ownerId, now, path, below: below ? 1 : 0, prefix: likeEscape(path === '/' ? '' : path) + '/%' },
   );
   // LIKE is case-insensitive for ASCII and the escape is approximate: confirm in code.
-  return rows.map(toLock).filter((l) => l.path === path || (l.depth === 'infinity' && within(path, l.path)) || (below && within(l.path, path)));
+  return rows
+    .map(toLock)
+    .filter(
+      (l) => l.path === path || (l.depth === 'infinity' && within(path, l.path)) || (below && within(l.path, path)),
+    );
 }
 
 export async function lockByToken(q: Q, token: string, now: number): Promise<LockRow | undefined> {
@@ -73,12 +95,25 @@ export async function lockByToken(q: Q, token: string, now: number): Promise<Loc
 }
 
 /** Unexpired locks with holder and owner names: on one owner's resources, held by one user, or both (or the one with `token`); at most `limit` (default: all). */
-export async function listLocks(q: Q, filter: { ownerId?: string; holderId?: string; token?: string; limit?: number }, now: number): Promise<LockListRow[]> {
+export async function listLocks(
+  q: Q,
+  filter: { ownerId?: string; holderId?: string; token?: string; limit?: number },
+  now: number,
+): Promise<LockListRow[]> {
   const where = ['l.expires_at > $now'];
   const params: Record<string, unknown> = { now };
-  if (filter.ownerId) { where.push('l.owner_id = $ownerId'); params.ownerId = filter.ownerId; }
-  if (filter.holderId) { where.push('l.user_id = $holderId'); params.holderId = filter.holderId; }
-  if (filter.token) { where.push('l.token = $token'); params.token = filter.token; }
+  if (filter.ownerId) {
+    where.push('l.owner_id = $ownerId');
+    params.ownerId = filter.ownerId;
+  }
+  if (filter.holderId) {
+    where.push('l.user_id = $holderId');
+    params.holderId = filter.holderId;
+  }
+  if (filter.token) {
+    where.push('l.token = $token');
+    params.token = filter.token;
+  }
   if (filter.limit !== undefined) params.limit = filter.limit;
   const rows = await q.all<RawLock & { holder_name: string; owner_name: string; owner_root_id: string }>(
     `SELECT l.*, h.username AS holder_name, o.username AS owner_name, o.root_id AS owner_root_id
@@ -86,7 +121,12 @@ export async function listLocks(q: Q, filter: { ownerId?: string; holderId?: str
      WHERE ${where.join(' AND ')} ORDER BY l.owner_id, l.path, l.created_at${filter.limit !== undefined ? ' LIMIT $limit' : ''}`,
     params,
   );
-  return rows.map((r) => ({ ...toLock(r), holderName: r.holder_name, ownerName: r.owner_name, ownerRootId: r.owner_root_id }));
+  return rows.map((r) => ({
+    ...toLock(r),
+    holderName: r.holder_name,
+    ownerName: r.owner_name,
+    ownerRootId: r.owner_root_id,
+  }));
 }
 
 /** Deletes expired rows (lazily on LOCK and from the scheduler). */
@@ -103,7 +143,11 @@ export async function insertLock(q: Q, l: LockRow): Promise<void> {
 }
 
 export async function refreshLock(q: Q, token: string, timeoutSeconds: number, now: number): Promise<void> {
-  await q.run('UPDATE locks SET timeout_seconds = $t, expires_at = $e WHERE token = $token', { token, t: timeoutSeconds, e: now + timeoutSeconds * 1000 });
+  await q.run('UPDATE locks SET timeout_seconds = $t, expires_at = $e WHERE token = $token', {
+    token,
+    t: timeoutSeconds,
+    e: now + timeoutSeconds * 1000,
+  });
 }
 
 export async function deleteLock(q: Q, token: string): Promise<void> {
@@ -112,6 +156,9 @@ export async function deleteLock(q: Q, token: string): Promise<void> {
 
 /** Removes the owner's locks on `path` and inside it (the resource moved or went to the bin). */
 export async function deleteLocksUnder(q: Q, ownerId: string, path: string): Promise<void> {
-  await q.run(`DELETE FROM locks WHERE owner_id = $ownerId AND (path = $path OR path LIKE $prefix ESCAPE '\\')`,
-    { ownerId, path, prefix: likeEscape(path) + '/%' });
+  await q.run(`DELETE FROM locks WHERE owner_id = $ownerId AND (path = $path OR path LIKE $prefix ESCAPE '\\')`, {
+    ownerId,
+    path,
+    prefix: likeEscape(path) + '/%',
+  });
 }

@@ -29,7 +29,9 @@ export async function propertiesOfNodes(q: Q, nodeIds: string[]): Promise<Proper
 
 /** Total bytes of one node's properties. */
 export async function propertyBytesOfNode(q: Q, nodeId: string): Promise<number> {
-  const r = await q.get<{ b: unknown }>('SELECT COALESCE(SUM(bytes), 0) AS b FROM properties WHERE node_id = $nodeId', { nodeId });
+  const r = await q.get<{ b: unknown }>('SELECT COALESCE(SUM(bytes), 0) AS b FROM properties WHERE node_id = $nodeId', {
+    nodeId,
+  });
   return num(r?.b);
 }
 
@@ -37,12 +39,22 @@ export async function upsertProperty(tx: Q, p: PropertyRow): Promise<void> {
   await tx.run(
     `INSERT INTO properties (node_id, namespace, name, value, bytes) VALUES ($nodeId, $ns, $name, $value, $bytes)
      ON CONFLICT (node_id, namespace, name) DO UPDATE SET value = excluded.value, bytes = excluded.bytes`,
-    { nodeId: p.nodeId, ns: p.namespace, name: p.name, value: p.value, bytes: storedBytes(p.namespace, p.name, p.value) },
+    {
+      nodeId: p.nodeId,
+      ns: p.namespace,
+      name: p.name,
+      value: p.value,
+      bytes: storedBytes(p.namespace, p.name, p.value),
+    },
   );
 }
 
 export async function deleteProperty(tx: Q, nodeId: string, namespace: string, name: string): Promise<void> {
-  await tx.run('DELETE FROM properties WHERE node_id = $nodeId AND namespace = $ns AND name = $name', { nodeId, ns: namespace, name });
+  await tx.run('DELETE FROM properties WHERE node_id = $nodeId AND namespace = $ns AND name = $name', {
+    nodeId,
+    ns: namespace,
+    name,
+  });
 }
 
 /** Copies every property of `fromId` onto `toId` (replacing same-named ones). */
@@ -66,7 +78,8 @@ export async function propertyBytesInTrash(q: Q, trashRootId: string): Promise<n
 /** Property bytes per owner (fsck). */
 export async function propertyBytesByOwner(q: Q): Promise<Map<string, number>> {
   const rows = await q.all<{ owner: string; b: unknown }>(
-    'SELECT n.owner_id AS owner, SUM(p.bytes) AS b FROM properties p JOIN nodes n ON n.id = p.node_id GROUP BY n.owner_id');
+    'SELECT n.owner_id AS owner, SUM(p.bytes) AS b FROM properties p JOIN nodes n ON n.id = p.node_id GROUP BY n.owner_id',
+  );
   return new Map(rows.map((r) => [r.owner, num(r.b)]));
 }
 
@@ -74,9 +87,14 @@ export async function propertyBytesByOwner(q: Q): Promise<Map<string, number>> {
 export async function backfillPropertyBytes(tx: Q): Promise<void> {
   for (let after = 0; ;) {
     const rows = await tx.all<{ rowid: unknown; namespace: string; name: string; value: string }>(
-      'SELECT rowid, namespace, name, value FROM properties WHERE rowid > $after ORDER BY rowid LIMIT 500', { after });
+      'SELECT rowid, namespace, name, value FROM properties WHERE rowid > $after ORDER BY rowid LIMIT 500',
+      { after },
+    );
     for (const r of rows) {
-      await tx.run('UPDATE properties SET bytes = $bytes WHERE rowid = $rowid', { rowid: num(r.rowid), bytes: storedBytes(r.namespace, r.name, r.value) });
+      await tx.run('UPDATE properties SET bytes = $bytes WHERE rowid = $rowid', {
+        rowid: num(r.rowid),
+        bytes: storedBytes(r.namespace, r.name, r.value),
+      });
     }
     if (rows.length < 500) return;
     after = num(rows[rows.length - 1]!.rowid);

@@ -17,16 +17,35 @@ export async function receivedNameKeys(q: Q, granteeId: string, exceptShareId?: 
 }
 
 export async function setGranteeName(q: Q, shareId: string, name: string, key: string): Promise<void> {
-  await q.run('UPDATE shares SET grantee_name = $name, grantee_name_key = $key WHERE id = $id', { id: shareId, name, key });
+  await q.run('UPDATE shares SET grantee_name = $name, grantee_name_key = $key WHERE id = $id', {
+    id: shareId,
+    name,
+    key,
+  });
 }
 
 export async function userShareId(q: Q, nodeId: string, granteeId: string): Promise<string | undefined> {
-  return (await q.get<{ id: string }>("SELECT id FROM shares WHERE node_id = $nodeId AND kind = 'user' AND grantee_id = $granteeId", { nodeId, granteeId }))?.id;
+  return (
+    await q.get<{ id: string }>(
+      "SELECT id FROM shares WHERE node_id = $nodeId AND kind = 'user' AND grantee_id = $granteeId",
+      { nodeId, granteeId },
+    )
+  )?.id;
 }
 
 export async function insertUserShare(
   q: Q,
-  s: { id: string; nodeId: string; granteeId: string; permission: string; expiresAt: number | null; createdBy: string; now: number; name: string; nameKey: string },
+  s: {
+    id: string;
+    nodeId: string;
+    granteeId: string;
+    permission: string;
+    expiresAt: number | null;
+    createdBy: string;
+    now: number;
+    name: string;
+    nameKey: string;
+  },
 ): Promise<void> {
   await q.run(
     `INSERT INTO shares (id, node_id, kind, grantee_id, permission, expires_at, created_by, created_at, grantee_name, grantee_name_key)
@@ -36,9 +55,19 @@ export async function insertUserShare(
 }
 
 /** A new permission, and (when given) a new expiry; the grantee's name for it stays. */
-export async function updateUserShare(q: Q, id: string, change: { permission: string; expiresAt?: number | null }): Promise<void> {
-  if (change.expiresAt === undefined) await q.run('UPDATE shares SET permission = $p WHERE id = $id', { id, p: change.permission });
-  else await q.run('UPDATE shares SET permission = $p, expires_at = $e WHERE id = $id', { id, p: change.permission, e: change.expiresAt });
+export async function updateUserShare(
+  q: Q,
+  id: string,
+  change: { permission: string; expiresAt?: number | null },
+): Promise<void> {
+  if (change.expiresAt === undefined)
+    await q.run('UPDATE shares SET permission = $p WHERE id = $id', { id, p: change.permission });
+  else
+    await q.run('UPDATE shares SET permission = $p, expires_at = $e WHERE id = $id', {
+      id,
+      p: change.permission,
+      e: change.expiresAt,
+    });
 }
 
 export async function deleteShare(q: Q, id: string): Promise<void> {
@@ -46,7 +75,9 @@ export async function deleteShare(q: Q, id: string): Promise<void> {
 }
 
 /** Every user share, oldest first, with what its stable name is made of (the migration's backfill). */
-export async function userSharesOldestFirst(q: Q): Promise<{ id: string; grantee_id: string; node_name: string; kind: 'file' | 'folder'; owner_name: string }[]> {
+export async function userSharesOldestFirst(
+  q: Q,
+): Promise<{ id: string; grantee_id: string; node_name: string; kind: 'file' | 'folder'; owner_name: string }[]> {
   return q.all(
     `SELECT s.id, s.grantee_id, n.name AS node_name, n.kind, o.username AS owner_name
      FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id
@@ -70,7 +101,12 @@ export async function receivedRoots(q: Q, userId: string, now: number): Promise<
      ORDER BY s.grantee_name_key`,
     { userId, now },
   );
-  return rows.map((r) => ({ ...toNode(r), shareName: r.share_name ?? r.name, sha1: r.sha1 ?? null, md5: r.md5 ?? null }));
+  return rows.map((r) => ({
+    ...toNode(r),
+    shareName: r.share_name ?? r.name,
+    sha1: r.sha1 ?? null,
+    md5: r.md5 ?? null,
+  }));
 }
 
 /** Ids among `ids` that have another of `ids` as an ancestor. */
@@ -91,8 +127,17 @@ export async function nestedIds(q: Q, ids: string[]): Promise<Set<string>> {
 }
 
 /** The roots of the unexpired shares a user has received on live nodes: strongest permission and stable name per node. */
-export async function grantedRoots(q: Q, userId: string, now: number): Promise<{ rootId: string; permission: 'view' | 'edit'; shareName: string }[]> {
-  const rows = await q.all<{ root_id: string; permission: 'view' | 'edit'; share_name: string | null; node_name: string }>(
+export async function grantedRoots(
+  q: Q,
+  userId: string,
+  now: number,
+): Promise<{ rootId: string; permission: 'view' | 'edit'; shareName: string }[]> {
+  const rows = await q.all<{
+    root_id: string;
+    permission: 'view' | 'edit';
+    share_name: string | null;
+    node_name: string;
+  }>(
     `SELECT s.node_id AS root_id, MAX(s.permission) AS permission, MIN(s.grantee_name) AS share_name, MIN(r.name) AS node_name
      FROM shares s JOIN nodes r ON r.id = s.node_id
      WHERE s.kind = 'user' AND s.grantee_id = $userId AND (s.expires_at IS NULL OR s.expires_at > $now) AND r.deleted_at IS NULL

@@ -16,7 +16,13 @@ export interface ThrottleWindow {
  * upsert: two racing attempts cannot both slip under the limit. A finished window starts afresh.
  * Run it in a write transaction (the read of the result must see this statement's row).
  */
-export async function countAttempt(tx: Q, key: string, max: number, windowMs: number, now: number): Promise<ThrottleWindow> {
+export async function countAttempt(
+  tx: Q,
+  key: string,
+  max: number,
+  windowMs: number,
+  now: number,
+): Promise<ThrottleWindow> {
   const changed = await tx.run(
     `INSERT INTO throttle_counts (key, attempts, window_start) VALUES ($key, 1, $now)
      ON CONFLICT (key) DO UPDATE SET
@@ -26,7 +32,9 @@ export async function countAttempt(tx: Q, key: string, max: number, windowMs: nu
     { key, now, window: windowMs, max },
   );
   const row = await tx.get<{ attempts: unknown; window_start: unknown }>(
-    'SELECT attempts, window_start FROM throttle_counts WHERE key = $key', { key });
+    'SELECT attempts, window_start FROM throttle_counts WHERE key = $key',
+    { key },
+  );
   return { counted: changed > 0, attempts: num(row?.attempts), windowStart: num(row?.window_start) };
 }
 

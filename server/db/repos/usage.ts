@@ -4,11 +4,15 @@ export { propertyBytesByOwner } from './properties.js';
 
 /** File bytes per owner: live and in the recycle bin (both count until purged). */
 export async function fileBytesByOwner(q: Q): Promise<Map<string, number>> {
-  const rows = await q.all<{ owner: string; b: unknown }>("SELECT owner_id AS owner, SUM(size) AS b FROM nodes WHERE kind = 'file' GROUP BY owner_id");
+  const rows = await q.all<{ owner: string; b: unknown }>(
+    "SELECT owner_id AS owner, SUM(size) AS b FROM nodes WHERE kind = 'file' GROUP BY owner_id",
+  );
   return new Map(rows.map((r) => [r.owner, num(r.b)]));
 }
 
 export async function recordedUsage(q: Q): Promise<{ id: string; username: string; usedBytes: number }[]> {
-  const rows = await q.all<{ id: string; username: string; used_bytes: unknown }>('SELECT id, username, used_bytes FROM users');
+  const rows = await q.all<{ id: string; username: string; used_bytes: unknown }>(
+    'SELECT id, username, used_bytes FROM users',
+  );
   return rows.map((r) => ({ id: r.id, username: r.username, usedBytes: num(r.used_bytes) }));
 }

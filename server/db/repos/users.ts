@@ -8,12 +8,16 @@ export interface DirectoryRow {
 }
 
 export async function passwordHashOf(q: Q, userId: string): Promise<string | undefined> {
-  return (await q.get<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $id', { id: userId }))?.password_hash;
+  return (await q.get<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $id', { id: userId }))
+    ?.password_hash;
 }
 
 /** Sets a new password hash and bumps token_version, which ends every session and cached WebDAV credential. */
 export async function setPasswordHash(tx: Q, userId: string, hash: string): Promise<void> {
-  await tx.run('UPDATE users SET password_hash = $hash, token_version = token_version + 1 WHERE id = $id', { hash, id: userId });
+  await tx.run('UPDATE users SET password_hash = $hash, token_version = token_version + 1 WHERE id = $id', {
+    hash,
+    id: userId,
+  });
 }
 
 const escapeLike = (key: string) => key.replace(/[\\%_]/g, '\\$&');
@@ -23,7 +27,9 @@ const escapeLike = (key: string) => key.replace(/[\\%_]/g, '\\$&');
  * `keyPrefix` (already lower-cased), by username.
  */
 export async function usersByPrefix(
-  q: Q, keyPrefix: string, opts: { byEmail: boolean; exceptId: string; limit: number },
+  q: Q,
+  keyPrefix: string,
+  opts: { byEmail: boolean; exceptId: string; limit: number },
 ): Promise<DirectoryRow[]> {
   const emailClause = opts.byEmail ? " OR email_key LIKE $p ESCAPE '\\'" : '';
   return q.all<DirectoryRow>(
@@ -35,7 +41,11 @@ export async function usersByPrefix(
 }
 
 /** Enabled users other than `exceptId` whose username or email is exactly `key` (already lower-cased). */
-export async function usersByExactKey(q: Q, key: string, exceptId: string): Promise<(DirectoryRow & { byEmail: boolean })[]> {
+export async function usersByExactKey(
+  q: Q,
+  key: string,
+  exceptId: string,
+): Promise<(DirectoryRow & { byEmail: boolean })[]> {
   const rows = await q.all<DirectoryRow & { email_key: string }>(
     `SELECT id, username, email, email_key FROM users
      WHERE (username_key = $key OR email_key = $key) AND id <> $except AND disabled = 0

@@ -18,15 +18,32 @@ export interface VersionRow {
 }
 
 interface RawVersion {
-  id: string; node_id: string; owner_id: string; content_hash: string; size: unknown; modified_at: unknown;
-  author_id: string | null; author_name: string | null; via: string | null; created_at: unknown;
+  id: string;
+  node_id: string;
+  owner_id: string;
+  content_hash: string;
+  size: unknown;
+  modified_at: unknown;
+  author_id: string | null;
+  author_name: string | null;
+  via: string | null;
+  created_at: unknown;
 }
 
-const COLS = 'v.id, v.node_id, v.owner_id, v.content_hash, v.size, v.modified_at, v.author_id, v.author_name, v.via, v.created_at';
+const COLS =
+  'v.id, v.node_id, v.owner_id, v.content_hash, v.size, v.modified_at, v.author_id, v.author_name, v.via, v.created_at';
 
 const toVersion = (r: RawVersion): VersionRow => ({
-  id: r.id, nodeId: r.node_id, ownerId: r.owner_id, contentHash: r.content_hash, size: num(r.size), modifiedAt: num(r.modified_at),
-  authorId: r.author_id, authorName: r.author_name, via: r.via, createdAt: num(r.created_at),
+  id: r.id,
+  nodeId: r.node_id,
+  ownerId: r.owner_id,
+  contentHash: r.content_hash,
+  size: num(r.size),
+  modifiedAt: num(r.modified_at),
+  authorId: r.author_id,
+  authorName: r.author_name,
+  via: r.via,
+  createdAt: num(r.created_at),
 });
 
 export async function insertVersion(tx: Q, v: VersionRow): Promise<void> {
@@ -39,17 +56,26 @@ export async function insertVersion(tx: Q, v: VersionRow): Promise<void> {
 
 /** Versions of one file, newest first. */
 export async function versionsOfNode(q: Q, nodeId: string): Promise<VersionRow[]> {
-  const rows = await q.all<RawVersion>(`SELECT ${COLS} FROM versions v WHERE v.node_id = $nodeId ORDER BY v.created_at DESC, v.id`, { nodeId });
+  const rows = await q.all<RawVersion>(
+    `SELECT ${COLS} FROM versions v WHERE v.node_id = $nodeId ORDER BY v.created_at DESC, v.id`,
+    { nodeId },
+  );
   return rows.map(toVersion);
 }
 
 export async function getVersion(q: Q, nodeId: string, id: string): Promise<VersionRow | undefined> {
-  const r = await q.get<RawVersion>(`SELECT ${COLS} FROM versions v WHERE v.id = $id AND v.node_id = $nodeId`, { id, nodeId });
+  const r = await q.get<RawVersion>(`SELECT ${COLS} FROM versions v WHERE v.id = $id AND v.node_id = $nodeId`, {
+    id,
+    nodeId,
+  });
   return r && toVersion(r);
 }
 
 export async function newestVersion(q: Q, nodeId: string): Promise<VersionRow | undefined> {
-  const r = await q.get<RawVersion>(`SELECT ${COLS} FROM versions v WHERE v.node_id = $nodeId ORDER BY v.created_at DESC LIMIT 1`, { nodeId });
+  const r = await q.get<RawVersion>(
+    `SELECT ${COLS} FROM versions v WHERE v.node_id = $nodeId ORDER BY v.created_at DESC LIMIT 1`,
+    { nodeId },
+  );
   return r && toVersion(r);
 }
 
@@ -60,12 +86,17 @@ export async function deleteVersions(tx: Q, ids: string[]): Promise<void> {
 
 /** Every version of the owner, oldest first (retention works on the whole set of one owner). */
 export async function versionsOfOwner(q: Q, ownerId: string): Promise<VersionRow[]> {
-  const rows = await q.all<RawVersion>(`SELECT ${COLS} FROM versions v WHERE v.owner_id = $ownerId ORDER BY v.created_at, v.id`, { ownerId });
+  const rows = await q.all<RawVersion>(
+    `SELECT ${COLS} FROM versions v WHERE v.owner_id = $ownerId ORDER BY v.created_at, v.id`,
+    { ownerId },
+  );
   return rows.map(toVersion);
 }
 
 export async function versionBytesOfOwner(q: Q, ownerId: string): Promise<number> {
-  const r = await q.get<{ b: unknown }>('SELECT COALESCE(SUM(size), 0) AS b FROM versions WHERE owner_id = $ownerId', { ownerId });
+  const r = await q.get<{ b: unknown }>('SELECT COALESCE(SUM(size), 0) AS b FROM versions WHERE owner_id = $ownerId', {
+    ownerId,
+  });
   return num(r?.b);
 }
 
@@ -77,23 +108,33 @@ export async function ownersWithVersions(q: Q): Promise<string[]> {
 /** Versions of every node in a trashed subtree (a purge releases their blobs and bytes). */
 export async function versionsInTrash(q: Q, trashRootId: string): Promise<VersionRow[]> {
   const rows = await q.all<RawVersion>(
-    `SELECT ${COLS} FROM versions v JOIN nodes n ON n.id = v.node_id WHERE n.trash_root_id = $trashRootId`, { trashRootId });
+    `SELECT ${COLS} FROM versions v JOIN nodes n ON n.id = v.node_id WHERE n.trash_root_id = $trashRootId`,
+    { trashRootId },
+  );
   return rows.map(toVersion);
 }
 
 /** fsck: blob references held by versions, per hash. */
 export async function versionRefsByHash(q: Q): Promise<Map<string, number>> {
-  const rows = await q.all<{ h: string; c: unknown }>('SELECT content_hash AS h, COUNT(*) AS c FROM versions GROUP BY content_hash');
+  const rows = await q.all<{ h: string; c: unknown }>(
+    'SELECT content_hash AS h, COUNT(*) AS c FROM versions GROUP BY content_hash',
+  );
   return new Map(rows.map((r) => [r.h, num(r.c)]));
 }
 
 /** fsck: bytes held by versions, per owner. */
 export async function versionBytesByOwner(q: Q): Promise<Map<string, number>> {
-  const rows = await q.all<{ o: string; b: unknown }>('SELECT owner_id AS o, SUM(size) AS b FROM versions GROUP BY owner_id');
+  const rows = await q.all<{ o: string; b: unknown }>(
+    'SELECT owner_id AS o, SUM(size) AS b FROM versions GROUP BY owner_id',
+  );
   return new Map(rows.map((r) => [r.o, num(r.b)]));
 }
 
 /** fsck: versions whose size differs from their blob's. */
 export async function versionsWithWrongSize(q: Q): Promise<string[]> {
-  return (await q.all<{ id: string }>('SELECT v.id FROM versions v JOIN blobs b ON b.hash = v.content_hash WHERE v.size <> b.size')).map((r) => r.id);
+  return (
+    await q.all<{ id: string }>(
+      'SELECT v.id FROM versions v JOIN blobs b ON b.hash = v.content_hash WHERE v.size <> b.size',
+    )
+  ).map((r) => r.id);
 }

@@ -208,13 +208,11 @@ describe('web console (Chromium)', function () {
       await row(page, path.basename(file)).waitFor();
 
       // Cancel: the second upload stops and leaves nothing behind.
-      await page
-        .locator('[data-testid="file-input"]')
-        .setInputFiles({
-          name: 'cancelled.bin',
-          mimeType: 'application/octet-stream',
-          buffer: Buffer.alloc(3 * 1024 * 1024, 1),
-        });
+      await page.locator('[data-testid="file-input"]').setInputFiles({
+        name: 'cancelled.bin',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.alloc(3 * 1024 * 1024, 1),
+      });
       const last = page.locator('[data-testid="upload-row"]', { hasText: 'cancelled.bin' });
       await last.locator('[data-testid="upload-progress"]').waitFor();
       await last.getByRole('button', { name: 'Cancel upload of cancelled.bin' }).click();

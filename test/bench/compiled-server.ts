@@ -34,7 +34,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startCompiledServer(env: Record<string, string>): Promise<CompiledServer> {
+/**
+ * Starts the compiled server. With `opts.dataDir` it runs on that existing data dir (e.g. to restart
+ * on a store seeded meanwhile) and `stop()` leaves the dir to the caller.
+ */
+export async function startCompiledServer(
+  env: Record<string, string>,
+  opts: { dataDir?: string } = {},
+): Promise<CompiledServer> {
   log('building the server and console if stale (scripts/ensure-build.mjs)');
   try {
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/ensure-build.mjs')], { cwd: ROOT, stdio: 'pipe' });
@@ -42,7 +49,8 @@ export async function startCompiledServer(env: Record<string, string>): Promise<
     const e = err as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`the build failed:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
   }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-bench-'));
+  const ownsDataDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const serverLog = path.join(os.tmpdir(), `coffer-bench-server-${process.pid}.log`);
@@ -72,8 +80,9 @@ export async function startCompiledServer(env: Record<string, string>): Promise<
       /* gone */
     }
   };
+  const interrupted = () => process.exit(130);
   process.on('exit', kill);
-  process.on('SIGINT', () => process.exit(130));
+  process.on('SIGINT', interrupted);
   let failed = false;
   const running: CompiledServer = {
     url,
@@ -88,7 +97,10 @@ export async function startCompiledServer(env: Record<string, string>): Promise<
     async stop() {
       kill();
       if (!exited) await new Promise((r) => server.once('exit', r).once('error', r));
+      process.off('exit', kill);
+      process.off('SIGINT', interrupted);
       if (!failed) fs.rmSync(serverLog, { force: true });
+      if (!ownsDataDir) return;
       if (!process.env.BENCH_KEEP) fs.rmSync(dataDir, { recursive: true, force: true });
       else log(`data kept in ${dataDir}`);
     },

@@ -1,26 +1,25 @@
 /**
- * The WebDAV drive at /dav/. webdav-server 2.6.2 dispatches (its request context, method table
- * and FileSystem contract), but every method is served by our own handler: the library's own
- * commands crash on PROPPATCH, send no ETag, read Ranges from byte 0, build listings in memory and
- * write into live files (STACK.md §4). In front of it, this module answers OPTIONS without
- * credentials, validates the URL, caps non-PUT bodies, and authenticates.
+ * The WebDAV drive at /dav/: OPTIONS without credentials, the URL validated, non-PUT bodies capped,
+ * authentication, the `If:` header, then one handler of ours per method. Every method is ours: the
+ * commands of webdav-server (the prescribed library) crash on PROPPATCH, send no ETag, read Ranges
+ * from byte 0, build listings in memory and write into live files (STACK.md §4), and once they were
+ * all replaced, its request context — which still ran per request only to dispatch — cost more CPU
+ * than a small request's own work (README, "WebDAV"), so this module dispatches itself.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { v2 } from 'webdav-server';
 import type { Actor } from '../server/domain/actor.js';
 import type { Accounts } from '../server/domain/auth.js';
 import { clientAddress } from '../server/client-address.js';
 import { DavAuth } from './auth.js';
 import { makeResolver, MAX_XML_BODY, type DavContext, type DavDeps } from './context.js';
 import { DavError, toDavFailure } from './errors.js';
-import { DriveFileSystem, STATE } from './file-system.js';
 import { get } from './get.js';
 import { answerUnreadBody, header, sendContinue } from './http.js';
 import { checkIf } from './if-header.js';
 import { lock, unlock } from './locks.js';
 import { withLockTokens } from '../server/domain/locks.js';
-import { options, setCors } from './options.js';
-import { encodeName, MOUNT, namesOf } from './paths.js';
+import { ALLOWED, DAV_CLASS, options, setCors } from './options.js';
+import { namesOf } from './paths.js';
 import { propfind } from './propfind.js';
 import { proppatch } from './proppatch.js';
 import { put } from './put.js';
@@ -51,49 +50,13 @@ const HANDLERS: Record<string, Handler> = {
  */
 const CONDITIONAL = new Set(['PUT', 'PROPPATCH', 'DELETE', 'MOVE', 'COPY', 'MKCOL', 'LOCK', 'UNLOCK']);
 
+/** On every answer to an authenticated request (Windows' client looks for them, not only on OPTIONS). */
+const DAV_HEADERS = { DAV: DAV_CLASS, 'MS-Author-Via': 'DAV', Allow: ALLOWED.join(', '), Server: 'Coffer' };
+
 export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavRequestHandler {
   const auth = new DavAuth(deps.accounts, deps.drive, deps.config.dav.authCacheTtlSeconds * 1000);
-  const server = new v2.WebDAVServer({
-    rootFileSystem: new DriveFileSystem(),
-    respondWithPaths: true,
-    requireAuthentification: false,
-    httpAuthentication: {
-      askForAuthentication: () => ({}), // WWW-Authenticate only on our 401s
-      getUser: (ctx, cb) => {
-        const state = (ctx.request as IncomingMessage & { [STATE]?: DavContext })[STATE];
-        if (!state || state.actor.kind !== 'user') return cb(v2.Errors.MissingAuthorisationHeader);
-        const u = state.actor.user;
-        cb(null as unknown as Error, { uid: u.id, username: u.username, isAdministrator: false, isDefaultUser: false });
-      },
-    },
-    headers: { DAV: '1, 2', Server: 'Coffer' },
-  });
-  // webdav-server answers 401 for NotEnoughPrivilege (clients then re-prompt): 403 is right.
-  const codes = (v2.HTTPRequestContext as unknown as { defaultErrorStatusCodes: { error: Error; code: number }[] })
-    .defaultErrorStatusCodes;
-  for (const e of codes) if (e.error === v2.Errors.NotEnoughPrivilege) e.code = 403;
-  // Only our handlers: the library's own commands (LOCK, UNLOCK, POST, ...) are not reachable.
-  const table = (server as unknown as { methods: Record<string, unknown> }).methods;
-  for (const name of Object.keys(table)) delete table[name];
-  for (const [name, handler] of Object.entries(HANDLERS)) {
-    server.method(name, {
-      chunked: (ctx, _stream, done) => {
-        const c = (ctx.request as IncomingMessage & { [STATE]?: DavContext })[STATE]!;
-        void run(c, handler).finally(done);
-      },
-    });
-  }
-  server.onUnknownMethod({
-    chunked: (ctx, _stream, done) => {
-      ctx.response.statusCode = 501;
-      ctx.response.setHeader('Content-Length', 0);
-      done();
-    },
-  });
-
   const { log } = deps;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    res.statusCode = 200; // webdav-server relies on Node's default status
     const method = (req.method ?? 'GET').toUpperCase();
     if (method === 'OPTIONS') return options(req, res);
     setCors(req, res);
@@ -110,14 +73,12 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     if (method !== 'PUT') sendContinue(req, res);
     const actor: Actor = { kind: 'user', user, origin };
     const c: DavContext = { ...deps, req, res, method, actor, names, resolve: makeResolver(deps.drive, actor, names) };
-    (req as IncomingMessage & { [STATE]?: DavContext })[STATE] = c;
-    // The library resolves req.url itself: hand it the normalized path, never the raw one.
-    req.url = '/' + names.map(encodeName).join('/');
-    await new Promise<void>((resolve) => {
-      res.once('close', resolve);
-      res.once('finish', resolve);
-      server.executeRequest(req, res, MOUNT);
-    });
+    for (const [name, value] of Object.entries(DAV_HEADERS)) res.setHeader(name, value);
+    const handler = HANDLERS[method];
+    if (handler) return run(c, handler);
+    res.statusCode = 501;
+    res.setHeader('Content-Length', 0);
+    res.end();
   };
 
   return (req, res) => {

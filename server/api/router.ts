@@ -1,12 +1,12 @@
 /** The Koa application for /api (and, once built, the console at /). */
 import Router from '@koa/router';
 import Koa from 'koa';
-import { koaBody } from 'koa-body';
 import type { Log } from '../log.js';
 import type { ApiDeps } from './deps.js';
 import { clientAddress } from '../client-address.js';
 import { contentOrigin } from './content-origin.js';
 import { sendContinue } from './http-util.js';
+import { jsonBody } from './json-body.js';
 import { serveConsole } from './static.js';
 import { authenticate } from './middleware/auth.js';
 import { errorHandler } from './middleware/errors.js';
@@ -30,14 +30,7 @@ const STREAMING_UPLOAD = /^\/api\/(folders\/[^/]+\/(files\/[^/]+|upload)|public\
 
 export function createApi(deps: ApiDeps, log: Log): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
-  const json = koaBody({
-    json: true,
-    multipart: false,
-    urlencoded: false,
-    text: false,
-    jsonLimit: '1mb',
-    jsonStrict: true,
-  });
+  const json = jsonBody;
   // Errors Koa meets outside the middleware chain (mostly a client hanging up mid-request): into
   // the log, instead of Koa's default raw stack on stderr.
   app.on('error', (err: Error & { code?: string }, ctx?: { method?: string; path?: string }) => {

@@ -6,7 +6,9 @@
  *
  * The worker is an `eval` script that `require()`s bcryptjs by absolute path (its CommonJS entry),
  * so the same code runs under tsx (tests) and compiled in dist/ without a separate worker file.
- * Workers start on first use, hold the process open only while they have work, and end on close().
+ * Workers start on first use, hold the process open only while they have work, end after
+ * IDLE_MS without any (each holds a V8 isolate, ~15 MiB of resident memory, for sign-ins that come
+ * a few times a day) and on close().
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -38,7 +40,10 @@ interface Pending {
 interface Slot {
   worker: Worker;
   busy: Pending | undefined;
+  idle?: NodeJS.Timeout;
 }
+
+const IDLE_MS = 30_000;
 
 /**
  * Default size: one worker per core, keeping one core for the event loop, at most 2 — sign-ins
@@ -58,7 +63,13 @@ export class BcryptPool {
   constructor(
     private readonly cost: number,
     private readonly size = defaultPoolSize(),
+    private readonly idleMs = IDLE_MS,
   ) {}
+
+  /** Workers alive now (they end after idleMs without work). */
+  get workers(): number {
+    return this.slots.length;
+  }
 
   hash(secret: string): Promise<string> {
     return this.submit({ id: this.nextId++, op: 'hash', secret, cost: this.cost }) as Promise<string>;
@@ -75,6 +86,7 @@ export class BcryptPool {
     for (const p of this.queue.splice(0)) p.reject(gone);
     await Promise.all(
       this.slots.splice(0).map((s) => {
+        clearTimeout(s.idle);
         s.busy?.reject(gone);
         return s.worker.terminate();
       }),
@@ -94,6 +106,7 @@ export class BcryptPool {
       const slot = this.slots.find((s) => !s.busy) ?? (this.slots.length < this.size ? this.spawn() : undefined);
       if (!slot) return;
       const job = this.queue.shift()!;
+      clearTimeout(slot.idle);
       slot.busy = job;
       slot.worker.ref();
       slot.worker.postMessage(job.task);
@@ -112,6 +125,7 @@ export class BcryptPool {
       if (msg.error !== undefined) job.reject(new Error(`bcrypt ${job.task.op} failed: ${msg.error}`));
       else job.resolve(msg.result);
       this.dispatch();
+      if (!slot.busy) slot.idle = setTimeout(() => this.retireIdle(slot), this.idleMs).unref();
     });
     // A worker that dies takes only its own task with it; the next task starts a fresh one.
     const retire = (err: Error) => {
@@ -126,5 +140,12 @@ export class BcryptPool {
     worker.on('exit', (code) => retire(new Error(`bcrypt worker exited with code ${code}`)));
     this.slots.push(slot);
     return slot;
+  }
+
+  private retireIdle(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (slot.busy || i < 0) return;
+    this.slots.splice(i, 1);
+    void slot.worker.terminate();
   }
 }

@@ -4,7 +4,6 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { koaBody } from 'koa-body';
 import { z } from 'zod';
 import { DomainError, invalidInput, isOutOfSpace, quotaExceeded, storageFull } from '../../domain/errors.js';
 import type { UploadTicket } from '../../domain/in-flight.js';
@@ -32,6 +31,8 @@ async function spool(ctx: Context, dir: string, ticket: UploadTicket, files: Spo
   let total = 0;
   const room = Math.max(1, ticket.available);
   try {
+    // Loaded on the first multipart upload: it (formidable, co-body) costs ~15 MiB that JSON and WebDAV never need.
+    const { koaBody } = await import('koa-body');
     await koaBody({
       multipart: true,
       json: false,

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { ConfigError, loadConfig } from '../../config/index.js';
 import { login } from '../support/server.js';
 import { MiB, patternChunk, sha256, eventually } from '../support/store.js';
 import { cleanEnv, ensureBuild, ROOT, run, serverEnv, waitForHealth, type Proc } from './support.js';
@@ -256,5 +257,11 @@ describe('kill -9 during uploads (the compiled server)', function () {
     });
     expect(res.status).to.equal(2);
     expect(res.stderr).to.match(/DURABILITY/);
+  });
+
+  it('refuses a BLOB_GC_GRACE under a minute: it must cover an upload between placing its blob and committing', () => {
+    expect(() => loadConfig({ BLOB_GC_GRACE: '10s' })).to.throw(ConfigError, /BLOB_GC_GRACE/);
+    expect(loadConfig({ BLOB_GC_GRACE: '1m' }).blobGcGraceSeconds).to.equal(60);
+    expect(loadConfig({}).durability).to.equal('full');
   });
 });

@@ -15,7 +15,12 @@ const BUSY_TIMEOUT_MS = 10_000;
 
 export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const writer = await SqliteConnection.open(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE, BUSY_TIMEOUT_MS);
+  // FULLMUTEX as node-sqlite3's own default: several pool threads may step statements of one connection.
+  const writer = await SqliteConnection.open(
+    file,
+    sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE | sqlite3.OPEN_FULLMUTEX,
+    BUSY_TIMEOUT_MS,
+  );
   // WAL is a property of the file (kept across opens); foreign_keys and synchronous are per connection.
   // synchronous=FULL fsyncs the WAL at every COMMIT: an acknowledged write survives a power cut.
   // NORMAL (DURABILITY=relaxed) fsyncs only at checkpoints: a power cut may lose the last commits,
@@ -26,7 +31,7 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
   );
   const readers = await Promise.all(
     Array.from({ length: Math.max(1, opts.readers ?? 2) }, () =>
-      SqliteConnection.open(file, sqlite3.OPEN_READONLY, BUSY_TIMEOUT_MS),
+      SqliteConnection.open(file, sqlite3.OPEN_READONLY | sqlite3.OPEN_FULLMUTEX, BUSY_TIMEOUT_MS),
     ),
   );
   const commits = new GroupCommit(writer);

@@ -133,7 +133,10 @@ const Env = z.object({
   DAV_MAX_PROPERTY_BYTES: bytes.default(64 * KiB),
   /** Live-update (SSE) streams one user may hold open at once, per process. */
   EVENTS_MAX_STREAMS_PER_USER: int(1, 10_000).default(8),
-  BLOB_GC_GRACE: seconds.default(3600),
+  /** At least a minute: it must cover an upload's time between placing its blob and committing (maintenance.ts). */
+  BLOB_GC_GRACE: seconds.refine((s) => s >= 60, 'BLOB_GC_GRACE must be at least 1m').default(3600),
+  /** `full`: an acknowledged upload survives a power cut (fsync of blob, directory and WAL). `relaxed`: it survives a crash of the process only. */
+  DURABILITY: z.enum(['full', 'relaxed']).default('full'),
   JOBS_ENABLED: bool.default(true),
   VERSIONS_COALESCE: seconds.default(5 * 60),
   VERSIONS_KEEP_ALL: seconds.default(24 * 3600),
@@ -170,6 +173,8 @@ export interface Config {
   readonly davMaxPropertyBytes: number;
   readonly eventsMaxStreamsPerUser: number;
   readonly blobGcGraceSeconds: number;
+  /** `full`: acknowledged writes survive a power cut; `relaxed`: a power cut may lose the last ones, never corrupt. */
+  readonly durability: 'full' | 'relaxed';
   readonly jobsEnabled: boolean;
   /** File versions: coalescing window and retention (milliseconds), and the most of the free space they may take (0–1). */
   readonly versions: {
@@ -246,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     davMaxPropertyBytes: e.DAV_MAX_PROPERTY_BYTES,
     eventsMaxStreamsPerUser: e.EVENTS_MAX_STREAMS_PER_USER,
     blobGcGraceSeconds: e.BLOB_GC_GRACE,
+    durability: e.DURABILITY,
     jobsEnabled: e.JOBS_ENABLED,
     versions: Object.freeze({
       coalesceMs: e.VERSIONS_COALESCE * 1000,

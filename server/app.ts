@@ -47,9 +47,9 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLog(config.logLevel);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDb(config.dbFile);
+  const db = await openDb(config.dbFile, { durability: config.durability });
   await runMigrations(db);
-  const blobs = new LocalDiskBlobStore(config.dataDir);
+  const blobs = new LocalDiskBlobStore(config.dataDir, { fsync: config.durability === 'full' });
   const secret = loadOrCreateSecret(config.dataDir);
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);

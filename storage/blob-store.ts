@@ -36,6 +36,12 @@ export interface BlobStore {
   open(hash: string, range?: { start: number; end: number }): Readable;
   stat(hash: string): Promise<{ size: number; mtimeMs: number } | null>;
   remove(hash: string): Promise<void>;
+  /**
+   * Removes the blob's file unless it was touched within the last `withinMs` (an upload placed it,
+   * or dedup'd onto it), atomically with respect to a concurrent `place`. True when the file is gone
+   * (or was already), false when it was kept.
+   */
+  removeUnlessTouched(hash: string, withinMs: number): Promise<boolean>;
   /** Every blob hash on disk (for the orphan sweep and fsck). */
   list(): AsyncIterable<string>;
   /** Temp files older than the cutoff (left by a crash) are deleted; returns how many. */

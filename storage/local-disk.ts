@@ -10,13 +10,16 @@ const HASH = /^[0-9a-f]{64}$/;
 
 /**
  * Blobs on local disk: `<root>/blobs/ab/cd/<sha256>`, temp files in `<root>/tmp`.
- * Every new blob is fsynced (file and directory) before it is acknowledged.
+ * Every new blob is fsynced (file and directory) before it is acknowledged, unless `fsync: false`
+ * (DURABILITY=relaxed): then a power cut may lose what the OS had not yet written back.
  */
 export class LocalDiskBlobStore implements BlobStore {
   private readonly blobsDir: string;
   private readonly tmpDir: string;
+  private readonly fsync: boolean;
 
-  constructor(root: string) {
+  constructor(root: string, opts: { fsync?: boolean } = {}) {
+    this.fsync = opts.fsync ?? true;
     this.blobsDir = path.join(root, 'blobs');
     this.tmpDir = path.join(root, 'tmp');
     fs.mkdirSync(this.blobsDir, { recursive: true });
@@ -48,7 +51,7 @@ export class LocalDiskBlobStore implements BlobStore {
     const handle = await fsp.open(tempPath, 'wx', 0o600);
     try {
       await pipeline(body, hasher, fileSink(handle));
-      await handle.sync();
+      if (this.fsync) await handle.sync();
       await handle.close();
     } catch (err) {
       await handle.close().catch(() => {});
@@ -78,7 +81,7 @@ export class LocalDiskBlobStore implements BlobStore {
       await fsp.rm(staged.tempPath, { force: true });
       throw err;
     }
-    await syncDir(dir);
+    if (this.fsync) await syncDir(dir);
   }
 
   async freeBytes(): Promise<number | null> {
@@ -106,6 +109,31 @@ export class LocalDiskBlobStore implements BlobStore {
 
   async remove(hash: string): Promise<void> {
     await fsp.rm(this.pathOf(hash), { force: true });
+  }
+
+  async removeUnlessTouched(hash: string, withinMs: number): Promise<boolean> {
+    // mtimes are the file system's clock, so the cutoff is too (not an injected domain clock).
+    const cutoffMs = Date.now() - withinMs;
+    const final = this.pathOf(hash);
+    const before = await this.stat(hash);
+    if (!before) return true;
+    if (before.mtimeMs > cutoffMs) return false;
+    // Renamed away first: from here on a place() of this hash finds no file and renames its own copy
+    // in; a place() that came before the rename refreshed the mtime of this very inode, read below.
+    const grave = path.join(this.tmpDir, `${hash}.${randomUUID()}.gc`);
+    try {
+      await fsp.rename(final, grave);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw err;
+    }
+    if ((await fsp.stat(grave)).mtimeMs > cutoffMs) {
+      // An upload dedup'd onto it just now: put it back (over that upload's own copy, if it placed one: same bytes).
+      await fsp.rename(grave, final);
+      return false;
+    }
+    await fsp.rm(grave, { force: true });
+    return true;
   }
 
   async *list(): AsyncIterable<string> {

@@ -281,6 +281,8 @@ export class Drive {
     }
     let committed = staged.size; // at most: a replaced file gives back its old size
     try {
+      // Before the transaction, which does no file I/O; the GC spares what an upload placed within its grace period.
+      await this.blobs.place(staged);
       return await this.db.tx(async (tx) => {
         const now = this.clock.now();
         const folder = await this.writableFolder(tx, actor, parentId, now);
@@ -297,7 +299,6 @@ export class Drive {
         const fate = current ? await fateOfReplaced(tx, actor, current, staged.hash, now, this.versionPolicy) : 'drop';
         // A kept version goes on counting toward the quota; a dropped one frees its bytes.
         await reserveBytes(tx, folder.ownerId, staged.size - (current && fate === 'drop' ? current.size : 0));
-        await this.blobs.place(staged); // inside the transaction: see BlobStore
         await addBlobRef(tx, staged, now);
         const mtime = opts.modifiedAt ?? now;
         let node: NodeRow;

@@ -1,10 +1,15 @@
 /**
  * Garbage collection of blobs and the integrity check (fsck).
  *
- * GC safety: uploads place a blob file and add its reference inside one IMMEDIATE transaction;
- * the collector removes a file and its row inside another. SQLite serialises the two, so an upload
- * can never dedup onto a blob that is being deleted. The grace period only protects files that have
- * no row yet (a crash between rename and commit, or a transaction that is about to commit).
+ * GC safety. An upload places its blob (a rename, or on dedup a refresh of the existing file's
+ * mtime) BEFORE the transaction that adds the reference, so that no file I/O happens inside a
+ * transaction (DESIGN.md §3). The collector therefore never trusts the row alone: it removes a
+ * file only when neither the row (released more than the grace period ago) nor the file (not
+ * touched within the grace period) is recent, and the file check is atomic against a concurrent
+ * place() (BlobStore.removeUnlessTouched). Then, in a transaction, it deletes the row only if it
+ * is still unreferenced: an upload that dedup'd onto the blob after its file went placed its own
+ * copy and took a reference, so its row stays. The grace period must cover an upload's time from
+ * place() to commit (milliseconds; BLOB_GC_GRACE is at least a minute).
  */
 import { num, type Db } from '../db/index.js';
 import { fileBytesByOwner, propertyBytesByOwner, recordedUsage } from '../db/repos/usage.js';
@@ -18,33 +23,35 @@ export interface GcResult {
   tempFilesRemoved: number;
 }
 
+const GC_BATCH = 200;
+
 export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, graceMs: number): Promise<GcResult> {
   const cutoff = clock.now() - graceMs;
   let blobsRemoved = 0;
-  for (;;) {
-    const batch = await db.tx(async (tx) => {
-      const rows = await tx.all<{ hash: string }>(
-        'SELECT hash FROM blobs WHERE ref_count = 0 AND (released_at IS NULL OR released_at <= $cutoff) LIMIT 200',
-        { cutoff },
-      );
-      for (const { hash } of rows) {
-        await blobs.remove(hash);
-        await tx.run('DELETE FROM blobs WHERE hash = $hash AND ref_count = 0', { hash });
-      }
-      return rows.length;
-    });
-    blobsRemoved += batch;
-    if (batch < 200) break;
+  for (let after = ''; ;) {
+    const rows = await db.all<{ hash: string }>(
+      `SELECT hash FROM blobs WHERE ref_count = 0 AND (released_at IS NULL OR released_at <= $cutoff) AND hash > $after
+       ORDER BY hash LIMIT ${GC_BATCH}`,
+      { cutoff, after },
+    );
+    const gone: string[] = [];
+    for (const { hash } of rows) if (await blobs.removeUnlessTouched(hash, graceMs)) gone.push(hash);
+    if (gone.length > 0) {
+      blobsRemoved += await db.tx(async (tx) => {
+        let n = 0;
+        for (const hash of gone) n += await tx.run('DELETE FROM blobs WHERE hash = $hash AND ref_count = 0', { hash });
+        return n;
+      });
+    }
+    if (rows.length < GC_BATCH) break;
+    after = rows[rows.length - 1]!.hash;
   }
   let orphanFilesRemoved = 0;
   for await (const hash of blobs.list()) {
     const st = await blobs.stat(hash);
     if (!st || st.mtimeMs > cutoff) continue;
-    orphanFilesRemoved += await db.tx(async (tx) => {
-      if (await tx.get('SELECT 1 AS r FROM blobs WHERE hash = $hash', { hash })) return 0;
-      await blobs.remove(hash);
-      return 1;
-    });
+    if (await db.get('SELECT 1 AS r FROM blobs WHERE hash = $hash', { hash })) continue;
+    if (await blobs.removeUnlessTouched(hash, graceMs)) orphanFilesRemoved++;
   }
   const tempFilesRemoved = await blobs.sweepTemp(cutoff);
   return { blobsRemoved, orphanFilesRemoved, tempFilesRemoved };

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -74,15 +75,23 @@ describe('blob garbage collection (domain, on a real server)', function () {
     expect(fs.existsSync(temp)).to.equal(false);
   });
 
+  /** Makes a released blob look older than any grace period: its row's released_at and its file's mtime. */
+  async function age(hash: string): Promise<void> {
+    const old = Date.now() - 3600_000;
+    await srv.app.db.run('UPDATE blobs SET released_at = $old WHERE hash = $hash', { old, hash });
+    fs.utimesSync(srv.app.blobs.pathOf(hash), new Date(old), new Date(old));
+  }
+
   it('never deletes a blob that a concurrent upload dedups onto (GC racing uploads)', async () => {
     const bytes = patternChunk(4, 64 * 1024);
     for (let i = 0; i < 8; i++) {
       await a.upload(u.rootId, `race-${i}.bin`, bytes);
       await replaceForgetting(`race-${i}.bin`, `replaced ${i}`); // bytes now unreferenced
+      await age(sha256(bytes)); // a candidate for the collector, unless an upload touches it
       const [up] = await Promise.all([
         a.upload(u.rootId, `race-${i}-again.bin`, bytes),
-        srv.app.collectGarbage(0),
-        srv.app.collectGarbage(0),
+        srv.app.collectGarbage(60_000),
+        srv.app.collectGarbage(60_000),
       ]);
       const res = await a.get(`/api/files/${up.id}/content`);
       expect(res.status).to.equal(200);
@@ -96,5 +105,26 @@ describe('blob garbage collection (domain, on a real server)', function () {
         .map((p) => path.basename(p))
         .filter((h) => !known.has(h)),
     ).to.deep.equal([]);
+  });
+
+  it('spares a blob an upload has placed but not yet committed (placed before its transaction)', async () => {
+    // An upload places its blob (here: dedups onto the released one, refreshing its mtime) before the
+    // transaction that takes the reference. Between the two, the collector must leave it alone
+    // although its row is unreferenced and was released long ago.
+    const bytes = patternChunk(5, 8000);
+    await a.upload(u.rootId, 'pending.bin', bytes);
+    await replaceForgetting('pending.bin', 'other');
+    await age(sha256(bytes));
+    const staged = await srv.app.blobs.stage(Readable.from([bytes]));
+    await srv.app.blobs.place(staged); // the upload's first step; its transaction has not run yet
+    const r = await srv.app.collectGarbage(60_000);
+    expect(r.blobsRemoved).to.equal(0);
+    expect(await row(sha256(bytes))).to.include({ ref_count: 0 });
+    expect(fs.readFileSync(srv.app.blobs.pathOf(sha256(bytes))).equals(bytes)).to.equal(true);
+    // Once the grace period has passed without a reference, the blob goes.
+    await age(sha256(bytes));
+    expect((await srv.app.collectGarbage(60_000)).blobsRemoved).to.equal(1);
+    expect(await row(sha256(bytes))).to.equal(undefined);
+    expect(fs.existsSync(srv.app.blobs.pathOf(sha256(bytes)))).to.equal(false);
   });
 });

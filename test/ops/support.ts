@@ -24,6 +24,18 @@ export function cleanEnv(extra: Record<string, string>): Record<string, string> 
   return { ...env, ...extra };
 }
 
+/** A server process's environment for tests: its data dir, a free port on loopback, cheap bcrypt, no jobs. */
+export function serverEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return cleanEnv({
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    BCRYPT_COST: '4',
+    JOBS_ENABLED: 'false',
+    ...extra,
+  });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

@@ -1,0 +1,178 @@
+/**
+ * Group commit: the write transactions of this process share COMMITs. With synchronous=FULL every
+ * COMMIT is an fsync of the WAL (milliseconds on a real disk), while the statements of a small
+ * transaction take microseconds; so while one COMMIT is on the disk, the transactions that arrive
+ * queue up, and the writer then runs them one after another inside ONE SQLite transaction and
+ * commits them with one fsync. Each caller is answered only after that COMMIT succeeded.
+ *
+ * Isolation between the logical transactions of a batch: each one after the first runs under its
+ * own SAVEPOINT, and a failure rolls back to it, so one failed transaction never undoes or fails
+ * another (the first needs no savepoint: if it fails, the whole SQLite transaction is its own).
+ * Only what takes the whole SQLite transaction down (a failed COMMIT, a disk error that makes SQLite
+ * roll back everything) fails every transaction of the batch, and then none of them took effect.
+ *
+ * SQLite has one writer anyway; this runs them on one connection in one queue, so no connection
+ * ever waits in the busy handler for another of ours (busy_timeout still covers other processes).
+ */
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import type { Params, Q } from '../types.js';
+import type { SqliteConnection } from './connection.js';
+
+interface Job {
+  fn: (tx: Q) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** At most this many logical transactions share a COMMIT: bounds the wait of the first of them. */
+const MAX_BATCH = 32;
+
+export const NESTED_TX = 'db.tx() called inside a transaction: pass the open tx down instead';
+
+export class GroupCommit {
+  private readonly queue: Job[] = [];
+  /** The writer loop while it runs; cleared by the loop itself in the same turn as its last queue check. */
+  private draining: Promise<void> | undefined;
+  private readonly inTx = new AsyncLocalStorage<true>();
+  /** SQLite COMMITs (each one fsync of the WAL under synchronous=FULL) and logical transactions committed. */
+  readonly stats = { commits: 0, transactions: 0 };
+
+  constructor(private readonly conn: SqliteConnection) {}
+
+  /** True while the calling code runs inside one of our transactions. */
+  get inside(): boolean {
+    return this.inTx.getStore() === true;
+  }
+
+  submit<T>(fn: (tx: Q) => Promise<T>): Promise<T> {
+    if (this.inside) return Promise.reject(new Error(NESTED_TX));
+    return new Promise<T>((resolve, reject) => {
+      // The job runs in its caller's async context (marked as inside a transaction), not the writer's.
+      const bound = this.inTx.run(true, () => AsyncResource.bind(fn));
+      this.queue.push({ fn: bound, resolve: resolve as (v: unknown) => void, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
+  /** Resolves once every submitted transaction has been answered. */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.batch();
+    } catch (err) {
+      for (const job of this.queue.splice(0)) job.reject(err); // a bug in the loop must not hang callers
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  private async batch(): Promise<void> {
+    let open = false;
+    let done: { job: Job; value: unknown }[] = [];
+    const failAll = (err: unknown) => {
+      for (const d of done) d.job.reject(err);
+      done = [];
+    };
+    for (let taken = 0; taken < MAX_BATCH && this.queue.length > 0; taken++) {
+      const job = this.queue.shift()!;
+      if (!open) {
+        try {
+          await this.conn.exec('BEGIN IMMEDIATE');
+        } catch (err) {
+          job.reject(err); // busy beyond busy_timeout (another process), or the disk: nothing ran
+          continue;
+        }
+        open = true;
+      }
+      const savepoint = done.length > 0;
+      try {
+        if (savepoint) await this.conn.exec('SAVEPOINT logical');
+      } catch (err) {
+        this.queue.unshift(job);
+        failAll(err);
+        await this.conn.exec('ROLLBACK').catch(() => undefined);
+        return;
+      }
+      const surface = new TxSurface(this.conn);
+      try {
+        const value = await job.fn(surface);
+        await surface.end();
+        if (savepoint) await this.conn.exec('RELEASE logical');
+        done.push({ job, value });
+      } catch (err) {
+        await surface.end();
+        if (savepoint) {
+          // Fails when SQLite already rolled the whole transaction back (a disk error): the work of
+          // the transactions before this one is gone too, so they fail with this error.
+          const kept = await this.conn.exec('ROLLBACK TO logical; RELEASE logical').then(
+            () => true,
+            () => false,
+          );
+          if (!kept) {
+            failAll(err);
+            await this.conn.exec('ROLLBACK').catch(() => undefined);
+            open = false;
+          }
+        } else {
+          await this.conn.exec('ROLLBACK').catch(() => undefined);
+          open = false;
+        }
+        job.reject(err);
+      }
+    }
+    if (!open) return;
+    try {
+      await this.conn.exec('COMMIT');
+    } catch (err) {
+      await this.conn.exec('ROLLBACK').catch(() => undefined);
+      failAll(err);
+      return;
+    }
+    this.stats.commits++;
+    this.stats.transactions += done.length;
+    for (const d of done) d.job.resolve(d.value);
+  }
+}
+
+/**
+ * The query surface handed to one logical transaction. It refuses to run once the transaction has
+ * ended (a statement that is not awaited must not leak into the next transaction of the batch), and
+ * the writer waits for its stray statements before it rolls back or releases the savepoint.
+ */
+class TxSurface implements Q {
+  private ended = false;
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(private readonly conn: SqliteConnection) {}
+
+  all<T>(sql: string, params?: Params): Promise<T[]> {
+    return this.track(() => this.conn.all<T>(sql, params));
+  }
+
+  async get<T>(sql: string, params?: Params): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  run(sql: string, params?: Params): Promise<number> {
+    return this.track(() => this.conn.run(sql, params));
+  }
+
+  async end(): Promise<void> {
+    this.ended = true;
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.ended) return Promise.reject(new Error('this transaction has already ended'));
+    const p = work();
+    this.inflight.add(p);
+    void p.then(
+      () => this.inflight.delete(p),
+      () => this.inflight.delete(p),
+    );
+    return p;
+  }
+}

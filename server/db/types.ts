@@ -1,0 +1,32 @@
+/** The executor contract every dialect implements (see index.ts). */
+export type Params = Record<string, unknown>;
+
+/** Which SQL dialect the executor speaks: repositories pick per-dialect variants by it where SQL differs. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/** A query surface: the database itself, or an open transaction. */
+export interface Q {
+  all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T | undefined>;
+  /** Runs an INSERT/UPDATE/DELETE and returns the number of rows changed. */
+  run(sql: string, params?: Params): Promise<number>;
+}
+
+export interface Db extends Q {
+  readonly dialect: Dialect;
+  /**
+   * The one way to open a write transaction. Keep it short: no file I/O beyond metadata calls.
+   * Concurrent transactions may share one commit; each caller is answered once its own is durable.
+   */
+  tx<T>(fn: (tx: Q) => Promise<T>): Promise<T>;
+  /** Commits (each one fsync under DURABILITY=full) and transactions committed since opening. */
+  stats(): { commits: number; transactions: number };
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** `full` (default): a committed transaction survives a power cut. `relaxed`: it survives a crash of the process. */
+  durability?: 'full' | 'relaxed';
+  /** Read-only connections beside the writer (SQLite), default 2. */
+  readers?: number;
+}

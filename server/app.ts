@@ -7,6 +7,7 @@ import { createDavHandler } from '../dav/index.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
+import { migrationRules } from './domain/share-names.js';
 import { Admin } from './domain/admin.js';
 import { Bin } from './domain/bin.js';
 import { ContentGrants } from './domain/content-grants.js';
@@ -48,7 +49,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const log = opts.log ?? createLog(config.logLevel);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb(config.dbFile);
-  await runMigrations(db);
+  await runMigrations(db, migrationRules);
   const blobs = new LocalDiskBlobStore(config.dataDir);
   const secret = loadOrCreateSecret(config.dataDir);
   const hasher = new BcryptPool(config.bcryptCost);

@@ -7,16 +7,30 @@ import { shareNames } from './migrations/004-share-names.js';
 import { throttle } from './migrations/005-throttle.js';
 import { propertyBytes } from './migrations/006-property-bytes.js';
 
+/**
+ * Rules a backfill applies that belong to the domain, handed in by the composition root. server/db
+ * imports nothing from the domain, and a backfill must not restate a rule: a copy of the naming rule
+ * here would name old shares one way and new ones another the day either changed. Passing the
+ * domain's own function keeps one rule and the layering both.
+ */
+export interface MigrationRules {
+  /** The stable name of a received share in its grantee's "Shared with me", and its name key (004). */
+  receivedShareName(
+    share: { nodeName: string; kind: 'file' | 'folder'; ownerName: string },
+    taken: (key: string) => boolean,
+  ): { name: string; key: string };
+}
+
 export interface Migration {
   name: string;
   statements: string[];
   /** Data changes that SQL alone cannot express (backfills computed in code), run after the statements in the same transaction. */
-  run?: (tx: Q) => Promise<void>;
+  run?: (tx: Q, rules: MigrationRules) => Promise<void>;
 }
 
 const MIGRATIONS: Migration[] = [initial, search, versions, shareNames, throttle, propertyBytes];
 
-export async function runMigrations(db: Db): Promise<void> {
+export async function runMigrations(db: Db, rules: MigrationRules): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
   const done = new Set((await db.all<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
   for (const m of MIGRATIONS) {
@@ -24,7 +38,7 @@ export async function runMigrations(db: Db): Promise<void> {
     await db.tx(async (tx) => {
       if (await tx.get('SELECT name FROM schema_migrations WHERE name = $name', { name: m.name })) return; // another process won
       for (const sql of m.statements) await tx.run(sql);
-      await m.run?.(tx);
+      await m.run?.(tx, rules);
       await tx.run('INSERT INTO schema_migrations (name, applied_at) VALUES ($name, $at)', {
         name: m.name,
         at: Date.now(),

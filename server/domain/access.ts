@@ -4,7 +4,7 @@
  * "none" answers not_found (no existence oracle); seen-but-not-allowed answers forbidden.
  */
 import type { Q } from '../db/index.js';
-import { getLiveNode, inheritedShareLevel, isSelfOrAncestor } from '../db/queries/nodes.js';
+import { getLiveNode, inheritedShareLevel, isSelfOrAncestor } from '../db/repos/nodes.js';
 import type { Actor } from './actor.js';
 import { forbidden, notFound } from './errors.js';
 import { SHARED_FOLDER_ID } from './shared-folder.js';

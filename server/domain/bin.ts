@@ -3,7 +3,7 @@
  * Purging frees quota and releases blob references; the blob GC deletes unreferenced files later.
  */
 import { num, type Db, type Q } from '../db/index.js';
-import { childByKey, getNode, pathOfNode, touchFolder } from '../db/queries/nodes.js';
+import { childByKey, getNode, pathOfNode, touchFolder } from '../db/repos/nodes.js';
 import { propertyBytesInTrash } from '../db/repos/properties.js';
 import { systemActor, type Actor } from './actor.js';
 import { record } from './activity.js';

@@ -22,7 +22,7 @@ import {
   touchFolder,
   type SortKey,
   type SubtreeRow,
-} from '../db/queries/nodes.js';
+} from '../db/repos/nodes.js';
 import type { BlobStore, StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
 import { listActivity, record, type Action, type ActivityFilter, type ActivityView } from './activity.js';

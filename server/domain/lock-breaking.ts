@@ -7,7 +7,7 @@
  * someone other than the holder writes a `lock.broken` row for the owner.
  */
 import type { Q } from '../db/index.js';
-import { inheritedShareLevel } from '../db/queries/nodes.js';
+import { inheritedShareLevel } from '../db/repos/nodes.js';
 import { deleteLock, listLocks, within, type LockListRow, type LockRow } from '../db/repos/locks.js';
 import type { Actor } from './actor.js';
 import { record } from './activity.js';

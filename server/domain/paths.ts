@@ -10,7 +10,7 @@
  * exception, a MOVE onto a case variant of its own source, is the write rule of Drive.move.
  */
 import type { Q } from '../db/index.js';
-import { NODE_COLS, toNode, type RawNode } from '../db/queries/nodes.js';
+import { NODE_COLS, toNode, type RawNode } from '../db/repos/nodes.js';
 import { num } from '../db/index.js';
 import { nameKey } from './names.js';
 import type { NodeRow } from './types.js';

@@ -4,7 +4,7 @@
  * Uses the FTS5 trigram index for 3+ characters, so it stays fast at a million files.
  */
 import type { Db } from '../db/index.js';
-import { ancestorsOfMany, NODE_COLS, toNode, type RawNode } from '../db/queries/nodes.js';
+import { ancestorsOfMany, NODE_COLS, toNode, type RawNode } from '../db/repos/nodes.js';
 import { grantedRoots } from '../db/repos/shares.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';

@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { num, numOrNull, type Db, type Q } from '../db/index.js';
-import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/queries/nodes.js';
+import { getLiveNode, NODE_COLS, pathOfNode, toNode, type RawNode } from '../db/repos/nodes.js';
 import {
   deleteShare,
   insertUserShare,

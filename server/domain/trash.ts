@@ -1,6 +1,6 @@
 /** The recycle bin: trashed subtrees stay in `nodes` (deleted_at, trash_root_id) and keep counting toward quota. */
 import { num, type Q } from '../db/index.js';
-import { ancestry, NODE_COLS, pathFromAncestry, toNode, type RawNode } from '../db/queries/nodes.js';
+import { ancestry, NODE_COLS, pathFromAncestry, toNode, type RawNode } from '../db/repos/nodes.js';
 import type { NodeRow } from './types.js';
 
 export interface TrashItem extends NodeRow {

@@ -1,7 +1,7 @@
 /** Users: rows, validation, creation together with the home folder. */
 import { randomUUID } from 'node:crypto';
 import { bool, num, type Q } from '../db/index.js';
-import { newEtag } from '../db/queries/nodes.js';
+import { newEtag } from '../db/repos/nodes.js';
 import { DomainError, invalidInput, notFound } from './errors.js';
 import type { Role, UserRow } from './types.js';
 

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Db, Q } from '../db/index.js';
-import { contentAuthor, pathOfNode, replaceContent } from '../db/queries/nodes.js';
+import { contentAuthor, pathOfNode, replaceContent } from '../db/repos/nodes.js';
 import {
   deleteVersions,
   getVersion,

@@ -4,8 +4,8 @@
  * roots listed in "Shared with me".
  */
 import { type Q } from '../index.js';
-import { NODE_COLS, toNode, type RawNode } from '../queries/nodes.js';
-import type { NodeRow } from '../../domain/types.js';
+import { NODE_COLS, toNode, type RawNode } from './nodes.js';
+import type { NodeRow } from '../rows.js';
 
 /** The name keys of every user share the grantee has received (expired or on a trashed item too: the name stays theirs). */
 export async function receivedNameKeys(q: Q, granteeId: string, exceptShareId?: string): Promise<Set<string>> {

@@ -1,7 +1,7 @@
 /** SQL for the node tree. Recursive CTEs keep every ancestor/descendant question to one query. */
 import { randomUUID } from 'node:crypto';
 import { num, numOrNull, type Q } from '../index.js';
-import type { NodeKind, NodeRow } from '../../domain/types.js';
+import type { NodeKind, NodeRow } from '../rows.js';
 
 export const NODE_COLS = `n.id, n.owner_id, n.parent_id, n.kind, n.name, n.name_key, n.size, n.mime, n.content_hash, n.etag,
   n.created_at, n.modified_at, n.deleted_at, n.trash_root_id, n.original_parent_id`;

@@ -52,7 +52,7 @@ const HANDLERS: Record<string, Handler> = {
 const CONDITIONAL = new Set(['PUT', 'PROPPATCH', 'DELETE', 'MOVE', 'COPY', 'MKCOL', 'LOCK', 'UNLOCK']);
 
 export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavRequestHandler {
-  const auth = new DavAuth(deps.accounts, deps.drive, deps.config.dav.authCacheTtlSeconds * 1000);
+  const auth = new DavAuth(deps.accounts, deps.config.dav.authCacheTtlSeconds * 1000);
   const server = new v2.WebDAVServer({
     rootFileSystem: new DriveFileSystem(),
     respondWithPaths: true,

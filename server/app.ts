@@ -8,6 +8,7 @@ import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
 import { migrationRules } from './domain/share-names.js';
+import { ActivityLog } from './domain/activity.js';
 import { Admin } from './domain/admin.js';
 import { Bin } from './domain/bin.js';
 import { ContentGrants } from './domain/content-grants.js';
@@ -71,6 +72,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     {
       config,
       drive,
+      activity: new ActivityLog(db),
       accounts,
       admin,
       sharing,
@@ -99,7 +101,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
             name: 'session-cleanup',
             schedule: '41 3 * * *',
             run: async () => ({
-              revoked: await db.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now: clock.now() }),
+              revoked: await accounts.sweepRevokedSessions(),
               throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
             }),
           },

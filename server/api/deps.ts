@@ -1,4 +1,5 @@
 import type { Config } from '../../config/index.js';
+import type { ActivityLog } from '../domain/activity.js';
 import type { Admin } from '../domain/admin.js';
 import type { Accounts } from '../domain/auth.js';
 import type { Bin } from '../domain/bin.js';
@@ -14,6 +15,7 @@ import type { Versions } from '../domain/versions.js';
 export interface ApiDeps {
   config: Config;
   drive: Drive;
+  activity: ActivityLog;
   accounts: Accounts;
   admin: Admin;
   sharing: Sharing;

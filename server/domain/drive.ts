@@ -25,7 +25,7 @@ import {
 } from '../db/repos/nodes.js';
 import type { BlobStore, StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
-import { listActivity, record, type Action, type ActivityFilter, type ActivityView } from './activity.js';
+import { record, type Action } from './activity.js';
 import { requireNode, resolveAccess, atLeast } from './access.js';
 import { addBlobRef, blobChecksums, bumpBlobRefs, releaseBlobRefs } from './blobs.js';
 import type { Clock } from './clock.js';
@@ -36,7 +36,6 @@ import { authorOf, fateOfReplaced, keepAsVersion, type Author, type VersionPolic
 import { remainingBytes, reserveBytes } from './quota.js';
 import { listTrash, trashBytes, type TrashItem } from './trash.js';
 import type { NodeRow, NodeView, Page } from './types.js';
-import type { UserRow } from './types.js';
 import { davChildren, davSubtree, namesMatch, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
 import {
   applyPropertyChanges,
@@ -45,7 +44,6 @@ import {
   type DeadProperty,
   type PropertyChange,
 } from './properties.js';
-import { getUser } from './users.js';
 import { assertUnlocked } from './locks.js';
 import {
   assertNotReserved,
@@ -204,21 +202,6 @@ export class Drive {
 
   async trashBytes(actor: Actor): Promise<number> {
     return actor.kind === 'user' ? trashBytes(this.db, actor.user.id) : 0;
-  }
-
-  /**
-   * The activity log of resources the actor owns (everything done to them, by anyone).
-   * Admins may read another owner's log (`ownerId`) or everyone's (`ownerId: null`).
-   */
-  async activity(
-    actor: Actor,
-    filter: Omit<ActivityFilter, 'ownerId'> & { ownerId?: string | null },
-  ): Promise<ActivityView[]> {
-    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has an activity log');
-    const wantsOther = filter.ownerId !== undefined && filter.ownerId !== actor.user.id;
-    if (wantsOther && actor.user.role !== 'admin')
-      throw forbidden("Only administrators can read other users' activity");
-    return listActivity(this.db, { ...filter, ownerId: filter.ownerId === undefined ? actor.user.id : filter.ownerId });
   }
 
   // ── writes ─────────────────────────────────────────────────────────────────────────────
@@ -585,11 +568,6 @@ export class Drive {
 
   // ── WebDAV support ──────────────────────────────────────────────────────────────────────
   // Path-addressed reads and the few compound writes WebDAV needs (each one transaction).
-
-  /** A user re-read for a cached WebDAV credential (token_version and disabled are checked by the caller). */
-  async currentUser(id: string): Promise<UserRow | undefined> {
-    return getUser(this.db, id);
-  }
 
   /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
   async resolvePath(actor: Actor, names: string[]): Promise<DavNode[]> {

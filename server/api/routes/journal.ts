@@ -28,7 +28,7 @@ const csvCell = (v: unknown) => {
   return `"${(/^[=+\-@]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;
 };
 
-export function journalRoutes({ drive }: ApiDeps) {
+export function journalRoutes({ drive, activity }: ApiDeps) {
   const router = new Router();
 
   router.get('/trash', async (ctx) => {
@@ -37,7 +37,7 @@ export function journalRoutes({ drive }: ApiDeps) {
 
   router.get('/activity', async (ctx) => {
     const q = parseQuery(ctx, ActivityQuery);
-    const rows = await drive.activity(requireActor(ctx), {
+    const rows = await activity.list(requireActor(ctx), {
       action: q.action,
       actorId: q.actor,
       pathPrefix: q.path,

@@ -271,3 +271,12 @@ export async function insertNodeRow(
     },
   );
 }
+
+/** A user's home folder: the root of their tree (no parent, no name). */
+export async function insertRootFolder(tx: Q, r: { id: string; ownerId: string; now: number }): Promise<void> {
+  await tx.run(
+    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, etag, created_at, modified_at)
+     VALUES ($rootId, $ownerId, NULL, 'folder', '', '', 0, $etag, $now, $now)`,
+    { rootId: r.id, ownerId: r.ownerId, etag: newEtag(), now: r.now },
+  );
+}

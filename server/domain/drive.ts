@@ -23,18 +23,18 @@ import {
   type SortKey,
   type SubtreeRow,
 } from '../db/repos/nodes.js';
+import { trashRootOf, trashSubtree } from '../db/repos/trash.js';
 import type { BlobStore, StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
 import { record, type Action } from './activity.js';
 import { requireNode, resolveAccess, atLeast } from './access.js';
-import { addBlobRef, blobChecksums, bumpBlobRefs, releaseBlobRefs } from './blobs.js';
+import { addBlobRef, addBlobRefs, blobChecksums, releaseBlobRefs } from '../db/repos/blobs.js';
 import type { Clock } from './clock.js';
 import { alreadyExists, DomainError, forbidden, invalidInput, isOutOfSpace, storageFull } from './errors.js';
 import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
 import { nameKey, numberedName, validateName } from './names.js';
 import { authorOf, fateOfReplaced, keepAsVersion, type Author, type VersionPolicy } from './versions.js';
 import { remainingBytes, reserveBytes } from './quota.js';
-import { listTrash, trashBytes, type TrashItem } from './trash.js';
 import type { NodeRow, NodeView, Page } from './types.js';
 import { davChildren, davSubtree, namesMatch, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
 import {
@@ -192,16 +192,6 @@ export class Drive {
     const name =
       roots.length === 1 && roots[0]!.parentId !== null ? roots[0]!.name : roots.length === 1 ? 'files' : 'selection';
     return { name, entries };
-  }
-
-  /** The actor's recycle bin: trashed roots, newest first. */
-  async listTrash(actor: Actor): Promise<TrashItem[]> {
-    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a recycle bin');
-    return listTrash(this.db, actor.user.id);
-  }
-
-  async trashBytes(actor: Actor): Promise<number> {
-    return actor.kind === 'user' ? trashBytes(this.db, actor.user.id) : 0;
   }
 
   // ── writes ─────────────────────────────────────────────────────────────────────────────
@@ -363,11 +353,8 @@ export class Drive {
         else if (action === 'copy') out.push(await this.copyIn(tx, actor, id, parentId!, null));
         else {
           // An item inside a folder selected before it already went to the bin with that folder.
-          const gone = await tx.get<{ root: string | null }>(
-            'SELECT trash_root_id AS root FROM nodes WHERE id = $id AND deleted_at IS NOT NULL',
-            { id },
-          );
-          if (gone?.root && trashed.has(gone.root)) continue;
+          const root = await trashRootOf(tx, id);
+          if (root && trashed.has(root)) continue;
           await this.trashIn(tx, actor, id);
           trashed.add(id);
         }
@@ -473,7 +460,7 @@ export class Drive {
       });
       newIds.set(r.id, copy.id);
     }
-    await bumpBlobRefs(
+    await addBlobRefs(
       tx,
       rows.filter((r) => r.contentHash).map((r) => r.contentHash!),
     );
@@ -500,14 +487,7 @@ export class Drive {
       now,
     );
     const path = await pathOf(tx, node.id);
-    await tx.run(
-      `WITH RECURSIVE sub(id) AS (
-         SELECT $id UNION ALL SELECT c.id FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
-       )
-       UPDATE nodes SET deleted_at = $now, trash_root_id = $id, deleted_by = $by WHERE id IN (SELECT id FROM sub)`,
-      { id, now, by: actor.kind === 'user' ? actor.user.id : null },
-    );
-    await tx.run('UPDATE nodes SET original_parent_id = parent_id WHERE id = $id', { id });
+    await trashSubtree(tx, { id, now, by: actor.kind === 'user' ? actor.user.id : null });
     await touch(tx, parent.id, now);
     await this.log(tx, actor, 'node.trashed', node, now, undefined, path);
   }

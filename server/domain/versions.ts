@@ -28,7 +28,7 @@ import type { BlobStore } from '../../storage/index.js';
 import { requireNode } from './access.js';
 import { systemActor, type Actor } from './actor.js';
 import { record } from './activity.js';
-import { releaseBlobRefs } from './blobs.js';
+import { releaseBlobRefs } from '../db/repos/blobs.js';
 import type { Clock } from './clock.js';
 import { invalidInput, notFound } from './errors.js';
 import { assertUnlocked } from './locks.js';

@@ -28,11 +28,11 @@ const csvCell = (v: unknown) => {
   return `"${(/^[=+\-@]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;
 };
 
-export function journalRoutes({ drive, activity }: ApiDeps) {
+export function journalRoutes({ bin, activity }: ApiDeps) {
   const router = new Router();
 
   router.get('/trash', async (ctx) => {
-    ctx.body = { items: (await drive.listTrash(requireActor(ctx))).map(presentTrashItem) };
+    ctx.body = { items: (await bin.list(requireActor(ctx))).map(presentTrashItem) };
   });
 
   router.get('/activity', async (ctx) => {

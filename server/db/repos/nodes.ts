@@ -161,14 +161,20 @@ export interface SubtreeRow extends NodeRow {
   depth: number;
 }
 
+/**
+ * `sub(id, depth)`: the live subtree under the node `param` names (inclusive, depth 0), for a
+ * WITH RECURSIVE clause. The one definition of "a folder and everything in it" for every query.
+ */
+export const liveSubtreeCte = (param: string) => `sub(id, depth) AS (
+       SELECT id, 0 FROM nodes WHERE id = ${param} AND deleted_at IS NULL
+       UNION ALL
+       SELECT c.id, sub.depth + 1 FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
+     )`;
+
 /** The live subtree under `id` (inclusive), parents before children. */
 export async function liveSubtree(q: Q, id: string): Promise<SubtreeRow[]> {
   const rows = await q.all<RawNode & { depth: unknown }>(
-    `WITH RECURSIVE sub(id, depth) AS (
-       SELECT id, 0 FROM nodes WHERE id = $id AND deleted_at IS NULL
-       UNION ALL
-       SELECT c.id, sub.depth + 1 FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
-     )
+    `WITH RECURSIVE ${liveSubtreeCte('$id')}
      SELECT ${NODE_COLS}, sub.depth FROM sub CROSS JOIN nodes n ON n.id = sub.id ORDER BY sub.depth, n.name_key`,
     { id },
   );

@@ -21,14 +21,15 @@ import {
   replaceContent,
   touchFolder,
   type SortKey,
-  type SubtreeRow,
 } from '../db/repos/nodes.js';
+import { editSharedAmong } from '../db/repos/shares.js';
 import { trashRootOf, trashSubtree } from '../db/repos/trash.js';
+import { copySubtree, placeNode, setModifiedAt, subtreeFiles } from '../db/repos/tree.js';
 import type { BlobStore, StagedBlob } from '../../storage/index.js';
 import type { Actor } from './actor.js';
 import { record, type Action } from './activity.js';
 import { requireNode, resolveAccess, atLeast } from './access.js';
-import { addBlobRef, addBlobRefs, blobChecksums, releaseBlobRefs } from '../db/repos/blobs.js';
+import { addBlobRef, addRefsOfSubtree, blobChecksums, releaseBlobRefs } from '../db/repos/blobs.js';
 import type { Clock } from './clock.js';
 import { alreadyExists, DomainError, forbidden, invalidInput, isOutOfSpace, storageFull } from './errors.js';
 import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
@@ -121,14 +122,14 @@ export class Drive {
     // Access inherits downwards: a child has the folder's access, or more if it is shared itself.
     const upgraded =
       actor.kind === 'user' && access === 'view'
-        ? await directShares(
+        ? await editSharedAmong(
             this.db,
             rows.map((r) => r.id),
             actor.user.id,
             this.clock.now(),
           )
-        : new Map();
-    return { items: rows.map((r) => ({ ...r, permission: upgraded.get(r.id) ?? access })), total };
+        : new Set<string>();
+    return { items: rows.map((r) => ({ ...r, permission: upgraded.has(r.id) ? 'edit' : access })), total };
   }
 
   /** Breadcrumbs: the ancestors the actor can see, root first, ending with the node itself. */
@@ -369,7 +370,7 @@ export class Drive {
       const now = this.clock.now();
       const { node, access } = await requireNode(tx, actor, id, 'edit', now);
       await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: id }], now);
-      await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
+      await setModifiedAt(tx, id, modifiedAt);
       return { ...node, modifiedAt, permission: access };
     });
   }
@@ -414,13 +415,7 @@ export class Drive {
     const clash = await childByKey(tx, to.id, nameKey(finalName));
     if (clash && clash.id !== node.id) throw alreadyExists(finalName, clash.name);
     const mimeType = node.kind === 'file' ? mimeOf(finalName) : null;
-    await tx.run('UPDATE nodes SET parent_id = $p, name = $name, name_key = $key, mime = $mime WHERE id = $id', {
-      id,
-      p: to.id,
-      name: finalName,
-      key: nameKey(finalName),
-      mime: mimeType,
-    });
+    await placeNode(tx, { id, parentId: to.id, name: finalName, nameKey: nameKey(finalName), mime: mimeType });
     await touch(tx, from.id, now);
     if (to.id !== from.id) await touch(tx, to.id, now);
     const moved = { ...node, parentId: to.id, name: finalName, mime: mimeType };
@@ -442,35 +437,29 @@ export class Drive {
     const name = rawName === null ? source.name : validateName(rawName);
     await assertUnlocked(tx, actor, target.ownerId, [{ parentId: target.id, name }], now);
     await this.ensureFree(tx, target, name);
-    const rows: SubtreeRow[] = source.kind === 'folder' ? await liveSubtree(tx, source.id) : [{ ...source, depth: 0 }];
-    const bytes = rows.reduce((sum, r) => sum + (r.kind === 'file' ? r.size : 0), 0);
+    const { files, bytes } = await subtreeFiles(tx, source.id);
     await reserveBytes(tx, target.ownerId, bytes);
-    const newIds = new Map<string, string>();
-    const author = authorOf(actor);
-    for (const r of rows) {
-      const copy = await insertNode(tx, {
-        ownerId: target.ownerId,
-        parentId: r.id === source.id ? target.id : newIds.get(r.parentId!)!,
-        kind: r.kind,
-        name: r.id === source.id ? name : r.name,
-        now,
-        modifiedAt: r.modifiedAt,
-        blob: r.contentHash ? { hash: r.contentHash, size: r.size } : undefined,
-        author,
-      });
-      newIds.set(r.id, copy.id);
-    }
-    await addBlobRefs(
-      tx,
-      rows.filter((r) => r.contentHash).map((r) => r.contentHash!),
-    );
+    const root: NodeRow = {
+      id: randomUUID(),
+      ownerId: target.ownerId,
+      parentId: target.id,
+      kind: source.kind,
+      name,
+      size: source.contentHash ? source.size : 0,
+      mime: source.kind === 'file' ? mimeOf(name) : null,
+      contentHash: source.contentHash,
+      etag: source.contentHash ?? newEtag(),
+      createdAt: now,
+      modifiedAt: source.modifiedAt,
+      deletedAt: null,
+      trashRootId: null,
+      originalParentId: null,
+    };
+    // One statement each, whatever the folder holds: the rows, then their blob references.
+    await copySubtree(tx, { sourceId: source.id, root: { ...root, nameKey: nameKey(name) }, author: authorOf(actor) });
+    await addRefsOfSubtree(tx, root.id);
     await touch(tx, target.id, now);
-    const root = (await getLiveNode(tx, newIds.get(source.id)!))!;
-    await this.log(tx, actor, 'node.copied', root, now, {
-      from: await pathOf(tx, source.id),
-      files: rows.filter((r) => r.kind === 'file').length,
-      bytes,
-    });
+    await this.log(tx, actor, 'node.copied', root, now, { from: await pathOf(tx, source.id), files, bytes });
     return { ...root, permission: await resolveAccess(tx, actor, root, now) };
   }
 
@@ -635,7 +624,7 @@ export class Drive {
       const { node, access } = await requireNode(tx, actor, id, 'edit', now);
       await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: id }], now);
       await applyPropertyChanges(tx, node, changes, this.limits.maxPropertyBytes);
-      if (modifiedAt !== null) await tx.run('UPDATE nodes SET modified_at = $m WHERE id = $id', { id, m: modifiedAt });
+      if (modifiedAt !== null) await setModifiedAt(tx, id, modifiedAt);
       const updated = { ...node, modifiedAt: modifiedAt ?? node.modifiedAt };
       await this.log(tx, actor, 'node.modified', updated, now, {
         properties: changes.length,
@@ -726,19 +715,6 @@ export class Drive {
     if (actor.kind === 'user' && node.ownerId === actor.user.id) return; // the common case, no query
     await requireNode(this.db, actor, node.id, 'view', this.clock.now());
   }
-}
-
-/** Nodes among `ids` that carry an unexpired edit share for the user (one query for a listing page). */
-async function directShares(q: Q, ids: string[], userId: string, now: number): Promise<Map<string, 'edit'>> {
-  if (ids.length === 0) return new Map();
-  const params: Record<string, unknown> = { userId, now };
-  ids.forEach((id, i) => (params[`n${i}`] = id));
-  const rows = await q.all<{ node_id: string }>(
-    `SELECT node_id FROM shares WHERE kind = 'user' AND grantee_id = $userId AND permission = 'edit'
-       AND (expires_at IS NULL OR expires_at > $now) AND node_id IN (${ids.map((_, i) => `$n${i}`).join(',')})`,
-    params,
-  );
-  return new Map(rows.map((r) => [r.node_id, 'edit' as const]));
 }
 
 function mimeOf(name: string): string {

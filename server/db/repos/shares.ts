@@ -3,6 +3,7 @@
  * (`grantee_name`, unique per grantee case-insensitively through `grantee_name_key`) and the share
  * roots listed in "Shared with me".
  */
+import { jsonRows, perDialect } from '../dialect.js';
 import { type Q } from '../index.js';
 import { NODE_COLS, toNode, type RawNode } from './nodes.js';
 import type { NodeRow } from '../rows.js';
@@ -145,4 +146,16 @@ export async function grantedRoots(
     { userId, now },
   );
   return rows.map((r) => ({ rootId: r.root_id, permission: r.permission, shareName: r.share_name ?? r.node_name }));
+}
+
+const editSharedSql = perDialect(
+  (d) => `SELECT node_id FROM shares WHERE kind = 'user' AND grantee_id = $userId AND permission = 'edit'
+     AND (expires_at IS NULL OR expires_at > $now) AND node_id IN ${jsonRows('$ids')(d)}`,
+);
+
+/** The nodes among `ids` that carry an unexpired edit share for the user (one query for a listing page). */
+export async function editSharedAmong(q: Q, ids: string[], userId: string, now: number): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await q.all<{ node_id: string }>(editSharedSql(q), { userId, now, ids: JSON.stringify(ids) });
+  return new Set(rows.map((r) => r.node_id));
 }

@@ -32,7 +32,7 @@ export async function get(c: DavContext): Promise<void> {
   }
 
   if (node.kind === 'folder') {
-    const items = await c.drive.davChildren(c.actor, node);
+    const items = await c.namespace.children(c.actor, node);
     const html =
       `<!doctype html><meta charset="utf-8"><title>${esc(node.name)}</title><ul>` +
       items

@@ -109,7 +109,15 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);
     const actor: Actor = { kind: 'user', user, origin };
-    const c: DavContext = { ...deps, req, res, method, actor, names, resolve: makeResolver(deps.drive, actor, names) };
+    const c: DavContext = {
+      ...deps,
+      req,
+      res,
+      method,
+      actor,
+      names,
+      resolve: makeResolver(deps.namespace, actor, names),
+    };
     (req as IncomingMessage & { [STATE]?: DavContext })[STATE] = c;
     // The library resolves req.url itself: hand it the normalized path, never the raw one.
     req.url = '/' + names.map(encodeName).join('/');

@@ -16,6 +16,7 @@ import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
 import { Locks } from './domain/locks.js';
+import { Namespace } from './domain/namespace.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
@@ -88,7 +89,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const server = createHttpServer(
     config,
     koa.callback(),
-    createDavHandler({ config, drive, locks, sharing, accounts, log }),
+    createDavHandler({ config, drive, namespace: new Namespace(db, clock), locks, sharing, accounts, log }),
   );
   const scheduler = config.jobsEnabled
     ? startScheduler(

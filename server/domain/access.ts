@@ -51,3 +51,9 @@ export async function requireNode(
     throw forbidden(need === 'owner' ? 'Only the owner can do this' : `You need ${need} access for this`);
   return { node, access };
 }
+
+/** Throws unless the actor may view a node it has already resolved; the owner's own nodes cost no query. */
+export async function requireViewable(q: Q, actor: Actor, node: NodeRow, now: number): Promise<void> {
+  if (actor.kind === 'user' && node.ownerId === actor.user.id) return;
+  await requireNode(q, actor, node.id, 'view', now);
+}

@@ -37,23 +37,9 @@ import { nameKey, numberedName, validateName } from './names.js';
 import { authorOf, fateOfReplaced, keepAsVersion, type Author, type VersionPolicy } from './versions.js';
 import { remainingBytes, reserveBytes } from './quota.js';
 import type { NodeRow, NodeView, Page } from './types.js';
-import { davChildren, davSubtree, namesMatch, resolveChain, type DavNode, type DavSubtreeNode } from './paths.js';
-import {
-  applyPropertyChanges,
-  copyProperties,
-  propertiesOf,
-  type DeadProperty,
-  type PropertyChange,
-} from './properties.js';
+import { applyPropertyChanges, copyProperties, type PropertyChange } from './properties.js';
 import { assertUnlocked } from './locks.js';
-import {
-  assertNotReserved,
-  SHARED_FOLDER_ID,
-  SHARED_FOLDER_NAME,
-  sharedFolderNode,
-  sharedRoots,
-} from './shared-folder.js';
-import { usage } from './quota.js';
+import { assertNotReserved } from './shared-folder.js';
 
 export interface UploadOptions {
   /** Content-Length (or X-Expected-Entity-Length) when known: refused up front if it cannot fit. */
@@ -538,80 +524,6 @@ export class Drive {
   // ── WebDAV support ──────────────────────────────────────────────────────────────────────
   // Path-addressed reads and the few compound writes WebDAV needs (each one transaction).
 
-  /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
-  async resolvePath(actor: Actor, names: string[]): Promise<DavNode[]> {
-    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a drive');
-    if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!))
-      return resolveChain(this.db, actor.user.rootId, names);
-    // Through "Shared with me": the virtual folder, a share root by its display name, then the owner's real tree.
-    const [root] = await resolveChain(this.db, actor.user.rootId, []);
-    const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
-    const chain: DavNode[] = [root!, sharedFolderNode(actor.user, roots)];
-    if (names.length === 1) return chain;
-    const shareRoot = roots.find((r) => namesMatch(r.name, names[1]!));
-    if (!shareRoot) return chain;
-    const below = await resolveChain(this.db, shareRoot.id, names.slice(2));
-    return [...chain, shareRoot, ...below.slice(1)];
-  }
-
-  /** Children of a folder with their checksums, in one query. */
-  async davChildren(actor: Actor, folder: NodeRow): Promise<DavNode[]> {
-    if (actor.kind === 'user' && folder.id === SHARED_FOLDER_ID)
-      return sharedRoots(this.db, actor.user.id, this.clock.now());
-    await this.requireViewable(actor, folder);
-    const children = await davChildren(this.db, folder.id);
-    if (actor.kind === 'user' && folder.id === actor.user.rootId) {
-      const virtual = sharedFolderNode(actor.user, await sharedRoots(this.db, actor.user.id, this.clock.now()));
-      const at = children.findIndex((c) => c.name > virtual.name);
-      children.splice(at < 0 ? children.length : at, 0, virtual);
-    }
-    return children;
-  }
-
-  /** The subtree under a node (inclusive), at most `limit` rows, parents first. */
-  async davSubtree(actor: Actor, node: NodeRow, limit: number): Promise<DavSubtreeNode[]> {
-    const own =
-      node.id === SHARED_FOLDER_ID
-        ? []
-        : (await this.requireViewable(actor, node), await davSubtree(this.db, node.id, limit));
-    const throughShares = actor.kind === 'user' && (node.id === SHARED_FOLDER_ID || node.id === actor.user.rootId);
-    if (!throughShares) return own;
-    // The virtual folder and the shared trees below it, with parent links that follow the virtual path.
-    const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
-    const virtual = sharedFolderNode(actor.user, roots);
-    const out: DavSubtreeNode[] =
-      node.id === SHARED_FOLDER_ID ? [{ ...virtual, depth: 0 }] : [...own, { ...virtual, depth: 1 }];
-    const base = out[out.length - 1]!.depth;
-    for (const r of roots) {
-      if (out.length >= limit) break;
-      const tree = await davSubtree(this.db, r.id, limit - out.length);
-      out.push(
-        ...tree.map((t, i) =>
-          i === 0
-            ? { ...t, name: r.name, parentId: SHARED_FOLDER_ID, depth: base + 1 }
-            : { ...t, depth: base + 1 + t.depth },
-        ),
-      );
-    }
-    return out.slice(0, limit);
-  }
-
-  /** Dead properties of nodes the actor has already resolved. */
-  async davProperties(actor: Actor, nodes: NodeRow[]): Promise<Map<string, DeadProperty[]>> {
-    for (const n of nodes.slice(0, 1)) await this.requireViewable(actor, n);
-    return propertiesOf(
-      this.db,
-      nodes.map((n) => n.id),
-    );
-  }
-
-  /** The actor's own usage, for RFC 4331 quota properties. */
-  async davQuota(actor: Actor): Promise<{ used: number; available: number }> {
-    if (actor.kind !== 'user') return { used: 0, available: 0 };
-    const { quota, used } = await usage(this.db, actor.user.id);
-    return { used, available: Math.max(0, quota - used) };
-  }
-
   /** PROPPATCH: dead-property changes in document order and an optional new modification time, all or nothing. */
   async patchProperties(
     actor: Actor,
@@ -709,11 +621,6 @@ export class Drive {
       throw new DomainError('invalid_move', 'The target contains the source');
     await this.trashIn(tx, actor, existing.id);
     return true;
-  }
-
-  private async requireViewable(actor: Actor, node: NodeRow): Promise<void> {
-    if (actor.kind === 'user' && node.ownerId === actor.user.id) return; // the common case, no query
-    await requireNode(this.db, actor, node.id, 'view', this.clock.now());
   }
 }
 

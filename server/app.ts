@@ -15,6 +15,7 @@ import { ContentGrants } from './domain/content-grants.js';
 import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
+import { Links } from './domain/links.js';
 import { Locks } from './domain/locks.js';
 import { Namespace } from './domain/namespace.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
@@ -63,7 +64,8 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds,
   });
   const admin = new Admin(db, clock);
-  const sharing = new Sharing(db, clock, { hasher, ...config.login, secret, directory: config.directory });
+  const sharing = new Sharing(db, clock, { directory: config.directory });
+  const links = new Links(db, clock, { hasher, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
   const grants = new ContentGrants(db, drive, clock, secret);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
@@ -77,6 +79,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       accounts,
       admin,
       sharing,
+      links,
       bin,
       versions,
       locks,

@@ -6,6 +6,7 @@ import type { Bin } from '../domain/bin.js';
 import type { ContentGrants } from '../domain/content-grants.js';
 import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
+import type { Links } from '../domain/links.js';
 import type { Locks } from '../domain/locks.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
 import type { Sharing } from '../domain/sharing.js';
@@ -19,6 +20,7 @@ export interface ApiDeps {
   accounts: Accounts;
   admin: Admin;
   sharing: Sharing;
+  links: Links;
   bin: Bin;
   versions: Versions;
   locks: Locks;

@@ -4,6 +4,7 @@
  */
 import type { Db, Q } from '../db/index.js';
 import { insertActivity, listActivity as activityRows, type ActivityQuery } from '../db/repos/activity.js';
+import { pathOfNode } from '../db/repos/nodes.js';
 import type { Actor } from './actor.js';
 import { forbidden } from './errors.js';
 import type { Via } from './types.js';
@@ -58,6 +59,20 @@ export async function record(tx: Q, actor: Actor, entry: ActivityEntry, now: num
     userAgent: actor.origin.userAgent?.slice(0, 512) ?? null,
     createdAt: now,
   });
+}
+
+/** Records an action on a node in its owner's log, at the node's path now (or `path`, when it is gone from there). */
+export async function recordOn(
+  tx: Q,
+  actor: Actor,
+  node: { id: string; ownerId: string },
+  action: Action,
+  now: number,
+  details?: Record<string, unknown>,
+  path?: string,
+): Promise<void> {
+  const at = path ?? (await pathOfNode(tx, node.id));
+  await record(tx, actor, { ownerId: node.ownerId, action, nodeId: node.id, path: at, details }, now);
 }
 
 export interface ActivityView {

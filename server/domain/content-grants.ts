@@ -8,7 +8,7 @@
  * disabled user or a changed file ends it before it expires.
  */
 import jwt from 'jsonwebtoken';
-import { liveLinkById } from '../db/repos/live-links.js';
+import { liveLinkById } from '../db/repos/links.js';
 import type { Db } from '../db/index.js';
 import type { Actor, Origin } from './actor.js';
 import type { Clock } from './clock.js';

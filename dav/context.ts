@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
 import type { Actor } from '../server/domain/actor.js';
+import type { Content } from '../server/domain/content.js';
 import type { Drive } from '../server/domain/drive.js';
 import type { Locks } from '../server/domain/locks.js';
 import type { Namespace, NamespaceNode } from '../server/domain/namespace.js';
@@ -22,6 +23,7 @@ export interface DavDeps {
   config: Config;
   drive: Drive;
   namespace: Namespace;
+  content: Content;
   locks: Locks;
   sharing: Sharing;
   log: Log;

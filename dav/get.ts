@@ -81,5 +81,5 @@ export async function get(c: DavContext): Promise<void> {
     res.end();
     return;
   }
-  await pipeline(c.drive.blobs.open(node.contentHash, { start, end }), res);
+  await pipeline(await c.content.openContent(c.actor, node, { start, end }), res);
 }

@@ -11,6 +11,7 @@ import { migrationRules } from './domain/share-names.js';
 import { ActivityLog } from './domain/activity.js';
 import { Admin } from './domain/admin.js';
 import { Bin } from './domain/bin.js';
+import { Content } from './domain/content.js';
 import { ContentGrants } from './domain/content-grants.js';
 import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
@@ -58,7 +59,8 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);
   const drive = new Drive(db, blobs, clock, config.versions, { maxPropertyBytes: config.davMaxPropertyBytes });
-  const versions = new Versions(db, blobs, clock, config.versions);
+  const versions = new Versions(db, clock, config.versions);
+  const content = new Content(db, blobs, clock);
   const locks = new Locks(db, clock, {
     maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds,
     granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds,
@@ -67,7 +69,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const sharing = new Sharing(db, clock, { directory: config.directory });
   const links = new Links(db, clock, { hasher, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
-  const grants = new ContentGrants(db, drive, clock, secret);
+  const grants = new ContentGrants(db, content, clock, secret);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
@@ -75,6 +77,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     {
       config,
       drive,
+      content,
       activity: new ActivityLog(db),
       accounts,
       admin,
@@ -92,7 +95,16 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const server = createHttpServer(
     config,
     koa.callback(),
-    createDavHandler({ config, drive, namespace: new Namespace(db, clock), locks, sharing, accounts, log }),
+    createDavHandler({
+      config,
+      drive,
+      namespace: new Namespace(db, clock),
+      content,
+      locks,
+      sharing,
+      accounts,
+      log,
+    }),
   );
   const scheduler = config.jobsEnabled
     ? startScheduler(

@@ -3,6 +3,7 @@ import type { ActivityLog } from '../domain/activity.js';
 import type { Admin } from '../domain/admin.js';
 import type { Accounts } from '../domain/auth.js';
 import type { Bin } from '../domain/bin.js';
+import type { Content } from '../domain/content.js';
 import type { ContentGrants } from '../domain/content-grants.js';
 import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
@@ -16,6 +17,7 @@ import type { Versions } from '../domain/versions.js';
 export interface ApiDeps {
   config: Config;
   drive: Drive;
+  content: Content;
   activity: ActivityLog;
   accounts: Accounts;
   admin: Admin;

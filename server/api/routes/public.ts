@@ -112,7 +112,7 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
           .filter(Boolean)
           .map((s) => Id.parse(s))
       : [q.id ?? link.node.id];
-    await sendZip(ctx, drive, actor, ids);
+    await sendZip(ctx, deps.content, actor, ids);
   });
 
   /** Upload through an edit link (into the link's folder or `?id=` a folder inside it); never overwrites. */

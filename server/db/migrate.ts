@@ -1,5 +1,6 @@
 /** Versioned migrations, run at start-up in order; each runs once, inside a transaction. */
-import type { Db, Q } from './index.js';
+import type { Db } from './index.js';
+import type { Migration, MigrationRules } from './migration.js';
 import { initial } from './migrations/001-initial.js';
 import { search } from './migrations/002-search.js';
 import { versions } from './migrations/003-versions.js';
@@ -7,26 +8,7 @@ import { shareNames } from './migrations/004-share-names.js';
 import { throttle } from './migrations/005-throttle.js';
 import { propertyBytes } from './migrations/006-property-bytes.js';
 
-/**
- * Rules a backfill applies that belong to the domain, handed in by the composition root. server/db
- * imports nothing from the domain, and a backfill must not restate a rule: a copy of the naming rule
- * here would name old shares one way and new ones another the day either changed. Passing the
- * domain's own function keeps one rule and the layering both.
- */
-export interface MigrationRules {
-  /** The stable name of a received share in its grantee's "Shared with me", and its name key (004). */
-  receivedShareName(
-    share: { nodeName: string; kind: 'file' | 'folder'; ownerName: string },
-    taken: (key: string) => boolean,
-  ): { name: string; key: string };
-}
-
-export interface Migration {
-  name: string;
-  statements: string[];
-  /** Data changes that SQL alone cannot express (backfills computed in code), run after the statements in the same transaction. */
-  run?: (tx: Q, rules: MigrationRules) => Promise<void>;
-}
+export type { Migration, MigrationRules } from './migration.js';
 
 const MIGRATIONS: Migration[] = [initial, search, versions, shareNames, throttle, propertyBytes];
 

@@ -10,7 +10,7 @@
  * Pure (no I/O): share creation and the 004 migration's backfill use this one function (the
  * composition root hands it to the migrations as `migrationRules`).
  */
-import type { MigrationRules } from '../db/migrate.js';
+import type { MigrationRules } from '../db/migration.js';
 import { nameKey } from './names.js';
 
 const MAX_NAME_BYTES = 255;

@@ -16,7 +16,7 @@ export async function liveLinkById(q: Q, id: string, now: number): Promise<LiveL
   return q.get<LiveLinkRow>(
     `SELECT s.id AS id, s.node_id AS "nodeId", n.owner_id AS "ownerId", s.permission AS permission
      FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id
-     WHERE s.id = $id AND s.kind = 'link' AND n.deleted_at IS NULL AND o.disabled = 0
+     WHERE s.id = $id AND s.kind = 'link' AND n.deleted_at IS NULL AND o.disabled = FALSE
        AND (s.expires_at IS NULL OR s.expires_at > $now)`,
     { id, now },
   );

@@ -77,7 +77,7 @@ export function sharesByOwner(q: Q, ownerId: string): Promise<ShareRow[]> {
 export function sharesReceived(q: Q, granteeId: string, now: number): Promise<ShareRow[]> {
   return select(
     q,
-    `s.kind = 'user' AND s.grantee_id = $me AND n.deleted_at IS NULL AND o.disabled = 0
+    `s.kind = 'user' AND s.grantee_id = $me AND n.deleted_at IS NULL AND o.disabled = FALSE
        AND (s.expires_at IS NULL OR s.expires_at > $now) ORDER BY s.created_at DESC`,
     { me: granteeId, now },
   );
@@ -90,6 +90,6 @@ export async function shareById(q: Q, id: string, kind: 'user' | 'link'): Promis
 /** A link by its token, if its node is live and its owner enabled (expiry is the caller's to judge). */
 export async function linkByToken(q: Q, token: string): Promise<ShareRow | undefined> {
   return (
-    await select(q, "s.kind = 'link' AND s.token = $token AND n.deleted_at IS NULL AND o.disabled = 0", { token })
+    await select(q, "s.kind = 'link' AND s.token = $token AND n.deleted_at IS NULL AND o.disabled = FALSE", { token })
   )[0];
 }

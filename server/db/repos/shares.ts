@@ -97,7 +97,7 @@ export async function receivedRoots(q: Q, userId: string, now: number): Promise<
   const rows = await q.all<RawNode & { share_name: string | null; sha1: string | null; md5: string | null }>(
     `SELECT ${NODE_COLS}, s.grantee_name AS share_name, b.sha1, b.md5
      FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id LEFT JOIN blobs b ON b.hash = n.content_hash
-     WHERE s.kind = 'user' AND s.grantee_id = $userId AND n.deleted_at IS NULL AND o.disabled = 0
+     WHERE s.kind = 'user' AND s.grantee_id = $userId AND n.deleted_at IS NULL AND o.disabled = FALSE
        AND (s.expires_at IS NULL OR s.expires_at > $now)
      ORDER BY s.grantee_name_key`,
     { userId, now },

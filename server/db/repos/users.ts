@@ -139,7 +139,7 @@ export async function usersByPrefix(
   const emailClause = opts.byEmail ? " OR email_key LIKE $p ESCAPE '\\'" : '';
   return q.all<DirectoryRow>(
     `SELECT id, username, email FROM users
-     WHERE (username_key LIKE $p ESCAPE '\\'${emailClause}) AND id <> $except AND disabled = 0
+     WHERE (username_key LIKE $p ESCAPE '\\'${emailClause}) AND id <> $except AND disabled = FALSE
      ORDER BY username_key LIMIT $limit`,
     { p: `${escapeLike(keyPrefix)}%`, except: opts.exceptId, limit: opts.limit },
   );
@@ -153,7 +153,7 @@ export async function usersByExactKey(
 ): Promise<(DirectoryRow & { byEmail: boolean })[]> {
   const rows = await q.all<DirectoryRow & { email_key: string }>(
     `SELECT id, username, email, email_key FROM users
-     WHERE (username_key = $key OR email_key = $key) AND id <> $except AND disabled = 0
+     WHERE (username_key = $key OR email_key = $key) AND id <> $except AND disabled = FALSE
      ORDER BY username_key`,
     { key, except: exceptId },
   );

@@ -25,8 +25,6 @@ import type { NodeView, Page } from './types.js';
 import { Uploads } from './uploads.js';
 import type { VersionPolicy } from './versions.js';
 
-export type { UploadOptions } from './uploads.js';
-
 export interface ListOptions {
   sort?: SortKey;
   order?: 'asc' | 'desc';

@@ -50,20 +50,8 @@ interface RawActivity {
 export async function insertActivity(tx: Q, a: ActivityInsert): Promise<void> {
   await tx.run(
     `INSERT INTO activities (owner_id, actor_id, actor_name, action, node_id, path, details, via, ip, user_agent, created_at)
-     VALUES ($ownerId, $actorId, $actorName, $action, $nodeId, $path, $details, $via, $ip, $ua, $now)`,
-    {
-      ownerId: a.ownerId,
-      actorId: a.actorId,
-      actorName: a.actorName,
-      action: a.action,
-      nodeId: a.nodeId,
-      path: a.path,
-      details: a.details,
-      via: a.via,
-      ip: a.ip,
-      ua: a.userAgent,
-      now: a.createdAt,
-    },
+     VALUES ($ownerId, $actorId, $actorName, $action, $nodeId, $path, $details, $via, $ip, $userAgent, $createdAt)`,
+    { ...a },
   );
 }
 

@@ -8,7 +8,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Origin } from '../server/domain/actor.js';
 import type { Accounts } from '../server/domain/auth.js';
-import type { Drive } from '../server/domain/drive.js';
 import { unauthenticated } from '../server/domain/errors.js';
 import type { UserRow } from '../server/domain/types.js';
 
@@ -26,7 +25,6 @@ export class DavAuth {
 
   constructor(
     private readonly accounts: Accounts,
-    private readonly drive: Drive,
     private readonly ttlMs: number,
   ) {}
 
@@ -42,7 +40,7 @@ export class DavAuth {
     const digest = createHmac('sha256', this.key).update(value).digest('base64');
     const hit = this.cache.get(digest);
     if (hit && hit.expiresAt > Date.now()) {
-      const user = await this.drive.currentUser(hit.userId);
+      const user = await this.accounts.currentUser(hit.userId);
       if (user && !user.disabled && user.tokenVersion === hit.tokenVersion) return user;
     }
     if (hit) this.cache.delete(digest);

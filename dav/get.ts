@@ -32,7 +32,7 @@ export async function get(c: DavContext): Promise<void> {
   }
 
   if (node.kind === 'folder') {
-    const items = await c.drive.davChildren(c.actor, node);
+    const items = await c.namespace.children(c.actor, node);
     const html =
       `<!doctype html><meta charset="utf-8"><title>${esc(node.name)}</title><ul>` +
       items
@@ -81,5 +81,5 @@ export async function get(c: DavContext): Promise<void> {
     res.end();
     return;
   }
-  await pipeline(c.drive.blobs.open(node.contentHash, { start, end }), res);
+  await pipeline(await c.content.openContent(c.actor, node, { start, end }), res);
 }

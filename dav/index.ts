@@ -54,7 +54,7 @@ const CONDITIONAL = new Set(['PUT', 'PROPPATCH', 'DELETE', 'MOVE', 'COPY', 'MKCO
 const DAV_HEADERS = { DAV: DAV_CLASS, 'MS-Author-Via': 'DAV', Allow: ALLOWED.join(', '), Server: 'Coffer' };
 
 export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavRequestHandler {
-  const auth = new DavAuth(deps.accounts, deps.drive, deps.config.dav.authCacheTtlSeconds * 1000);
+  const auth = new DavAuth(deps.accounts, deps.config.dav.authCacheTtlSeconds * 1000);
   const { log } = deps;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -72,7 +72,15 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);
     const actor: Actor = { kind: 'user', user, origin };
-    const c: DavContext = { ...deps, req, res, method, actor, names, resolve: makeResolver(deps.drive, actor, names) };
+    const c: DavContext = {
+      ...deps,
+      req,
+      res,
+      method,
+      actor,
+      names,
+      resolve: makeResolver(deps.namespace, actor, names),
+    };
     for (const [name, value] of Object.entries(DAV_HEADERS)) res.setHeader(name, value);
     const handler = HANDLERS[method];
     if (handler) return run(c, handler);

@@ -3,7 +3,7 @@
  * properties built as strings, dead properties from the database with their namespaces.
  */
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import type { DavNode } from '../server/domain/paths.js';
+import type { NamespaceNode } from '../server/domain/namespace.js';
 import type { DeadProperty } from '../server/domain/properties.js';
 import type { DavContext } from './context.js';
 import { MAX_XML_BODY } from './context.js';
@@ -27,7 +27,7 @@ interface Quota {
  * lets servers leave quota out of allprop, but clients such as the `webdav` npm client ask for it
  * that way, so collections report it.
  */
-const LIVE: Record<string, { allprop: boolean; render: (n: DavNode, q: Quota | null) => string | null }> = {
+const LIVE: Record<string, { allprop: boolean; render: (n: NamespaceNode, q: Quota | null) => string | null }> = {
   [`${DAV_NS} resourcetype`]: { allprop: true, render: (n) => (n.kind === 'folder' ? '<D:collection/>' : '') },
   [`${DAV_NS} getcontentlength`]: { allprop: true, render: (n) => (n.kind === 'file' ? String(n.size) : null) },
   [`${DAV_NS} getcontenttype`]: {
@@ -93,7 +93,7 @@ const LOCKDISCOVERY = `${DAV_NS} lockdiscovery`;
 
 function responseFor(
   href: string,
-  n: DavNode,
+  n: NamespaceNode,
   req: Request,
   dead: DeadProperty[] | undefined,
   quota: Quota | null,
@@ -152,19 +152,19 @@ export async function propfind(c: DavContext): Promise<void> {
   if (!node) throw new DavError(404, 'Not found');
 
   const max = c.config.dav.propfindMaxEntries;
-  let entries: DavNode[];
+  let entries: NamespaceNode[];
   let hrefs: string[];
   const selfHref = hrefOf(c.names, node.kind === 'folder');
   if (depth === 0 || node.kind === 'file') {
     entries = [node];
     hrefs = [selfHref];
   } else if (depth === 1) {
-    entries = [node, ...(await c.drive.davChildren(c.actor, node))];
+    entries = [node, ...(await c.namespace.children(c.actor, node))];
     hrefs = entries.map((e, i) =>
       i === 0 ? selfHref : selfHref + encodeName(e.name) + (e.kind === 'folder' ? '/' : ''),
     );
   } else {
-    const rows = await c.drive.davSubtree(c.actor, node, max + 1);
+    const rows = await c.namespace.subtree(c.actor, node, max + 1);
     if (rows.length > max) {
       throw new DavError(403, `Depth: infinity is limited to ${max} entries; use Depth: 1`, 'propfind-finite-depth');
     }
@@ -179,9 +179,9 @@ export async function propfind(c: DavContext): Promise<void> {
   }
 
   const needsDead = req.kind !== 'prop' || req.props.some((p) => !LIVE[`${p.ns} ${p.name}`]);
-  const dead = needsDead ? await c.drive.davProperties(c.actor, entries) : new Map<string, DeadProperty[]>();
+  const dead = needsDead ? await c.namespace.properties(c.actor, entries) : new Map<string, DeadProperty[]>();
   const wantsQuota = req.kind !== 'prop' || req.props.some((p) => QUOTA_KEYS.has(`${p.ns} ${p.name}`));
-  const quota = wantsQuota ? await c.drive.davQuota(c.actor) : null;
+  const quota = wantsQuota ? await c.namespace.quota(c.actor) : null;
 
   const wantsLocks =
     req.kind === 'allprop' || (req.kind === 'prop' && req.props.some((p) => `${p.ns} ${p.name}` === LOCKDISCOVERY));
@@ -206,7 +206,7 @@ export async function propfind(c: DavContext): Promise<void> {
 /** The lockdiscovery value of each entry (one query when the owner has no locks). */
 async function discoveries(
   c: DavContext,
-  entries: DavNode[],
+  entries: NamespaceNode[],
   hrefs: string[],
   depth: 0 | 1 | 'infinity',
 ): Promise<string[] | null> {

@@ -7,13 +7,18 @@ import { createDavHandler } from '../dav/index.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
+import { migrationRules } from './domain/share-names.js';
+import { ActivityLog } from './domain/activity.js';
 import { Admin } from './domain/admin.js';
 import { Bin } from './domain/bin.js';
+import { Content } from './domain/content.js';
 import { ContentGrants } from './domain/content-grants.js';
 import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
+import { Links } from './domain/links.js';
 import { Locks } from './domain/locks.js';
+import { Namespace } from './domain/namespace.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
@@ -48,21 +53,23 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const log = opts.log ?? createLog(config.logLevel);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb(config.dbFile, { durability: config.durability });
-  await runMigrations(db);
+  await runMigrations(db, migrationRules);
   const blobs = new LocalDiskBlobStore(config.dataDir, { fsync: config.durability === 'full' });
   const secret = loadOrCreateSecret(config.dataDir);
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);
   const drive = new Drive(db, blobs, clock, config.versions, { maxPropertyBytes: config.davMaxPropertyBytes });
-  const versions = new Versions(db, blobs, clock, config.versions);
+  const versions = new Versions(db, clock, config.versions);
+  const content = new Content(db, blobs, clock);
   const locks = new Locks(db, clock, {
     maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds,
     granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds,
   });
   const admin = new Admin(db, clock);
-  const sharing = new Sharing(db, clock, { hasher, ...config.login, secret, directory: config.directory });
+  const sharing = new Sharing(db, clock, { directory: config.directory });
+  const links = new Links(db, clock, { hasher, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
-  const grants = new ContentGrants(db, drive, clock, secret);
+  const grants = new ContentGrants(db, content, clock, secret);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
@@ -70,9 +77,12 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     {
       config,
       drive,
+      content,
+      activity: new ActivityLog(db),
       accounts,
       admin,
       sharing,
+      links,
       bin,
       versions,
       locks,
@@ -85,7 +95,16 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const server = createHttpServer(
     config,
     koa.callback(),
-    createDavHandler({ config, drive, locks, sharing, accounts, log }),
+    createDavHandler({
+      config,
+      drive,
+      namespace: new Namespace(db, clock),
+      content,
+      locks,
+      sharing,
+      accounts,
+      log,
+    }),
   );
   const scheduler = config.jobsEnabled
     ? startScheduler(
@@ -98,7 +117,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
             name: 'session-cleanup',
             schedule: '41 3 * * *',
             run: async () => ({
-              revoked: await db.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now: clock.now() }),
+              revoked: await accounts.sweepRevokedSessions(),
               throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
             }),
           },

@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from '../config/index.js';
 import { openDb } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
+import { migrationRules } from './domain/share-names.js';
 import { fsck } from './domain/maintenance.js';
 import { LocalDiskBlobStore } from '../storage/index.js';
 
@@ -9,7 +10,7 @@ try {
   const config = loadConfig();
   const quick = process.argv.includes('--quick');
   const db = await openDb(config.dbFile);
-  await runMigrations(db); // the same schema the server would run on
+  await runMigrations(db, migrationRules); // the same schema the server would run on
   const report = await fsck(db, new LocalDiskBlobStore(config.dataDir), { verifyContent: !quick });
   await db.close();
   const { files, blobs, users } = report.checked;

@@ -9,11 +9,11 @@ import { notFound } from '../domain/errors.js';
 import type { ApiDeps } from './deps.js';
 import { addressedTo, userContentHeaders } from './http-util.js';
 import { origin } from './middleware/auth.js';
-import { sendNode } from './send-file.js';
+import { sendContent } from './send-file.js';
 
 const CONTENT_PATH = /^\/content\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\/[^/]+$/;
 
-export function contentOrigin(deps: Pick<ApiDeps, 'config' | 'drive' | 'grants'>) {
+export function contentOrigin(deps: Pick<ApiDeps, 'config' | 'grants'>) {
   const target = deps.config.contentOrigin;
   return async (ctx: Context, next: Next) => {
     if (!target) return next();
@@ -42,7 +42,7 @@ export function contentOrigin(deps: Pick<ApiDeps, 'config' | 'drive' | 'grants'>
       ctx.body = { error: { code: 'invalid_input', message: 'The content host only serves GET and HEAD' } };
       return;
     }
-    const { node } = await deps.grants.open(match[1]!, origin(ctx));
-    await sendNode(ctx, deps.drive, node, userContentHeaders(node, { sandboxedInline: true }));
+    const { node, open } = await deps.grants.open(match[1]!, origin(ctx));
+    await sendContent(ctx, { ...node, open }, userContentHeaders(node, { sandboxedInline: true }));
   };
 }

@@ -1,10 +1,13 @@
 import type { Config } from '../../config/index.js';
+import type { ActivityLog } from '../domain/activity.js';
 import type { Admin } from '../domain/admin.js';
 import type { Accounts } from '../domain/auth.js';
 import type { Bin } from '../domain/bin.js';
+import type { Content } from '../domain/content.js';
 import type { ContentGrants } from '../domain/content-grants.js';
 import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
+import type { Links } from '../domain/links.js';
 import type { Locks } from '../domain/locks.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
 import type { Sharing } from '../domain/sharing.js';
@@ -14,9 +17,12 @@ import type { Versions } from '../domain/versions.js';
 export interface ApiDeps {
   config: Config;
   drive: Drive;
+  content: Content;
+  activity: ActivityLog;
   accounts: Accounts;
   admin: Admin;
   sharing: Sharing;
+  links: Links;
   bin: Bin;
   versions: Versions;
   locks: Locks;

@@ -3,7 +3,7 @@ import type { ActivityView } from '../domain/activity.js';
 import type { SearchHit } from '../domain/search.js';
 import type { LockView } from '../domain/lock-breaking.js';
 import type { IncomingShare, LinkView, UserShareView } from '../domain/sharing.js';
-import type { TrashItem } from '../domain/trash.js';
+import type { TrashItem } from '../domain/bin.js';
 import type { NodeView, UserRow } from '../domain/types.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());

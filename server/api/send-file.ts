@@ -3,10 +3,9 @@
  * always with the user-content policy (nosniff, sandbox CSP, active types downloaded). With
  * CONTENT_ORIGIN configured, an inline request is redirected there instead (see content-origin.ts).
  */
-import type { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { Actor } from '../domain/actor.js';
-import type { NodeView } from '../domain/types.js';
+import type { Opener } from '../domain/content.js';
 import type { ApiDeps } from './deps.js';
 import { etagMatches, parseRange, userContentHeaders } from './http-util.js';
 
@@ -18,17 +17,17 @@ export interface Content {
   etag: string;
   modifiedAt: number;
   /** Opens the bytes (an inclusive range), or null for a file without content. */
-  open: ((range: { start: number; end: number }) => Readable) | null;
+  open: Opener;
 }
 
 export async function sendFile(
   ctx: Context,
-  deps: Pick<ApiDeps, 'drive' | 'grants' | 'config'>,
+  deps: Pick<ApiDeps, 'content' | 'grants' | 'config'>,
   actor: Actor,
   id: string,
   opts: { download: boolean },
 ): Promise<void> {
-  const { node } = await deps.drive.openFile(actor, id);
+  const { node, open } = await deps.content.openFile(actor, id);
   const contentOrigin = deps.config.contentOrigin;
   if (contentOrigin && !opts.download) {
     // Previews render on the other host name, where a page can reach neither the console nor the API.
@@ -37,18 +36,7 @@ export async function sendFile(
     ctx.redirect(`${contentOrigin.origin}/content/${deps.grants.issue(actor, node)}/${encodeURIComponent(node.name)}`);
     return;
   }
-  await sendNode(ctx, deps.drive, node, userContentHeaders(node, { download: opts.download }));
-}
-
-/** Writes a node's bytes (or 304/206/416) with the given user-content headers. */
-export async function sendNode(
-  ctx: Context,
-  drive: ApiDeps['drive'],
-  node: NodeView,
-  headers: Record<string, string>,
-): Promise<void> {
-  const hash = node.contentHash;
-  await sendContent(ctx, { ...node, open: hash ? (range) => drive.blobs.open(hash, range) : null }, headers);
+  await sendContent(ctx, { ...node, open }, userContentHeaders(node, { download: opts.download }));
 }
 
 export async function sendContent(ctx: Context, file: Content, headers: Record<string, string>): Promise<void> {

@@ -1,5 +1,6 @@
 /** Versioned migrations, run at start-up in order; each runs once, inside a transaction. */
-import type { Db, Q } from './index.js';
+import type { Db } from './index.js';
+import type { Migration, MigrationRules } from './migration.js';
 import { initial } from './migrations/001-initial.js';
 import { search } from './migrations/002-search.js';
 import { versions } from './migrations/003-versions.js';
@@ -7,16 +8,11 @@ import { shareNames } from './migrations/004-share-names.js';
 import { throttle } from './migrations/005-throttle.js';
 import { propertyBytes } from './migrations/006-property-bytes.js';
 
-export interface Migration {
-  name: string;
-  statements: string[];
-  /** Data changes that SQL alone cannot express (backfills computed in code), run after the statements in the same transaction. */
-  run?: (tx: Q) => Promise<void>;
-}
+export type { Migration, MigrationRules } from './migration.js';
 
 const MIGRATIONS: Migration[] = [initial, search, versions, shareNames, throttle, propertyBytes];
 
-export async function runMigrations(db: Db): Promise<void> {
+export async function runMigrations(db: Db, rules: MigrationRules): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
   const done = new Set((await db.all<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
   for (const m of MIGRATIONS) {
@@ -24,7 +20,7 @@ export async function runMigrations(db: Db): Promise<void> {
     await db.tx(async (tx) => {
       if (await tx.get('SELECT name FROM schema_migrations WHERE name = $name', { name: m.name })) return; // another process won
       for (const sql of m.statements) await tx.run(sql);
-      await m.run?.(tx);
+      await m.run?.(tx, rules);
       await tx.run('INSERT INTO schema_migrations (name, applied_at) VALUES ($name, $at)', {
         name: m.name,
         at: Date.now(),

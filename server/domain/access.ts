@@ -4,7 +4,7 @@
  * "none" answers not_found (no existence oracle); seen-but-not-allowed answers forbidden.
  */
 import type { Q } from '../db/index.js';
-import { getLiveNode, inheritedShareLevel, isSelfOrAncestor } from '../db/queries/nodes.js';
+import { getLiveNode, inheritedShareLevel, isSelfOrAncestor } from '../db/repos/nodes.js';
 import type { Actor } from './actor.js';
 import { forbidden, notFound } from './errors.js';
 import { SHARED_FOLDER_ID } from './shared-folder.js';
@@ -50,4 +50,10 @@ export async function requireNode(
   if (!atLeast(access, need))
     throw forbidden(need === 'owner' ? 'Only the owner can do this' : `You need ${need} access for this`);
   return { node, access };
+}
+
+/** Throws unless the actor may view a node it has already resolved; the owner's own nodes cost no query. */
+export async function requireViewable(q: Q, actor: Actor, node: NodeRow, now: number): Promise<void> {
+  if (actor.kind === 'user' && node.ownerId === actor.user.id) return;
+  await requireNode(q, actor, node.id, 'view', now);
 }

@@ -6,7 +6,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../../config/index.js';
 import { num, type Db } from '../db/index.js';
-import { passwordHashOf, setPasswordHash } from '../db/repos/users.js';
+import { deleteExpiredRevocations, isRevoked, revokeToken } from '../db/repos/sessions.js';
+import { anyAdminId, bumpTokenVersion, passwordHashOf, setPasswordHash } from '../db/repos/users.js';
 import type { Actor, Origin } from './actor.js';
 import { record } from './activity.js';
 import type { Clock } from './clock.js';
@@ -162,7 +163,7 @@ export class Accounts {
     if (!user || user.disabled || claims.tv !== user.tokenVersion || typeof claims.jti !== 'string') {
       throw unauthenticated('Your session is invalid or has expired; sign in again');
     }
-    if (await this.db.get('SELECT 1 AS r FROM revoked_tokens WHERE jti = $jti', { jti: claims.jti })) {
+    if (await isRevoked(this.db, claims.jti)) {
       throw unauthenticated('You have signed out; sign in again');
     }
     return { user, jti: claims.jti, expiresAt: num(claims.exp) * 1000 };
@@ -172,11 +173,8 @@ export class Accounts {
   async logout(actor: Actor, session: { jti: string; expiresAt: number }): Promise<void> {
     const now = this.clock.now();
     await this.db.tx(async (tx) => {
-      await tx.run('INSERT INTO revoked_tokens (jti, expires_at) VALUES ($jti, $exp) ON CONFLICT (jti) DO NOTHING', {
-        jti: session.jti,
-        exp: session.expiresAt,
-      });
-      await tx.run('DELETE FROM revoked_tokens WHERE expires_at < $now', { now });
+      await revokeToken(tx, session.jti, session.expiresAt);
+      await deleteExpiredRevocations(tx, now);
       if (actor.kind === 'user') await record(tx, actor, { ownerId: actor.user.id, action: 'auth.logout' }, now);
     });
   }
@@ -213,19 +211,28 @@ export class Accounts {
   /** Ends every session of the user (token_version + 1). */
   async signOutEverywhere(actor: Actor): Promise<void> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user can do this');
-    await this.db.run('UPDATE users SET token_version = token_version + 1 WHERE id = $id', { id: actor.user.id });
+    await bumpTokenVersion(this.db, actor.user.id);
   }
 
   /** First start: the `admin` account, with ADMIN_PASSWORD or a generated password (returned so it can be printed once). */
   async ensureAdmin(): Promise<{ created: boolean; password?: string }> {
-    const existing = await this.db.get("SELECT id FROM users WHERE role = 'admin' LIMIT 1");
-    if (existing) return { created: false };
+    if (await anyAdminId(this.db)) return { created: false };
     const password = this.config.adminPassword ?? randomUUID().replace(/-/g, '').slice(0, 20);
     await this.createUser(
       { kind: 'system', origin: { via: 'system' } },
       { username: 'admin', email: 'admin@localhost', password, role: 'admin' },
     );
     return { created: true, password: this.config.adminPassword ? undefined : password };
+  }
+
+  /** The daily clean-up: revocations of tokens that have expired anyway go. */
+  async sweepRevokedSessions(): Promise<number> {
+    return deleteExpiredRevocations(this.db, this.clock.now());
+  }
+
+  /** A user re-read for a cached WebDAV credential (the caller checks token_version and disabled). */
+  async currentUser(id: string): Promise<UserRow | undefined> {
+    return getUser(this.db, id);
   }
 
   private get windowMs(): number {

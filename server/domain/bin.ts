@@ -2,12 +2,22 @@
  * Recycle bin actions: restore, delete forever, empty, and the retention purge (system job).
  * Purging frees quota and releases blob references; the blob GC deletes unreferenced files later.
  */
-import { num, type Db, type Q } from '../db/index.js';
-import { childByKey, getNode, pathOfNode, touchFolder } from '../db/queries/nodes.js';
+import type { Db, Q } from '../db/index.js';
+import { releaseRefsOfTrash } from '../db/repos/blobs.js';
+import { ancestry, childByKey, getNode, pathFromAncestry, pathOfNode, touchFolder } from '../db/repos/nodes.js';
 import { propertyBytesInTrash } from '../db/repos/properties.js';
+import {
+  deleteTrashed,
+  rehomeTrashedInside,
+  restoreSubtree,
+  trashBytesOfOwner,
+  trashedFiles,
+  trashRootsOfOwner,
+  trashRootsToPurge,
+  type TrashRow,
+} from '../db/repos/trash.js';
 import { systemActor, type Actor } from './actor.js';
 import { record } from './activity.js';
-import { releaseBlobRefs } from './blobs.js';
 import type { Clock } from './clock.js';
 import { forbidden, notFound } from './errors.js';
 import { assertUnlocked } from './locks.js';
@@ -21,12 +31,32 @@ import type { NodeRow, NodeView } from './types.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
+export interface TrashItem extends TrashRow {
+  originalPath: string;
+}
+
 export class Bin {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly retentionDays: number,
   ) {}
+
+  /** The actor's recycle bin: trashed roots, newest first, with the path each was trashed from. */
+  async list(actor: Actor): Promise<TrashItem[]> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a recycle bin');
+    const items: TrashItem[] = [];
+    for (const row of await trashRootsOfOwner(this.db, actor.user.id)) {
+      const parentPath = row.originalParentId ? pathFromAncestry(await ancestry(this.db, row.originalParentId)) : '/';
+      items.push({ ...row, originalPath: `${parentPath === '/' ? '' : parentPath}/${row.name}` });
+    }
+    return items;
+  }
+
+  /** Bytes in the actor's bin (they count toward the quota until purged). */
+  async bytes(actor: Actor): Promise<number> {
+    return actor.kind === 'user' ? trashBytesOfOwner(this.db, actor.user.id) : 0;
+  }
 
   /**
    * Puts a trashed item back where it was; to the home folder if that folder is gone;
@@ -44,16 +74,7 @@ export class Bin {
         original && original.deletedAt === null && original.ownerId === item.ownerId ? original.id : owner.rootId;
       const name = await freeName(tx, parentId, item.name, item.kind === 'file', parentId === owner.rootId);
       await assertUnlocked(tx, actor, item.ownerId, [{ parentId, name }], now);
-      await tx.run(
-        `UPDATE nodes SET deleted_at = NULL, trash_root_id = NULL, deleted_by = NULL, original_parent_id = NULL
-         WHERE trash_root_id = $id AND id <> $id`,
-        { id },
-      );
-      await tx.run(
-        `UPDATE nodes SET deleted_at = NULL, trash_root_id = NULL, deleted_by = NULL, original_parent_id = NULL,
-           parent_id = $parentId, name = $name, name_key = $key WHERE id = $id`,
-        { id, parentId, name, key: nameKey(name) },
-      );
+      await restoreSubtree(tx, { id, parentId, name, nameKey: nameKey(name) });
       await touchFolder(tx, parentId, now);
       const restored: NodeRow = { ...item, parentId, name, deletedAt: null, trashRootId: null, originalParentId: null };
       await record(
@@ -83,24 +104,21 @@ export class Bin {
   /** Deletes everything in the actor's bin forever. */
   async empty(actor: Actor): Promise<{ items: number; files: number; bytes: number }> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a recycle bin');
-    return this.purgeWhere(actor, 'n.owner_id = $ownerId', { ownerId: actor.user.id });
+    return this.purgeWhere(actor, { ownerId: actor.user.id });
   }
 
   /** The retention job: purges items that have been in any bin longer than the retention period. */
   async purgeExpired(now = this.clock.now()): Promise<{ items: number; files: number; bytes: number }> {
-    return this.purgeWhere(systemActor, 'n.deleted_at <= $cutoff', { cutoff: now - this.retentionDays * DAY_MS });
+    return this.purgeWhere(systemActor, { cutoff: now - this.retentionDays * DAY_MS });
   }
 
-  private async purgeWhere(actor: Actor, where: string, params: Record<string, unknown>) {
+  private async purgeWhere(actor: Actor, which: Parameters<typeof trashRootsToPurge>[1]) {
     const total = { items: 0, files: 0, bytes: 0 };
     // Batches keep each write transaction short.
     for (;;) {
       const done = await this.db.tx(async (tx) => {
-        const roots = await tx.all<{ id: string }>(
-          `SELECT n.id FROM nodes n WHERE n.deleted_at IS NOT NULL AND n.trash_root_id = n.id AND ${where} ORDER BY n.deleted_at LIMIT 50`,
-          params,
-        );
-        for (const { id } of roots) {
+        const roots = await trashRootsToPurge(tx, which, 50);
+        for (const id of roots) {
           const r = await this.purgeIn(tx, actor, (await getNode(tx, id))!);
           total.items++;
           total.files += r.files;
@@ -119,30 +137,16 @@ export class Bin {
       ? `${(await pathOfNode(tx, item.originalParentId)).replace(/\/$/, '')}/${item.name}`
       : `/${item.name}`;
     // Items trashed earlier from inside this folder stay in the bin: re-home them under the root.
-    await tx.run(
-      `WITH RECURSIVE sub(id) AS (
-         SELECT $id UNION ALL SELECT c.id FROM sub JOIN nodes c ON c.parent_id = sub.id AND c.trash_root_id = $id
-       )
-       UPDATE nodes SET parent_id = $rootId WHERE parent_id IN (SELECT id FROM sub) AND trash_root_id IS NOT NULL AND trash_root_id <> $id`,
-      { id: item.id, rootId: owner.rootId },
-    );
-    const files = await tx.all<{ content_hash: string | null; size: unknown }>(
-      "SELECT content_hash, size FROM nodes WHERE trash_root_id = $id AND kind = 'file'",
-      { id: item.id },
-    );
-    const bytes = files.reduce((s, f) => s + num(f.size), 0);
+    await rehomeTrashedInside(tx, item.id, owner.rootId);
+    const { files, bytes } = await trashedFiles(tx, item.id);
     // Dead properties go with their nodes (ON DELETE CASCADE): release their bytes too, counted first.
     const propertyBytes = await propertyBytesInTrash(tx, item.id);
     // Versions go with their files (they counted toward the quota too).
     const versions = await versionsInTrash(tx, item.id);
     await dropVersions(tx, versions, now);
-    await tx.run('DELETE FROM nodes WHERE trash_root_id = $id', { id: item.id });
+    await releaseRefsOfTrash(tx, item.id, now);
+    await deleteTrashed(tx, item.id);
     await releaseBytes(tx, item.ownerId, bytes + propertyBytes);
-    await releaseBlobRefs(
-      tx,
-      files.filter((f) => f.content_hash).map((f) => f.content_hash!),
-      now,
-    );
     await record(
       tx,
       actor,
@@ -151,11 +155,11 @@ export class Bin {
         action: 'node.purged',
         nodeId: item.id,
         path,
-        details: { name: item.name, files: files.length, bytes, versions: versions.length },
+        details: { name: item.name, files, bytes, versions: versions.length },
       },
       now,
     );
-    return { files: files.length, bytes };
+    return { files, bytes };
   }
 
   /** A trashed root in the actor's own bin; anything else is not_found. */

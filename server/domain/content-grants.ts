@@ -8,11 +8,11 @@
  * disabled user or a changed file ends it before it expires.
  */
 import jwt from 'jsonwebtoken';
-import { liveLinkById } from '../db/repos/live-links.js';
+import { liveLinkById } from '../db/repos/links.js';
 import type { Db } from '../db/index.js';
 import type { Actor, Origin } from './actor.js';
 import type { Clock } from './clock.js';
-import type { Drive } from './drive.js';
+import type { Content, FileContent } from './content.js';
 import { forbidden, notFound } from './errors.js';
 import type { NodeView } from './types.js';
 import { getUser } from './users.js';
@@ -31,7 +31,7 @@ interface GrantClaims {
 export class ContentGrants {
   constructor(
     private readonly db: Db,
-    private readonly drive: Drive,
+    private readonly content: Content,
     private readonly clock: Clock,
     private readonly secret: string,
     private readonly ttlMs = 10 * 60_000,
@@ -53,12 +53,12 @@ export class ContentGrants {
   }
 
   /** The file a grant names, read again as its grantee; anything wrong, expired or changed is not_found. */
-  async open(token: string, origin: Origin): Promise<{ actor: Actor; node: NodeView }> {
+  async open(token: string, origin: Origin): Promise<FileContent & { actor: Actor }> {
     const claims = this.verify(token);
     const actor = await this.actorOf(claims, origin);
-    const { node } = await this.drive.openFile(actor, claims.nid);
-    if (node.etag !== claims.et) throw notFound('File');
-    return { actor, node };
+    const file = await this.content.openFile(actor, claims.nid);
+    if (file.node.etag !== claims.et) throw notFound('File');
+    return { ...file, actor };
   }
 
   private verify(token: string): GrantClaims {

@@ -7,11 +7,11 @@
  * someone other than the holder writes a `lock.broken` row for the owner.
  */
 import type { Q } from '../db/index.js';
-import { inheritedShareLevel } from '../db/queries/nodes.js';
+import { inheritedShareLevel } from '../db/repos/nodes.js';
 import { deleteLock, listLocks, within, type LockListRow, type LockRow } from '../db/repos/locks.js';
 import type { Actor } from './actor.js';
 import { record } from './activity.js';
-import { resolveKeys } from './paths.js';
+import { walkKeys } from '../db/repos/paths.js';
 
 export interface LockView {
   token: string;
@@ -41,7 +41,7 @@ export function mayBreak(actor: Actor, lock: LockRow): boolean {
 /** The node a lock's name-key path names now, and its path in stored spelling. */
 async function locate(q: Q, l: LockListRow): Promise<{ nodeId: string | null; path: string }> {
   const keys = l.path === '/' ? [] : l.path.slice(1).split('/');
-  const chain = await resolveKeys(q, l.ownerRootId, keys);
+  const chain = await walkKeys(q, l.ownerRootId, keys);
   if (chain.length !== keys.length + 1) return { nodeId: null, path: l.path };
   return {
     nodeId: chain[chain.length - 1]!.id,

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Q } from '../db/index.js';
-import { ancestry } from '../db/queries/nodes.js';
+import { ancestry } from '../db/repos/nodes.js';
 import {
   deleteLocksUnder,
   insertLock,

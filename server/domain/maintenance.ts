@@ -11,7 +11,9 @@
  * copy and took a reference, so its row stays. The grace period must cover an upload's time from
  * place() to commit (milliseconds; BLOB_GC_GRACE is at least a minute).
  */
-import { num, type Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
+import { allBlobs, blobRowExists, deleteUnreferencedBlob, unreferencedBlobs } from '../db/repos/blobs.js';
+import { countFiles, nodeRefsByHash, nodesOwnedApartFromParent, nodesWithWrongSize } from '../db/repos/fsck.js';
 import { fileBytesByOwner, propertyBytesByOwner, recordedUsage } from '../db/repos/usage.js';
 import type { BlobStore } from '../../storage/index.js';
 import type { Clock } from './clock.js';
@@ -29,28 +31,24 @@ export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, gra
   const cutoff = clock.now() - graceMs;
   let blobsRemoved = 0;
   for (let after = ''; ;) {
-    const rows = await db.all<{ hash: string }>(
-      `SELECT hash FROM blobs WHERE ref_count = 0 AND (released_at IS NULL OR released_at <= $cutoff) AND hash > $after
-       ORDER BY hash LIMIT ${GC_BATCH}`,
-      { cutoff, after },
-    );
+    const rows = await unreferencedBlobs(db, cutoff, after, GC_BATCH);
     const gone: string[] = [];
-    for (const { hash } of rows) if (await blobs.removeUnlessTouched(hash, graceMs)) gone.push(hash);
+    for (const hash of rows) if (await blobs.removeUnlessTouched(hash, graceMs)) gone.push(hash);
     if (gone.length > 0) {
       blobsRemoved += await db.tx(async (tx) => {
         let n = 0;
-        for (const hash of gone) n += await tx.run('DELETE FROM blobs WHERE hash = $hash AND ref_count = 0', { hash });
+        for (const hash of gone) n += await deleteUnreferencedBlob(tx, hash);
         return n;
       });
     }
     if (rows.length < GC_BATCH) break;
-    after = rows[rows.length - 1]!.hash;
+    after = rows[rows.length - 1]!;
   }
   let orphanFilesRemoved = 0;
   for await (const hash of blobs.list()) {
     const st = await blobs.stat(hash);
     if (!st || st.mtimeMs > cutoff) continue;
-    if (await db.get('SELECT 1 AS r FROM blobs WHERE hash = $hash', { hash })) continue;
+    if (await blobRowExists(db, hash)) continue;
     if (await blobs.removeUnlessTouched(hash, graceMs)) orphanFilesRemoved++;
   }
   const tempFilesRemoved = await blobs.sweepTemp(cutoff);
@@ -66,24 +64,17 @@ export interface FsckReport {
 /** Verifies the store's invariants and lists every violation; changes nothing. */
 export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boolean } = {}): Promise<FsckReport> {
   const problems: string[] = [];
-  const blobRows = await db.all<{ hash: string; size: unknown; ref_count: unknown }>(
-    'SELECT hash, size, ref_count FROM blobs',
-  );
-  const refs = await db.all<{ h: string; c: unknown }>(
-    'SELECT content_hash AS h, COUNT(*) AS c FROM nodes WHERE content_hash IS NOT NULL GROUP BY content_hash',
-  );
-  const refCount = new Map(refs.map((r) => [r.h, num(r.c)]));
+  const blobRows = await allBlobs(db);
+  const refCount = await nodeRefsByHash(db);
   // Versions hold references too: a blob is referenced by the files that show it and the versions that keep it.
   for (const [h, c] of await versionRefsByHash(db)) refCount.set(h, (refCount.get(h) ?? 0) + c);
   for (const b of blobRows) {
     const want = refCount.get(b.hash) ?? 0;
-    if (num(b.ref_count) !== want)
-      problems.push(`blob ${b.hash}: ref_count ${num(b.ref_count)} but ${want} nodes refer to it`);
+    if (b.refCount !== want) problems.push(`blob ${b.hash}: ref_count ${b.refCount} but ${want} nodes refer to it`);
     if (want === 0) continue;
     const st = await blobs.stat(b.hash);
     if (!st) problems.push(`blob ${b.hash}: file missing`);
-    else if (st.size !== num(b.size))
-      problems.push(`blob ${b.hash}: file has ${st.size} bytes, row says ${num(b.size)}`);
+    else if (st.size !== b.size) problems.push(`blob ${b.hash}: file has ${st.size} bytes, row says ${b.size}`);
     else if (opts.verifyContent) {
       const v = await blobs.verify(b.hash);
       if (v.hash !== b.hash) problems.push(`blob ${b.hash}: content hashes to ${v.hash}`);
@@ -91,10 +82,7 @@ export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boo
   }
   const known = new Set(blobRows.map((b) => b.hash));
   for (const h of refCount.keys()) if (!known.has(h)) problems.push(`nodes refer to blob ${h}, which has no row`);
-  const sizeMismatch = await db.all<{ id: string }>(
-    'SELECT n.id FROM nodes n JOIN blobs b ON b.hash = n.content_hash WHERE n.size <> b.size',
-  );
-  for (const n of sizeMismatch) problems.push(`node ${n.id}: size differs from its blob`);
+  for (const id of await nodesWithWrongSize(db)) problems.push(`node ${id}: size differs from its blob`);
   for (const id of await versionsWithWrongSize(db)) problems.push(`version ${id}: size differs from its blob`);
   // used_bytes is the sum of every kind of stored bytes charged to the owner: one term per kind.
   const terms: [string, Map<string, number>][] = [
@@ -112,14 +100,12 @@ export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boo
       );
     }
   }
-  const owners = await db.all<{ id: string }>(
-    'SELECT c.id FROM nodes c JOIN nodes p ON p.id = c.parent_id WHERE c.owner_id <> p.owner_id',
-  );
-  for (const n of owners) problems.push(`node ${n.id}: owner differs from its parent's owner`);
-  const files = await db.get<{ c: unknown }>("SELECT COUNT(*) AS c FROM nodes WHERE kind = 'file'");
+  for (const id of await nodesOwnedApartFromParent(db))
+    problems.push(`node ${id}: owner differs from its parent's owner`);
+  const files = await countFiles(db);
   return {
     ok: problems.length === 0,
     problems,
-    checked: { files: num(files?.c), blobs: blobRows.length, users: users.length },
+    checked: { files, blobs: blobRows.length, users: users.length },
   };
 }

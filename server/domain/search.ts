@@ -4,7 +4,8 @@
  * Uses the FTS5 trigram index for 3+ characters, so it stays fast at a million files.
  */
 import type { Db } from '../db/index.js';
-import { ancestorsOfMany, NODE_COLS, toNode, type RawNode } from '../db/queries/nodes.js';
+import { ancestorsOfMany } from '../db/repos/nodes.js';
+import { searchNames, type SearchFilter, type SearchRow } from '../db/repos/search.js';
 import { grantedRoots } from '../db/repos/shares.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
@@ -29,10 +30,9 @@ export interface SearchHit extends NodeView {
 }
 
 /**
- * Three bounded passes, so the cost follows `limit`, not the number of files: exact names and
- * prefixes through the name_key index, then substrings through the trigram index (or LIKE for
- * one- and two-character queries). Each pass only looks at nodes the actor can see: their own,
- * and the subtrees of unexpired shares with them.
+ * Three bounded passes (repos/search.ts), so the cost follows `limit`, not the number of files:
+ * exact names, prefixes, then substrings, ranked in that order (substrings shortest first). Each
+ * pass only looks at nodes the actor can see: their own, and the subtrees of unexpired shares with them.
  */
 export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: SearchQuery): Promise<SearchHit[]> {
   if (actor.kind !== 'user') throw forbidden('Sign in to search');
@@ -40,76 +40,26 @@ export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: Sea
   if (key.length === 0) throw invalidInput('Type something to search for', { field: 'q' });
   if (key.length > 255) throw invalidInput('The search text is too long', { field: 'q' });
   const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
-  const escaped = key.replace(/[\\%_]/g, '\\$&');
-  const params: Record<string, unknown> = {
-    me: actor.user.id,
-    now: clock.now(),
+  const now = clock.now();
+  const granted = await grantedRoots(db, actor.user.id, now);
+  const filter: SearchFilter = {
+    userId: actor.user.id,
+    now,
     key,
-    keyEnd: `${key}\u{10FFFF}`,
-    like: `%${escaped}%`,
-    limit,
+    kind: query.kind,
+    minSize: query.minSize,
+    maxSize: query.maxSize,
+    modifiedAfter: query.modifiedAfter,
+    withShared: granted.length > 0,
   };
-  // Unary + keeps SQLite from walking every node of the owner through (owner_id, deleted_at): the name indexes must drive.
-  const filters: string[] = ['+n.deleted_at IS NULL', 'n.parent_id IS NOT NULL'];
-  if (query.kind) {
-    filters.push('n.kind = $kind');
-    params.kind = query.kind;
-  }
-  if (query.minSize !== undefined) {
-    filters.push('n.size >= $minSize');
-    params.minSize = query.minSize;
-  }
-  if (query.maxSize !== undefined) {
-    filters.push('n.size <= $maxSize');
-    params.maxSize = query.maxSize;
-  }
-  if (query.modifiedAfter !== undefined) {
-    filters.push('n.modified_at > $modifiedAfter');
-    params.modifiedAfter = query.modifiedAfter;
-  }
-
-  const granted = await grantedRoots(db, actor.user.id, params.now as number);
-  // Shared subtrees (only computed when something is shared with the actor).
-  const sharedCte =
-    granted.length === 0
-      ? ''
-      : `WITH RECURSIVE shared(id, permission) AS (
-      SELECT s.node_id, MAX(s.permission) FROM shares s WHERE s.kind = 'user' AND s.grantee_id = $me AND (s.expires_at IS NULL OR s.expires_at > $now) GROUP BY s.node_id
-      UNION
-      SELECT c.id, shared.permission FROM shared JOIN nodes c ON c.parent_id = shared.id WHERE c.deleted_at IS NULL
-    ) `;
-  const visible = granted.length === 0 ? '+n.owner_id = $me' : '(+n.owner_id = $me OR n.id IN (SELECT id FROM shared))';
-  const access =
-    granted.length === 0
-      ? "'owner'"
-      : "CASE WHEN n.owner_id = $me THEN 'owner' ELSE (SELECT MAX(permission) FROM shared WHERE shared.id = n.id) END";
-  const where = [...filters, visible].join(' AND ');
-  const select = (from: string, extra: string, order = '', limitParam = '$limit') =>
-    `${sharedCte}SELECT ${NODE_COLS}, u.username AS owner_name, ${access} AS access FROM ${from} JOIN users u ON u.id = n.owner_id
-     WHERE ${where} AND ${extra} ${order} LIMIT ${limitParam}`;
-
-  // SQLite refuses bind parameters that a statement does not use: pass each query its own.
-  const run = (sql: string) =>
-    db.all<Row>(sql, Object.fromEntries(Object.entries(params).filter(([k]) => new RegExp(`\\$${k}\\b`).test(sql))));
-  const exact = await run(select('nodes n', 'n.name_key = $key', 'ORDER BY n.name_key'));
-  const prefix = await run(select('nodes n', 'n.name_key > $key AND n.name_key < $keyEnd', 'ORDER BY n.name_key'));
-  const useFts = [...key].length >= 3;
-  if (useFts) params.match = `"${key.replace(/"/g, '""')}"`;
-  params.sublimit = limit + exact.length + prefix.length; // the substring pass also finds the exact and prefix hits
-  const substring = await run(
-    useFts
-      ? select(
-          'nodes_fts f CROSS JOIN nodes n ON n.rowid = f.rowid',
-          "nodes_fts MATCH $match AND n.name_key LIKE $like ESCAPE '\\'",
-          '',
-          '$sublimit',
-        )
-      : select('nodes n', "n.name_key LIKE $like ESCAPE '\\'", '', '$sublimit'),
-  );
+  const exact = await searchNames(db, filter, 'exact', limit);
+  const prefix = await searchNames(db, filter, 'prefix', limit);
+  // The substring pass also finds the exact and prefix hits.
+  const substring = await searchNames(db, filter, 'substring', limit + exact.length + prefix.length);
 
   const seen = new Set<string>();
-  const rows: Row[] = [];
-  const rest = substring.sort((a, b) => a.name_key.length - b.name_key.length || (a.name_key < b.name_key ? -1 : 1));
+  const rows: SearchRow[] = [];
+  const rest = substring.sort((a, b) => a.nameKey.length - b.nameKey.length || (a.nameKey < b.nameKey ? -1 : 1));
   for (const r of [...exact, ...prefix, ...rest]) {
     if (seen.has(r.id) || rows.length >= limit) continue;
     seen.add(r.id);
@@ -118,18 +68,15 @@ export async function searchNodes(db: Db, clock: Clock, actor: Actor, query: Sea
   const shareNames = new Map(granted.map((g) => [g.rootId, g.shareName]));
   const folders = await folderPaths(
     db,
-    rows.map((r) => r.parent_id!),
+    rows.map((r) => r.parentId!),
     shareNames,
   );
-  return rows.map((r) => ({
-    ...toNode(r),
-    permission: (r.access ?? 'view') as NodeView['permission'],
-    ownerName: r.owner_name,
-    folderPath: r.owner_id === actor.user.id ? folders.get(r.parent_id!)!.own : folders.get(r.parent_id!)!.shared,
+  return rows.map(({ nameKey: _key, access, ...node }) => ({
+    ...node,
+    permission: (access ?? 'view') as NodeView['permission'],
+    folderPath: node.ownerId === actor.user.id ? folders.get(node.parentId!)!.own : folders.get(node.parentId!)!.shared,
   }));
 }
-
-type Row = RawNode & { access: string; owner_name: string; name_key: string };
 
 /**
  * Paths of several folders in one recursive query: `own` from the owner's root ("/Projects/2026"),

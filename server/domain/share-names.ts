@@ -7,8 +7,10 @@
  * rename her own folder to "Plans (alice)" and take over the grantee's path (issue 9), so the
  * path a grantee knows never moves to another owner's resource.
  *
- * Pure (no I/O): share creation and the 004 migration's backfill use this one function.
+ * Pure (no I/O): share creation and the 004 migration's backfill use this one function (the
+ * composition root hands it to the migrations as `migrationRules`).
  */
+import type { MigrationRules } from '../db/migration.js';
 import { nameKey } from './names.js';
 
 const MAX_NAME_BYTES = 255;
@@ -42,3 +44,11 @@ export function stableShareName(
     if (!taken(nameKey(candidate))) return candidate;
   }
 }
+
+/** The domain's rules that database migrations apply in their backfills (server/db/migrate.ts). */
+export const migrationRules: MigrationRules = {
+  receivedShareName: ({ nodeName, kind, ownerName }, taken) => {
+    const name = stableShareName(nodeName, kind, ownerName, taken);
+    return { name, key: nameKey(name) };
+  },
+};

@@ -9,7 +9,7 @@ import { num, type Q } from '../db/index.js';
 import { nestedIds, receivedRoots } from '../db/repos/shares.js';
 import { DomainError } from './errors.js';
 import { nameKey } from './names.js';
-import type { DavNode } from './paths.js';
+import type { ChecksummedNode } from '../db/rows.js';
 import type { UserRow } from './types.js';
 
 export const SHARED_FOLDER_NAME = 'Shared with me';
@@ -32,7 +32,7 @@ export function assertNotReserved(parentIsRoot: boolean, name: string): void {
  * path `/Shared with me/<name>` is resolved through the stored name only, never through what the
  * owner calls the item today.
  */
-export async function sharedRoots(q: Q, userId: string, now: number): Promise<DavNode[]> {
+export async function sharedRoots(q: Q, userId: string, now: number): Promise<ChecksummedNode[]> {
   const roots = await receivedRoots(q, userId, now);
   // A share inside another share of the same user is reachable through the outer one: list only the outer.
   const nested = await nestedIds(
@@ -45,7 +45,7 @@ export async function sharedRoots(q: Q, userId: string, now: number): Promise<Da
 }
 
 /** The virtual folder itself; its ETag changes whenever the set of share roots or one of them changes. */
-export function sharedFolderNode(user: UserRow, roots: DavNode[]): DavNode {
+export function sharedFolderNode(user: UserRow, roots: ChecksummedNode[]): ChecksummedNode {
   const etag = createHash('sha1')
     .update(roots.map((r) => `${r.id}:${r.name}:${r.etag}`).join('|'))
     .digest('hex');

@@ -10,9 +10,8 @@
  * door (a desktop app saving every few seconds) are coalesced into one version per window.
  */
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import type { Db, Q } from '../db/index.js';
-import { contentAuthor, pathOfNode, replaceContent } from '../db/queries/nodes.js';
+import { contentAuthor, pathOfNode, replaceContent } from '../db/repos/nodes.js';
 import {
   deleteVersions,
   getVersion,
@@ -24,11 +23,10 @@ import {
   versionsOfOwner,
   type VersionRow,
 } from '../db/repos/versions.js';
-import type { BlobStore } from '../../storage/index.js';
 import { requireNode } from './access.js';
 import { systemActor, type Actor } from './actor.js';
 import { record } from './activity.js';
-import { releaseBlobRefs } from './blobs.js';
+import { releaseBlobRefs } from '../db/repos/blobs.js';
 import type { Clock } from './clock.js';
 import { invalidInput, notFound } from './errors.js';
 import { assertUnlocked } from './locks.js';
@@ -172,7 +170,6 @@ export interface VersionView extends VersionRow {
 export class Versions {
   constructor(
     private readonly db: Db,
-    private readonly blobs: BlobStore,
     private readonly clock: Clock,
     private readonly policy: VersionPolicy,
   ) {}
@@ -186,22 +183,6 @@ export class Versions {
   async list(actor: Actor, nodeId: string): Promise<VersionView[]> {
     await this.file(this.db, actor, nodeId, 'view');
     return (await versionsOfNode(this.db, nodeId)).map((v) => ({ ...v, etag: v.contentHash }));
-  }
-
-  /** A version's bytes, for a download; `open` streams them (a Range is given inclusive). */
-  async openVersion(
-    actor: Actor,
-    nodeId: string,
-    versionId: string,
-  ): Promise<{ node: NodeRow; version: VersionView; open(range?: { start: number; end: number }): Readable }> {
-    const node = await this.file(this.db, actor, nodeId, 'view');
-    const version = await getVersion(this.db, nodeId, versionId);
-    if (!version) throw notFound('Version');
-    return {
-      node,
-      version: { ...version, etag: version.contentHash },
-      open: (range) => this.blobs.open(version.contentHash, range),
-    };
   }
 
   /** Makes a version the current content; the content it replaces becomes a version itself (never coalesced). */

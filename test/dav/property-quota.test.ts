@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { runMigrations } from '../../server/db/migrate.js';
+import { migrationRules } from '../../server/domain/share-names.js';
 import { api } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { expectHealthy, usedBytes } from '../support/store.js';
@@ -161,7 +162,7 @@ describe('WebDAV dead properties count toward the quota', function () {
       await tx.run(`DELETE FROM schema_migrations WHERE name = '006-property-bytes'`);
     });
     expect(await usedBytes(srv, w.id)).to.equal(3);
-    await runMigrations(db);
+    await runMigrations(db, migrationRules);
     const row = await db.get<{ bytes: unknown }>(`SELECT bytes FROM properties WHERE name = 'legacy'`);
     expect(Number(row?.bytes)).to.equal(bytesOf('legacy', value));
     expect(await usedBytes(srv, w.id)).to.equal(charged);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { openDb } from '../../server/db/index.js';
 import { runMigrations } from '../../server/db/migrate.js';
+import { migrationRules } from '../../server/domain/share-names.js';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Dav, hrefs } from './support.js';
@@ -238,7 +239,7 @@ describe('migration 004-share-names: backfill of existing shares', () => {
       await old.close();
 
       const db = await openDb(file);
-      await runMigrations(db); // runs 004 again, with its backfill
+      await runMigrations(db, migrationRules); // runs 004 again, with its backfill
       const rows = await db.all<{ id: string; grantee_name: string; grantee_name_key: string }>(
         'SELECT id, grantee_name, grantee_name_key FROM shares',
       );

@@ -11,7 +11,7 @@ const Register = z.object({ username: z.string(), email: z.string(), password: z
 const Login = z.object({ username: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
 const ChangePassword = z.object({ currentPassword: z.string().max(1024), newPassword: z.string() });
 
-export function authRoutes({ accounts, drive, versions }: ApiDeps, json: RouterMiddleware) {
+export function authRoutes({ accounts, bin, versions }: ApiDeps, json: RouterMiddleware) {
   const router = new Router();
 
   const startSession = (ctx: Context, s: Session) => {
@@ -56,7 +56,7 @@ export function authRoutes({ accounts, drive, versions }: ApiDeps, json: RouterM
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       user: presentUser(actor.user, {
-        trashBytes: await drive.trashBytes(actor),
+        trashBytes: await bin.bytes(actor),
         versionBytes: await versions.bytesOf(actor),
       }),
     };

@@ -28,16 +28,16 @@ const csvCell = (v: unknown) => {
   return `"${(/^[=+\-@]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;
 };
 
-export function journalRoutes({ drive }: ApiDeps) {
+export function journalRoutes({ bin, activity }: ApiDeps) {
   const router = new Router();
 
   router.get('/trash', async (ctx) => {
-    ctx.body = { items: (await drive.listTrash(requireActor(ctx))).map(presentTrashItem) };
+    ctx.body = { items: (await bin.list(requireActor(ctx))).map(presentTrashItem) };
   });
 
   router.get('/activity', async (ctx) => {
     const q = parseQuery(ctx, ActivityQuery);
-    const rows = await drive.activity(requireActor(ctx), {
+    const rows = await activity.list(requireActor(ctx), {
       action: q.action,
       actorId: q.actor,
       pathPrefix: q.path,

@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Actor } from '../../domain/actor.js';
 import { forbidden } from '../../domain/errors.js';
-import type { LinkView } from '../../domain/sharing.js';
+import type { LinkView } from '../../domain/share-views.js';
 import type { ApiDeps } from '../deps.js';
 import { sendContinue } from '../http-util.js';
 import { origin } from '../middleware/auth.js';
@@ -42,15 +42,15 @@ function presentLinkInfo(link: LinkView) {
 }
 
 export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
-  const { sharing, drive } = deps;
+  const { links, drive } = deps;
   const router = new Router();
 
   const open = async (ctx: Context): Promise<{ actor: Actor; link: LinkView }> => {
     const { token } = parseParams(ctx, TokenParams);
-    const linkId = await sharing.linkId(token);
+    const linkId = await links.idOf(token);
     const cookie = linkId ? ctx.cookies.get(cookieName(linkId)) : undefined;
-    const unlocked = linkId !== undefined && sharing.isUnlocked(cookie, linkId);
-    const opened = await sharing.openLink(
+    const unlocked = linkId !== undefined && links.isUnlocked(cookie, linkId);
+    const opened = await links.open(
       token,
       { password: ctx.get('x-link-password') || null, unlocked },
       origin(ctx, 'link'),
@@ -72,8 +72,8 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
   router.post('/public/:token/unlock', json, async (ctx) => {
     const { token } = parseParams(ctx, TokenParams);
     const { password } = parseBody(ctx, Unlock);
-    const { link } = await sharing.openLink(token, { password }, origin(ctx, 'link'));
-    const unlock = sharing.unlockToken(link);
+    const { link } = await links.open(token, { password }, origin(ctx, 'link'));
+    const unlock = links.unlockToken(link);
     ctx.cookies.set(cookieName(link.id), unlock.value, {
       httpOnly: true,
       sameSite: 'lax',
@@ -112,7 +112,7 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
           .filter(Boolean)
           .map((s) => Id.parse(s))
       : [q.id ?? link.node.id];
-    await sendZip(ctx, drive, actor, ids);
+    await sendZip(ctx, deps.content, actor, ids);
   });
 
   /** Upload through an edit link (into the link's folder or `?id=` a folder inside it); never overwrites. */

@@ -29,7 +29,7 @@ const Lookup = z.object({ q: z.string().max(320).default('') });
 
 const siteOrigin = (ctx: Context) => ctx.origin;
 
-export function shareRoutes({ sharing }: ApiDeps, json: RouterMiddleware) {
+export function shareRoutes({ sharing, links }: ApiDeps, json: RouterMiddleware) {
   const router = new Router();
 
   router.get('/nodes/:id/shares', async (ctx) => {
@@ -54,7 +54,7 @@ export function shareRoutes({ sharing }: ApiDeps, json: RouterMiddleware) {
 
   router.delete('/shares/:id', async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
-    await sharing.revoke(requireActor(ctx), id, 'user');
+    await sharing.revoke(requireActor(ctx), id);
     ctx.status = 204;
   });
 
@@ -77,12 +77,12 @@ export function shareRoutes({ sharing }: ApiDeps, json: RouterMiddleware) {
     const { id } = parseParams(ctx, IdParams);
     const body = parseBody(ctx, CreateLink);
     ctx.status = 201;
-    ctx.body = presentLink(await sharing.createLink(requireActor(ctx), id, body), siteOrigin(ctx));
+    ctx.body = presentLink(await links.create(requireActor(ctx), id, body), siteOrigin(ctx));
   });
 
   router.delete('/links/:id', async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
-    await sharing.revoke(requireActor(ctx), id, 'link');
+    await links.revoke(requireActor(ctx), id);
     ctx.status = 204;
   });
 

@@ -24,7 +24,7 @@ function presentVersion(v: VersionView) {
   };
 }
 
-export function versionRoutes({ versions }: ApiDeps) {
+export function versionRoutes({ versions, content }: ApiDeps) {
   const router = new Router();
 
   router.get('/nodes/:id/versions', async (ctx) => {
@@ -36,7 +36,7 @@ export function versionRoutes({ versions }: ApiDeps) {
   /** Always an attachment: a version is a file to keep, not a page to preview. */
   router.get('/nodes/:id/versions/:versionId/content', async (ctx) => {
     const { id, versionId } = parseParams(ctx, VersionParams);
-    const { node, version, open } = await versions.openVersion(requireActor(ctx), id, versionId);
+    const { node, version, open } = await content.openVersion(requireActor(ctx), id, versionId);
     const file = {
       name: node.name,
       mime: node.mime,

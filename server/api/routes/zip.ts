@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Actor } from '../../domain/actor.js';
-import type { Drive } from '../../domain/drive.js';
+import type { Content } from '../../domain/content.js';
 import type { ApiDeps } from '../deps.js';
 import { userContentHeaders } from '../http-util.js';
 import { requireActor } from '../middleware/auth.js';
@@ -16,13 +16,13 @@ const ZipQuery = z.object({
     .pipe(z.array(Id).min(1).max(1000)),
 });
 
-/** Opens a blob only when archiver gets to the entry, so a 10,000-file folder holds one file open at a time. */
-function lazyBlob(drive: Drive, hash: string, onError: (err: Error) => void): Readable {
+/** Opens an entry's bytes only when archiver gets to it, so a 10,000-file folder holds one file open at a time. */
+function lazyEntry(open: () => Readable, onError: (err: Error) => void): Readable {
   let source: Readable | undefined;
   const out = new Readable({
     read() {
       if (source) return void source.resume();
-      source = drive.blobs.open(hash);
+      source = open();
       source.on('data', (chunk) => {
         if (!out.push(chunk)) source!.pause();
       });
@@ -42,8 +42,8 @@ function lazyBlob(drive: Drive, hash: string, onError: (err: Error) => void): Re
 }
 
 /** Streams the archive as it is built; nothing is buffered whole. */
-export async function sendZip(ctx: Context, drive: Drive, actor: Actor, ids: string[]): Promise<void> {
-  const { name, entries } = await drive.zipEntries(actor, ids);
+export async function sendZip(ctx: Context, content: Content, actor: Actor, ids: string[]): Promise<void> {
+  const { name, entries } = await content.zip(actor, ids);
   // archiver and its zlib/crc stack cost ~20 MiB of memory: load them on the first ZIP, not at start-up.
   const { ZipArchive } = await import('archiver');
   const archive = new ZipArchive({ zlib: { level: 1 } });
@@ -54,10 +54,10 @@ export async function sendZip(ctx: Context, drive: Drive, actor: Actor, ids: str
   for (const e of entries) {
     const date = new Date(e.modifiedAt);
     if (e.kind === 'folder') archive.append('', { name: `${e.path}/`, date });
-    else if (!e.hash || e.size === 0) archive.append('', { name: e.path, date });
+    else if (!e.open) archive.append('', { name: e.path, date });
     else
       archive.append(
-        lazyBlob(drive, e.hash, (err) => archive.emit('error', err)),
+        lazyEntry(e.open, (err) => archive.emit('error', err)),
         { name: e.path, date },
       );
   }
@@ -68,15 +68,15 @@ export async function sendZip(ctx: Context, drive: Drive, actor: Actor, ids: str
   ctx.body = archive;
 }
 
-export function zipRoutes({ drive }: ApiDeps) {
+export function zipRoutes({ content }: ApiDeps) {
   const router = new Router();
   router.get('/nodes/:id/zip', async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
-    await sendZip(ctx, drive, requireActor(ctx), [id]);
+    await sendZip(ctx, content, requireActor(ctx), [id]);
   });
   router.get('/zip', async (ctx) => {
     const { ids } = parseQuery(ctx, ZipQuery);
-    await sendZip(ctx, drive, requireActor(ctx), ids);
+    await sendZip(ctx, content, requireActor(ctx), ids);
   });
   return router;
 }

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrate.js';
+import type { Migration } from '../migration.js';
 
 /** Times are epoch milliseconds (BIGINT): portable, sortable, and cheap to compare in SQL. */
 export const initial: Migration = {

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrate.js';
+import type { Migration } from '../migration.js';
 
 /**
  * Name search: an FTS5 trigram index over nodes.name_key (substring, case-insensitive), kept in

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrate.js';
+import type { Migration } from '../migration.js';
 
 /**
  * File versions: an overwrite keeps the previous content as a row here instead of releasing it.

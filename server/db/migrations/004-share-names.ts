@@ -1,9 +1,5 @@
-import type { Migration } from '../migrate.js';
+import type { Migration } from '../migration.js';
 import { setGranteeName, userSharesOldestFirst } from '../repos/shares.js';
-// The one naming rule (pure, no I/O): the backfill must name existing shares exactly as the
-// domain names a new one, so it is imported rather than restated here.
-import { nameKey } from '../../domain/names.js';
-import { stableShareName } from '../../domain/share-names.js';
 
 /**
  * Stable names for received shares (issue 9): each user share gets its name in the grantee's
@@ -17,13 +13,18 @@ export const shareNames: Migration = {
     'ALTER TABLE shares ADD COLUMN grantee_name_key TEXT',
     "CREATE UNIQUE INDEX shares_grantee_name ON shares (grantee_id, grantee_name_key) WHERE kind = 'user'",
   ],
-  run: async (tx) => {
+  // The naming rule is the domain's (share-names.ts), passed in: the backfill names existing shares
+  // exactly as the domain names a new one (see MigrationRules).
+  run: async (tx, rules) => {
     const taken = new Map<string, Set<string>>();
     for (const s of await userSharesOldestFirst(tx)) {
       const keys = taken.get(s.grantee_id) ?? taken.set(s.grantee_id, new Set()).get(s.grantee_id)!;
-      const name = stableShareName(s.node_name, s.kind, s.owner_name, (k) => keys.has(k));
-      keys.add(nameKey(name));
-      await setGranteeName(tx, s.id, name, nameKey(name));
+      const { name, key } = rules.receivedShareName(
+        { nodeName: s.node_name, kind: s.kind, ownerName: s.owner_name },
+        (k) => keys.has(k),
+      );
+      keys.add(key);
+      await setGranteeName(tx, s.id, name, key);
     }
   },
 };

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrate.js';
+import type { Migration } from '../migration.js';
 
 /**
  * Throttling counts attempts, not failures: an attempt is counted before its password is checked

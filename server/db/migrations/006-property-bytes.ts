@@ -1,4 +1,4 @@
-import type { Migration } from '../migrate.js';
+import type { Migration } from '../migration.js';
 import { backfillPropertyBytes } from '../repos/properties.js';
 
 /**

@@ -2,6 +2,7 @@
  * SQL for WebDAV dead properties. Each row records the bytes it stores (`bytes`: namespace, name
  * and value in UTF-8), which the domain charges to the owner's quota.
  */
+import { jsonRows, perDialect } from '../dialect.js';
 import { num, type Q } from '../index.js';
 
 export interface PropertyRow {
@@ -17,11 +18,16 @@ export function storedBytes(namespace: string, name: string, value: string): num
   return Buffer.byteLength(namespace, 'utf8') + Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8');
 }
 
+const propertiesOfNodesSql = perDialect(
+  (d) =>
+    `SELECT node_id, namespace, name, value FROM properties WHERE node_id IN ${jsonRows('$ids')(d)} ORDER BY node_id, namespace, name`,
+);
+
 /** The properties of several nodes in one query, ordered by node, namespace and name. */
 export async function propertiesOfNodes(q: Q, nodeIds: string[]): Promise<PropertyRow[]> {
   if (nodeIds.length === 0) return [];
   const rows = await q.all<{ node_id: string; namespace: string; name: string; value: string }>(
-    `SELECT node_id, namespace, name, value FROM properties WHERE node_id IN (SELECT value FROM json_each($ids)) ORDER BY node_id, namespace, name`,
+    propertiesOfNodesSql(q),
     { ids: JSON.stringify(nodeIds) },
   );
   return rows.map((r) => ({ nodeId: r.node_id, namespace: r.namespace, name: r.name, value: r.value }));
@@ -83,7 +89,7 @@ export async function propertyBytesByOwner(q: Q): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.owner, num(r.b)]));
 }
 
-/** Fills `bytes` for rows stored before the column existed (migration 006), in pages. */
+/** Fills `bytes` for rows stored before the column existed (migration 006, SQLite's history: paged by rowid). */
 export async function backfillPropertyBytes(tx: Q): Promise<void> {
   for (let after = 0; ;) {
     const rows = await tx.all<{ rowid: unknown; namespace: string; name: string; value: string }>(

@@ -3,9 +3,10 @@
  * (`grantee_name`, unique per grantee case-insensitively through `grantee_name_key`) and the share
  * roots listed in "Shared with me".
  */
+import { jsonRows, perDialect } from '../dialect.js';
 import { type Q } from '../index.js';
-import { NODE_COLS, toNode, type RawNode } from '../queries/nodes.js';
-import type { NodeRow } from '../../domain/types.js';
+import { NODE_COLS, toNode, type RawNode } from './nodes.js';
+import type { NodeRow } from '../rows.js';
 
 /** The name keys of every user share the grantee has received (expired or on a trashed item too: the name stays theirs). */
 export async function receivedNameKeys(q: Q, granteeId: string, exceptShareId?: string): Promise<Set<string>> {
@@ -96,7 +97,7 @@ export async function receivedRoots(q: Q, userId: string, now: number): Promise<
   const rows = await q.all<RawNode & { share_name: string | null; sha1: string | null; md5: string | null }>(
     `SELECT ${NODE_COLS}, s.grantee_name AS share_name, b.sha1, b.md5
      FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id LEFT JOIN blobs b ON b.hash = n.content_hash
-     WHERE s.kind = 'user' AND s.grantee_id = $userId AND n.deleted_at IS NULL AND o.disabled = 0
+     WHERE s.kind = 'user' AND s.grantee_id = $userId AND n.deleted_at IS NULL AND o.disabled = FALSE
        AND (s.expires_at IS NULL OR s.expires_at > $now)
      ORDER BY s.grantee_name_key`,
     { userId, now },
@@ -145,4 +146,16 @@ export async function grantedRoots(
     { userId, now },
   );
   return rows.map((r) => ({ rootId: r.root_id, permission: r.permission, shareName: r.share_name ?? r.node_name }));
+}
+
+const editSharedSql = perDialect(
+  (d) => `SELECT node_id FROM shares WHERE kind = 'user' AND grantee_id = $userId AND permission = 'edit'
+     AND (expires_at IS NULL OR expires_at > $now) AND node_id IN ${jsonRows('$ids')(d)}`,
+);
+
+/** The nodes among `ids` that carry an unexpired edit share for the user (one query for a listing page). */
+export async function editSharedAmong(q: Q, ids: string[], userId: string, now: number): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await q.all<{ node_id: string }>(editSharedSql(q), { userId, now, ids: JSON.stringify(ids) });
+  return new Set(rows.map((r) => r.node_id));
 }

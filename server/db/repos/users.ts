@@ -1,5 +1,110 @@
-/** SQL on users for credentials and the user directory (share-dialog lookup). */
-import type { Q } from '../index.js';
+/** SQL on users: rows, credentials, administration and the user directory (share-dialog lookup). */
+import { bool, num, type Q } from '../index.js';
+import type { Role, UserRow } from '../rows.js';
+
+const USER_COLS = 'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at';
+
+interface RawUser {
+  id: string;
+  username: string;
+  email: string;
+  role: Role;
+  quota_bytes: unknown;
+  used_bytes: unknown;
+  disabled: unknown;
+  token_version: unknown;
+  root_id: string;
+  created_at: unknown;
+}
+
+function toUser(r: RawUser): UserRow {
+  return {
+    id: r.id,
+    username: r.username,
+    email: r.email,
+    role: r.role,
+    quotaBytes: num(r.quota_bytes),
+    usedBytes: num(r.used_bytes),
+    disabled: bool(r.disabled),
+    tokenVersion: num(r.token_version),
+    rootId: r.root_id,
+    createdAt: num(r.created_at),
+  };
+}
+
+export async function getUser(q: Q, id: string): Promise<UserRow | undefined> {
+  const r = await q.get<RawUser>(`SELECT ${USER_COLS} FROM users WHERE id = $id`, { id });
+  return r && toUser(r);
+}
+
+/** The user whose username or email has this key (already lower-cased), with the password hash. */
+export async function userByLoginKey(q: Q, key: string): Promise<(UserRow & { passwordHash: string }) | undefined> {
+  const r = await q.get<RawUser & { password_hash: string }>(
+    `SELECT ${USER_COLS}, password_hash FROM users WHERE username_key = $key OR email_key = $key LIMIT 1`,
+    { key },
+  );
+  return r && { ...toUser(r), passwordHash: r.password_hash };
+}
+
+/** Which of a new user's keys is taken already: the username's, the email's, or neither. */
+export async function takenUserKey(q: Q, usernameKey: string, emailKey: string): Promise<'username' | 'email' | null> {
+  const clash = await q.get<{ username_key: string }>(
+    'SELECT username_key FROM users WHERE username_key = $u OR email_key = $e LIMIT 1',
+    { u: usernameKey, e: emailKey },
+  );
+  return clash === undefined ? null : clash.username_key === usernameKey ? 'username' : 'email';
+}
+
+export async function insertUserRow(
+  tx: Q,
+  u: UserRow & { usernameKey: string; emailKey: string; passwordHash: string },
+): Promise<void> {
+  await tx.run(
+    `INSERT INTO users (id, username, username_key, email, email_key, password_hash, role, quota_bytes, root_id, created_at)
+     VALUES ($id, $username, $ukey, $email, $ekey, $hash, $role, $quota, $rootId, $now)`,
+    {
+      id: u.id,
+      username: u.username,
+      ukey: u.usernameKey,
+      email: u.email,
+      ekey: u.emailKey,
+      hash: u.passwordHash,
+      role: u.role,
+      quota: u.quotaBytes,
+      rootId: u.rootId,
+      now: u.createdAt,
+    },
+  );
+}
+
+export async function listUsers(q: Q): Promise<UserRow[]> {
+  return (await q.all<RawUser>(`SELECT ${USER_COLS} FROM users ORDER BY username_key`)).map(toUser);
+}
+
+export async function anyAdminId(q: Q): Promise<string | undefined> {
+  return (await q.get<{ id: string }>("SELECT id FROM users WHERE role = 'admin' LIMIT 1"))?.id;
+}
+
+export async function setQuota(tx: Q, id: string, quotaBytes: number): Promise<void> {
+  await tx.run('UPDATE users SET quota_bytes = $q WHERE id = $id', { q: quotaBytes, id });
+}
+
+export async function setRole(tx: Q, id: string, role: Role): Promise<void> {
+  await tx.run('UPDATE users SET role = $r WHERE id = $id', { r: role, id });
+}
+
+/** Enables or disables a user; token_version moves too, which ends their sessions at once. */
+export async function setDisabled(tx: Q, id: string, disabled: boolean): Promise<void> {
+  await tx.run('UPDATE users SET disabled = $d, token_version = token_version + 1 WHERE id = $id', {
+    d: disabled ? 1 : 0,
+    id,
+  });
+}
+
+/** Ends every session and cached WebDAV credential of the user. */
+export async function bumpTokenVersion(q: Q, id: string): Promise<void> {
+  await q.run('UPDATE users SET token_version = token_version + 1 WHERE id = $id', { id });
+}
 
 export interface DirectoryRow {
   id: string;
@@ -34,7 +139,7 @@ export async function usersByPrefix(
   const emailClause = opts.byEmail ? " OR email_key LIKE $p ESCAPE '\\'" : '';
   return q.all<DirectoryRow>(
     `SELECT id, username, email FROM users
-     WHERE (username_key LIKE $p ESCAPE '\\'${emailClause}) AND id <> $except AND disabled = 0
+     WHERE (username_key LIKE $p ESCAPE '\\'${emailClause}) AND id <> $except AND disabled = FALSE
      ORDER BY username_key LIMIT $limit`,
     { p: `${escapeLike(keyPrefix)}%`, except: opts.exceptId, limit: opts.limit },
   );
@@ -48,7 +153,7 @@ export async function usersByExactKey(
 ): Promise<(DirectoryRow & { byEmail: boolean })[]> {
   const rows = await q.all<DirectoryRow & { email_key: string }>(
     `SELECT id, username, email, email_key FROM users
-     WHERE (username_key = $key OR email_key = $key) AND id <> $except AND disabled = 0
+     WHERE (username_key = $key OR email_key = $key) AND id <> $except AND disabled = FALSE
      ORDER BY username_key`,
     { key, except: exceptId },
   );

@@ -1,4 +1,5 @@
 /** SQL for file versions: earlier contents of a file node, each holding one blob reference. */
+import { jsonRows, perDialect } from '../dialect.js';
 import { num, type Q } from '../index.js';
 
 export interface VersionRow {
@@ -79,9 +80,11 @@ export async function newestVersion(q: Q, nodeId: string): Promise<VersionRow | 
   return r && toVersion(r);
 }
 
+const deleteVersionsSql = perDialect((d) => `DELETE FROM versions WHERE id IN ${jsonRows('$ids')(d)}`);
+
 export async function deleteVersions(tx: Q, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await tx.run('DELETE FROM versions WHERE id IN (SELECT value FROM json_each($ids))', { ids: JSON.stringify(ids) });
+  await tx.run(deleteVersionsSql(tx), { ids: JSON.stringify(ids) });
 }
 
 /** Every version of the owner, oldest first (retention works on the whole set of one owner). */

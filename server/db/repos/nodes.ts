@@ -1,7 +1,7 @@
 /** SQL for the node tree. Recursive CTEs keep every ancestor/descendant question to one query. */
 import { randomUUID } from 'node:crypto';
 import { num, numOrNull, type Q } from '../index.js';
-import type { NodeKind, NodeRow } from '../../domain/types.js';
+import type { NodeKind, NodeRow } from '../rows.js';
 
 export const NODE_COLS = `n.id, n.owner_id, n.parent_id, n.kind, n.name, n.name_key, n.size, n.mime, n.content_hash, n.etag,
   n.created_at, n.modified_at, n.deleted_at, n.trash_root_id, n.original_parent_id`;
@@ -161,14 +161,20 @@ export interface SubtreeRow extends NodeRow {
   depth: number;
 }
 
+/**
+ * `sub(id, depth)`: the live subtree under the node `param` names (inclusive, depth 0), for a
+ * WITH RECURSIVE clause. The one definition of "a folder and everything in it" for every query.
+ */
+export const liveSubtreeCte = (param: string) => `sub(id, depth) AS (
+       SELECT id, 0 FROM nodes WHERE id = ${param} AND deleted_at IS NULL
+       UNION ALL
+       SELECT c.id, sub.depth + 1 FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
+     )`;
+
 /** The live subtree under `id` (inclusive), parents before children. */
 export async function liveSubtree(q: Q, id: string): Promise<SubtreeRow[]> {
   const rows = await q.all<RawNode & { depth: unknown }>(
-    `WITH RECURSIVE sub(id, depth) AS (
-       SELECT id, 0 FROM nodes WHERE id = $id AND deleted_at IS NULL
-       UNION ALL
-       SELECT c.id, sub.depth + 1 FROM sub JOIN nodes c ON c.parent_id = sub.id WHERE c.deleted_at IS NULL
-     )
+    `WITH RECURSIVE ${liveSubtreeCte('$id')}
      SELECT ${NODE_COLS}, sub.depth FROM sub CROSS JOIN nodes n ON n.id = sub.id ORDER BY sub.depth, n.name_key`,
     { id },
   );
@@ -269,5 +275,14 @@ export async function insertNodeRow(
       byName: row.author?.name ?? null,
       via: row.author?.via ?? null,
     },
+  );
+}
+
+/** A user's home folder: the root of their tree (no parent, no name). */
+export async function insertRootFolder(tx: Q, r: { id: string; ownerId: string; now: number }): Promise<void> {
+  await tx.run(
+    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, etag, created_at, modified_at)
+     VALUES ($rootId, $ownerId, NULL, 'folder', '', '', 0, $etag, $now, $now)`,
+    { rootId: r.id, ownerId: r.ownerId, etag: newEtag(), now: r.now },
   );
 }

@@ -1,0 +1,96 @@
+/** The activity log's rows: appended in the transaction of each change, read newest first. */
+import { num, numOrNull, type Q } from '../index.js';
+
+export interface ActivityInsert {
+  ownerId: string;
+  actorId: string | null;
+  actorName: string;
+  action: string;
+  nodeId: string | null;
+  path: string | null;
+  /** JSON text, or null. */
+  details: string | null;
+  via: string;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: number;
+}
+
+export interface ActivityRow extends Omit<ActivityInsert, 'actorName'> {
+  id: number;
+  actorName: string | null;
+}
+
+export interface ActivityQuery {
+  ownerId: string | null; // null = every owner
+  action?: string;
+  actorId?: string;
+  pathPrefix?: string;
+  from?: number;
+  to?: number;
+  before?: number; // cursor: rows with a smaller id
+  limit: number;
+}
+
+interface RawActivity {
+  id: unknown;
+  owner_id: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  action: string;
+  node_id: string | null;
+  path: string | null;
+  details: string | null;
+  via: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: unknown;
+}
+
+export async function insertActivity(tx: Q, a: ActivityInsert): Promise<void> {
+  await tx.run(
+    `INSERT INTO activities (owner_id, actor_id, actor_name, action, node_id, path, details, via, ip, user_agent, created_at)
+     VALUES ($ownerId, $actorId, $actorName, $action, $nodeId, $path, $details, $via, $ip, $userAgent, $createdAt)`,
+    { ...a },
+  );
+}
+
+/** Newest first; `before` is the id cursor of the previous page. */
+export async function listActivity(q: Q, f: ActivityQuery): Promise<ActivityRow[]> {
+  const where: string[] = [];
+  const params: Record<string, unknown> = { limit: f.limit };
+  const add = (sql: string, key: string, value: unknown) => {
+    if (value === undefined || value === null) return;
+    where.push(sql);
+    params[key] = value;
+  };
+  add('owner_id = $ownerId', 'ownerId', f.ownerId);
+  add('action = $action', 'action', f.action);
+  add('actor_id = $actorId', 'actorId', f.actorId);
+  add(
+    "path LIKE $prefix ESCAPE '\\'",
+    'prefix',
+    f.pathPrefix === undefined ? undefined : f.pathPrefix.replace(/[\\%_]/g, '\\$&') + '%',
+  );
+  add('created_at >= $from', 'from', f.from);
+  add('created_at <= $to', 'to', f.to);
+  add('id < $before', 'before', f.before);
+  const rows = await q.all<RawActivity>(
+    `SELECT * FROM activities ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $limit`,
+    params,
+  );
+  return rows.map((r) => ({
+    id: num(r.id),
+    ownerId: r.owner_id,
+    actorId: r.actor_id,
+    actorName: r.actor_name,
+    action: r.action,
+    nodeId: r.node_id,
+    path: r.path,
+    details: r.details,
+    via: r.via,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    createdAt: numOrNull(r.created_at) ?? 0,
+  }));
+}

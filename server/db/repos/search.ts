@@ -1,0 +1,96 @@
+/**
+ * Name search over what a user can see — their own nodes and the subtrees of unexpired shares with
+ * them — in three bounded passes (exact name, prefix, substring), so the cost follows the limit,
+ * not the number of files. Substrings of three or more characters go through the FTS5 trigram
+ * index (SQLite's; pg_trgm is PostgreSQL's equivalent), shorter ones through LIKE.
+ */
+import { dialectOf, type Dialect } from '../dialect.js';
+import type { Q } from '../index.js';
+import type { NodeRow } from '../rows.js';
+import { NODE_COLS, toNode, type RawNode } from './nodes.js';
+
+export interface SearchFilter {
+  userId: string;
+  now: number;
+  /** The name key searched for (NFC, lower case). */
+  key: string;
+  kind?: 'file' | 'folder';
+  minSize?: number;
+  maxSize?: number;
+  modifiedAfter?: number;
+  /** Something is shared with the user: look inside those subtrees too. */
+  withShared: boolean;
+}
+
+export interface SearchRow extends NodeRow {
+  nameKey: string;
+  ownerName: string;
+  /** 'owner', or the strongest permission a share gives on the node. */
+  access: string | null;
+}
+
+type Raw = RawNode & { access: string | null; owner_name: string; name_key: string };
+
+export type SearchPass = 'exact' | 'prefix' | 'substring';
+
+/** SQLite's unary + keeps a column's index out of the plan: the name indexes must drive, not (owner_id, deleted_at). */
+function unindexed(d: Dialect, column: string): string {
+  if (d === 'sqlite') return `+${column}`;
+  throw new Error(`no ${d} SQL for search yet`);
+}
+
+function statement(d: Dialect, f: SearchFilter, pass: SearchPass, useFts: boolean): string {
+  const filters: string[] = [`${unindexed(d, 'n.deleted_at')} IS NULL`, 'n.parent_id IS NOT NULL'];
+  if (f.kind) filters.push('n.kind = $kind');
+  if (f.minSize !== undefined) filters.push('n.size >= $minSize');
+  if (f.maxSize !== undefined) filters.push('n.size <= $maxSize');
+  if (f.modifiedAfter !== undefined) filters.push('n.modified_at > $modifiedAfter');
+  const own = `${unindexed(d, 'n.owner_id')} = $me`;
+  const sharedCte = !f.withShared
+    ? ''
+    : `WITH RECURSIVE shared(id, permission) AS (
+      SELECT s.node_id, MAX(s.permission) FROM shares s WHERE s.kind = 'user' AND s.grantee_id = $me AND (s.expires_at IS NULL OR s.expires_at > $now) GROUP BY s.node_id
+      UNION
+      SELECT c.id, shared.permission FROM shared JOIN nodes c ON c.parent_id = shared.id WHERE c.deleted_at IS NULL
+    ) `;
+  const visible = f.withShared ? `(${own} OR n.id IN (SELECT id FROM shared))` : own;
+  const access = f.withShared
+    ? "CASE WHEN n.owner_id = $me THEN 'owner' ELSE (SELECT MAX(permission) FROM shared WHERE shared.id = n.id) END"
+    : "'owner'";
+  const where = [...filters, visible].join(' AND ');
+  const select = (from: string, extra: string, order: string) =>
+    `${sharedCte}SELECT ${NODE_COLS}, u.username AS owner_name, ${access} AS access FROM ${from} JOIN users u ON u.id = n.owner_id
+     WHERE ${where} AND ${extra} ${order} LIMIT $limit`;
+  if (pass === 'exact') return select('nodes n', 'n.name_key = $key', 'ORDER BY n.name_key');
+  if (pass === 'prefix') return select('nodes n', 'n.name_key > $key AND n.name_key < $keyEnd', 'ORDER BY n.name_key');
+  if (!useFts) return select('nodes n', "n.name_key LIKE $like ESCAPE '\\'", '');
+  if (d !== 'sqlite') throw new Error(`no ${d} SQL for substring search yet`);
+  return select(
+    'nodes_fts f CROSS JOIN nodes n ON n.rowid = f.rowid',
+    "nodes_fts MATCH $match AND n.name_key LIKE $like ESCAPE '\\'",
+    '',
+  );
+}
+
+/** One pass of the search, at most `limit` rows (in name order for exact and prefix, unordered for substring). */
+export async function searchNames(q: Q, f: SearchFilter, pass: SearchPass, limit: number): Promise<SearchRow[]> {
+  const useFts = [...f.key].length >= 3;
+  const sql = statement(dialectOf(q), f, pass, useFts);
+  const params: Record<string, unknown> = {
+    me: f.userId,
+    now: f.now,
+    key: f.key,
+    keyEnd: `${f.key}\u{10FFFF}`,
+    like: `%${f.key.replace(/[\\%_]/g, '\\$&')}%`,
+    match: `"${f.key.replace(/"/g, '""')}"`,
+    kind: f.kind,
+    minSize: f.minSize,
+    maxSize: f.maxSize,
+    modifiedAfter: f.modifiedAfter,
+    limit,
+  };
+  // SQLite refuses bind parameters that a statement does not use: pass each query its own.
+  const used = Object.fromEntries(Object.entries(params).filter(([k]) => new RegExp(`\\$${k}\\b`).test(sql)));
+  const rows = await q.all<Raw>(sql, used);
+  return rows.map((r) => ({ ...toNode(r), nameKey: r.name_key, ownerName: r.owner_name, access: r.access }));
+}

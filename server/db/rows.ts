@@ -1,0 +1,43 @@
+/**
+ * Row types: what the repositories return, in the shapes the domain works with. They live here,
+ * with the SQL that fills them, so server/db depends on nothing above it; the domain re-exports
+ * the ones it hands on (server/domain/types.ts).
+ */
+export type Role = 'admin' | 'user';
+export type NodeKind = 'file' | 'folder';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  email: string;
+  role: Role;
+  quotaBytes: number;
+  usedBytes: number;
+  disabled: boolean;
+  tokenVersion: number;
+  rootId: string;
+  createdAt: number;
+}
+
+export interface NodeRow {
+  id: string;
+  ownerId: string;
+  parentId: string | null;
+  kind: NodeKind;
+  name: string;
+  size: number;
+  mime: string | null;
+  contentHash: string | null;
+  etag: string;
+  createdAt: number;
+  modifiedAt: number;
+  deletedAt: number | null;
+  trashRootId: string | null;
+  originalParentId: string | null;
+}
+
+/** A node with the other checksums of its blob (files), which sync clients compare. */
+export interface ChecksummedNode extends NodeRow {
+  sha1: string | null;
+  md5: string | null;
+}

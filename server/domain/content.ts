@@ -1,0 +1,135 @@
+/**
+ * Content access: the bytes of files, of their versions and of ZIP selections, handed out as
+ * streams once access is checked. The blob store stays inside the domain: transports get a node's
+ * metadata and a way to read its bytes, never the store or a hash to open themselves.
+ */
+import { Readable } from 'node:stream';
+import type { Db } from '../db/index.js';
+import { blobChecksums } from '../db/repos/blobs.js';
+import { liveSubtree, relativePaths } from '../db/repos/nodes.js';
+import { getVersion } from '../db/repos/versions.js';
+import type { BlobStore } from '../../storage/index.js';
+import { requireNode, requireViewable } from './access.js';
+import type { Actor } from './actor.js';
+import type { Clock } from './clock.js';
+import { invalidInput, notFound } from './errors.js';
+import { nameKey, numberedName } from './names.js';
+import type { NodeRow, NodeView } from './types.js';
+import type { VersionView } from './versions.js';
+
+/** Inclusive byte offsets, as HTTP ranges give them. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** Reads stored bytes (all, or a range); null for a file without content. */
+export type Opener = ((range?: ByteRange) => Readable) | null;
+
+export interface FileContent {
+  node: NodeView;
+  sha1: string | null;
+  md5: string | null;
+  open: Opener;
+}
+
+export interface ZipEntry {
+  path: string;
+  kind: 'file' | 'folder';
+  size: number;
+  modifiedAt: number;
+  /** Opens the entry's bytes when the archive gets to it (null for folders and empty files). */
+  open: (() => Readable) | null;
+}
+
+export class Content {
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** A file the actor may view, its checksums and its bytes, for a download. */
+  async openFile(actor: Actor, id: string): Promise<FileContent> {
+    const { node, access } = await requireNode(this.db, actor, id, 'view', this.clock.now());
+    if (node.kind !== 'file') throw invalidInput('This item is a folder; download it as a ZIP');
+    const sums = node.contentHash ? await blobChecksums(this.db, node.contentHash) : undefined;
+    return {
+      node: { ...node, permission: access },
+      sha1: sums?.sha1 ?? null,
+      md5: sums?.md5 ?? null,
+      ...this.opener(node),
+    };
+  }
+
+  /**
+   * The bytes of a file (all, or `range`): by id, or a node this actor has just resolved through the
+   * Namespace (its own nodes then cost no query, and the bytes are those the caller described).
+   */
+  async openContent(actor: Actor, file: string | NodeRow, range?: ByteRange): Promise<Readable> {
+    const now = this.clock.now();
+    let node: NodeRow;
+    if (typeof file === 'string') node = (await requireNode(this.db, actor, file, 'view', now)).node;
+    else await requireViewable(this.db, actor, (node = file), now);
+    if (node.kind !== 'file') throw invalidInput('This item is a folder; download it as a ZIP');
+    return this.opener(node).open?.(range) ?? Readable.from([]);
+  }
+
+  /** An earlier content of a file the actor may view; `open` streams it (a Range is given inclusive). */
+  async openVersion(
+    actor: Actor,
+    nodeId: string,
+    versionId: string,
+  ): Promise<{ node: NodeRow; version: VersionView; open(range?: ByteRange): Readable }> {
+    const { node } = await requireNode(this.db, actor, nodeId, 'view', this.clock.now());
+    if (node.kind !== 'file') throw invalidInput('Only files have versions');
+    const version = await getVersion(this.db, nodeId, versionId);
+    if (!version) throw notFound('Version');
+    return {
+      node,
+      version: { ...version, etag: version.contentHash },
+      open: (range) => this.blobs.open(version.contentHash, range),
+    };
+  }
+
+  /** Live files and folders under the given nodes, with relative paths and their bytes to open, for a ZIP download. */
+  async zip(actor: Actor, ids: string[]): Promise<{ name: string; entries: ZipEntry[] }> {
+    if (ids.length === 0) throw invalidInput('Nothing selected');
+    const now = this.clock.now();
+    const entries: ZipEntry[] = [];
+    const roots: NodeRow[] = [];
+    const taken = new Set<string>();
+    for (const id of ids) {
+      const { node } = await requireNode(this.db, actor, id, 'view', now);
+      roots.push(node);
+      const rows = await liveSubtree(this.db, id);
+      const paths = relativePaths(rows);
+      // Two selected items with the same name would collide in the archive: number the second.
+      let prefix = node.name;
+      for (let n = 1; taken.has(nameKey(prefix)); n++) prefix = numberedName(node.name, n, node.kind === 'file');
+      taken.add(nameKey(prefix));
+      for (const r of rows) {
+        // The home folder has no name: its contents go at the top level (an empty entry name breaks archiver).
+        if (node.parentId === null && r.id === node.id) continue;
+        const rel = paths.get(r.id)!;
+        const path = node.parentId === null ? rel.replace(/^\//, '') : prefix + rel.slice(node.name.length);
+        const hash = r.kind === 'file' && r.size > 0 ? r.contentHash : null;
+        entries.push({
+          path,
+          kind: r.kind,
+          size: r.size,
+          modifiedAt: r.modifiedAt,
+          open: hash ? () => this.blobs.open(hash) : null,
+        });
+      }
+    }
+    const name =
+      roots.length === 1 && roots[0]!.parentId !== null ? roots[0]!.name : roots.length === 1 ? 'files' : 'selection';
+    return { name, entries };
+  }
+
+  private opener(node: NodeRow): { open: Opener } {
+    const hash = node.contentHash;
+    return { open: hash ? (range) => this.blobs.open(hash, range) : null };
+  }
+}

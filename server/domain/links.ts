@@ -1,0 +1,154 @@
+/**
+ * Public links: a folder or file opened by anyone holding a token of 144 random bits, with the
+ * link's permission inside its subtree only. Only the owner creates or revokes one. Link passwords
+ * are bcrypt hashes, and guesses are throttled like sign-ins (per link and per IP, counted before
+ * bcrypt); a visitor who gave the password gets a signed unlock token for a day.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { Db } from '../db/index.js';
+import { insertLink, linkIdByToken } from '../db/repos/links.js';
+import { deleteShare } from '../db/repos/shares.js';
+import { linkByToken, shareById } from '../db/repos/share-rows.js';
+import type { Actor, Origin, ShareRef } from './actor.js';
+import { recordOn } from './activity.js';
+import { requireNode } from './access.js';
+import type { Clock } from './clock.js';
+import { DomainError, invalidInput, notFound } from './errors.js';
+import type { PasswordHasher } from './hasher.js';
+import { ownedShare, toLink, type LinkView } from './share-views.js';
+import { ipKey, linkKey, reserveAttempt, settleSuccess } from './throttle.js';
+import type { Permission } from './types.js';
+
+const LINK_COOKIE_TTL_MS = 24 * 3600 * 1000;
+
+export class Links {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly opts: {
+      hasher: PasswordHasher;
+      maxFailures: number;
+      maxFailuresPerIp: number;
+      windowSeconds: number;
+      secret: string;
+    },
+  ) {}
+
+  async create(
+    actor: Actor,
+    nodeId: string,
+    input: { permission: Permission; password?: string | null; expiresAt?: number | null },
+  ): Promise<LinkView> {
+    if (input.password != null && (input.password.length < 4 || input.password.length > 1024)) {
+      throw invalidInput('A link password needs 4 to 1024 characters', { field: 'password' });
+    }
+    const passwordHash = input.password ? await this.opts.hasher.hash(input.password) : null;
+    return this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
+      if (node.parentId === null)
+        throw invalidInput('Create links for folders inside your home folder, not the home folder itself');
+      if (input.permission === 'edit' && node.kind !== 'folder')
+        throw invalidInput('Upload links need a folder', { field: 'permission' });
+      if (input.expiresAt != null && input.expiresAt <= now)
+        throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
+      const id = randomUUID();
+      await insertLink(tx, {
+        id,
+        nodeId,
+        permission: input.permission,
+        token: randomBytes(18).toString('base64url'),
+        passwordHash,
+        expiresAt: input.expiresAt ?? null,
+        createdBy: node.ownerId,
+        now,
+      });
+      await recordOn(tx, actor, node, 'link.created', now, {
+        permission: input.permission,
+        password: passwordHash !== null,
+        expiresAt: input.expiresAt ?? null,
+      });
+      return toLink((await shareById(tx, id, 'link'))!);
+    });
+  }
+
+  /** Revokes a link (its owner only). */
+  async revoke(actor: Actor, linkId: string): Promise<void> {
+    await this.db.tx(async (tx) => {
+      const now = this.clock.now();
+      const link = await ownedShare(tx, actor, linkId, 'link');
+      await deleteShare(tx, linkId);
+      await recordOn(tx, actor, link.node, 'link.revoked', now, {
+        link: linkId,
+      });
+    });
+  }
+
+  /**
+   * Turns a link token into a link actor. Unknown, revoked and expired links are not_found.
+   * A password link needs `password` (each guess counted before it is checked) or `unlocked` (a valid unlock cookie).
+   */
+  async open(
+    token: string,
+    auth: { password?: string | null; unlocked?: boolean },
+    origin: Origin,
+  ): Promise<{ actor: Actor; link: LinkView }> {
+    const now = this.clock.now();
+    const row = await linkByToken(this.db, token);
+    if (!row || (row.expiresAt !== null && row.expiresAt <= now)) throw notFound('Link');
+    const link = toLink(row);
+    if (row.passwordHash && !auth.unlocked) {
+      if (!auth.password)
+        throw new DomainError('unauthenticated', 'This link is protected by a password', { passwordRequired: true });
+      const reservation = await reserveAttempt(
+        this.db,
+        [
+          { key: linkKey(link.id), max: this.opts.maxFailures, onSuccess: 'clear' },
+          { key: ipKey(origin.ip), max: this.opts.maxFailuresPerIp, onSuccess: 'refund' },
+        ],
+        this.opts.windowSeconds * 1000,
+        now,
+      );
+      if (!(await this.opts.hasher.compare(auth.password, row.passwordHash))) {
+        throw new DomainError('unauthenticated', 'Wrong password for this link', { passwordRequired: true });
+      }
+      await this.db.tx((tx) => settleSuccess(tx, reservation));
+    }
+    const share: ShareRef = {
+      id: link.id,
+      nodeId: link.node.id,
+      ownerId: link.node.ownerId,
+      permission: link.permission,
+    };
+    return { actor: { kind: 'link', share, origin: { ...origin, via: 'link' } }, link };
+  }
+
+  /** A signed proof that the visitor gave this link's password: valid a day, or until the link expires. */
+  unlockToken(link: LinkView): { value: string; expiresAt: number } {
+    const day = this.clock.now() + LINK_COOKIE_TTL_MS;
+    const expiresAt = link.expiresAt === null ? day : Math.min(day, link.expiresAt);
+    const value = jwt.sign({ lid: link.id, exp: Math.floor(expiresAt / 1000) }, this.opts.secret, {
+      algorithm: 'HS256',
+    });
+    return { value, expiresAt };
+  }
+
+  isUnlocked(value: string | undefined, linkId: string): boolean {
+    if (!value) return false;
+    try {
+      const claims = jwt.verify(value, this.opts.secret, {
+        algorithms: ['HS256'],
+        clockTimestamp: Math.floor(this.clock.now() / 1000),
+      });
+      return typeof claims === 'object' && claims.lid === linkId;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The link behind a token, without checking its password (to name its unlock cookie). */
+  async idOf(token: string): Promise<string | undefined> {
+    return linkIdByToken(this.db, token);
+  }
+}

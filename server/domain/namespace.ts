@@ -1,0 +1,127 @@
+/**
+ * The namespace: the tree addressed by paths, as path-addressed transports (WebDAV) see it — the
+ * actor's home folder with "Shared with me" at its top (shared-folder.ts), children, subtrees,
+ * dead properties and the actor's quota. Paths are resolved only through the node tree, so no
+ * input can ever leave the actor's root.
+ *
+ * The lookup rule: a path segment names the child whose stored name equals it after Unicode NFC
+ * normalisation (so NFD names from macOS still find NFC files), and nothing else. Names stay unique
+ * per folder case-insensitively (name_key), but a segment that differs from the stored name in
+ * case is *not found*: sync clients probe the new name before a case-only rename, and when
+ * "README.txt" answered for "Readme.txt", rclone deleted the file it took for the target. The one
+ * exception, a MOVE onto a case variant of its own source, is the write rule of Drive.move.
+ */
+import type { Db, Q } from '../db/index.js';
+import { checksummedChildren, checksummedSubtree, walkKeys, type ChecksummedSubtreeNode } from '../db/repos/paths.js';
+import type { ChecksummedNode } from '../db/rows.js';
+import { requireViewable } from './access.js';
+import type { Actor } from './actor.js';
+import type { Clock } from './clock.js';
+import { forbidden } from './errors.js';
+import { nameKey } from './names.js';
+import { propertiesOf, type DeadProperty } from './properties.js';
+import { usage } from './quota.js';
+import { SHARED_FOLDER_ID, SHARED_FOLDER_NAME, sharedFolderNode, sharedRoots } from './shared-folder.js';
+import type { NodeRow } from './types.js';
+
+/** A node as the namespace shows it: with its blob's SHA-1 and MD5 (what sync clients compare). */
+export type NamespaceNode = ChecksummedNode;
+export type NamespaceSubtreeNode = ChecksummedSubtreeNode;
+
+/** True when a path segment names this stored name: the same text after NFC, case included. */
+export function namesMatch(stored: string, segment: string): boolean {
+  return stored === segment.normalize('NFC');
+}
+
+/**
+ * Walks `names` down from `rootId` in one query. Returns the chain of live nodes that exist, root
+ * first: `chain.length === names.length + 1` when the whole path exists. The chain stops before the
+ * first segment whose stored name is not exactly the segment (see above).
+ */
+export async function resolveChain(q: Q, rootId: string, names: string[]): Promise<NamespaceNode[]> {
+  const chain = await walkKeys(q, rootId, names.map(nameKey));
+  const end = chain.findIndex((n, i) => i > 0 && !namesMatch(n.name, names[i - 1]!));
+  return end < 0 ? chain : chain.slice(0, end);
+}
+
+export class Namespace {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
+  async resolve(actor: Actor, names: string[]): Promise<NamespaceNode[]> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a drive');
+    if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!))
+      return resolveChain(this.db, actor.user.rootId, names);
+    // Through "Shared with me": the virtual folder, a share root by its display name, then the owner's real tree.
+    const [root] = await resolveChain(this.db, actor.user.rootId, []);
+    const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
+    const chain: NamespaceNode[] = [root!, sharedFolderNode(actor.user, roots)];
+    if (names.length === 1) return chain;
+    const shareRoot = roots.find((r) => namesMatch(r.name, names[1]!));
+    if (!shareRoot) return chain;
+    const below = await resolveChain(this.db, shareRoot.id, names.slice(2));
+    return [...chain, shareRoot, ...below.slice(1)];
+  }
+
+  /** Children of a folder with their checksums, in one query ("Shared with me" at the top of the home folder). */
+  async children(actor: Actor, folder: NodeRow): Promise<NamespaceNode[]> {
+    if (actor.kind === 'user' && folder.id === SHARED_FOLDER_ID)
+      return sharedRoots(this.db, actor.user.id, this.clock.now());
+    await requireViewable(this.db, actor, folder, this.clock.now());
+    const children = await checksummedChildren(this.db, folder.id);
+    if (actor.kind === 'user' && folder.id === actor.user.rootId) {
+      const virtual = sharedFolderNode(actor.user, await sharedRoots(this.db, actor.user.id, this.clock.now()));
+      const at = children.findIndex((c) => c.name > virtual.name);
+      children.splice(at < 0 ? children.length : at, 0, virtual);
+    }
+    return children;
+  }
+
+  /** The subtree under a node (inclusive), at most `limit` rows, parents first. */
+  async subtree(actor: Actor, node: NodeRow, limit: number): Promise<NamespaceSubtreeNode[]> {
+    const own =
+      node.id === SHARED_FOLDER_ID
+        ? []
+        : (await requireViewable(this.db, actor, node, this.clock.now()),
+          await checksummedSubtree(this.db, node.id, limit));
+    const throughShares = actor.kind === 'user' && (node.id === SHARED_FOLDER_ID || node.id === actor.user.rootId);
+    if (!throughShares) return own;
+    // The virtual folder and the shared trees below it, with parent links that follow the virtual path.
+    const roots = await sharedRoots(this.db, actor.user.id, this.clock.now());
+    const virtual = sharedFolderNode(actor.user, roots);
+    const out: NamespaceSubtreeNode[] =
+      node.id === SHARED_FOLDER_ID ? [{ ...virtual, depth: 0 }] : [...own, { ...virtual, depth: 1 }];
+    const base = out[out.length - 1]!.depth;
+    for (const r of roots) {
+      if (out.length >= limit) break;
+      const tree = await checksummedSubtree(this.db, r.id, limit - out.length);
+      out.push(
+        ...tree.map((t, i) =>
+          i === 0
+            ? { ...t, name: r.name, parentId: SHARED_FOLDER_ID, depth: base + 1 }
+            : { ...t, depth: base + 1 + t.depth },
+        ),
+      );
+    }
+    return out.slice(0, limit);
+  }
+
+  /** Dead properties of nodes the actor has already resolved. */
+  async properties(actor: Actor, nodes: NodeRow[]): Promise<Map<string, DeadProperty[]>> {
+    for (const n of nodes.slice(0, 1)) await requireViewable(this.db, actor, n, this.clock.now());
+    return propertiesOf(
+      this.db,
+      nodes.map((n) => n.id),
+    );
+  }
+
+  /** The actor's own usage and the room left (RFC 4331 quota properties). */
+  async quota(actor: Actor): Promise<{ used: number; available: number }> {
+    if (actor.kind !== 'user') return { used: 0, available: 0 };
+    const { quota, used } = await usage(this.db, actor.user.id);
+    return { used, available: Math.max(0, quota - used) };
+  }
+}

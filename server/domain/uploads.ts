@@ -1,0 +1,186 @@
+/**
+ * Uploads: a body streamed into a new file, or replacing a file's content (same node id, new
+ * content and ETag; the old content kept as a version unless versions.ts drops it). The body goes
+ * to a staged blob first, counted among the owner's uploads in flight (in-flight.ts) so concurrent
+ * uploads cannot together pass the quota or fill the disk; nothing is visible until the
+ * transaction that adds its reference commits (the blob is placed just before it: no file I/O inside).
+ */
+import type { Readable } from 'node:stream';
+import type { Db } from '../db/index.js';
+import { addBlobRef, releaseBlobRefs } from '../db/repos/blobs.js';
+import { childByKey, replaceContent, touchFolder } from '../db/repos/nodes.js';
+import type { BlobStore, StagedBlob } from '../../storage/index.js';
+import { requireNode, resolveAccess } from './access.js';
+import type { Actor } from './actor.js';
+import { recordOn } from './activity.js';
+import type { Clock } from './clock.js';
+import { alreadyExists, DomainError, isOutOfSpace, storageFull } from './errors.js';
+import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
+import { assertUnlocked } from './locks.js';
+import { nameKey, validateName } from './names.js';
+import { remainingBytes, reserveBytes } from './quota.js';
+import { assertNotReserved } from './shared-folder.js';
+import { insertNode, mimeOf, writableFolder } from './tree-rules.js';
+import type { NodeRow, NodeView } from './types.js';
+import { authorOf, fateOfReplaced, keepAsVersion, type VersionPolicy } from './versions.js';
+
+export interface UploadOptions {
+  /** Content-Length (or X-Expected-Entity-Length) when known: refused up front if it cannot fit. */
+  expectedSize?: number | null;
+  overwrite?: boolean;
+  /** Client-supplied modification time (X-OC-Mtime, PROPPATCH), epoch ms. */
+  modifiedAt?: number;
+  /** Called once the request is accepted, just before the body is read (sends `100 Continue`). */
+  beforeRead?: () => void;
+  /** Only replace when the current ETag matches (If-Match); `null` = only create (If-None-Match: *). */
+  ifMatch?: string | null;
+  /** The body's bytes are already counted among the uploads in flight by this ticket (a spooled multipart file). */
+  inFlight?: UploadTicket;
+}
+
+export class Uploads {
+  /** Uploads being received by this process (per process by design: see in-flight.ts). */
+  private readonly inFlight = new InFlightUploads();
+
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobStore,
+    private readonly clock: Clock,
+    private readonly versionPolicy: VersionPolicy,
+  ) {}
+
+  /**
+   * For a transport that spools a body before handing its files to `upload` (multipart): checks that
+   * the actor may add to the folder and counts the body among the owner's uploads in flight (see
+   * in-flight.ts). The caller reports arriving bytes on the ticket and releases it when done.
+   */
+  async reserve(actor: Actor, parentId: string, expectedSize: number | null): Promise<UploadTicket> {
+    const folder = await writableFolder(this.db, actor, parentId, this.clock.now());
+    this.inFlight.checkDisk(expectedSize, await this.blobs.freeBytes());
+    return this.inFlight.begin(folder.ownerId, () => remainingBytes(this.db, folder.ownerId), expectedSize);
+  }
+
+  /**
+   * Streams a body into a new file, or replaces an existing one when `overwrite` (same node id,
+   * new content and ETag). The body goes to a temp file first; nothing visible changes until the
+   * transaction commits. Throws already_exists, quota_exceeded (before reading when the size is
+   * known, or as soon as the body passes the remaining quota), precondition_failed.
+   */
+  async upload(
+    actor: Actor,
+    parentId: string,
+    rawName: string,
+    body: Readable,
+    opts: UploadOptions = {},
+  ): Promise<{ node: NodeView; created: boolean }> {
+    const name = validateName(rawName);
+    const before = this.clock.now();
+    const parent = await writableFolder(this.db, actor, parentId, before);
+    assertNotReserved(parent.parentId === null, name);
+    const existing = await childByKey(this.db, parent.id, nameKey(name));
+    checkReplace(existing, name, opts);
+    if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
+    const expected = opts.expectedSize ?? null;
+    await assertUnlocked(
+      this.db,
+      actor,
+      parent.ownerId,
+      [existing ? { nodeId: existing.id } : { parentId: parent.id, name }],
+      before,
+    );
+    // Refused before the body is read (no `100 Continue`) when the disk or the room left cannot hold it.
+    this.inFlight.checkDisk(expected, await this.blobs.freeBytes());
+    const room = async () => (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
+    const ticket = opts.inFlight
+      ? opts.inFlight.split(expected ?? 0)
+      : await this.inFlight.begin(parent.ownerId, room, expected);
+    let staged: StagedBlob;
+    try {
+      opts.beforeRead?.();
+      staged = await this.blobs.stage(metered(body, ticket, this.inFlight));
+    } catch (err) {
+      ticket.release();
+      throw isOutOfSpace(err) ? storageFull(expected ?? undefined) : err;
+    }
+    let committed = staged.size; // at most: a replaced file gives back its old size
+    try {
+      // Before the transaction, which does no file I/O; the GC spares what an upload placed within its grace period.
+      await this.blobs.place(staged);
+      return await this.db.tx(async (tx) => {
+        const now = this.clock.now();
+        const folder = await writableFolder(tx, actor, parentId, now);
+        const current = await childByKey(tx, folder.id, nameKey(name));
+        checkReplace(current, name, opts);
+        await assertUnlocked(
+          tx,
+          actor,
+          folder.ownerId,
+          [current ? { nodeId: current.id } : { parentId: folder.id, name }],
+          now,
+        );
+        const author = authorOf(actor);
+        const fate = current ? await fateOfReplaced(tx, actor, current, staged.hash, now, this.versionPolicy) : 'drop';
+        // A kept version goes on counting toward the quota; a dropped one frees its bytes.
+        await reserveBytes(tx, folder.ownerId, staged.size - (current && fate === 'drop' ? current.size : 0));
+        await addBlobRef(tx, staged, now);
+        const mtime = opts.modifiedAt ?? now;
+        let node: NodeRow;
+        if (current) {
+          if (fate === 'keep') await keepAsVersion(tx, current, now);
+          await replaceContent(tx, {
+            id: current.id,
+            size: staged.size,
+            hash: staged.hash,
+            mime: mimeOf(name),
+            modifiedAt: mtime,
+            author,
+          });
+          if (fate === 'drop' && current.contentHash) await releaseBlobRefs(tx, [current.contentHash], now);
+          node = {
+            ...current,
+            size: staged.size,
+            contentHash: staged.hash,
+            etag: staged.hash,
+            mime: mimeOf(name),
+            modifiedAt: mtime,
+          };
+        } else {
+          node = await insertNode(tx, {
+            ownerId: folder.ownerId,
+            parentId: folder.id,
+            kind: 'file',
+            name,
+            now,
+            blob: staged,
+            modifiedAt: mtime,
+            author,
+          });
+        }
+        await touchFolder(tx, folder.id, now);
+        await recordOn(tx, actor, node, current ? 'file.replaced' : 'file.uploaded', now, {
+          size: staged.size,
+          ...(current ? { versioned: fate === 'keep' } : {}),
+        });
+        return { node: { ...node, permission: await resolveAccess(tx, actor, node, now) }, created: !current };
+      });
+    } catch (err) {
+      committed = 0;
+      throw isOutOfSpace(err) ? storageFull() : err; // place() found the disk full: nothing was committed
+    } finally {
+      ticket.release(committed);
+      await this.blobs.discard(staged);
+    }
+  }
+}
+
+function checkReplace(existing: NodeRow | undefined, name: string, opts: UploadOptions): void {
+  // Only the exactly-named file is ever replaced; a sibling that differs in case is left alone (namespace.ts).
+  if (existing && existing.name !== name) throw alreadyExists(name, existing.name);
+  if (opts.ifMatch === null && existing) throw new DomainError('precondition_failed', 'The item already exists');
+  if (typeof opts.ifMatch === 'string' && (!existing || existing.etag !== opts.ifMatch)) {
+    throw new DomainError('precondition_failed', 'The item has changed (ETag does not match)');
+  }
+  if (!existing) return;
+  if (existing.kind === 'folder') throw alreadyExists(name);
+  if (!opts.overwrite) throw alreadyExists(name);
+}

@@ -1,23 +1,27 @@
 /**
  * WebDAV authentication: Basic (username or email + password) and Bearer (the API's JWT).
  * Clients send credentials on every request and bcrypt is slow, so a successful Basic check is
- * cached under an HMAC of the header (never the password) for `authCacheTtlSeconds`; every hit
- * re-reads the user (one query), so a password change (token_version) or a disable ends it at once.
+ * cached under an HMAC of the header (never the password) for `authCacheTtlSeconds`. What the cache
+ * keeps is a claim (user, token_version: credentials.ts), not the user: each request's first query
+ * reads the user row with the path and checks the claim against it, so a password change, a disable
+ * or a role change made through any instance shows on the very next request, at no query of its own.
  * Failed attempts always go through Accounts.verifyCredentials, which throttles them.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Origin } from '../server/domain/actor.js';
 import type { Accounts } from '../server/domain/auth.js';
+import { claimOf, type Claim } from '../server/domain/credentials.js';
 import { unauthenticated } from '../server/domain/errors.js';
-import type { UserRow } from '../server/domain/types.js';
 
 interface Entry {
-  userId: string;
-  tokenVersion: number;
+  claim: Claim;
   expiresAt: number;
 }
 
 const MAX_ENTRIES = 10_000;
+
+/** Reads what the request needs with the claim checked against the user row; null when the claim no longer holds. */
+export type ReadAs<T> = (claim: Claim) => Promise<T | null>;
 
 export class DavAuth {
   private readonly key = randomBytes(32);
@@ -28,20 +32,23 @@ export class DavAuth {
     private readonly ttlMs: number,
   ) {}
 
-  /** The user behind an Authorization header; throws unauthenticated (401) or rate_limited (429). */
-  async authenticate(header: string | undefined, origin: Origin): Promise<UserRow> {
+  /**
+   * Checks the Authorization header and runs `read` as its user: from the cache when the claim
+   * there still holds, else after a full check. Throws unauthenticated (401) or rate_limited (429).
+   */
+  async authenticate<T>(header: string | undefined, origin: Origin, read: ReadAs<T>): Promise<T> {
     if (!header) throw unauthenticated();
     const space = header.indexOf(' ');
     const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
     const value = space < 0 ? '' : header.slice(space + 1).trim();
-    if (scheme === 'bearer' && value) return (await this.accounts.verifyToken(value)).user;
+    if (scheme === 'bearer' && value) return this.readAs(claimOf((await this.accounts.verifyToken(value)).user), read);
     if (scheme !== 'basic' || !value) throw unauthenticated();
 
     const digest = createHmac('sha256', this.key).update(value).digest('base64');
     const hit = this.cache.get(digest);
     if (hit && hit.expiresAt > Date.now()) {
-      const user = await this.accounts.currentUser(hit.userId);
-      if (user && !user.disabled && user.tokenVersion === hit.tokenVersion) return user;
+      const found = await read(hit.claim);
+      if (found !== null) return found;
     }
     if (hit) this.cache.delete(digest);
 
@@ -50,7 +57,15 @@ export class DavAuth {
     if (colon <= 0) throw unauthenticated('Malformed Basic credentials');
     const user = await this.accounts.verifyCredentials(decoded.slice(0, colon), decoded.slice(colon + 1), origin);
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(digest, { userId: user.id, tokenVersion: user.tokenVersion, expiresAt: Date.now() + this.ttlMs });
-    return user;
+    const claim = claimOf(user);
+    this.cache.set(digest, { claim, expiresAt: Date.now() + this.ttlMs });
+    return this.readAs(claim, read);
+  }
+
+  /** `read` for a claim just checked in full (a change in between is a failed check). */
+  private async readAs<T>(claim: Claim, read: ReadAs<T>): Promise<T> {
+    const found = await read(claim);
+    if (found === null) throw unauthenticated('Your credentials changed; sign in again');
+    return found;
   }
 }

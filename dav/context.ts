@@ -5,7 +5,8 @@ import type { Actor } from '../server/domain/actor.js';
 import type { Content } from '../server/domain/content.js';
 import type { Drive } from '../server/domain/drive.js';
 import type { Locks } from '../server/domain/locks.js';
-import type { Namespace, NamespaceNode } from '../server/domain/namespace.js';
+import type { Lookup, Namespace, NamespaceNode } from '../server/domain/namespace.js';
+import type { DeadProperty } from '../server/domain/properties.js';
 import type { Sharing } from '../server/domain/sharing.js';
 import type { Log } from '../server/log.js';
 
@@ -17,6 +18,12 @@ export interface Resolved {
   node: NamespaceNode | null;
   /** The target's parent, when it exists (null for the root). */
   parent: NamespaceNode | null;
+  /** The request's own path, for PROPFIND: the target's dead properties (read with the path). */
+  properties?: DeadProperty[];
+  /** The request's own path, for PROPFIND: false when no lock can apply to the target. */
+  ownerHasLocks?: boolean;
+  /** The request's own path in the actor's own tree: the target's lock path, known without a query. */
+  lockPath?: { ownerId: string; path: string };
 }
 
 export interface DavDeps {
@@ -42,21 +49,24 @@ export interface DavContext extends DavDeps {
 /** Non-PUT request bodies (XML) larger than this are refused with 413 before anything else. */
 export const MAX_XML_BODY = 1024 * 1024;
 
+/** The request's own path comes from the lookup that authenticated it; other paths (Destination, `If:`) are resolved on demand. */
 export function makeResolver(
   namespace: Namespace,
   actor: Actor,
   own: string[],
+  lookup: Lookup,
 ): (names?: string[]) => Promise<Resolved> {
-  let cached: Promise<Resolved> | undefined;
-  const run = async (names: string[]): Promise<Resolved> => {
-    const chain = await namespace.resolve(actor, names);
+  const shape = (names: string[], chain: NamespaceNode[]) => {
     const node = chain.length === names.length + 1 ? chain[chain.length - 1]! : null;
     const parent = names.length > 0 && chain.length >= names.length ? chain[names.length - 1]! : null;
     return { names, chain, node, parent };
   };
-  return (names?: string[]) => {
-    if (names && names !== own) return run(names);
-    cached ??= run(own);
-    return cached;
-  };
+  const mine: Promise<Resolved> = Promise.resolve({
+    ...shape(own, lookup.chain),
+    properties: lookup.properties,
+    ownerHasLocks: lookup.ownerHasLocks,
+    lockPath: lookup.lockPath,
+  });
+  return (names?: string[]) =>
+    !names || names === own ? mine : namespace.resolve(actor, names).then((chain) => shape(names, chain));
 }

@@ -1,8 +1,7 @@
 /** GET and HEAD: strong ETag, Last-Modified, conditional requests, one Range by seeking into the blob. */
-import { pipeline } from 'node:stream/promises';
 import type { DavContext } from './context.js';
 import { DavError } from './errors.js';
-import { etagList, header, httpDate, INERT_CSP, parseRange, userContentHeaders } from './http.js';
+import { etagList, header, httpDate, INERT_CSP, parseRange, sendStream, userContentHeaders } from './http.js';
 import { encodeName } from './paths.js';
 import { esc } from './xml.js';
 
@@ -81,5 +80,5 @@ export async function get(c: DavContext): Promise<void> {
     res.end();
     return;
   }
-  await pipeline(await c.content.openContent(c.actor, node, { start, end }), res);
+  await sendStream(await c.content.openContent(c.actor, node, { start, end }), res);
 }

@@ -1,5 +1,6 @@
 /** HTTP helpers of the WebDAV layer: bodies, ranges, conditional requests. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { DavError } from './errors.js';
 
 export {
@@ -65,4 +66,29 @@ export async function write(res: ServerResponse, chunk: string): Promise<void> {
 export function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * Streams `src` into the response and settles when the response is finished. Not stream.pipeline:
+ * per call it builds an AbortController and, when done, aborts it with a DOMException (a stack
+ * capture), a measurable share of a small GET. A failure before the first byte rejects with the
+ * response intact (the caller answers 500); after it, the connection is cut.
+ */
+export function sendStream(src: Readable, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: unknown) => {
+      src.off('error', done);
+      res.off('finish', done);
+      res.off('close', done);
+      if (err === undefined && res.writableFinished) return resolve();
+      src.unpipe(res);
+      src.destroy();
+      if (res.headersSent) res.destroy();
+      reject(err ?? new DavError(499, 'Client went away'));
+    };
+    src.once('error', done);
+    res.once('finish', done);
+    res.once('close', done);
+    src.pipe(res);
+  });
 }

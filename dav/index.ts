@@ -51,7 +51,12 @@ const HANDLERS: Record<string, Handler> = {
 const CONDITIONAL = new Set(['PUT', 'PROPPATCH', 'DELETE', 'MOVE', 'COPY', 'MKCOL', 'LOCK', 'UNLOCK']);
 
 /** On every answer to an authenticated request (Windows' client looks for them, not only on OPTIONS). */
-const DAV_HEADERS = { DAV: DAV_CLASS, 'MS-Author-Via': 'DAV', Allow: ALLOWED.join(', '), Server: 'Coffer' };
+const DAV_HEADERS: [string, string][] = [
+  ['DAV', DAV_CLASS],
+  ['MS-Author-Via', 'DAV'],
+  ['Allow', ALLOWED.join(', ')],
+  ['Server', 'Coffer'],
+];
 
 export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavRequestHandler {
   const auth = new DavAuth(deps.accounts, deps.config.dav.authCacheTtlSeconds * 1000);
@@ -68,10 +73,14 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
       ip: clientAddress(req, deps.config),
       userAgent: header(req, 'user-agent') ?? null,
     };
-    const user = await auth.authenticate(header(req, 'authorization'), origin);
+    // The credential's user is read with the request's own path, in one query (namespace.lookup).
+    const details = method === 'PROPFIND';
+    const lookup = await auth.authenticate(header(req, 'authorization'), origin, (claim) =>
+      deps.namespace.lookup(claim, names, { details }),
+    );
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);
-    const actor: Actor = { kind: 'user', user, origin };
+    const actor: Actor = { kind: 'user', user: lookup.user, origin };
     const c: DavContext = {
       ...deps,
       req,
@@ -79,9 +88,9 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
       method,
       actor,
       names,
-      resolve: makeResolver(deps.namespace, actor, names),
+      resolve: makeResolver(deps.namespace, actor, names, lookup),
     };
-    for (const [name, value] of Object.entries(DAV_HEADERS)) res.setHeader(name, value);
+    for (const [name, value] of DAV_HEADERS) res.setHeader(name, value);
     const handler = HANDLERS[method];
     if (handler) return run(c, handler);
     res.statusCode = 501;

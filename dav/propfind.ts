@@ -148,7 +148,8 @@ function responseFor(
 export async function propfind(c: DavContext): Promise<void> {
   const depth = depthOf(header(c.req, 'depth') as string | undefined);
   const req = parseRequest(await readBody(c.req, MAX_XML_BODY));
-  const { node } = await c.resolve();
+  const resolved = await c.resolve();
+  const { node } = resolved;
   if (!node) throw new DavError(404, 'Not found');
 
   const max = c.config.dav.propfindMaxEntries;
@@ -178,19 +179,36 @@ export async function propfind(c: DavContext): Promise<void> {
     });
   }
 
+  // A single entry's dead properties came with the path (namespace.lookup): no query of their own.
   const needsDead = req.kind !== 'prop' || req.props.some((p) => !LIVE[`${p.ns} ${p.name}`]);
-  const dead = needsDead ? await c.namespace.properties(c.actor, entries) : new Map<string, DeadProperty[]>();
+  const dead = !needsDead
+    ? new Map<string, DeadProperty[]>()
+    : entries.length === 1 && resolved.properties
+      ? new Map([[node.id, resolved.properties]])
+      : await c.namespace.properties(c.actor, entries);
   const wantsQuota = req.kind !== 'prop' || req.props.some((p) => QUOTA_KEYS.has(`${p.ns} ${p.name}`));
-  const quota = wantsQuota ? await c.namespace.quota(c.actor) : null;
+  const quota = wantsQuota ? c.namespace.quota(c.actor) : null;
 
   const wantsLocks =
     req.kind === 'allprop' || (req.kind === 'prop' && req.props.some((p) => `${p.ns} ${p.name}` === LOCKDISCOVERY));
-  const discovery = wantsLocks ? await discoveries(c, entries, hrefs, depth) : null;
+  const discovery =
+    wantsLocks && resolved.ownerHasLocks !== false
+      ? await discoveries(c, entries, hrefs, depth, resolved.lockPath)
+      : null;
 
   const res = c.res;
   res.statusCode = 207;
   res.setHeader('Content-Type', 'application/xml; charset=utf-8');
-  await write(res, `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:oc="${OC_NS}">\n`);
+  const head = `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:oc="${OC_NS}">\n`;
+  const tail = '</D:multistatus>\n';
+  if (entries.length === 1) {
+    // One response: sent whole, with its length (no chunked framing).
+    const body = head + responseFor(hrefs[0]!, node, req, dead.get(node.id), quota, discovery?.[0] ?? '') + tail;
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(body);
+    return;
+  }
+  await write(res, head);
   const BATCH = 250;
   for (let i = 0; i < entries.length; i += BATCH) {
     let chunk = '';
@@ -200,19 +218,20 @@ export async function propfind(c: DavContext): Promise<void> {
     await write(res, chunk);
     if (end < entries.length) await yieldLoop(); // let other requests run between batches
   }
-  res.end('</D:multistatus>\n');
+  res.end(tail);
 }
 
-/** The lockdiscovery value of each entry (one query when the owner has no locks). */
+/** The lockdiscovery value of each entry (one query, and one more for the lock path outside the actor's own tree). */
 async function discoveries(
   c: DavContext,
   entries: NamespaceNode[],
   hrefs: string[],
   depth: 0 | 1 | 'infinity',
+  known: { ownerId: string; path: string } | undefined,
 ): Promise<string[] | null> {
   let root: { ownerId: string; path: string };
   try {
-    root = await c.locks.pathOf(entries[0]!.id);
+    root = known ?? (await c.locks.pathOf(entries[0]!.id));
   } catch {
     return null; // a virtual folder: never locked
   }

@@ -19,8 +19,11 @@ export interface Db extends Q {
    * Concurrent transactions may share one commit; each caller is answered once its own is durable.
    */
   tx<T>(fn: (tx: Q) => Promise<T>): Promise<T>;
-  /** Commits (each one fsync under DURABILITY=full) and transactions committed since opening. */
-  stats(): { commits: number; transactions: number };
+  /**
+   * Commits (each one fsync under DURABILITY=full), transactions committed and SQL statements run
+   * (reads and writes, in transactions or not; not BEGIN/COMMIT) since opening.
+   */
+  stats(): { commits: number; transactions: number; statements: number };
   close(): Promise<void>;
 }
 

@@ -52,8 +52,23 @@ export async function requireNode(
   return { node, access };
 }
 
-/** Throws unless the actor may view a node it has already resolved; the owner's own nodes cost no query. */
+/**
+ * Nodes the Namespace reached through a share root for a user, in the query that checked the share
+ * (unexpired, to that user, on a live node of an enabled owner): view access is inherited by all
+ * that lies below a share root, so for these nodes the answer is known without another query.
+ */
+const reachedThroughShare = new WeakMap<NodeRow, string>();
+
+export function markReachedThroughShare(node: NodeRow, userId: string): void {
+  reachedThroughShare.set(node, userId);
+}
+
+/**
+ * Throws unless the actor may view a node it has already resolved; the owner's own nodes, and those
+ * the actor reached through a share, cost no query.
+ */
 export async function requireViewable(q: Q, actor: Actor, node: NodeRow, now: number): Promise<void> {
-  if (actor.kind === 'user' && node.ownerId === actor.user.id) return;
+  if (actor.kind === 'user' && (node.ownerId === actor.user.id || reachedThroughShare.get(node) === actor.user.id))
+    return;
   await requireNode(q, actor, node.id, 'view', now);
 }

@@ -6,15 +6,16 @@ import { createHash, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../../config/index.js';
 import { num, type Db } from '../db/index.js';
-import { deleteExpiredRevocations, isRevoked, revokeToken } from '../db/repos/sessions.js';
+import { deleteExpiredRevocations, revokeToken, sessionUser } from '../db/repos/sessions.js';
 import { anyAdminId, bumpTokenVersion, passwordHashOf, setPasswordHash } from '../db/repos/users.js';
 import type { Actor, Origin } from './actor.js';
 import { record } from './activity.js';
 import type { Clock } from './clock.js';
+import { claimHolds } from './credentials.js';
 import { DomainError, forbidden, invalidInput, unauthenticated } from './errors.js';
 import type { PasswordHasher } from './hasher.js';
 import { accountKey, ipKey, reserveAttempt, settleSuccess, unknownLoginKey, type ThrottleRule } from './throttle.js';
-import { findUserByLogin, getUser, insertUser, requireUser, validatePassword } from './users.js';
+import { findUserByLogin, insertUser, requireUser, validatePassword } from './users.js';
 import type { Role, UserRow } from './types.js';
 
 export interface Session {
@@ -159,14 +160,16 @@ export class Accounts {
     } catch {
       throw unauthenticated('Your session is invalid or has expired; sign in again');
     }
-    const user = typeof claims.sub === 'string' ? await getUser(this.db, claims.sub) : undefined;
-    if (!user || user.disabled || claims.tv !== user.tokenVersion || typeof claims.jti !== 'string') {
+    const { sub, tv, jti } = claims;
+    if (typeof sub !== 'string' || typeof tv !== 'number' || typeof jti !== 'string')
+      throw unauthenticated('Your session is invalid or has expired; sign in again');
+    // One query: the user row (token_version, disabled) and the revocation of this token id.
+    const row = await sessionUser(this.db, sub, jti);
+    if (!row || !claimHolds(row.user, { userId: sub, tokenVersion: tv })) {
       throw unauthenticated('Your session is invalid or has expired; sign in again');
     }
-    if (await isRevoked(this.db, claims.jti)) {
-      throw unauthenticated('You have signed out; sign in again');
-    }
-    return { user, jti: claims.jti, expiresAt: num(claims.exp) * 1000 };
+    if (row.revoked) throw unauthenticated('You have signed out; sign in again');
+    return { user: row.user, jti, expiresAt: num(claims.exp) * 1000 };
   }
 
   /** Ends one session: its token id is refused until it would have expired anyway. */
@@ -228,11 +231,6 @@ export class Accounts {
   /** The daily clean-up: revocations of tokens that have expired anyway go. */
   async sweepRevokedSessions(): Promise<number> {
     return deleteExpiredRevocations(this.db, this.clock.now());
-  }
-
-  /** A user re-read for a cached WebDAV credential (the caller checks token_version and disabled). */
-  async currentUser(id: string): Promise<UserRow | undefined> {
-    return getUser(this.db, id);
   }
 
   private get windowMs(): number {

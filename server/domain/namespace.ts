@@ -12,17 +12,26 @@
  * exception, a MOVE onto a case variant of its own source, is the write rule of Drive.move.
  */
 import type { Db, Q } from '../db/index.js';
-import { checksummedChildren, checksummedSubtree, walkKeys, type ChecksummedSubtreeNode } from '../db/repos/paths.js';
+import {
+  checksummedChildren,
+  checksummedSubtree,
+  sharedStartAs,
+  walkAs,
+  walkKeys,
+  type ChecksummedSubtreeNode,
+  type WalkAs,
+} from '../db/repos/paths.js';
 import type { ChecksummedNode } from '../db/rows.js';
-import { requireViewable } from './access.js';
+import { markReachedThroughShare, requireViewable } from './access.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
+import { claimHolds, type Claim } from './credentials.js';
 import { forbidden } from './errors.js';
+import { keyPath } from './locks.js';
 import { nameKey } from './names.js';
 import { propertiesOf, type DeadProperty } from './properties.js';
-import { usage } from './quota.js';
-import { SHARED_FOLDER_ID, SHARED_FOLDER_NAME, sharedFolderNode, sharedRoots } from './shared-folder.js';
-import type { NodeRow } from './types.js';
+import { asSharedRoot, SHARED_FOLDER_ID, SHARED_FOLDER_NAME, sharedFolderNode, sharedRoots } from './shared-folder.js';
+import type { NodeRow, UserRow } from './types.js';
 
 /** A node as the namespace shows it: with its blob's SHA-1 and MD5 (what sync clients compare). */
 export type NamespaceNode = ChecksummedNode;
@@ -39,9 +48,27 @@ export function namesMatch(stored: string, segment: string): boolean {
  * first segment whose stored name is not exactly the segment (see above).
  */
 export async function resolveChain(q: Q, rootId: string, names: string[]): Promise<NamespaceNode[]> {
-  const chain = await walkKeys(q, rootId, names.map(nameKey));
+  return exactly(await walkKeys(q, rootId, names.map(nameKey)), names);
+}
+
+/** A walk by name keys cut before the first node whose stored name is not exactly its segment. */
+function exactly(chain: NamespaceNode[], names: string[]): NamespaceNode[] {
   const end = chain.findIndex((n, i) => i > 0 && !namesMatch(n.name, names[i - 1]!));
   return end < 0 ? chain : chain.slice(0, end);
+}
+
+/** What a path-addressed request starts from: who asks (read now) and what the path names. */
+export interface Lookup {
+  /** The user's row, read with the path: current role, quota and usage. */
+  user: UserRow;
+  /** The existing live nodes of the path, root first (as `resolve`). */
+  chain: NamespaceNode[];
+  /** With `details`, when the whole path exists: the target's dead properties. */
+  properties?: DeadProperty[];
+  /** With `details`, when the whole path exists: false when no lock can apply to it (its owner holds none). */
+  ownerHasLocks?: boolean;
+  /** The target's owner and lock path (locks.ts), when known without a query: in the actor's own tree. */
+  lockPath?: { ownerId: string; path: string };
 }
 
 export class Namespace {
@@ -49,6 +76,50 @@ export class Namespace {
     private readonly db: Db,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * A credential checked and a path resolved in one query (two through "Shared with me"): the
+   * user row is read with the path and must still honour the claim (credentials.ts), else null —
+   * the caller checks the credential again. With `details`, the target's dead properties and
+   * whether any lock can apply to it come with it (what PROPFIND needs).
+   */
+  async lookup(claim: Claim, names: string[], opts: { details: boolean }): Promise<Lookup | null> {
+    const now = this.clock.now();
+    const walk = (rootId: string, below: string[]) =>
+      walkAs(this.db, {
+        userId: claim.userId,
+        rootId,
+        nameKeys: below.map(nameKey),
+        detailDepth: opts.details ? below.length : -1,
+        now,
+      });
+    const details = (w: WalkAs | undefined, chain: NamespaceNode[], whole: number) =>
+      opts.details && w && chain.length === whole
+        ? { properties: w.properties.map(({ nodeId: _, ...p }) => p), ownerHasLocks: w.ownerLocked }
+        : {};
+
+    if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!)) {
+      const w = await walk(claim.rootId, names);
+      if (!w || !claimHolds(w.user, claim)) return null;
+      const chain = exactly(w.chain, names);
+      const lockPath = { ownerId: w.user.id, path: keyPath(names) };
+      return { user: w.user, chain, lockPath, ...details(w, chain, names.length + 1) };
+    }
+    const start = await sharedStartAs(this.db, claim.userId, now);
+    if (!start || !claimHolds(start.user, claim)) return null;
+    const roots = start.received.map(asSharedRoot);
+    const chain: NamespaceNode[] = [start.root, sharedFolderNode(start.user, roots)];
+    const shareRoot = names.length > 1 ? roots.find((r) => namesMatch(r.name, names[1]!)) : undefined;
+    if (!shareRoot) {
+      const virtual = opts.details && names.length === 1 ? { properties: [], ownerHasLocks: false } : {};
+      return { user: start.user, chain, ...virtual };
+    }
+    const w = await walk(shareRoot.id, names.slice(2));
+    const below = w ? exactly(w.chain, names.slice(2)).slice(1) : [];
+    for (const n of [shareRoot, ...below]) markReachedThroughShare(n, claim.userId);
+    chain.push(shareRoot, ...below);
+    return { user: start.user, chain, ...details(w, chain, names.length + 1) };
+  }
 
   /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
   async resolve(actor: Actor, names: string[]): Promise<NamespaceNode[]> {
@@ -62,8 +133,9 @@ export class Namespace {
     if (names.length === 1) return chain;
     const shareRoot = roots.find((r) => namesMatch(r.name, names[1]!));
     if (!shareRoot) return chain;
-    const below = await resolveChain(this.db, shareRoot.id, names.slice(2));
-    return [...chain, shareRoot, ...below.slice(1)];
+    const below = (await resolveChain(this.db, shareRoot.id, names.slice(2))).slice(1);
+    for (const n of [shareRoot, ...below]) markReachedThroughShare(n, actor.user.id);
+    return [...chain, shareRoot, ...below];
   }
 
   /** Children of a folder with their checksums, in one query ("Shared with me" at the top of the home folder). */
@@ -118,10 +190,13 @@ export class Namespace {
     );
   }
 
-  /** The actor's own usage and the room left (RFC 4331 quota properties). */
-  async quota(actor: Actor): Promise<{ used: number; available: number }> {
+  /**
+   * The actor's own usage and the room left (RFC 4331 quota properties), from the user row read for
+   * this request (`lookup` reads it with the path).
+   */
+  quota(actor: Actor): { used: number; available: number } {
     if (actor.kind !== 'user') return { used: 0, available: 0 };
-    const { quota, used } = await usage(this.db, actor.user.id);
-    return { used, available: Math.max(0, quota - used) };
+    const { quotaBytes, usedBytes } = actor.user;
+    return { used: usedBytes, available: Math.max(0, quotaBytes - usedBytes) };
   }
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { num, type Q } from '../db/index.js';
-import { nestedIds, receivedRoots } from '../db/repos/shares.js';
+import { receivedRoots, type ReceivedRoot } from '../db/repos/shares.js';
 import { DomainError } from './errors.js';
 import { nameKey } from './names.js';
 import type { ChecksummedNode } from '../db/rows.js';
@@ -33,15 +33,12 @@ export function assertNotReserved(parentIsRoot: boolean, name: string): void {
  * owner calls the item today.
  */
 export async function sharedRoots(q: Q, userId: string, now: number): Promise<ChecksummedNode[]> {
-  const roots = await receivedRoots(q, userId, now);
-  // A share inside another share of the same user is reachable through the outer one: list only the outer.
-  const nested = await nestedIds(
-    q,
-    roots.map((r) => r.id),
-  );
-  return roots
-    .filter((r) => !nested.has(r.id))
-    .map(({ shareName, ...n }) => ({ ...n, name: shareName, parentId: SHARED_FOLDER_ID }));
+  return (await receivedRoots(q, userId, now)).map(asSharedRoot);
+}
+
+/** A received root as "Shared with me" shows it: under its stable name, inside the virtual folder. */
+export function asSharedRoot({ shareName, ...n }: ReceivedRoot): ChecksummedNode {
+  return { ...n, name: shareName, parentId: SHARED_FOLDER_ID };
 }
 
 /** The virtual folder itself; its ETag changes whenever the set of share roots or one of them changes. */

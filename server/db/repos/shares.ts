@@ -92,39 +92,51 @@ export interface ReceivedRoot extends NodeRow {
   md5: string | null;
 }
 
-/** The live, unexpired shares a user has received from enabled owners, with their stable names. */
-export async function receivedRoots(q: Q, userId: string, now: number): Promise<ReceivedRoot[]> {
-  const rows = await q.all<RawNode & { share_name: string | null; sha1: string | null; md5: string | null }>(
-    `SELECT ${NODE_COLS}, s.grantee_name AS share_name, b.sha1, b.md5
-     FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id LEFT JOIN blobs b ON b.hash = n.content_hash
-     WHERE s.kind = 'user' AND s.grantee_id = $userId AND n.deleted_at IS NULL AND o.disabled = FALSE
-       AND (s.expires_at IS NULL OR s.expires_at > $now)
-     ORDER BY s.grantee_name_key`,
-    { userId, now },
-  );
-  return rows.map((r) => ({
-    ...toNode(r),
-    shareName: r.share_name ?? r.name,
-    sha1: r.sha1 ?? null,
-    md5: r.md5 ?? null,
-  }));
-}
-
-/** Ids among `ids` that have another of `ids` as an ancestor. */
-export async function nestedIds(q: Q, ids: string[]): Promise<Set<string>> {
-  if (ids.length < 2) return new Set();
-  const params = Object.fromEntries(ids.map((id, i) => [`s${i}`, id]));
-  const list = ids.map((_, i) => `$s${i}`).join(',');
-  const rows = await q.all<{ start: string }>(
-    `WITH RECURSIVE up(start, id) AS (
-       SELECT id, parent_id FROM nodes WHERE id IN (${list})
+/**
+ * For a WITH RECURSIVE clause: `granted(id, share_name, share_key)`, the live, unexpired shares the
+ * user `$userId` has received from enabled owners at `$now`, and `up(start, id)`, the ancestors of
+ * each of them. A received root with another received root above it is reachable through that one.
+ */
+export const RECEIVED_CTE = `granted(id, share_name, share_key) AS (
+       SELECT s.node_id, s.grantee_name, s.grantee_name_key
+       FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id
+       WHERE s.kind = 'user' AND s.grantee_id = $userId AND n.deleted_at IS NULL AND o.disabled = FALSE
+         AND (s.expires_at IS NULL OR s.expires_at > $now)
+     ),
+     up(start, id) AS (
+       SELECT g.id, n.parent_id FROM granted g JOIN nodes n ON n.id = g.id
        UNION ALL
        SELECT up.start, p.parent_id FROM up JOIN nodes p ON p.id = up.id WHERE p.parent_id IS NOT NULL
-     )
-     SELECT DISTINCT start FROM up WHERE id IN (${list})`,
-    params,
+     )`;
+
+/** The received roots (`granted g`, RECEIVED_CTE) with their nodes `n` and blobs `b`, and the filter that keeps the outermost. */
+export const TOP_RECEIVED = {
+  from: 'granted g CROSS JOIN nodes n ON n.id = g.id LEFT JOIN blobs b ON b.hash = n.content_hash',
+  where: 'g.id NOT IN (SELECT start FROM up WHERE id IN (SELECT id FROM granted))',
+};
+
+export type RawReceivedRoot = RawNode & { share_name: string | null; sha1: string | null; md5: string | null };
+
+export const toReceivedRoot = (r: RawReceivedRoot): ReceivedRoot => ({
+  ...toNode(r),
+  shareName: r.share_name ?? r.name,
+  sha1: r.sha1 ?? null,
+  md5: r.md5 ?? null,
+});
+
+/**
+ * The live, unexpired shares a user has received from enabled owners, with their stable names, in
+ * name order; a share inside another share of the same user is left out (it is reached through the
+ * outer one).
+ */
+export async function receivedRoots(q: Q, userId: string, now: number): Promise<ReceivedRoot[]> {
+  const rows = await q.all<RawReceivedRoot>(
+    `WITH RECURSIVE ${RECEIVED_CTE}
+     SELECT ${NODE_COLS}, g.share_name, b.sha1, b.md5 FROM ${TOP_RECEIVED.from} WHERE ${TOP_RECEIVED.where}
+     ORDER BY g.share_key`,
+    { userId, now },
   );
-  return new Set(rows.map((r) => r.start));
+  return rows.map(toReceivedRoot);
 }
 
 /** The roots of the unexpired shares a user has received on live nodes: strongest permission and stable name per node. */

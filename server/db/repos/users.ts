@@ -32,6 +32,29 @@ function toUser(r: RawUser): UserRow {
   };
 }
 
+/**
+ * The user columns as `u_<column>`, for a query that reads the user row (alias `u`) beside other
+ * rows, e.g. with the path a request names (paths.ts); `joinedUser` reads them back.
+ */
+export const JOINED_USER_COLS = USER_COLS.split(', ')
+  .map((c) => `u.${c} AS u_${c}`)
+  .join(', ');
+
+export function joinedUser(r: Record<string, unknown>): UserRow {
+  return toUser({
+    id: r.u_id as string,
+    username: r.u_username as string,
+    email: r.u_email as string,
+    role: r.u_role as Role,
+    quota_bytes: r.u_quota_bytes,
+    used_bytes: r.u_used_bytes,
+    disabled: r.u_disabled,
+    token_version: r.u_token_version,
+    root_id: r.u_root_id as string,
+    created_at: r.u_created_at,
+  });
+}
+
 export async function getUser(q: Q, id: string): Promise<UserRow | undefined> {
   const r = await q.get<RawUser>(`SELECT ${USER_COLS} FROM users WHERE id = $id`, { id });
   return r && toUser(r);

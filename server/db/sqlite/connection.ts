@@ -26,6 +26,8 @@ export class SqliteConnection {
   private readonly cache = new Map<string, Prepared>();
   /** Queries handed to the driver and not yet answered (for choosing the least busy reader). */
   pending = 0;
+  /** Statements run through `all`/`run` since opening (transaction control and PRAGMAs not counted). */
+  statements = 0;
 
   private constructor(private readonly handle: sqlite3.Database) {}
 
@@ -47,6 +49,7 @@ export class SqliteConnection {
   }
 
   async all<T>(sql: string, params?: Params): Promise<T[]> {
+    this.statements++;
     const p = this.ready(sql) ?? (await this.prepare(sql));
     const bind = this.bind(p, sql, params);
     return this.track(
@@ -58,6 +61,7 @@ export class SqliteConnection {
 
   /** Runs a statement; returns the number of rows it changed. */
   async run(sql: string, params?: Params): Promise<number> {
+    this.statements++;
     const p = this.ready(sql) ?? (await this.prepare(sql));
     const bind = this.bind(p, sql, params);
     return this.track(

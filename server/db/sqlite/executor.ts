@@ -66,7 +66,7 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
       return commits.submit((tx) => tx.run(sql, params));
     },
     tx: (fn) => (closed ? Promise.reject(new Error('the database is closed')) : commits.submit(fn)),
-    stats: () => ({ ...commits.stats }),
+    stats: () => ({ ...commits.stats, statements: [writer, ...readers].reduce((n, c) => n + c.statements, 0) }),
     close: async () => {
       closed = true;
       await commits.idle();

@@ -1,0 +1,180 @@
+/**
+ * The small requests a mounted drive lives on, counted in SQL statements (the executor counts every
+ * statement it runs): a PROPFIND Depth 0 or a GET resolves the path, checks the cached credential,
+ * access, locks, quota and dead properties in one query, two through "Shared with me" (issue 10).
+ * And the credential cache that makes that possible: its entry is checked against the user row read
+ * with the path, so a password change, a disable or a role change shows on the very next request.
+ */
+import { expect } from 'chai';
+import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { basic, Dav } from './support.js';
+
+const SW = '/dav/Shared%20with%20me';
+const ALLPROP = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>';
+const FOUR_KIB = Buffer.alloc(4096, 7);
+
+describe('WebDAV: statements per small request', () => {
+  let srv: TestServer;
+  let alice: TestUser, bob: TestUser;
+
+  before(async () => {
+    srv = await startTestServer();
+    [alice, bob] = [await createUser(srv, { prefix: 'alice' }), await createUser(srv, { prefix: 'bob' })];
+    const a = api(srv.url).as(alice);
+    const plans: NodeJson = await a.mkdir(alice.rootId, 'Plans');
+    await a.upload(plans.id, 'four.bin', FOUR_KIB);
+    await a.upload(alice.rootId, 'four.bin', FOUR_KIB);
+    expect((await a.post(`/api/nodes/${plans.id}/shares`, { user: bob.username, permission: 'view' })).status).to.equal(
+      201,
+    );
+    // A dead property, so allprop has one to read.
+    const patch = await Dav.for(srv, alice).request('PROPPATCH', '/dav/four.bin', {
+      headers: { 'content-type': 'application/xml' },
+      body: '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>',
+    });
+    expect(patch.status).to.equal(207);
+    // First requests pay the credential check (bcrypt, throttle counters): not what is measured here.
+    for (const u of [alice, bob]) await (await Dav.for(srv, u).propfind('/dav/', '0')).arrayBuffer();
+  });
+  after(() => srv.close());
+
+  /** Statements the server ran to answer one request (nothing else runs: jobs are off). */
+  async function statements(send: () => Promise<Response>, expectStatus: number): Promise<number> {
+    const before = srv.app.db.stats().statements;
+    const res = await send();
+    await res.arrayBuffer();
+    expect(res.status).to.equal(expectStatus);
+    return srv.app.db.stats().statements - before;
+  }
+  const propfind0 = (u: TestUser, path: string) => () => Dav.for(srv, u).propfind(path, '0', ALLPROP);
+  const get =
+    (u: TestUser, path: string, headers: Record<string, string> = {}) =>
+    () =>
+      Dav.for(srv, u).request('GET', path, { headers });
+
+  it("the owner's file: PROPFIND Depth 0 (allprop: dead properties, locks, quota) and GET in one statement each", async () => {
+    const res = await Dav.for(srv, alice).propfind('/dav/four.bin', '0', ALLPROP);
+    const xml = await res.text();
+    expect(xml).to.contain('<colour xmlns="urn:z">blue</colour>').and.contain('<D:getcontentlength>4096<');
+    expect(await statements(propfind0(alice, '/dav/four.bin'), 207)).to.equal(1);
+    expect(await statements(propfind0(alice, '/dav/'), 207)).to.equal(1); // a folder: quota properties too
+    expect(await statements(propfind0(alice, '/dav/Plans/four.bin'), 207)).to.equal(1);
+    expect(await statements(get(alice, '/dav/four.bin'), 200)).to.equal(1);
+    expect(await statements(get(alice, '/dav/four.bin', { range: 'bytes=0-9' }), 206)).to.equal(1);
+    expect(
+      await statements(get(alice, '/dav/four.bin', { 'if-none-match': await etagOf('/dav/four.bin') }), 304),
+    ).to.equal(1);
+    expect(await statements(get(alice, '/dav/missing.bin'), 404)).to.equal(1);
+  });
+
+  it('a grantee\'s file through "Shared with me": two statements', async () => {
+    expect(await statements(propfind0(bob, `${SW}/Plans/four.bin`), 207)).to.equal(2);
+    expect(await statements(get(bob, `${SW}/Plans/four.bin`), 200)).to.equal(2);
+    expect(await statements(propfind0(bob, `${SW}/Plans/`), 207)).to.equal(2);
+  });
+
+  it('a locked file costs what lockdiscovery needs on top (the lock-free case stays at one)', async () => {
+    const lock = await Dav.for(srv, alice).request('LOCK', '/dav/four.bin', {
+      headers: { 'content-type': 'application/xml', timeout: 'Second-60' },
+      body: '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>',
+    });
+    expect(lock.status).to.equal(200);
+    const token = lock.headers.get('lock-token')!;
+    const res = await Dav.for(srv, alice).propfind('/dav/four.bin', '0', ALLPROP);
+    expect(await res.text()).to.contain(token.slice(1, -1));
+    expect(await statements(propfind0(alice, '/dav/four.bin'), 207)).to.equal(2);
+    expect(await statements(get(alice, '/dav/four.bin'), 200)).to.equal(1); // GET reads no locks
+    const unlock = await Dav.for(srv, alice).request('UNLOCK', '/dav/four.bin', { headers: { 'lock-token': token } });
+    expect(unlock.status).to.equal(204);
+  });
+
+  it('the JSON API checks a session in one statement (user row and revocation together)', async () => {
+    // GET /api/auth/me: the session check, then the bin and version byte counts it shows.
+    const me = () => api(srv.url).as(alice).get('/api/auth/me');
+    expect(await statements(me, 200)).to.equal(3);
+  });
+
+  async function etagOf(path: string): Promise<string> {
+    const res = await Dav.for(srv, alice).request('HEAD', path);
+    return res.headers.get('etag')!;
+  }
+});
+
+describe('WebDAV: a cached credential ends on the very next request', () => {
+  let srv: TestServer;
+  let adminToken: string;
+
+  before(async () => {
+    srv = await startTestServer();
+    adminToken = await srv.adminToken();
+  });
+  after(() => srv.close());
+
+  const status = async (auth: string, method = 'PROPFIND', path = '/dav/') => {
+    const res = await new Dav(srv.url, auth).request(method, path, { headers: { depth: '0' } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  it('after a password change: the old password is refused, the new one works', async () => {
+    const u = await createUser(srv, { prefix: 'pw' });
+    const old = basic(u.username, u.password);
+    expect(await status(old)).to.equal(207);
+    expect(await status(old)).to.equal(207); // now served from the cache
+    const res = await api(srv.url)
+      .as(u)
+      .post('/api/auth/password', { currentPassword: u.password, newPassword: 'a-new-password-42' });
+    expect(res.status).to.equal(200);
+    expect(await status(old)).to.equal(401);
+    expect(await status(basic(u.username, 'a-new-password-42'))).to.equal(207);
+  });
+
+  it('after a disable: refused at once, and again served once enabled', async () => {
+    const u = await createUser(srv, { prefix: 'off' });
+    const auth = basic(u.username, u.password);
+    expect(await status(auth)).to.equal(207);
+    expect(await status(auth)).to.equal(207);
+    const admin = api(srv.url).as(adminToken);
+    expect((await admin.patch(`/api/admin/users/${u.id}`, { disabled: true })).status).to.equal(200);
+    expect(await status(auth)).to.equal(401);
+    expect((await admin.patch(`/api/admin/users/${u.id}`, { disabled: false })).status).to.equal(200);
+    expect(await status(auth)).to.equal(207);
+  });
+
+  it('after a role change: the next request acts with the new role (breaking a lock is for admins)', async () => {
+    const owner = await createUser(srv, { prefix: 'owner' });
+    const staff = await createUser(srv, { prefix: 'staff' });
+    const a = api(srv.url).as(owner);
+    const folder: NodeJson = await a.mkdir(owner.rootId, 'Team');
+    await a.upload(folder.id, 'one.txt', '1');
+    await a.upload(folder.id, 'two.txt', '2');
+    expect(
+      (await a.post(`/api/nodes/${folder.id}/shares`, { user: staff.username, permission: 'view' })).status,
+    ).to.equal(201);
+    const lockOf = async (name: string) => {
+      const res = await Dav.for(srv, owner).request('LOCK', `/dav/Team/${name}`, {
+        headers: { 'content-type': 'application/xml' },
+        body: '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>',
+      });
+      expect(res.status).to.equal(200);
+      return res.headers.get('lock-token')!;
+    };
+    const [one, two] = [await lockOf('one.txt'), await lockOf('two.txt')];
+    const auth = basic(staff.username, staff.password);
+    const unlock = async (name: string, token: string) => {
+      const res = await new Dav(srv.url, auth).request('UNLOCK', `${SW}/Team/${name}`, {
+        headers: { 'lock-token': token },
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    const admin = api(srv.url).as(adminToken);
+    expect(await status(auth)).to.equal(207); // the credential is cached from here on
+    expect(await unlock('one.txt', one)).to.equal(403); // a viewer cannot break the owner's lock
+    expect((await admin.patch(`/api/admin/users/${staff.id}`, { role: 'admin' })).status).to.equal(200);
+    expect(await unlock('one.txt', one)).to.equal(204); // an admin can
+    expect((await admin.patch(`/api/admin/users/${staff.id}`, { role: 'user' })).status).to.equal(200);
+    expect(await unlock('two.txt', two)).to.equal(403); // and no longer, on the very next request
+  });
+});

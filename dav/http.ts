@@ -13,19 +13,39 @@ export {
   type RangeResult,
 } from '../server/http-util.js';
 
-/** Request bodies other than PUT are small XML documents: read at most `limit` bytes (chunked or not). */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Request bodies other than PUT are small XML documents: read at most `limit` bytes (chunked or
+ * not). Events rather than an async iterator, which costs a small PROPFIND a measurable share of
+ * its CPU; past the limit the request is destroyed, as the iterator did.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new DavError(413, 'Request body too large');
-  if (!hasBody(req)) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new DavError(413, 'Request body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (declared > limit) return Promise.reject(new DavError(413, 'Request body too large'));
+  if (!hasBody(req)) return Promise.resolve(Buffer.alloc(0));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (err: Error | null) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', settle);
+      req.off('close', onClose);
+      if (err) reject(err);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      settle(new DavError(413, 'Request body too large'));
+      req.destroy();
+    };
+    const onEnd = () => settle(null);
+    const onClose = () => settle(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', settle);
+    req.once('close', onClose);
+  });
 }
 
 export function hasBody(req: IncomingMessage): boolean {

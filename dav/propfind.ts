@@ -61,8 +61,29 @@ const LIVE: Record<string, { allprop: boolean; render: (n: NamespaceNode, q: Quo
 const QUOTA_KEYS = new Set([`${DAV_NS} quota-available-bytes`, `${DAV_NS} quota-used-bytes`]);
 const ALLPROP_LIVE = Object.keys(LIVE).filter((k) => LIVE[k]!.allprop);
 
+/**
+ * Each client sends the same few PROPFIND bodies again and again (a mounted drive polls with one),
+ * and parsing one was the largest part of a Depth 0 PROPFIND's own work: parsed requests are kept
+ * by their text (a small LRU; never mutated once made).
+ */
+const parsed = new Map<string, Request>();
+const PARSED_MAX = 64;
+const PARSED_BODY_MAX = 4096;
+
 function parseRequest(body: Buffer): Request {
-  if (body.length === 0 || body.toString('utf8').trim() === '') return { kind: 'allprop', include: [] };
+  const text = body.toString('utf8');
+  if (text.length > PARSED_BODY_MAX) return parseRequestXml(body, text);
+  let req = parsed.get(text);
+  if (req)
+    parsed.delete(text); // most recently used last
+  else req = parseRequestXml(body, text);
+  parsed.set(text, req);
+  if (parsed.size > PARSED_MAX) parsed.delete(parsed.keys().next().value!);
+  return req;
+}
+
+function parseRequestXml(body: Buffer, text: string): Request {
+  if (text.trim() === '') return { kind: 'allprop', include: [] };
   const root = parseXml(body);
   if (!isDav(root, 'propfind')) throw new DavError(400, 'Expected a DAV:propfind element');
   const kids = elements(root);

@@ -12,15 +12,8 @@
  * exception, a MOVE onto a case variant of its own source, is the write rule of Drive.move.
  */
 import type { Db, Q } from '../db/index.js';
-import {
-  checksummedChildren,
-  checksummedSubtree,
-  sharedStartAs,
-  walkAs,
-  walkKeys,
-  type ChecksummedSubtreeNode,
-  type WalkAs,
-} from '../db/repos/paths.js';
+import { sharedStartAs, walkAs, type WalkAs } from '../db/repos/lookup.js';
+import { checksummedChildren, checksummedSubtree, walkKeys, type ChecksummedSubtreeNode } from '../db/repos/paths.js';
 import type { ChecksummedNode } from '../db/rows.js';
 import { markReachedThroughShare, requireViewable } from './access.js';
 import type { Actor } from './actor.js';
@@ -67,7 +60,7 @@ export interface Lookup {
   properties?: DeadProperty[];
   /** With `details`, when the whole path exists: false when no lock can apply to it (its owner holds none). */
   ownerHasLocks?: boolean;
-  /** The target's owner and lock path (locks.ts), when known without a query: in the actor's own tree. */
+  /** With `details`, in the actor's own tree: the target's owner and lock path (locks.ts), known without a query. */
   lockPath?: { ownerId: string; path: string };
 }
 
@@ -102,7 +95,7 @@ export class Namespace {
       const w = await walk(claim.rootId, names);
       if (!w || !claimHolds(w.user, claim)) return null;
       const chain = exactly(w.chain, names);
-      const lockPath = { ownerId: w.user.id, path: keyPath(names) };
+      const lockPath = opts.details ? { ownerId: w.user.id, path: keyPath(names) } : undefined;
       return { user: w.user, chain, lockPath, ...details(w, chain, names.length + 1) };
     }
     const start = await sharedStartAs(this.db, claim.userId, now);

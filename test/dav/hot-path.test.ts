@@ -5,6 +5,7 @@
  * And the credential cache that makes that possible: its entry is checked against the user row read
  * with the path, so a password change, a disable or a role change shows on the very next request.
  */
+import fs from 'node:fs';
 import { expect } from 'chai';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -176,5 +177,52 @@ describe('WebDAV: a cached credential ends on the very next request', () => {
     expect(await unlock('one.txt', one)).to.equal(204); // an admin can
     expect((await admin.patch(`/api/admin/users/${staff.id}`, { role: 'user' })).status).to.equal(200);
     expect(await unlock('two.txt', two)).to.equal(403); // and no longer, on the very next request
+  });
+});
+
+describe('WebDAV: HEAD and conditional GETs answer from the metadata (ETag = content hash)', () => {
+  let srv: TestServer;
+  let alice: TestUser;
+  let etag: string;
+
+  before(async () => {
+    srv = await startTestServer();
+    alice = await createUser(srv, { prefix: 'alice' });
+    // Large enough to live in the blob store, whatever the size limit for content kept in the database.
+    const big = Buffer.alloc(2 * 1024 * 1024, 1);
+    expect((await Dav.for(srv, alice).put('/dav/big.bin', big)).status).to.equal(201);
+    etag = (await Dav.for(srv, alice).request('HEAD', '/dav/big.bin')).headers.get('etag')!;
+    // Take the bytes away: whatever still answers did not open them.
+    fs.rmSync(srv.app.blobs.pathOf(etag.slice(1, -1)));
+  });
+  after(() => srv.close());
+
+  const send = async (method: string, headers: Record<string, string> = {}) => {
+    const res = await Dav.for(srv, alice).request(method, '/dav/big.bin', { headers });
+    await res.arrayBuffer();
+    return res;
+  };
+
+  it('HEAD: status, length and validators without the bytes', async () => {
+    const res = await send('HEAD');
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-length')).to.equal(String(2 * 1024 * 1024));
+    expect(res.headers.get('etag')).to.equal(etag);
+    expect((await send('HEAD', { range: 'bytes=0-9' })).status).to.equal(206);
+  });
+
+  it('304, 412 and 416 without the bytes', async () => {
+    expect((await send('GET', { 'if-none-match': etag })).status).to.equal(304);
+    expect((await send('GET', { 'if-none-match': `"other", ${etag}` })).status).to.equal(304);
+    expect((await send('GET', { 'if-modified-since': new Date(Date.now() + 60_000).toUTCString() })).status).to.equal(
+      304,
+    );
+    expect((await send('GET', { 'if-match': '"other"' })).status).to.equal(412);
+    expect((await send('GET', { range: 'bytes=99999999-' })).status).to.equal(416);
+  });
+
+  it('(and a GET that needs the bytes does open them: here they are gone)', async () => {
+    expect((await send('GET')).status).to.equal(500);
+    srv.errors.length = 0;
   });
 });

@@ -2,9 +2,10 @@
 import { bool, num, type Q } from '../index.js';
 import type { Role, UserRow } from '../rows.js';
 
-const USER_COLS = 'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at';
+export const USER_COLS =
+  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at';
 
-interface RawUser {
+export interface RawUser {
   id: string;
   username: string;
   email: string;
@@ -17,7 +18,7 @@ interface RawUser {
   created_at: unknown;
 }
 
-function toUser(r: RawUser): UserRow {
+export function toUser(r: RawUser): UserRow {
   return {
     id: r.id,
     username: r.username,

@@ -73,6 +73,9 @@ export const jsonObject =
   (d) =>
     sqliteOnly(`json_object(${fields.map(([k, v]) => `'${k}', ${v}`).join(', ')})`, 'a JSON object')(d);
 
+/** A JSON array of SQL values. */
+export const jsonArray = (values: string[]): Fragment => sqliteOnly(`json_array(${values.join(', ')})`, 'a JSON array');
+
 /** The JSON array of `value` over a group's rows, in `orderBy` order ('[]' for none). */
 export const jsonArrayOf = (value: string, orderBy: string): Fragment =>
   sqliteOnly(`json_group_array(${value} ORDER BY ${orderBy})`, 'a JSON array aggregate');

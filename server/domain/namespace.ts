@@ -83,7 +83,7 @@ export class Namespace {
         userId: claim.userId,
         rootId,
         nameKeys: below.map(nameKey),
-        detailDepth: opts.details ? below.length : -1,
+        details: opts.details,
         now,
       });
     const details = (w: WalkAs | undefined, chain: NamespaceNode[], whole: number) =>

@@ -69,6 +69,28 @@ describe('WebDAV: statements per small request', () => {
     expect(await statements(get(alice, '/dav/missing.bin'), 404)).to.equal(1);
   });
 
+  it('a deep path (past the joined walk, 14 levels) in one statement too', async () => {
+    const a = api(srv.url).as(alice);
+    let parent = alice.rootId;
+    const names: string[] = [];
+    for (let i = 0; i < 14; i++) {
+      parent = (await a.mkdir(parent, `level ${i}`)).id;
+      names.push(encodeURIComponent(`level ${i}`));
+    }
+    await a.upload(parent, 'deep.bin', FOUR_KIB);
+    const path = `/dav/${names.join('/')}/deep.bin`;
+    const patch = await Dav.for(srv, alice).request('PROPPATCH', path, {
+      headers: { 'content-type': 'application/xml' },
+      body: '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:depth>14</Z:depth></D:prop></D:set></D:propertyupdate>',
+    });
+    expect(patch.status).to.equal(207);
+    const res = await Dav.for(srv, alice).propfind(path, '0', ALLPROP);
+    expect(await res.text()).to.contain('<depth xmlns="urn:z">14</depth>');
+    expect(await statements(propfind0(alice, path), 207)).to.equal(1);
+    expect(await statements(get(alice, path), 200)).to.equal(1);
+    expect(await statements(get(alice, `/dav/${names.join('/')}/missing.bin`), 404)).to.equal(1);
+  });
+
   it('a grantee\'s file through "Shared with me": two statements', async () => {
     expect(await statements(propfind0(bob, `${SW}/Plans/four.bin`), 207)).to.equal(2);
     expect(await statements(get(bob, `${SW}/Plans/four.bin`), 200)).to.equal(2);

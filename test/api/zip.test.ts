@@ -151,7 +151,7 @@ describe('ZIP downloads', function () {
 
   it('cuts the ZIP off (no crash, no complete 200) when a blob file has gone missing', async () => {
     const d = await a.mkdir(u.rootId, 'damaged');
-    const lost = await a.upload(d.id, 'lost.txt', 'this blob file will vanish');
+    const lost = await a.upload(d.id, 'lost.txt', patternChunk(8, 100 * 1024)); // a blob file, not inline
     await a.upload(d.id, 'kept.txt', 'still here');
     fs.renameSync(srv.app.blobs.pathOf(lost.etag), srv.app.blobs.pathOf(lost.etag) + '.away');
     try {

@@ -8,7 +8,7 @@ import type { Migration } from '../migration.js';
  * would spread each `blobs` row over the leaf page and its overflow chain, and the scans and joins
  * that only want checksums or reference counts (every PROPFIND's LEFT JOIN, the GC's and fsck's
  * walks) would read far more pages and crowd the page cache. Kept apart, `blobs` stays a dense
- * table of ~200-byte rows and the bytes are read only by a download. Deleting a `blobs` row (the GC,
+ * table of ~150-byte rows and the bytes are read only by a download. Deleting a `blobs` row (the GC,
  * once no file or version refers to it) deletes its bytes with it.
  */
 export const inlineBlobs: Migration = {

@@ -133,7 +133,8 @@ describe('uploads in flight count against the room left', function () {
     expect(peak, `peak bytes in tmp/: ${peak}`).to.be.at.most(ROOM);
     expect(peak, 'the sampler saw the uploads').to.be.greaterThan(MiB);
     expect(await usedBytes(srv, u.id)).to.equal(7 * MiB);
-    await eventually(() => tempFiles(srv.dataDir).length === 0, 3000, 'tmp/ to be empty');
+    // Temp files of uploads that were cut off are removed after their answer went out: allow a loaded machine time.
+    await eventually(() => tempFiles(srv.dataDir).length === 0, 10_000, 'tmp/ to be empty');
   });
 
   it('the room comes back when the uploads are over: the next upload that fits is taken', async () => {

@@ -1,12 +1,27 @@
 import type { Readable } from 'node:stream';
 
-/** Bytes received, hashed and made durable in a temporary place, not yet part of the store. */
-export interface StagedBlob {
+/**
+ * Bytes received and hashed, not yet part of the store: in a durable temp file, or — a body that
+ * ended within `stage`'s `memoryLimit` — in memory, where the caller keeps them (the database
+ * stores small blobs inline) and nothing touched the disk.
+ */
+export type StagedBlob = StagedFile | StagedBytes;
+
+interface Staged {
   readonly hash: string; // sha256, hex
   readonly sha1: string;
   readonly md5: string;
   readonly size: number;
+}
+
+export interface StagedFile extends Staged {
   readonly tempPath: string;
+  readonly bytes: null;
+}
+
+export interface StagedBytes extends Staged {
+  readonly tempPath: null;
+  readonly bytes: Buffer;
 }
 
 export class BlobTooLarge extends Error {
@@ -18,19 +33,22 @@ export class BlobTooLarge extends Error {
 /**
  * Content-addressed storage. Blobs are named by the sha256 of their bytes, so identical content is
  * stored once. Writing is two-phase: `stage` streams the body to a temp file while hashing and
- * fsyncs it (outside any transaction); `place` moves it into the store (called inside the
- * database transaction that adds the reference, so the garbage collector, which removes files
- * inside its own transaction, can never race with it).
+ * fsyncs it (outside any transaction); `place` moves it into the store, just before the database
+ * transaction that adds the reference (the garbage collector spares a file touched within its
+ * grace period: see removeUnlessTouched).
  */
 export interface BlobStore {
   /**
-   * Streams `body` to a temp file while hashing it. On any failure (the body errors, `maxBytes` is
-   * passed, the disk is full) the temp file is removed before the promise rejects, with the
-   * operating system's error as is (ENOSPC when the disk is full).
+   * Streams `body` to a temp file while hashing it. With `memoryLimit`, a body of at most that many
+   * bytes is kept in memory instead (`bytes`; no file is created), and a longer one is written to
+   * the temp file from the moment it passes the limit: memory stays bounded by the limit. On any
+   * failure (the body errors, `maxBytes` is passed, the disk is full) the temp file is removed
+   * before the promise rejects, with the operating system's error as is (ENOSPC when the disk is full).
    */
-  stage(body: Readable, opts?: { maxBytes?: number }): Promise<StagedBlob>;
-  /** Makes the staged bytes available under their hash (rename, or reuse an existing identical blob). */
-  place(staged: StagedBlob): Promise<void>;
+  stage(body: Readable, opts?: { maxBytes?: number }): Promise<StagedFile>;
+  stage(body: Readable, opts: { maxBytes?: number; memoryLimit: number }): Promise<StagedBlob>;
+  /** Makes a staged file available under its hash (rename, or reuse an existing identical blob). */
+  place(staged: StagedFile): Promise<void>;
   /** Drops whatever is left of a staged blob. Safe to call more than once. */
   discard(staged: StagedBlob): Promise<void>;
   open(hash: string, range?: { start: number; end: number }): Readable;

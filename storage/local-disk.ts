@@ -2,9 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlobTooLarge, type BlobStore, type StagedBlob } from './blob-store.js';
+import { BlobTooLarge, type BlobStore, type StagedBlob, type StagedFile } from './blob-store.js';
+import { StagingSink } from './staging-sink.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -31,8 +32,9 @@ export class LocalDiskBlobStore implements BlobStore {
     return path.join(this.blobsDir, hash.slice(0, 2), hash.slice(2, 4), hash);
   }
 
-  async stage(body: Readable, opts: { maxBytes?: number } = {}): Promise<StagedBlob> {
-    const tempPath = path.join(this.tmpDir, `${randomUUID()}.part`);
+  stage(body: Readable, opts?: { maxBytes?: number }): Promise<StagedFile>;
+  stage(body: Readable, opts: { maxBytes?: number; memoryLimit: number }): Promise<StagedBlob>;
+  async stage(body: Readable, opts: { maxBytes?: number; memoryLimit?: number } = {}): Promise<StagedBlob> {
     const sha256 = createHash('sha256');
     const sha1 = createHash('sha1');
     const md5 = createHash('md5');
@@ -48,20 +50,21 @@ export class LocalDiskBlobStore implements BlobStore {
         cb(null, chunk);
       },
     });
-    const handle = await fsp.open(tempPath, 'wx', 0o600);
+    const sink = new StagingSink(path.join(this.tmpDir, `${randomUUID()}.part`), opts.memoryLimit);
     try {
-      await pipeline(body, hasher, fileSink(handle));
-      if (this.fsync) await handle.sync();
-      await handle.close();
+      if (opts.memoryLimit === undefined) await sink.open();
+      await pipeline(body, hasher, sink);
+      await sink.finish(this.fsync);
     } catch (err) {
-      await handle.close().catch(() => {});
-      await fsp.rm(tempPath, { force: true });
+      await sink.abandon();
       throw err;
     }
-    return { hash: sha256.digest('hex'), sha1: sha1.digest('hex'), md5: md5.digest('hex'), size, tempPath };
+    const sums = { hash: sha256.digest('hex'), sha1: sha1.digest('hex'), md5: md5.digest('hex'), size };
+    const bytes = sink.bytes;
+    return bytes ? { ...sums, bytes, tempPath: null } : { ...sums, bytes: null, tempPath: sink.tempPath };
   }
 
-  async place(staged: StagedBlob): Promise<void> {
+  async place(staged: StagedFile): Promise<void> {
     const final = this.pathOf(staged.hash);
     try {
       // Identical content exists: keep it, and refresh its mtime so a grace-period sweep spares it.
@@ -90,7 +93,7 @@ export class LocalDiskBlobStore implements BlobStore {
   }
 
   async discard(staged: StagedBlob): Promise<void> {
-    await fsp.rm(staged.tempPath, { force: true });
+    if (staged.tempPath) await fsp.rm(staged.tempPath, { force: true });
   }
 
   open(hash: string, range?: { start: number; end: number }): Readable {
@@ -168,19 +171,6 @@ export class LocalDiskBlobStore implements BlobStore {
     }
     return { hash: h.digest('hex'), size };
   }
-}
-
-/** A Writable over an open file handle, so the caller can fsync before closing. */
-function fileSink(handle: fsp.FileHandle): Writable {
-  return new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _enc, cb) {
-      handle.write(chunk).then(() => cb(), cb);
-    },
-    writev(chunks, cb) {
-      handle.writev(chunks.map((c) => c.chunk as Buffer)).then(() => cb(), cb);
-    },
-  });
 }
 
 async function syncDir(dir: string): Promise<void> {

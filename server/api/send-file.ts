@@ -68,12 +68,8 @@ export async function sendContent(ctx: Context, file: Content, headers: Record<s
     if (ctx.method !== 'HEAD') ctx.body = '';
     return;
   }
-  const stream = file.open({ start, end });
-  // Open before answering: a missing blob becomes a logged 500, not a 200 cut short.
-  await new Promise<void>((resolve, reject) => {
-    stream.once('ready', () => resolve());
-    stream.once('error', reject);
-  });
+  // Opened before answering: a missing blob becomes a logged 500, not a 200 cut short.
+  const stream = await file.open({ start, end });
   ctx.body = stream;
   ctx.length = end - start + 1;
 }

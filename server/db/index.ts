@@ -18,3 +18,10 @@ export async function openDb(file: string, opts: OpenOptions = {}): Promise<Db> 
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 export const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+
+/**
+ * True when a query failed because the disk (or the file system's quota) is full: SQLite could not
+ * grow its WAL or database file. (PostgreSQL reports SQLSTATE 53100, disk_full.)
+ */
+export const isDiskFull = (err: unknown): boolean =>
+  ['SQLITE_FULL', '53100'].includes((err as { code?: string } | null)?.code ?? '');

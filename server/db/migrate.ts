@@ -7,10 +7,11 @@ import { versions } from './migrations/003-versions.js';
 import { shareNames } from './migrations/004-share-names.js';
 import { throttle } from './migrations/005-throttle.js';
 import { propertyBytes } from './migrations/006-property-bytes.js';
+import { inlineBlobs } from './migrations/010-inline-blobs.js';
 
 export type { Migration, MigrationRules } from './migration.js';
 
-const MIGRATIONS: Migration[] = [initial, search, versions, shareNames, throttle, propertyBytes];
+const MIGRATIONS: Migration[] = [initial, search, versions, shareNames, throttle, propertyBytes, inlineBlobs];
 
 export async function runMigrations(db: Db, rules: MigrationRules): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');

@@ -1,30 +1,38 @@
 /**
  * Content access: the bytes of files, of their versions and of ZIP selections, handed out as
- * streams once access is checked. The blob store stays inside the domain: transports get a node's
- * metadata and a way to read its bytes, never the store or a hash to open themselves.
+ * streams once access is checked. The blob store and the inline bytes stay inside the domain
+ * (blob-bytes.ts): transports get a node's metadata and a way to read its bytes, never the store
+ * or a hash to open themselves.
  */
 import { Readable } from 'node:stream';
 import type { Db } from '../db/index.js';
-import { blobChecksums } from '../db/repos/blobs.js';
+import { blobChecksums, blobChecksumsAndInlineBytes } from '../db/repos/blobs.js';
 import { liveSubtree, relativePaths } from '../db/repos/nodes.js';
 import { getVersion } from '../db/repos/versions.js';
 import type { BlobStore } from '../../storage/index.js';
 import { requireNode, requireViewable } from './access.js';
 import type { Actor } from './actor.js';
+import { BlobBytes, mayBeInline, type ByteRange } from './blob-bytes.js';
 import type { Clock } from './clock.js';
 import { invalidInput, notFound } from './errors.js';
 import { nameKey, numberedName } from './names.js';
 import type { NodeRow, NodeView } from './types.js';
 import type { VersionView } from './versions.js';
 
-/** Inclusive byte offsets, as HTTP ranges give them. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
+export type { ByteRange } from './blob-bytes.js';
 
-/** Reads stored bytes (all, or a range); null for a file without content. */
-export type Opener = ((range?: ByteRange) => Readable) | null;
+/**
+ * Opens stored bytes (all, or a range), resolving once they can be streamed (a missing blob fails
+ * here, before anything is answered); null for a file without content.
+ */
+export type Opener = ((range?: ByteRange) => Promise<Readable>) | null;
+
+/**
+ * A file as a caller may hand it to `openContent`: a node, and — when the query that read it also
+ * read its inline bytes (LEFT JOIN inline_blobs) — those bytes (null: none, its bytes are in the
+ * store), which saves `openContent` its query.
+ */
+export type NodeWithBytes = NodeRow & { inlineBytes?: Buffer | null };
 
 export interface FileContent {
   node: NodeView;
@@ -39,26 +47,37 @@ export interface ZipEntry {
   size: number;
   modifiedAt: number;
   /** Opens the entry's bytes when the archive gets to it (null for folders and empty files). */
-  open: (() => Readable) | null;
+  open: (() => Promise<Readable>) | null;
 }
 
 export class Content {
+  private readonly bytes: BlobBytes;
+
   constructor(
     private readonly db: Db,
-    private readonly blobs: BlobStore,
+    blobs: BlobStore,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.bytes = new BlobBytes(db, blobs);
+  }
 
   /** A file the actor may view, its checksums and its bytes, for a download. */
   async openFile(actor: Actor, id: string): Promise<FileContent> {
     const { node, access } = await requireNode(this.db, actor, id, 'view', this.clock.now());
     if (node.kind !== 'file') throw invalidInput('This item is a folder; download it as a ZIP');
-    const sums = node.contentHash ? await blobChecksums(this.db, node.contentHash) : undefined;
+    const hash = node.contentHash;
+    // A small file's bytes come with its checksums, in one query (a HEAD or a 304 reads them for
+    // nothing: at most 64 KiB from the page cache, cheaper than a second query for every GET).
+    const blob = !hash
+      ? undefined
+      : mayBeInline(node.size)
+        ? await blobChecksumsAndInlineBytes(this.db, hash)
+        : { ...(await blobChecksums(this.db, hash)), bytes: null };
     return {
       node: { ...node, permission: access },
-      sha1: sums?.sha1 ?? null,
-      md5: sums?.md5 ?? null,
-      ...this.opener(node),
+      sha1: blob?.sha1 ?? null,
+      md5: blob?.md5 ?? null,
+      open: hash ? (range) => this.bytes.open({ hash, size: node.size }, range, blob?.bytes ?? null) : null,
     };
   }
 
@@ -66,13 +85,14 @@ export class Content {
    * The bytes of a file (all, or `range`): by id, or a node this actor has just resolved through the
    * Namespace (its own nodes then cost no query, and the bytes are those the caller described).
    */
-  async openContent(actor: Actor, file: string | NodeRow, range?: ByteRange): Promise<Readable> {
+  async openContent(actor: Actor, file: string | NodeWithBytes, range?: ByteRange): Promise<Readable> {
     const now = this.clock.now();
-    let node: NodeRow;
+    let node: NodeWithBytes;
     if (typeof file === 'string') node = (await requireNode(this.db, actor, file, 'view', now)).node;
     else await requireViewable(this.db, actor, (node = file), now);
     if (node.kind !== 'file') throw invalidInput('This item is a folder; download it as a ZIP');
-    return this.opener(node).open?.(range) ?? Readable.from([]);
+    if (!node.contentHash) return Readable.from([]);
+    return this.bytes.open({ hash: node.contentHash, size: node.size }, range, node.inlineBytes);
   }
 
   /** An earlier content of a file the actor may view; `open` streams it (a Range is given inclusive). */
@@ -80,7 +100,7 @@ export class Content {
     actor: Actor,
     nodeId: string,
     versionId: string,
-  ): Promise<{ node: NodeRow; version: VersionView; open(range?: ByteRange): Readable }> {
+  ): Promise<{ node: NodeRow; version: VersionView; open(range?: ByteRange): Promise<Readable> }> {
     const { node } = await requireNode(this.db, actor, nodeId, 'view', this.clock.now());
     if (node.kind !== 'file') throw invalidInput('Only files have versions');
     const version = await getVersion(this.db, nodeId, versionId);
@@ -88,7 +108,7 @@ export class Content {
     return {
       node,
       version: { ...version, etag: version.contentHash },
-      open: (range) => this.blobs.open(version.contentHash, range),
+      open: (range) => this.bytes.open({ hash: version.contentHash, size: version.size }, range),
     };
   }
 
@@ -119,17 +139,12 @@ export class Content {
           kind: r.kind,
           size: r.size,
           modifiedAt: r.modifiedAt,
-          open: hash ? () => this.blobs.open(hash) : null,
+          open: hash ? () => this.bytes.open({ hash, size: r.size }) : null,
         });
       }
     }
     const name =
       roots.length === 1 && roots[0]!.parentId !== null ? roots[0]!.name : roots.length === 1 ? 'files' : 'selection';
     return { name, entries };
-  }
-
-  private opener(node: NodeRow): { open: Opener } {
-    const hash = node.contentHash;
-    return { open: hash ? (range) => this.blobs.open(hash, range) : null };
   }
 }

@@ -1,4 +1,5 @@
 /** The one error taxonomy of the domain. Transports map `code` to a status once (api/middleware/errors.ts, dav/errors.ts). */
+import { isDiskFull } from '../db/index.js';
 export type ErrorCode =
   | 'unauthenticated'
   | 'forbidden'
@@ -57,6 +58,9 @@ export const storageFull = (needed?: number) =>
     'The server has no disk space left for this upload; nothing was changed',
     needed === undefined ? undefined : { needed },
   );
-/** An operating-system error that means the disk (or the filesystem's quota) is full. */
+/**
+ * An error that means the disk (or the filesystem's quota) is full: from the operating system (a
+ * temp or blob file), or from the database (an upload stored inline, in its transaction).
+ */
 export const isOutOfSpace = (err: unknown): boolean =>
-  ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException | null)?.code ?? '');
+  ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException | null)?.code ?? '') || isDiskFull(err);

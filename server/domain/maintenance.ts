@@ -10,9 +10,22 @@
  * is still unreferenced: an upload that dedup'd onto the blob after its file went placed its own
  * copy and took a reference, so its row stays. The grace period must cover an upload's time from
  * place() to commit (milliseconds; BLOB_GC_GRACE is at least a minute).
+ *
+ * Inline blobs (blob-bytes.ts) need none of this: an upload writes their bytes in the same
+ * transaction that takes the reference, and deleting the row deletes the bytes, so the two
+ * transactions are simply ordered — the upload finds the row and takes a reference (the GC's
+ * DELETE then matches nothing), or finds it gone and stores the bytes again.
  */
+import { createHash } from 'node:crypto';
 import type { Db } from '../db/index.js';
-import { allBlobs, blobRowExists, deleteUnreferencedBlob, unreferencedBlobs } from '../db/repos/blobs.js';
+import {
+  allBlobs,
+  blobFileNeeded,
+  deleteUnreferencedBlob,
+  inlineBytes,
+  unreferencedBlobs,
+  type BlobListing,
+} from '../db/repos/blobs.js';
 import { countFiles, nodeRefsByHash, nodesOwnedApartFromParent, nodesWithWrongSize } from '../db/repos/fsck.js';
 import { fileBytesByOwner, propertyBytesByOwner, recordedUsage } from '../db/repos/usage.js';
 import type { BlobStore } from '../../storage/index.js';
@@ -33,7 +46,8 @@ export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, gra
   for (let after = ''; ;) {
     const rows = await unreferencedBlobs(db, cutoff, after, GC_BATCH);
     const gone: string[] = [];
-    for (const hash of rows) if (await blobs.removeUnlessTouched(hash, graceMs)) gone.push(hash);
+    for (const { hash, inline } of rows)
+      if (inline || (await blobs.removeUnlessTouched(hash, graceMs))) gone.push(hash);
     if (gone.length > 0) {
       blobsRemoved += await db.tx(async (tx) => {
         let n = 0;
@@ -42,13 +56,14 @@ export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, gra
       });
     }
     if (rows.length < GC_BATCH) break;
-    after = rows[rows.length - 1]!;
+    after = rows[rows.length - 1]!.hash;
   }
   let orphanFilesRemoved = 0;
   for await (const hash of blobs.list()) {
     const st = await blobs.stat(hash);
     if (!st || st.mtimeMs > cutoff) continue;
-    if (await blobRowExists(db, hash)) continue;
+    // No row, or a row whose bytes are inline (an inline upload of the same bytes came first).
+    if (await blobFileNeeded(db, hash)) continue;
     if (await blobs.removeUnlessTouched(hash, graceMs)) orphanFilesRemoved++;
   }
   const tempFilesRemoved = await blobs.sweepTemp(cutoff);
@@ -72,13 +87,8 @@ export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boo
     const want = refCount.get(b.hash) ?? 0;
     if (b.refCount !== want) problems.push(`blob ${b.hash}: ref_count ${b.refCount} but ${want} nodes refer to it`);
     if (want === 0) continue;
-    const st = await blobs.stat(b.hash);
-    if (!st) problems.push(`blob ${b.hash}: file missing`);
-    else if (st.size !== b.size) problems.push(`blob ${b.hash}: file has ${st.size} bytes, row says ${b.size}`);
-    else if (opts.verifyContent) {
-      const v = await blobs.verify(b.hash);
-      if (v.hash !== b.hash) problems.push(`blob ${b.hash}: content hashes to ${v.hash}`);
-    }
+    const problem = b.inlineSize === null ? await checkFile(blobs, b, opts) : await checkInline(db, b, opts);
+    if (problem) problems.push(`blob ${b.hash}: ${problem}`);
   }
   const known = new Set(blobRows.map((b) => b.hash));
   for (const h of refCount.keys()) if (!known.has(h)) problems.push(`nodes refer to blob ${h}, which has no row`);
@@ -108,4 +118,21 @@ export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boo
     problems,
     checked: { files, blobs: blobRows.length, users: users.length },
   };
+}
+
+async function checkFile(blobs: BlobStore, b: BlobListing, opts: { verifyContent?: boolean }): Promise<string | null> {
+  const st = await blobs.stat(b.hash);
+  if (!st) return 'file missing';
+  if (st.size !== b.size) return `file has ${st.size} bytes, row says ${b.size}`;
+  if (!opts.verifyContent) return null;
+  const v = await blobs.verify(b.hash);
+  return v.hash === b.hash ? null : `content hashes to ${v.hash}`;
+}
+
+async function checkInline(db: Db, b: BlobListing, opts: { verifyContent?: boolean }): Promise<string | null> {
+  if (b.inlineSize !== b.size) return `inline bytes are ${b.inlineSize} long, row says ${b.size}`;
+  if (!opts.verifyContent) return null;
+  const bytes = (await inlineBytes(db, b.hash)) ?? Buffer.alloc(0);
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  return hash === b.hash ? null : `inline content hashes to ${hash}`;
 }

@@ -3,7 +3,10 @@
  * content and ETag; the old content kept as a version unless versions.ts drops it). The body goes
  * to a staged blob first, counted among the owner's uploads in flight (in-flight.ts) so concurrent
  * uploads cannot together pass the quota or fill the disk; nothing is visible until the
- * transaction that adds its reference commits (the blob is placed just before it: no file I/O inside).
+ * transaction that adds its reference commits. A small body (at most INLINE_MAX_BYTES) stays in
+ * memory and that transaction stores its bytes inline: its commit is its only fsync. A larger one
+ * goes to a temp file, fsynced, and is placed in the blob store just before the transaction (no
+ * file I/O inside it).
  */
 import type { Readable } from 'node:stream';
 import type { Db } from '../db/index.js';
@@ -13,6 +16,7 @@ import type { BlobStore, StagedBlob } from '../../storage/index.js';
 import { requireNode, resolveAccess } from './access.js';
 import type { Actor } from './actor.js';
 import { recordOn } from './activity.js';
+import { INLINE_MAX_BYTES } from './blob-bytes.js';
 import type { Clock } from './clock.js';
 import { alreadyExists, DomainError, isOutOfSpace, storageFull } from './errors.js';
 import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
@@ -97,7 +101,7 @@ export class Uploads {
     let staged: StagedBlob;
     try {
       opts.beforeRead?.();
-      staged = await this.blobs.stage(metered(body, ticket, this.inFlight));
+      staged = await this.blobs.stage(metered(body, ticket, this.inFlight), { memoryLimit: INLINE_MAX_BYTES });
     } catch (err) {
       ticket.release();
       throw isOutOfSpace(err) ? storageFull(expected ?? undefined) : err;
@@ -105,7 +109,8 @@ export class Uploads {
     let committed = staged.size; // at most: a replaced file gives back its old size
     try {
       // Before the transaction, which does no file I/O; the GC spares what an upload placed within its grace period.
-      await this.blobs.place(staged);
+      // Bytes staged in memory are stored by the transaction itself (addBlobRef).
+      if (staged.tempPath !== null) await this.blobs.place(staged);
       return await this.db.tx(async (tx) => {
         const now = this.clock.now();
         const folder = await writableFolder(tx, actor, parentId, now);

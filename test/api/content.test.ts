@@ -148,7 +148,7 @@ describe('file content: streaming upload and download', function () {
   });
 
   it('stores identical bytes once (dedup): one blob file and one row with two references', async () => {
-    const body = patternChunk(99, 64 * 1024);
+    const body = patternChunk(99, 256 * 1024); // above the inline limit: a blob file (inline.test.ts: inline blobs)
     const filesBefore = blobFiles(srv.dataDir).length;
     const rowsBefore = (await blobRows(srv)).length;
     const one = await a.upload(u.rootId, 'dup-1.bin', body);

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import sqlite3 from 'sqlite3';
 import { basic, davUser, type DavUser } from '../dav/support.js';
 import { api, type Api } from '../support/http.js';
 import { send, type SendResult } from '../support/send.js';
@@ -21,6 +22,16 @@ function mountTmpfs(dir: string, size: string): string | null {
   if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
   return r.status === 0 ? null : `mount -t tmpfs failed: ${(r.stderr || r.error?.message || '').trim()}`;
+}
+
+/** Mounts a tmpfs on `dir`, or skips the suite saying why. */
+function mountOrSkip(ctx: Mocha.Context, dir: string, size: string): true {
+  const why = mountTmpfs(dir, size);
+  if (why) {
+    console.log(`      skipped: ${why}`);
+    ctx.skip();
+  }
+  return true;
 }
 
 describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
@@ -36,12 +47,7 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
   before(async function () {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-full-'));
     dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-full-db-'));
-    const why = mountTmpfs(dataDir, '2m');
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
-    mounted = true;
+    mounted = mountOrSkip(this, dataDir, '2m');
     srv = await startTestServer({
       env: { DATA_DIR: dataDir, DATABASE_URL: `sqlite:${path.join(dbDir, 'db.sqlite')}` },
     });
@@ -160,5 +166,91 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
     });
     expect(viaDav.status).to.equal(201);
     expect(tempFiles(dataDir)).to.deep.equal([]);
+  });
+});
+
+/**
+ * The database on the full disk too (the default layout: coffer.sqlite in DATA_DIR). A small body is
+ * stored inline by its transaction, so a full disk shows as SQLite failing to grow its WAL: that is
+ * the same 507 as a temp file that cannot grow, and nothing changes.
+ */
+/** Empties the WAL into the database file (from a connection of the test's own: the server's writer checkpoints only between its transactions). */
+function checkpointTruncate(file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const conn = new sqlite3.Database(file, (err) => {
+      if (err) return reject(err);
+      conn.exec('PRAGMA wal_checkpoint(TRUNCATE)', (e) => conn.close(() => (e ? reject(e) : resolve())));
+    });
+  });
+}
+
+describe('a full disk holding the database (small uploads stored inline)', function () {
+  this.timeout(120_000);
+  let dataDir: string;
+  let mounted = false;
+  let srv: TestServer;
+  let u: DavUser;
+  let a: Api;
+  const filler = () => path.join(dataDir, 'filler');
+
+  before(async function () {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-full-db-'));
+    mounted = mountOrSkip(this, dataDir, '4m');
+    srv = await startTestServer({ env: { DATA_DIR: dataDir } });
+    u = await davUser(srv);
+    a = api(srv.url).as(u);
+    await a.upload(u.rootId, 'before.txt', 'stored before the disk filled');
+    const warm = await fetch(`${srv.url}/dav/before.txt`, {
+      headers: { authorization: basic(u.username, u.password) },
+    });
+    expect(warm.status).to.equal(200); // the WebDAV credential is verified (and cached) now, not on a full disk
+    await warm.arrayBuffer();
+    // From here every commit has to grow the WAL: it is empty, and the disk is full.
+    await checkpointTruncate(path.join(dataDir, 'coffer.sqlite'));
+    const fd = fs.openSync(filler(), 'w');
+    try {
+      for (const chunk = Buffer.alloc(64 * 1024); ;) fs.writeSync(fd, chunk);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  after(async () => {
+    try {
+      if (fs.existsSync(dataDir)) fs.rmSync(filler(), { force: true });
+      if (srv) await expectHealthy(srv);
+    } finally {
+      await srv?.close();
+      if (mounted) spawnSync('umount', [dataDir]);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers a small chunked upload 507 through both doors, and stores it once there is room again', async () => {
+    const small = patternChunk(4, 4096);
+    const viaApi = await send(srv.url, {
+      method: 'PUT',
+      path: `/api/folders/${u.rootId}/files/small.bin`,
+      headers: { authorization: `Bearer ${u.token}` },
+      body: small,
+      chunked: true,
+    });
+    expect(viaApi.status, viaApi.text).to.equal(507);
+    expect(JSON.parse(viaApi.text).error.code).to.equal('storage_full');
+    const viaDav = await send(srv.url, {
+      method: 'PUT',
+      path: '/dav/small.bin',
+      headers: { authorization: basic(u.username, u.password) },
+      body: small,
+      chunked: true,
+    });
+    expect(viaDav.status, viaDav.text).to.equal(507);
+    expect(viaDav.text).to.include('<D:error');
+    fs.rmSync(filler());
+    expect((await a.children(u.rootId)).map((n) => n.name)).to.deep.equal(['before.txt']);
+    const stored = await a.upload(u.rootId, 'small.bin', small);
+    expect(stored.size).to.equal(small.length);
   });
 });

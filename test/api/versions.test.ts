@@ -227,12 +227,13 @@ describe('file versions', function () {
   });
 
   it('fsck counts the blobs and bytes that versions hold, and reports a missing version blob', async () => {
-    const file = await a.upload(u.rootId, 'checked.txt', 'only in a version');
+    const versioned = patternChunk(31, 100 * 1024); // above the inline limit: a blob file
+    const file = await a.upload(u.rootId, 'checked.txt', versioned);
     clock.advance(HOUR);
     await overwrite(u.rootId, 'checked.txt', 'current');
     await srv.app.collectGarbage(0);
     await expectFsckClean(srv);
-    const hash = sha256('only in a version');
+    const hash = sha256(versioned);
     const found = blobFiles(srv.dataDir).find((p) => p.endsWith(hash));
     expect(found, 'the version keeps its blob through GC').to.be.a('string');
     const blob = path.join(srv.dataDir, 'blobs', found!);

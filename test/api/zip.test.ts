@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import yauzl from 'yauzl';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { patternChunk, expectHealthy } from '../support/store.js';
+import { INLINE_MAX_BYTES } from '../../server/domain/blob-bytes.js';
+import { bytesPlace, patternChunk, expectHealthy, sha256 } from '../support/store.js';
 
 /** Every entry of a ZIP: name → bytes (folders map to null). */
 async function unzip(buf: Buffer): Promise<Map<string, Buffer | null>> {
@@ -50,6 +51,8 @@ describe('ZIP downloads', function () {
     'Project/src/main.ts': Buffer.from('console.log("hi")\n'),
     'Project/src/lib/util.ts': Buffer.from('export const x = 1;\n'),
     'Project/data/big.bin': patternChunk(5, 3 * 1024 * 1024 + 17),
+    'Project/data/at-limit.bin': patternChunk(6, INLINE_MAX_BYTES), // the largest inline blob
+    'Project/data/past-limit.bin': patternChunk(7, INLINE_MAX_BYTES + 1), // the smallest blob file
     'Project/data/empty.txt': Buffer.alloc(0),
     'Project/ünïcødé 😀/naïve #1.txt': Buffer.from('unicode'),
   };
@@ -99,6 +102,11 @@ describe('ZIP downloads', function () {
   };
 
   it('contains exactly the live files of a folder, with relative paths and contents, and empty folders', async () => {
+    // The folder holds both kinds of blob: small ones inline in the database, larger ones in files.
+    for (const [name, content] of Object.entries(files)) {
+      const want = content.length <= INLINE_MAX_BYTES ? 'inline' : 'file';
+      if (content.length > 0) expect(await bytesPlace(srv, sha256(content)), name).to.equal(want);
+    }
     const { res, entries } = await fetchZip(`/api/nodes/${project.id}/zip`);
     expect(res.headers.get('content-disposition')).to.match(/^attachment;.*filename\*=UTF-8''Project\.zip/);
     const fileNames = [...entries]
@@ -151,7 +159,7 @@ describe('ZIP downloads', function () {
 
   it('cuts the ZIP off (no crash, no complete 200) when a blob file has gone missing', async () => {
     const d = await a.mkdir(u.rootId, 'damaged');
-    const lost = await a.upload(d.id, 'lost.txt', 'this blob file will vanish');
+    const lost = await a.upload(d.id, 'lost.txt', patternChunk(8, 100 * 1024)); // a blob file, not inline
     await a.upload(d.id, 'kept.txt', 'still here');
     fs.renameSync(srv.app.blobs.pathOf(lost.etag), srv.app.blobs.pathOf(lost.etag) + '.away');
     try {

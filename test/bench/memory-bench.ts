@@ -2,7 +2,7 @@
  * `npm run bench:memory`: the server's resident memory while it streams a 1 GiB WebDAV upload and a
  * 1 GiB download at the same time (DESIGN.md §8: under 100 MiB, without giving up throughput).
  * Runs the compiled server in a child process (production mode, as `npm start` would, flags from
- * BENCH_NODE_OPTIONS), samples VmRSS every 20 ms and reads VmHWM, and prints idle RSS, the peak,
+ * BENCH_NODE_OPTIONS, glibc's MALLOC_* variables passed through), samples VmRSS every 20 ms and reads VmHWM, and prints idle RSS, the peak,
  * and both transfer rates. BENCH_MIB changes the size (default 1024).
  */
 import { randomBytes } from 'node:crypto';
@@ -72,10 +72,16 @@ function get(url: string): Promise<{ seconds: number; bytes: number }> {
 
 async function main() {
   const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? '';
+  // glibc's malloc tunables (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, …) reach the server as given.
+  const arenas = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))) as Record<
+    string,
+    string
+  >;
   const server = await startCompiledServer({
     ADMIN_PASSWORD: 'bench-admin-password',
     NODE_OPTIONS: nodeOptions,
     DEFAULT_QUOTA: '100GiB',
+    ...arenas,
   });
   try {
     const admin = await fetch(`${server.url}/api/auth/login`, {
@@ -105,7 +111,11 @@ async function main() {
     const hwm = status(server.pid).hwm;
     const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
     console.log(
-      `\nmemory benchmark: ${SIZE_MIB} MiB up and ${SIZE_MIB} MiB down at once over WebDAV (node options: ${nodeOptions || 'none'})\n`,
+      `\nmemory benchmark: ${SIZE_MIB} MiB up and ${SIZE_MIB} MiB down at once over WebDAV (node options: ${nodeOptions || 'none'}${Object.entries(
+        arenas,
+      )
+        .map(([k, v]) => `, ${k}=${v}`)
+        .join('')})\n`,
     );
     console.log('| idle RSS | peak RSS (sampled) | VmHWM | upload | download |');
     console.log('|---:|---:|---:|---:|---:|');

@@ -6,6 +6,9 @@ import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { blobFiles, blobRows, expectFsckClean, expectHealthy, patternChunk, sha256 } from '../support/store.js';
 
+/** Above the inline limit (64 KiB): these bytes go to a blob file. */
+const FILE = 80 * 1024;
+
 describe('blob garbage collection (domain, on a real server)', function () {
   this.timeout(60_000);
   let srv: TestServer;
@@ -30,9 +33,9 @@ describe('blob garbage collection (domain, on a real server)', function () {
   }
 
   it('keeps a released blob during the grace period and removes row and file after it', async () => {
-    const old = patternChunk(1, 5000);
+    const old = patternChunk(1, FILE);
     await a.upload(u.rootId, 'v.bin', old);
-    await replaceForgetting('v.bin', patternChunk(2, 5000));
+    await replaceForgetting('v.bin', patternChunk(2, FILE));
     expect(await row(sha256(old))).to.include({ ref_count: 0 });
     const kept = await srv.app.collectGarbage(60_000);
     expect(kept.blobsRemoved).to.equal(0);
@@ -44,7 +47,7 @@ describe('blob garbage collection (domain, on a real server)', function () {
   });
 
   it('a blob that regains a reference before GC is kept', async () => {
-    const bytes = patternChunk(3, 4000);
+    const bytes = patternChunk(3, 4000); // inline
     await a.upload(u.rootId, 'w.bin', bytes);
     await replaceForgetting('w.bin', 'other'); // released
     const again = await a.upload(u.rootId, 'w2.bin', bytes); // dedups onto it again
@@ -83,7 +86,7 @@ describe('blob garbage collection (domain, on a real server)', function () {
   }
 
   it('never deletes a blob that a concurrent upload dedups onto (GC racing uploads)', async () => {
-    const bytes = patternChunk(4, 64 * 1024);
+    const bytes = patternChunk(4, FILE);
     for (let i = 0; i < 8; i++) {
       await a.upload(u.rootId, `race-${i}.bin`, bytes);
       await replaceForgetting(`race-${i}.bin`, `replaced ${i}`); // bytes now unreferenced
@@ -111,7 +114,7 @@ describe('blob garbage collection (domain, on a real server)', function () {
     // An upload places its blob (here: dedups onto the released one, refreshing its mtime) before the
     // transaction that takes the reference. Between the two, the collector must leave it alone
     // although its row is unreferenced and was released long ago.
-    const bytes = patternChunk(5, 8000);
+    const bytes = patternChunk(5, FILE);
     await a.upload(u.rootId, 'pending.bin', bytes);
     await replaceForgetting('pending.bin', 'other');
     await age(sha256(bytes));

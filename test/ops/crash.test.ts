@@ -1,6 +1,7 @@
 /**
  * kill -9 in the middle of uploads: the compiled server is killed while 20 uploads (WebDAV and API
- * PUTs, 4 KiB to 6 MiB, new files and overwrites) are in flight, then restarted on the same data:
+ * PUTs, 4 KiB to 6 MiB, new files and overwrites; small ones stored inline in the database, the
+ * others in blob files) are in flight, then restarted on the same data:
  *  - every upload answered 2xx is there, byte for byte;
  *  - an upload whose body never arrived whole is not visible, and a file it was overwriting keeps
  *    its old content;
@@ -8,7 +9,11 @@
  *    complete (it was committed before the kill: by design, commit comes before the answer);
  *  - `npm run fsck` finds the store clean (blobs, reference counts, used_bytes) and used_bytes is
  *    the exact sum of what is visible.
- * The kill point is made deterministic by the test holding back the end of some bodies.
+ * The kill point is made deterministic by the test holding back the end of some bodies: a held
+ * upload sends `Expect: 100-continue` and half its body once the server has said `100 Continue`
+ * (it is then reading the body: into memory for an inline-sized one, into its temp file otherwise).
+ * After the restart every stored content is checked to be where its size says: inline in the
+ * database up to INLINE_MAX_BYTES, in a blob file above.
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +22,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../config/index.js';
+import { openDb } from '../../server/db/index.js';
+import { INLINE_MAX_BYTES } from '../../server/domain/blob-bytes.js';
 import { login } from '../support/server.js';
 import { MiB, patternChunk, sha256, eventually } from '../support/store.js';
 import { cleanEnv, ensureBuild, ROOT, run, serverEnv, waitForHealth, type Proc } from './support.js';
@@ -36,6 +43,7 @@ interface Plan {
   overwrite?: boolean;
 }
 
+// Inline (≤ 64 KiB) and on-disk sizes in every phase, at the limit too; overwrites across the two kinds.
 const PLANS: Plan[] = [
   { name: 'dav-4k.bin', door: 'dav', size: 4 * KiB, phase: 'complete' },
   { name: 'dav-16k.bin', door: 'dav', size: 16 * KiB, phase: 'complete' },
@@ -55,7 +63,7 @@ const PLANS: Plan[] = [
   { name: 'dav-race-64k.bin', door: 'dav', size: 64 * KiB, phase: 'race' },
   { name: 'api-race-4k.bin', door: 'api', size: 4 * KiB, phase: 'race' },
   { name: 'api-race-512k.bin', door: 'api', size: 512 * KiB, phase: 'race' },
-  { name: 'dav-16k.bin', door: 'dav', size: 20 * KiB, phase: 'race', overwrite: true },
+  { name: 'dav-16k.bin', door: 'dav', size: 80 * KiB, phase: 'race', overwrite: true },
   { name: 'api-4k.bin', door: 'api', size: 6 * KiB, phase: 'race', overwrite: true },
 ];
 
@@ -64,6 +72,8 @@ interface Flight {
   bytes: Buffer;
   /** The status, or the error when the connection died before an answer. */
   outcome: Promise<number | Error>;
+  /** A held upload: resolves once the server said `100 Continue` and half the body was handed to the socket. */
+  receiving: Promise<void>;
 }
 
 interface Who {
@@ -89,6 +99,7 @@ function send(url: string, who: Who, plan: Plan, bytes: Buffer): Flight {
       authorization: plan.door === 'dav' ? who.basic : `Bearer ${who.token}`,
       'content-length': String(bytes.length),
       'content-type': 'application/octet-stream',
+      ...(plan.phase === 'hold' ? { expect: '100-continue' } : {}),
     },
   });
   const outcome = new Promise<number | Error>((resolve) => {
@@ -99,9 +110,14 @@ function send(url: string, who: Who, plan: Plan, bytes: Buffer): Flight {
     });
     req.once('error', resolve);
   });
-  if (plan.phase === 'hold') req.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
-  else req.end(bytes);
-  return { plan, bytes, outcome };
+  let receiving = Promise.resolve();
+  if (plan.phase === 'hold') {
+    receiving = new Promise((resolve) =>
+      req.once('continue', () => req.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => resolve())),
+    );
+    req.flushHeaders();
+  } else req.end(bytes);
+  return { plan, bytes, outcome, receiving };
 }
 
 const partFiles = (dataDir: string) =>
@@ -165,11 +181,15 @@ describe('kill -9 during uploads (the compiled server)', function () {
         const answered = await Promise.all(flights.map((f) => f.outcome));
         expect(answered, 'the complete uploads').to.deep.equal(complete.map(() => 201));
         for (const { plan, i } of held) flights.push(send(first.url, who, plan, bytesOf(plan, i)));
-        const heldBytes = held.reduce((sum, { plan }) => sum + Math.floor(plan.size / 2), 0);
+        await Promise.all(flights.map((f) => f.receiving));
+        // Half of an inline-sized body stays in memory (below the limit); the others are in temp files.
+        const spilled = held.filter(({ plan }) => Math.floor(plan.size / 2) > INLINE_MAX_BYTES);
+        expect(spilled.length, 'held uploads of both kinds').to.be.within(1, held.length - 1);
+        const heldBytes = spilled.reduce((sum, { plan }) => sum + Math.floor(plan.size / 2), 0);
         await eventually(
           () => {
             const parts = partFiles(dataDir);
-            return parts.length === held.length && parts.reduce((a, b) => a + b, 0) === heldBytes;
+            return parts.length === spilled.length && parts.reduce((a, b) => a + b, 0) === heldBytes;
           },
           30_000,
           'the held bodies to reach the server',
@@ -238,8 +258,28 @@ describe('kill -9 during uploads (the compiled server)', function () {
         const fsck = spawnSync(process.execPath, ['dist/server/fsck.js'], { cwd: ROOT, env, encoding: 'utf8' });
         expect(fsck.status, `fsck:\n${fsck.stdout}${fsck.stderr}`).to.equal(0);
         expect(fsck.stdout).to.match(/clean: no problems found/);
+
+        // Each content is where its size puts it: inline in the database, or in a blob file.
+        const db = await openDb(path.join(dataDir, 'coffer.sqlite'), { readers: 1 });
+        const kinds = { inline: 0, file: 0 };
+        try {
+          for (const [name, b] of expected) {
+            const hash = sha256(b);
+            const inline = (await db.get('SELECT 1 AS x FROM inline_blobs WHERE hash = $hash', { hash })) !== undefined;
+            const file = fs.existsSync(path.join(dataDir, 'blobs', hash.slice(0, 2), hash.slice(2, 4), hash));
+            const want = b.length <= INLINE_MAX_BYTES ? 'inline' : 'file';
+            expect(inline ? (file ? 'both' : 'inline') : file ? 'file' : 'none', name).to.equal(want);
+            kinds[want]++;
+          }
+        } finally {
+          await db.close();
+        }
+        // Whatever the racers did: dav-4k, api-32k and api-4k (4 or 6 KiB) are inline; dav-1m, dav-3m, api-256k, api-5m are not.
+        expect(kinds.inline, 'inline files after the restart').to.be.at.least(3);
+        expect(kinds.file, 'blob files after the restart').to.be.at.least(4);
         console.log(
           `      (${durability}: ${outcomes.filter((o) => !(o instanceof Error)).length} answered, ` +
+            `${kinds.inline} inline and ${kinds.file} in blob files after the restart, ` +
             `${lostAnswer.length} committed without an answer${lostAnswer.length ? `: ${lostAnswer.join(', ')}` : ''})`,
         );
       } finally {

@@ -34,6 +34,13 @@ export async function blobRows(srv: TestServer): Promise<{ hash: string; ref_cou
   return rows.map((r) => ({ hash: r.hash, ref_count: Number(r.ref_count), size: Number(r.size) }));
 }
 
+/** Where a blob's bytes are: in the database (inline_blobs), in a blob file, both (a file left to the GC) or nowhere. */
+export async function bytesPlace(srv: TestServer, hash: string): Promise<'inline' | 'file' | 'both' | 'none'> {
+  const inline = (await srv.app.db.get('SELECT 1 AS x FROM inline_blobs WHERE hash = $hash', { hash })) !== undefined;
+  const file = fs.existsSync(srv.app.blobs.pathOf(hash));
+  return inline ? (file ? 'both' : 'inline') : file ? 'file' : 'none';
+}
+
 export async function usedBytes(srv: TestServer, userId: string): Promise<number> {
   const r = await srv.app.db.get<{ used_bytes: unknown }>('SELECT used_bytes FROM users WHERE id = $id', {
     id: userId,

@@ -17,21 +17,28 @@ const ZipQuery = z.object({
 });
 
 /** Opens an entry's bytes only when archiver gets to it, so a 10,000-file folder holds one file open at a time. */
-function lazyEntry(open: () => Readable, onError: (err: Error) => void): Readable {
+function lazyEntry(open: () => Promise<Readable>, onError: (err: Error) => void): Readable {
   let source: Readable | undefined;
+  let opening = false;
+  // Not out.destroy(err): nobody listens for errors on an entry stream, so that would be uncaught.
+  const fail = (err: Error) => {
+    onError(err);
+    out.destroy();
+  };
   const out = new Readable({
     read() {
       if (source) return void source.resume();
-      source = open();
-      source.on('data', (chunk) => {
-        if (!out.push(chunk)) source!.pause();
-      });
-      source.on('end', () => out.push(null));
-      // Not out.destroy(err): nobody listens for errors on an entry stream, so that would be uncaught.
-      source.on('error', (err) => {
-        onError(err);
-        out.destroy();
-      });
+      if (opening) return;
+      opening = true;
+      open().then((opened) => {
+        source = opened;
+        if (out.destroyed) return void source.destroy();
+        source.on('data', (chunk) => {
+          if (!out.push(chunk)) source!.pause();
+        });
+        source.on('end', () => out.push(null));
+        source.on('error', fail);
+      }, fail);
     },
     destroy(err, cb) {
       source?.destroy();

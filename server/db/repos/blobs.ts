@@ -1,10 +1,12 @@
 /**
  * Blob rows: one per distinct content (sha256), with its other checksums and a reference count —
  * the nodes and versions that show it. References move in the transaction that adds or drops what
- * holds them, each change one statement however many references it moves.
+ * holds them, each change one statement however many references it moves. The bytes of a small
+ * blob live in `inline_blobs` (010-inline-blobs.ts says why a side table); the others in the blob
+ * store. Deleting a row deletes its inline bytes (ON DELETE CASCADE).
  */
 import { jsonRows, perDialect, type Dialect } from '../dialect.js';
-import { num, type Q } from '../index.js';
+import { bool, num, numOrNull, type Q } from '../index.js';
 import { liveSubtreeCte } from './nodes.js';
 
 export interface NewBlob {
@@ -12,15 +14,32 @@ export interface NewBlob {
   sha1: string;
   md5: string;
   size: number;
+  /** The bytes themselves, for a blob stored inline; null or absent when they are in the blob store. */
+  bytes?: Buffer | null;
 }
 
-/** Adds `count` references to a blob, creating its row the first time its content is stored. */
+/**
+ * Adds `count` references to a blob, creating its row (and its inline bytes) the first time its
+ * content is stored. Inline bytes given for a hash whose bytes are in the blob store are kept too:
+ * from then on the blob reads from the database, and its file is left to the GC's orphan sweep.
+ */
 export async function addBlobRef(tx: Q, blob: NewBlob, now: number, count = 1): Promise<void> {
   await tx.run(
     `INSERT INTO blobs (hash, sha1, md5, size, ref_count, created_at) VALUES ($hash, $sha1, $md5, $size, $count, $now)
      ON CONFLICT (hash) DO UPDATE SET ref_count = blobs.ref_count + $count, released_at = NULL`,
     { hash: blob.hash, sha1: blob.sha1, md5: blob.md5, size: blob.size, count, now },
   );
+  if (blob.bytes) {
+    await tx.run('INSERT INTO inline_blobs (hash, bytes) VALUES ($hash, $bytes) ON CONFLICT (hash) DO NOTHING', {
+      hash: blob.hash,
+      bytes: blob.bytes,
+    });
+  }
+}
+
+/** A blob's bytes when they are stored inline; undefined when they are in the blob store. */
+export async function inlineBytes(q: Q, hash: string): Promise<Buffer | undefined> {
+  return (await q.get<{ bytes: Buffer }>('SELECT bytes FROM inline_blobs WHERE hash = $hash', { hash }))?.bytes;
 }
 
 // `refs(hash, n)`: how many references each hash gains or loses; the UPDATE applies them all at once.
@@ -76,17 +95,38 @@ export async function blobChecksums(q: Q, hash: string): Promise<{ sha1: string;
   return q.get<{ sha1: string; md5: string }>('SELECT sha1, md5 FROM blobs WHERE hash = $hash', { hash });
 }
 
+/** A blob's checksums and, in the same query, its bytes when they are inline (null when they are not). */
+export async function blobChecksumsAndInlineBytes(
+  q: Q,
+  hash: string,
+): Promise<{ sha1: string; md5: string; bytes: Buffer | null } | undefined> {
+  const r = await q.get<{ sha1: string; md5: string; bytes: Buffer | null }>(
+    'SELECT b.sha1, b.md5, i.bytes FROM blobs b LEFT JOIN inline_blobs i ON i.hash = b.hash WHERE b.hash = $hash',
+    { hash },
+  );
+  return r && { sha1: r.sha1, md5: r.md5, bytes: r.bytes ?? null };
+}
+
 // ── garbage collection and fsck ──────────────────────────────────────────────────────────
 
-/** Blobs without references, released before `cutoff` (or never referenced), at most `limit`. */
-/** Unreferenced blobs released before `cutoff`, in hash order after `after` (a page of the GC's walk). */
-export async function unreferencedBlobs(q: Q, cutoff: number, after: string, limit: number): Promise<string[]> {
-  const rows = await q.all<{ hash: string }>(
-    `SELECT hash FROM blobs WHERE ref_count = 0 AND (released_at IS NULL OR released_at <= $cutoff) AND hash > $after
-     ORDER BY hash LIMIT $limit`,
+/**
+ * Unreferenced blobs released before `cutoff` (or never referenced), in hash order after `after` (a
+ * page of the GC's walk), each saying whether its bytes are inline.
+ */
+export async function unreferencedBlobs(
+  q: Q,
+  cutoff: number,
+  after: string,
+  limit: number,
+): Promise<{ hash: string; inline: boolean }[]> {
+  const rows = await q.all<{ hash: string; inline: unknown }>(
+    `SELECT b.hash, CASE WHEN i.hash IS NULL THEN 0 ELSE 1 END AS inline
+     FROM blobs b LEFT JOIN inline_blobs i ON i.hash = b.hash
+     WHERE b.ref_count = 0 AND (b.released_at IS NULL OR b.released_at <= $cutoff) AND b.hash > $after
+     ORDER BY b.hash LIMIT $limit`,
     { cutoff, after, limit },
   );
-  return rows.map((r) => r.hash);
+  return rows.map((r) => ({ hash: r.hash, inline: bool(r.inline) }));
 }
 
 /** Deletes a blob row if it still has no references; 1 when it did. */
@@ -94,13 +134,31 @@ export async function deleteUnreferencedBlob(tx: Q, hash: string): Promise<numbe
   return tx.run('DELETE FROM blobs WHERE hash = $hash AND ref_count = 0', { hash });
 }
 
-export async function blobRowExists(q: Q, hash: string): Promise<boolean> {
-  return (await q.get('SELECT 1 AS r FROM blobs WHERE hash = $hash', { hash })) !== undefined;
+/** True when a blob file under this hash holds bytes the database needs: its row exists and is not inline. */
+export async function blobFileNeeded(q: Q, hash: string): Promise<boolean> {
+  const sql = `SELECT 1 AS r FROM blobs b WHERE b.hash = $hash
+     AND NOT EXISTS (SELECT 1 FROM inline_blobs i WHERE i.hash = b.hash)`;
+  return (await q.get(sql, { hash })) !== undefined;
 }
 
-export async function allBlobs(q: Q): Promise<{ hash: string; size: number; refCount: number }[]> {
-  const rows = await q.all<{ hash: string; size: unknown; ref_count: unknown }>(
-    'SELECT hash, size, ref_count FROM blobs',
+export interface BlobListing {
+  hash: string;
+  size: number;
+  refCount: number;
+  /** The length of its inline bytes; null when its bytes are in the blob store. */
+  inlineSize: number | null;
+}
+
+/** Every blob row (fsck). `length()` of a BLOB reads its length from the record, not its overflow pages. */
+export async function allBlobs(q: Q): Promise<BlobListing[]> {
+  const rows = await q.all<{ hash: string; size: unknown; ref_count: unknown; inline_size: unknown }>(
+    `SELECT b.hash, b.size, b.ref_count, length(i.bytes) AS inline_size
+     FROM blobs b LEFT JOIN inline_blobs i ON i.hash = b.hash`,
   );
-  return rows.map((r) => ({ hash: r.hash, size: num(r.size), refCount: num(r.ref_count) }));
+  return rows.map((r) => ({
+    hash: r.hash,
+    size: num(r.size),
+    refCount: num(r.ref_count),
+    inlineSize: numOrNull(r.inline_size),
+  }));
 }

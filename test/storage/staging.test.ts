@@ -1,0 +1,75 @@
+/**
+ * Staging with a memory limit (storage/local-disk.ts): a body that ends within the limit comes back
+ * in memory and creates no file; one that passes it is written to the temp file from that moment,
+ * holding no more than the limit in memory; a failed body leaves nothing behind either way.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { expect } from 'chai';
+import { LocalDiskBlobStore } from '../../storage/index.js';
+import { patternChunk, sha256 } from '../support/store.js';
+
+const LIMIT = 5000;
+
+/** A body in chunks of 700 bytes; `failAfter` bytes in, it errors instead of ending. */
+function body(bytes: Buffer, failAfter?: number): Readable {
+  let at = 0;
+  return new Readable({
+    read() {
+      if (failAfter !== undefined && at >= failAfter) return void this.destroy(new Error('client went away'));
+      if (at >= bytes.length) return void this.push(null);
+      this.push(bytes.subarray(at, (at += 700)));
+    },
+  });
+}
+
+describe('staging a blob with a memory limit (LocalDiskBlobStore.stage)', () => {
+  let root: string;
+  let store: LocalDiskBlobStore;
+  const tmp = () => fs.readdirSync(path.join(root, 'tmp'));
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-staging-'));
+    store = new LocalDiskBlobStore(root);
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('keeps a body of up to the limit in memory, with its checksums, and creates no file', async () => {
+    for (const size of [0, 1, LIMIT - 1, LIMIT]) {
+      const bytes = patternChunk(size + 1, size);
+      const staged = await store.stage(body(bytes), { memoryLimit: LIMIT });
+      expect(staged.tempPath, `${size}`).to.equal(null);
+      expect(staged.bytes!.equals(bytes), `${size}`).to.equal(true);
+      expect(staged).to.include({ size, hash: sha256(bytes) });
+      expect(tmp()).to.deep.equal([]);
+    }
+  });
+
+  it('writes a body past the limit to the temp file, all of it, and places it in the store', async () => {
+    const bytes = patternChunk(7, LIMIT + 1);
+    const staged = await store.stage(body(bytes), { memoryLimit: LIMIT });
+    if (staged.tempPath === null) throw new Error('a body past the limit must go to a temp file');
+    expect(staged.bytes).to.equal(null);
+    expect(fs.readFileSync(staged.tempPath).equals(bytes)).to.equal(true);
+    await store.place(staged);
+    expect(fs.readFileSync(store.pathOf(sha256(bytes))).equals(bytes)).to.equal(true);
+    expect(tmp()).to.deep.equal([]);
+  });
+
+  it('without a limit, writes even an empty body to a file (as before)', async () => {
+    const staged = await store.stage(body(Buffer.alloc(0)));
+    expect(fs.statSync(staged.tempPath).size).to.equal(0);
+    await store.discard(staged);
+    expect(tmp()).to.deep.equal([]);
+  });
+
+  it('leaves nothing behind when the body fails, in memory or after the spill', async () => {
+    for (const failAfter of [2100, LIMIT + 2000]) {
+      let err: unknown;
+      await store.stage(body(patternChunk(9, 3 * LIMIT), failAfter), { memoryLimit: LIMIT }).catch((e) => (err = e));
+      expect((err as Error)?.message, `${failAfter}`).to.equal('client went away');
+      expect(tmp(), `${failAfter}`).to.deep.equal([]);
+    }
+  });
+});

@@ -75,8 +75,10 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     };
     // The credential's user is read with the request's own path, in one query (namespace.lookup).
     const details = method === 'PROPFIND';
+    // A small file's bytes come with the path for a GET that will likely send them (not a revalidation).
+    const bytes = method === 'GET' && header(req, 'if-none-match') === undefined;
     const lookup = await auth.authenticate(header(req, 'authorization'), origin, (claim) =>
-      deps.namespace.lookup(claim, names, { details }),
+      deps.namespace.lookup(claim, names, { details, bytes }),
     );
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);

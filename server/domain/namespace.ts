@@ -26,8 +26,11 @@ import { propertiesOf, type DeadProperty } from './properties.js';
 import { asSharedRoot, SHARED_FOLDER_ID, SHARED_FOLDER_NAME, sharedFolderNode, sharedRoots } from './shared-folder.js';
 import type { NodeRow, UserRow } from './types.js';
 
-/** A node as the namespace shows it: with its blob's SHA-1 and MD5 (what sync clients compare). */
-export type NamespaceNode = ChecksummedNode;
+/**
+ * A node as the namespace shows it: with its blob's SHA-1 and MD5 (what sync clients compare); the
+ * target of a GET also carries its inline bytes (null: they are in the blob store).
+ */
+export type NamespaceNode = ChecksummedNode & { inlineBytes?: Buffer | null };
 export type NamespaceSubtreeNode = ChecksummedSubtreeNode;
 
 /** True when a path segment names this stored name: the same text after NFC, case included. */
@@ -76,7 +79,7 @@ export class Namespace {
    * the caller checks the credential again. With `details`, the target's dead properties and
    * whether any lock can apply to it come with it (what PROPFIND needs).
    */
-  async lookup(claim: Claim, names: string[], opts: { details: boolean }): Promise<Lookup | null> {
+  async lookup(claim: Claim, names: string[], opts: { details: boolean; bytes?: boolean }): Promise<Lookup | null> {
     const now = this.clock.now();
     const walk = (rootId: string, below: string[]) =>
       walkAs(this.db, {
@@ -84,12 +87,17 @@ export class Namespace {
         rootId,
         nameKeys: below.map(nameKey),
         details: opts.details,
+        bytes: opts.bytes,
         now,
       });
-    const details = (w: WalkAs | undefined, chain: NamespaceNode[], whole: number) =>
-      opts.details && w && chain.length === whole
+    const details = (w: WalkAs | undefined, chain: NamespaceNode[], whole: number) => {
+      if (!w || chain.length !== whole) return {};
+      // The target's inline bytes ride on its node to Content.openContent (NodeWithBytes), saving its query.
+      if (w.inlineBytes !== undefined) chain[whole - 1]!.inlineBytes = w.inlineBytes;
+      return opts.details
         ? { properties: w.properties.map(({ nodeId: _, ...p }) => p), ownerHasLocks: w.ownerLocked }
         : {};
+    };
 
     if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!)) {
       const w = await walk(claim.rootId, names);

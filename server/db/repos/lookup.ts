@@ -7,7 +7,7 @@
  * and node-sqlite3 builds every value of a row with a fresh key string, which cost a small request
  * more CPU than SQLite took to find them (dialect.ts, `jsonObject`).
  */
-import { jsonArray, jsonArrayOf, jsonObject, jsonValue, perDialect, type Dialect } from '../dialect.js';
+import { hexText, jsonArray, jsonArrayOf, jsonObject, jsonValue, perDialect, type Dialect } from '../dialect.js';
 import { bool, type Q } from '../index.js';
 import type { ChecksummedNode, UserRow } from '../rows.js';
 import { NODE_COLS } from './nodes.js';
@@ -55,6 +55,15 @@ const detailFields = (d: Dialect, id: string, owner: string, when: string): Fiel
 };
 
 /**
+ * With `$bytes = 1`, the bytes of blob `hash` as hex text when they are stored inline (null when they
+ * are in the blob store): a GET of a small file then reads them with its path, not in a second query.
+ */
+const inlineField = (d: Dialect, hash: string): Field => [
+  'inline',
+  `CASE WHEN $bytes = 1 THEN (SELECT ${hexText('i.bytes')(d)} FROM inline_blobs i WHERE i.hash = ${hash}) END`,
+];
+
+/**
  * Paths of up to this many names are walked with one join per name (a statement text per depth,
  * each prepared once): a quarter cheaper than the recursive walk, which takes deeper paths.
  */
@@ -76,22 +85,24 @@ const flatWalkSql = Array.from({ length: FLAT_DEPTH + 1 }, (_, depth) =>
       ['user', jsonObject(USER_FIELDS)(d)],
       ['chain', chain],
       ...detailFields(d, `n${depth}.id`, `n${depth}.owner_id`, '$detail = 1'),
+      inlineField(d, `n${depth}.content_hash`),
     ])(d)} AS doc
      FROM users u ${joins.join('\n')} WHERE u.id = $userId`;
   }),
 );
 
-// Deeper paths: the recursive walk (paths.ts), the node at depth $detail with its details.
+// Deeper paths: the recursive walk (paths.ts); the node at depth $depth (the target) with its details.
 const recursiveWalkSql = perDialect((d) => {
   const chain = `(SELECT ${jsonArrayOf(jsonObject(NODE_FIELDS)(d), 'walk.depth')(d)}
        FROM walk CROSS JOIN nodes n ON n.id = walk.id LEFT JOIN blobs b ON b.hash = n.content_hash)`;
   const target = (field: string) =>
-    `(SELECT ${field} FROM walk CROSS JOIN nodes t ON t.id = walk.id WHERE walk.depth = $detail)`;
+    `(SELECT ${field} FROM walk CROSS JOIN nodes t ON t.id = walk.id WHERE walk.depth = $depth)`;
   return `WITH RECURSIVE ${walkCte(d)}
      SELECT ${jsonObject([
        ['user', userJson(d)],
        ['chain', jsonValue(chain)(d)],
-       ...detailFields(d, target('t.id'), target('t.owner_id'), '$detail >= 0'),
+       ...detailFields(d, target('t.id'), target('t.owner_id'), '$detail = 1'),
+       inlineField(d, target('t.content_hash')),
      ])(d)} AS doc`;
 });
 
@@ -104,6 +115,8 @@ export interface WalkAs {
   properties: PropertyRow[];
   /** With `details`, when the whole path exists: whether the target's owner holds any unexpired lock. */
   ownerLocked: boolean;
+  /** With `bytes`, when the whole path exists: the target's inline bytes, or null when it has none. */
+  inlineBytes?: Buffer | null;
 }
 
 interface WalkDoc {
@@ -111,27 +124,34 @@ interface WalkDoc {
   chain: (RawChecksummed | null)[];
   properties: { namespace: string; name: string; value: string }[] | null;
   owner_locked: unknown;
+  inline: string | null;
 }
 
 /**
  * The name keys walked down from `rootId` with the row of user `userId` (undefined when there is no
  * such user), and with `details` the dead properties of the node the whole path names and whether
- * its owner holds any lock: all a small WebDAV request reads.
+ * its owner holds any lock, with `bytes` the bytes of its content when they are inline: all a small
+ * WebDAV request reads.
  */
 export async function walkAs(
   q: Q,
-  a: { userId: string; rootId: string; nameKeys: string[]; details: boolean; now: number },
+  a: { userId: string; rootId: string; nameKeys: string[]; details: boolean; bytes?: boolean; now: number },
 ): Promise<WalkAs | undefined> {
   const depth = a.nameKeys.length;
-  const params: Record<string, unknown> = { userId: a.userId, rootId: a.rootId, now: a.now };
+  const params: Record<string, unknown> = {
+    userId: a.userId,
+    rootId: a.rootId,
+    now: a.now,
+    detail: a.details ? 1 : 0,
+    bytes: a.bytes ? 1 : 0,
+  };
   let sql: string;
   if (depth <= FLAT_DEPTH) {
     sql = flatWalkSql[depth]!(q);
-    params.detail = a.details ? 1 : 0;
     a.nameKeys.forEach((k, i) => (params[`k${i + 1}`] = k));
   } else {
     sql = recursiveWalkSql(q);
-    params.detail = a.details ? depth : -1;
+    params.depth = depth;
     params.keys = JSON.stringify(a.nameKeys);
   }
   const row = await q.get<{ doc: string }>(sql, params);
@@ -139,8 +159,10 @@ export async function walkAs(
   if (!doc?.user) return undefined;
   const end = doc.chain.indexOf(null);
   const chain = (end < 0 ? doc.chain : doc.chain.slice(0, end)) as RawChecksummed[];
-  const target = a.details && chain.length === depth + 1 ? chain[depth]! : undefined;
+  const whole = chain.length === depth + 1;
+  const target = a.details && whole ? chain[depth]! : undefined;
   return {
+    ...(a.bytes && whole ? { inlineBytes: doc.inline === null ? null : Buffer.from(doc.inline, 'hex') } : {}),
     user: toUser(doc.user),
     chain: chain.map(toChecksummed),
     properties: target ? (doc.properties ?? []).map((p) => ({ nodeId: target.id, ...p })) : [],

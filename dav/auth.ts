@@ -5,7 +5,10 @@
  * keeps is a claim (user, token_version: credentials.ts), not the user: each request's first query
  * reads the user row with the path and checks the claim against it, so a password change, a disable
  * or a role change made through any instance shows on the very next request, at no query of its own.
- * Failed attempts always go through Accounts.verifyCredentials, which throttles them.
+ * Failed attempts always go through Accounts.verifyCredentials, which throttles them. When a cached
+ * credential expires, the requests that find it expired share one check: a client keeps 8 requests
+ * in flight, and 8 bcrypt checks at once held some of them past 2 s (bench:dav, a wrk timeout).
+ * Only a credential that was good before is shared this way, so guesses are each still counted.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Origin } from '../server/domain/actor.js';
@@ -26,6 +29,8 @@ export type ReadAs<T> = (claim: Claim) => Promise<T | null>;
 export class DavAuth {
   private readonly key = randomBytes(32);
   private readonly cache = new Map<string, Entry>();
+  /** Checks of credentials found expired in the cache, by digest, for the requests that arrive meanwhile. */
+  private readonly rechecks = new Map<string, Promise<Claim>>();
 
   constructor(
     private readonly accounts: Accounts,
@@ -50,8 +55,17 @@ export class DavAuth {
       const found = await read(hit.claim);
       if (found !== null) return found;
     }
-    if (hit) this.cache.delete(digest);
+    let recheck = this.rechecks.get(digest);
+    if (!recheck && hit) {
+      this.cache.delete(digest);
+      recheck = this.check(digest, value, origin).finally(() => this.rechecks.delete(digest));
+      this.rechecks.set(digest, recheck);
+    }
+    return this.readAs(await (recheck ?? this.check(digest, value, origin)), read);
+  }
 
+  /** The full check of Basic credentials (bcrypt, throttled); caches the claim when they are good. */
+  private async check(digest: string, value: string, origin: Origin): Promise<Claim> {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw unauthenticated('Malformed Basic credentials');
@@ -59,7 +73,7 @@ export class DavAuth {
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     const claim = claimOf(user);
     this.cache.set(digest, { claim, expiresAt: Date.now() + this.ttlMs });
-    return this.readAs(claim, read);
+    return claim;
   }
 
   /** `read` for a claim just checked in full (a change in between is a failed check). */

@@ -248,3 +248,53 @@ describe('WebDAV: HEAD and conditional GETs answer from the metadata (ETag = con
     srv.errors.length = 0;
   });
 });
+
+describe('WebDAV: an expired cached credential is checked once for the requests that find it expired', () => {
+  let srv: TestServer;
+  let alice: TestUser;
+
+  before(async () => {
+    srv = await startTestServer({ env: { DAV_AUTH_CACHE_TTL: '1s' } });
+    alice = await createUser(srv, { prefix: 'alice' });
+  });
+  after(() => srv.close());
+
+  /** Statements the server ran for `n` PROPFINDs sent at once, each answered 207. */
+  async function statementsFor(n: number, auth = basic(alice.username, alice.password)): Promise<number> {
+    const before = srv.app.db.stats().statements;
+    const all = await Promise.all(Array.from({ length: n }, () => propfind(auth)));
+    for (const r of all) {
+      await r.arrayBuffer();
+      expect(r.status).to.equal(207);
+    }
+    return srv.app.db.stats().statements - before;
+  }
+  const propfind = (auth: string) => new Dav(srv.url, auth).request('PROPFIND', '/dav/', { headers: { depth: '0' } });
+  const expire = () => new Promise((r) => setTimeout(r, 1100)); // past DAV_AUTH_CACHE_TTL: not a timing assertion
+
+  it('eight requests at once after the expiry cost one full check (bcrypt, throttle) plus their lookups', async () => {
+    await statementsFor(1);
+    await expire();
+    const alone = await statementsFor(1); // the full check, then the lookup
+    expect(await statementsFor(1)).to.equal(1); // cached again
+    await expire();
+    // Before: eight full checks (and eight bcrypts) at once, which held a client's requests past 2 s.
+    expect(await statementsFor(8)).to.equal(alone + 7);
+  });
+
+  it('wrong passwords sent at once are still each checked and counted', async () => {
+    const wrong = basic(alice.username, 'not-the-password');
+    const res = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        propfind(wrong).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        }),
+      ),
+    );
+    expect(res).to.deep.equal([401, 401, 401, 401]);
+    const failed = await api(srv.url).as(alice).get('/api/activity?action=auth.login_failed');
+    expect(failed.status).to.equal(200);
+    expect(((await failed.json()) as { items: unknown[] }).items.length).to.equal(4);
+  });
+});

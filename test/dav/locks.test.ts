@@ -1,53 +1,16 @@
 /**
  * WebDAV class 2: token locks and the If: header, replays of Windows Explorer and macOS Finder,
- * the JSON API agreeing with locks, locks surviving a restart and expiring on the injected clock,
- * the ANCHORS §4.3 If: regressions, and a cadaver session.
+ * the JSON API agreeing with locks (locks-restart.test.ts: a restart and the clock), the ANCHORS §4.3 If: regressions, and a cadaver session.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { loadConfig } from '../../config/index.js';
-import { createApp } from '../../server/app.js';
-import { ManualClock } from '../../server/domain/clock.js';
-import { Locks } from '../../server/domain/locks.js';
 import { api } from '../support/http.js';
-import { ADMIN_PASSWORD, login, startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { lock, lockdiscovery, status } from './lock-requests.js';
 import { Dav, davUser, type DavUser } from './support.js';
-
-const LOCKINFO = (scope: 'exclusive' | 'shared', owner = '<D:href>tester</D:href>') =>
-  `<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:${scope}/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>${owner}</D:owner></D:lockinfo>`;
-
-async function lock(
-  dav: Dav,
-  p: string,
-  headers: Record<string, string> = {},
-  scope: 'exclusive' | 'shared' = 'exclusive',
-): Promise<{ status: number; token: string; body: string }> {
-  const res = await dav.request('LOCK', p, {
-    headers: { 'content-type': 'text/xml; charset="utf-8"', ...headers },
-    body: LOCKINFO(scope),
-  });
-  const body = await res.text();
-  const h = res.headers.get('lock-token') ?? '';
-  return { status: res.status, token: h.replace(/^<|>$/g, ''), body };
-}
-
-async function status(p: Promise<Response>): Promise<number> {
-  const res = await p;
-  await res.arrayBuffer();
-  return res.status;
-}
-
-async function lockdiscovery(dav: Dav, p: string): Promise<string> {
-  const res = await dav.propfind(
-    p,
-    '0',
-    '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>',
-  );
-  return res.text();
-}
 
 describe('WebDAV locks (class 2)', function () {
   this.timeout(60_000);
@@ -367,60 +330,6 @@ describe('WebDAV locks (class 2)', function () {
       await new Promise((r) => child.once('close', r));
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('WebDAV locks across a restart and on the clock', function () {
-  this.timeout(60_000);
-
-  it('a lock survives a restart (reported and enforced) and is gone after its timeout', async () => {
-    const clock = new ManualClock();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-lockrestart-'));
-    const env = {
-      DATA_DIR: dataDir,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      BCRYPT_COST: '4',
-      JOBS_ENABLED: 'false',
-      LOG_LEVEL: 'silent',
-      ADMIN_PASSWORD,
-    };
-    let app = await createApp(loadConfig(env), { clock });
-    try {
-      let url = await app.listen();
-      const srv1 = {
-        url,
-        adminToken: async () => (await login(url, 'admin', ADMIN_PASSWORD)).token,
-      } as unknown as TestServer;
-      const u = await davUser(srv1);
-      let dav = Dav.for({ url } as TestServer, u);
-      await dav.put('/dav/keep.txt', 'v1');
-      const l = await lock(dav, '/dav/keep.txt', { timeout: 'Second-600' });
-      expect(l.status).to.equal(200);
-      await app.close();
-
-      app = await createApp(loadConfig(env), { clock });
-      url = await app.listen();
-      dav = Dav.for({ url } as TestServer, u);
-      expect(await lockdiscovery(dav, '/dav/keep.txt')).to.include(l.token);
-      expect(await status(dav.request('PUT', '/dav/keep.txt', { body: 'v2' }))).to.equal(423);
-      expect(
-        await status(dav.request('PUT', '/dav/keep.txt', { body: 'v2', headers: { If: `(<${l.token}>)` } })),
-      ).to.equal(204);
-
-      clock.advance(601_000);
-      expect(await lockdiscovery(dav, '/dav/keep.txt')).to.not.include(l.token);
-      expect(await status(dav.request('PUT', '/dav/keep.txt', { body: 'v3' }))).to.equal(204);
-      expect(
-        await status(dav.request('UNLOCK', '/dav/keep.txt', { headers: { 'lock-token': `<${l.token}>` } })),
-      ).to.equal(409);
-      expect(
-        await new Locks(app.db, clock, { maxTimeoutSeconds: 86400, granteeMaxTimeoutSeconds: 3600 }).sweep(),
-      ).to.deep.equal({ expired: 1 });
-    } finally {
-      await app.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

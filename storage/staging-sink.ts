@@ -12,6 +12,8 @@ export class StagingSink extends Writable {
   private heldBytes = 0;
   private handle: fsp.FileHandle | null = null;
   private opened = false;
+  private opening: Promise<void> | null = null;
+  private abandoned = false;
 
   constructor(
     readonly tempPath: string,
@@ -21,9 +23,12 @@ export class StagingSink extends Writable {
   }
 
   /** Opens the temp file now (no memory limit: every byte goes there). */
-  async open(): Promise<void> {
-    this.handle = await fsp.open(this.tempPath, 'wx', 0o600);
-    this.opened = true;
+  open(): Promise<void> {
+    this.opening ??= fsp.open(this.tempPath, 'wx', 0o600).then((h) => {
+      this.handle = h;
+      this.opened = true;
+    });
+    return this.opening;
   }
 
   /** The whole body, when it never left memory; null when it went to the temp file. */
@@ -48,6 +53,7 @@ export class StagingSink extends Writable {
         return;
       }
       await this.open();
+      if (this.abandoned) return; // failed while the file was being created: abandon() removes it
       chunks = [...this.held, ...chunks];
       this.held = [];
       this.heldBytes = 0;
@@ -63,10 +69,15 @@ export class StagingSink extends Writable {
     this.handle = null;
   }
 
-  /** After a failure: closes and removes the temp file, if there is one. */
+  /**
+   * After a failure: closes and removes the temp file, if there is one — also one still being
+   * created when the body failed (its bytes would otherwise stay in tmp/, counted by no upload).
+   */
   async abandon(): Promise<void> {
+    this.abandoned = true;
     this.held = [];
-    await this.handle?.close().catch(() => {});
+    await this.opening?.catch(() => {});
+    await this.handle?.close().catch(() => {}); // after any write in progress (FileHandle.close waits for it)
     this.handle = null;
     if (this.opened) await fsp.rm(this.tempPath, { force: true });
   }

@@ -54,10 +54,9 @@ export class UploadTicket {
    * The body has delivered `total` bytes so far. Past the declared length the reservation grows
    * with them. When the room minus the other uploads in flight cannot hold them, the upload is cut
    * off (quota_exceeded) — unless uploads already cut off are what fills the room: then 'wait'
-   * (for `registry.released()`), as their temp files are about to go. With `mustTake` (the bytes
-   * are on disk already) the reservation grows in that case instead.
+   * (for `registry.released()`), as their temp files are about to go.
    */
-  arrived(total: number, mustTake = false): 'ok' | 'wait' {
+  arrived(total: number): 'ok' | 'wait' {
     this.received = total;
     if (this.released || total <= this.reserved) return 'ok';
     const others = this.registry.reservedBy(this.ownerId) - this.reserved;
@@ -66,11 +65,19 @@ export class UploadTicket {
         this.cutOff = true;
         throw quotaExceeded(total, this.room - others);
       }
-      if (!mustTake) return 'wait';
+      return 'wait';
     }
     this.registry.adjust(this.ownerId, total - this.reserved);
     this.reserved = total;
     return 'ok';
+  }
+
+  /**
+   * `arrived` for bytes about to be written: resolves once they may be (waiting, when uploads cut off
+   * fill the room, until they let go of it), throws quota_exceeded when they cannot.
+   */
+  async admit(total: number): Promise<void> {
+    while (this.arrived(total) === 'wait') await new Promise<void>((resolve) => this.registry.released(resolve));
   }
 
   /**

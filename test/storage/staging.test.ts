@@ -72,4 +72,24 @@ describe('staging a blob with a memory limit (LocalDiskBlobStore.stage)', () => 
       expect(tmp(), `${failAfter}`).to.deep.equal([]);
     }
   });
+
+  it('leaves nothing behind when the body fails while the temp file is being created', async () => {
+    // The chunk that passes the limit starts the file; the body fails before it exists. The file
+    // used to be created after the cleanup had run, and stayed in tmp/ counted by no upload.
+    for (let round = 0; round < 20; round++) {
+      let sent = false;
+      const failing = new Readable({
+        read() {
+          if (sent) return void this.destroy(new Error('client went away'));
+          sent = true;
+          this.push(patternChunk(round, LIMIT + 1));
+        },
+      });
+      let err: unknown;
+      await store.stage(failing, { memoryLimit: LIMIT }).catch((e) => (err = e));
+      expect((err as Error)?.message).to.equal('client went away');
+      await new Promise((r) => setTimeout(r, 20)); // room for a file created late to appear
+      expect(tmp(), `round ${round}`).to.deep.equal([]);
+    }
+  });
 });

@@ -1,7 +1,8 @@
 import { once, type EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ import type { UploadTicket } from '../../domain/in-flight.js';
 import type { ApiDeps } from '../deps.js';
 import { sendContinue } from '../http-util.js';
 import { sendFile } from '../send-file.js';
+import { SpoolWriter } from '../spool-writer.js';
 import { requireActor } from '../middleware/auth.js';
 import { presentNode } from '../presenters.js';
 import { Id, IdParams, parseParams, parseQuery } from '../validate.js';
@@ -21,11 +23,12 @@ const DownloadQuery = z.object({ download: z.string().optional() });
 const FRAMING_ALLOWANCE = 1024 * 1024;
 
 /** formidable's file while it is spooled (its write stream is private, but we must wait for it to close). */
-type SpoolFile = EventEmitter & { filepath: string; _writeStream?: fs.WriteStream | null };
+type SpoolFile = EventEmitter & { filepath: string; _writeStream?: Writable | null };
 
 /**
- * Spools the form's files into `dir` (formidable), reporting their bytes on the ticket: past the
- * owner's room the spooling stops (quota_exceeded); a full disk is storage_full.
+ * Spools the form's files into `dir` (formidable), counting their bytes on the ticket before they are
+ * written (SpoolWriter): past the owner's room the spooling stops (quota_exceeded); a full disk is
+ * storage_full.
  */
 async function spool(ctx: Context, dir: string, ticket: UploadTicket, files: SpoolFile[]): Promise<void> {
   let total = 0;
@@ -46,19 +49,10 @@ async function spool(ctx: Context, dir: string, ticket: UploadTicket, files: Spo
         minFileSize: 0,
         maxFiles: 1000,
         hashAlgorithm: false,
+        fileWriteStreamHandler: (file) =>
+          new SpoolWriter((file as unknown as SpoolFile).filepath, (bytes) => ticket.admit((total += bytes))),
         onFileBegin: (_field, formFile) => {
-          const file = formFile as unknown as SpoolFile;
-          files.push(file);
-          let last = 0;
-          file.on('progress', (size: number) => {
-            total += size - last;
-            last = size;
-            try {
-              ticket.arrived(total, true); // already written: counted, even while uploads cut off let go of their room
-            } catch (err) {
-              file.emit('error', err); // formidable stops the form and destroys its files
-            }
-          });
+          files.push(formFile as unknown as SpoolFile);
         },
         // formidable takes a part without its own Content-Type for a text field, whatever its
         // filename says; clients such as Python requests send files that way (RFC 7578 §4.4: the

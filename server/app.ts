@@ -19,6 +19,7 @@ import { Drive } from './domain/drive.js';
 import { Links } from './domain/links.js';
 import { Locks } from './domain/locks.js';
 import { Namespace } from './domain/namespace.js';
+import { Readiness } from './domain/readiness.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
@@ -88,6 +89,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       locks,
       grants,
       search: (actor, q) => searchNodes(db, clock, actor, q),
+      readiness: new Readiness(db, blobs),
       version: VERSION,
     },
     log,

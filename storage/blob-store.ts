@@ -66,6 +66,8 @@ export interface BlobStore {
   sweepTemp(olderThanMs: number): Promise<number>;
   /** Bytes an unprivileged writer can still put where blobs are staged; null when the store cannot tell. */
   freeBytes(): Promise<number | null>;
+  /** Resolves when the store can be read and written now (readiness); rejects with the reason otherwise. */
+  probe(): Promise<void>;
   /** Recomputes the sha256 of a stored blob (fsck). */
   verify(hash: string): Promise<{ hash: string; size: number }>;
 }

@@ -87,6 +87,12 @@ export class LocalDiskBlobStore implements BlobStore {
     if (this.fsync) await syncDir(dir);
   }
 
+  async probe(): Promise<void> {
+    // Both directories must exist and be writable (a lost mount, a read-only remount, wrong owner).
+    await fsp.access(this.blobsDir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+    await fsp.access(this.tmpDir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+  }
+
   async freeBytes(): Promise<number | null> {
     const s = await fsp.statfs(this.tmpDir);
     return s.bavail * s.bsize;

@@ -12,6 +12,7 @@ import type { Locks } from '../domain/locks.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
 import type { Sharing } from '../domain/sharing.js';
 import type { Versions } from '../domain/versions.js';
+import type { Readiness } from '../domain/readiness.js';
 
 /** What the API layer is given by the composition root. */
 export interface ApiDeps {
@@ -28,5 +29,6 @@ export interface ApiDeps {
   locks: Locks;
   grants: ContentGrants;
   search(actor: Actor, query: SearchQuery): Promise<SearchHit[]>;
+  readiness: Readiness;
   version: string;
 }

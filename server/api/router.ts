@@ -76,6 +76,20 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
       trashRetentionDays: deps.config.trashRetentionDays,
     };
   });
+  api.get('/ready', async (ctx) => {
+    // For load balancers and orchestrators: 200 only when every dependency answers now (readiness.ts).
+    const report = await deps.readiness.check();
+    for (const { check, error } of report.errors) log.warn({ err: error, check }, 'readiness check failed');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = report.ready ? 200 : 503;
+    ctx.body = {
+      status: report.ready ? 'ready' : 'not_ready',
+      ...(report.ready
+        ? {}
+        : { error: { code: 'not_ready', message: report.checks.find((c) => !c.ok)!.problem ?? 'not ready' } }),
+      checks: report.checks,
+    };
+  });
   api.use(authenticate(deps.accounts));
   for (const r of [
     authRoutes(deps, json),

@@ -29,3 +29,17 @@ export async function runMigrations(db: Db, rules: MigrationRules): Promise<void
     });
   }
 }
+
+/**
+ * How the database's schema compares with this build: migrations this build has that the database
+ * lacks (`pending`), and migrations the database has that this build does not know (`unknown`: a
+ * newer build migrated it, and this one may not read it correctly).
+ */
+export async function migrationState(db: Db): Promise<{ pending: string[]; unknown: string[] }> {
+  const applied = new Set((await db.all<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
+  const known = new Set(MIGRATIONS.map((m) => m.name));
+  return {
+    pending: MIGRATIONS.map((m) => m.name).filter((n) => !applied.has(n)),
+    unknown: [...applied].filter((n) => !known.has(n)).sort(),
+  };
+}

@@ -146,6 +146,7 @@ const Env = z.object({
   TRUSTED_PROXIES: ipList.default(['127.0.0.0/8', '::1']),
   PUBLIC_URL: originUrl.optional(),
   CONTENT_ORIGIN: originUrl.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (it guards /metrics)').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -190,6 +191,8 @@ export interface Config {
   readonly publicUrl: { readonly origin: string; readonly host: string } | undefined;
   /** A second host name that serves only file bytes (inline previews), never the console or the API. */
   readonly contentOrigin: { readonly origin: string; readonly host: string } | undefined;
+  /** The bearer token /metrics asks for; without one, /metrics is off (404). */
+  readonly metricsToken: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly production: boolean;
 }
@@ -263,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustedProxies: e.TRUSTED_PROXIES,
     publicUrl: e.PUBLIC_URL,
     contentOrigin: e.CONTENT_ORIGIN,
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   });

@@ -29,6 +29,7 @@ import { createHttpServer } from './http.js';
 import { BcryptPool } from './passwords/bcrypt-pool.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { createLog, type Log } from './log.js';
+import { Metrics } from './metrics.js';
 import { loadOrCreateSecret } from './secrets.js';
 import { VERSION } from './version.js';
 
@@ -94,6 +95,11 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     },
     log,
   );
+  const metrics = new Metrics({
+    uploadsInFlight: () => drive.uploadsInFlight(),
+    activeLocks: () => locks.countActive(),
+    db: () => db.stats(),
+  });
   const server = createHttpServer(
     config,
     koa.callback(),
@@ -107,6 +113,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       accounts,
       log,
     }),
+    metrics,
   );
   const scheduler = config.jobsEnabled
     ? startScheduler(
@@ -125,6 +132,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
           },
         ],
         log,
+        (job, ok) => metrics.jobFinished(job, ok),
       )
     : null;
 

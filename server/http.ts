@@ -7,23 +7,44 @@ import http, { type IncomingMessage, type RequestListener, type ServerResponse }
 import https from 'node:https';
 import type { Config } from '../config/index.js';
 import { addressedTo } from './http-util.js';
+import type { Door, Metrics } from './metrics.js';
 
 export type DavHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function createHttpServer(config: Config, koa: RequestListener, dav: DavHandler | null): http.Server {
+export function createHttpServer(
+  config: Config,
+  koa: RequestListener,
+  dav: DavHandler | null,
+  metrics?: Metrics,
+): http.Server {
   const content = config.contentOrigin;
-  const handler: RequestListener = (req, res) => {
-    const url = req.url ?? '/';
+  const door = (req: IncomingMessage, url: string): Door => {
     // The content host serves file bytes and nothing else (the Koa app answers it): never WebDAV.
-    if (content && addressedTo(req, content)) koa(req, res);
-    else if (
+    if (content && addressedTo(req, content)) return 'content';
+    if (
       dav &&
       (url === '/dav' ||
         url.startsWith('/dav/') ||
         url.startsWith('/dav?') ||
         (req.method === 'OPTIONS' && url === '/'))
     )
-      dav(req, res);
+      return 'dav';
+    return url === '/api' || url.startsWith('/api/') ? 'api' : 'console';
+  };
+  const handler: RequestListener = (req, res) => {
+    const url = req.url ?? '/';
+    const to = door(req, url);
+    if (metrics && to === 'console' && (url === '/metrics' || url.startsWith('/metrics?'))) {
+      metrics.serve(config.metricsToken, req, res).catch(() => {
+        if (res.headersSent) return void res.destroy();
+        res.statusCode = 503;
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ error: { code: 'unavailable', message: 'The metrics could not be read now' } }));
+      });
+      return;
+    }
+    metrics?.track(to, req, res);
+    if (to === 'dav') dav!(req, res);
     else koa(req, res);
   };
   const server = config.tls

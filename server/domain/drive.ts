@@ -48,6 +48,7 @@ export class Drive {
   readonly upload: Uploads['upload'];
   /** Counts a body a transport spools before handing its files to `upload` among the uploads in flight (uploads.ts). */
   readonly reserveUpload: Uploads['reserve'];
+  readonly uploadsInFlight: Uploads['inFlightCount'];
 
   constructor(
     private readonly db: Db,
@@ -59,6 +60,7 @@ export class Drive {
     const uploads = new Uploads(db, blobs, clock, versionPolicy);
     this.upload = uploads.upload.bind(uploads);
     this.reserveUpload = uploads.reserve.bind(uploads);
+    this.uploadsInFlight = uploads.inFlightCount.bind(uploads);
   }
 
   // ── reads ──────────────────────────────────────────────────────────────────────────────

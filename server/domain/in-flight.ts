@@ -157,6 +157,11 @@ export class InFlightUploads {
     if (expected > freeBytes - promised) throw storageFull(expected);
   }
 
+  /** Uploads being received now (every owner). */
+  get count(): number {
+    return this.open.size;
+  }
+
   reservedBy(ownerId: string): number {
     return this.byOwner.get(ownerId) ?? 0;
   }

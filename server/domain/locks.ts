@@ -24,6 +24,7 @@ import {
   type LockDepth,
   type LockRow,
   type LockScope,
+  countActiveLocks,
 } from '../db/repos/locks.js';
 import { requireNode } from './access.js';
 import type { Actor } from './actor.js';
@@ -288,6 +289,11 @@ export class Locks {
 
   async byToken(token: string): Promise<ActiveLock | undefined> {
     return lockByToken(this.db, token, this.clock.now());
+  }
+
+  /** Unexpired locks, everyone's (what /metrics shows). */
+  async countActive(): Promise<number> {
+    return countActiveLocks(this.db, this.clock.now());
   }
 
   async sweep(): Promise<{ expired: number }> {

@@ -53,6 +53,11 @@ export class Uploads {
     private readonly versionPolicy: VersionPolicy,
   ) {}
 
+  /** Uploads being received by this process now (what /metrics shows). */
+  inFlightCount(): number {
+    return this.inFlight.count;
+  }
+
   /**
    * For a transport that spools a body before handing its files to `upload` (multipart): checks that
    * the actor may add to the folder and counts the body among the owner's uploads in flight (see

@@ -8,15 +8,21 @@ export interface Job {
   run(): Promise<object>;
 }
 
-export function startScheduler(jobs: Job[], log: Log): { stop(): void } {
+export function startScheduler(
+  jobs: Job[],
+  log: Log,
+  onFinished: (job: string, ok: boolean) => void = () => {},
+): { stop(): void } {
   const tasks: ScheduledTask[] = jobs.map((job) =>
     cron.schedule(
       job.schedule,
       async () => {
         try {
           log.info({ job: job.name, ...(await job.run()) }, 'job finished');
+          onFinished(job.name, true);
         } catch (err) {
           log.error({ job: job.name, err }, 'job failed');
+          onFinished(job.name, false);
         }
       },
       { noOverlap: true },

@@ -129,6 +129,12 @@ export async function listLocks(
   }));
 }
 
+/** How many unexpired locks exist (the metrics gauge). */
+export async function countActiveLocks(q: Q, now: number): Promise<number> {
+  const r = await q.get<{ n: unknown }>('SELECT COUNT(*) AS n FROM locks WHERE expires_at > $now', { now });
+  return Number(r?.n ?? 0);
+}
+
 /** Deletes expired rows (lazily on LOCK and from the scheduler). */
 export async function sweepExpiredLocks(q: Q, now: number): Promise<number> {
   return q.run('DELETE FROM locks WHERE expires_at <= $now', { now });

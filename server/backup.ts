@@ -13,6 +13,7 @@ import { LocalDiskBlobStore } from '../storage/index.js';
 import { openDb } from './db/index.js';
 import { snapshotInto } from './db/repos/snapshot.js';
 import { copySnapshotBlobs } from './domain/backup.js';
+import { secretFile } from './secrets.js';
 import { VERSION } from './version.js';
 
 const USAGE = 'usage: npm run backup -- <new directory>';
@@ -40,10 +41,9 @@ try {
     new LocalDiskBlobStore(target, { fsync: true }),
   );
   await snapshot.close();
-  const secret = path.join(config.dataDir, 'jwt-secret');
-  if (fs.existsSync(secret)) {
-    fs.copyFileSync(secret, path.join(target, 'jwt-secret'));
-    fs.chmodSync(path.join(target, 'jwt-secret'), 0o600);
+  if (fs.existsSync(secretFile(config.dataDir))) {
+    fs.copyFileSync(secretFile(config.dataDir), secretFile(target));
+    fs.chmodSync(secretFile(target), 0o600);
   }
   const manifest = { createdAt: new Date(started).toISOString(), version: VERSION, from: config.dataDir, ...blobs };
   fs.writeFileSync(path.join(target, 'backup.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });

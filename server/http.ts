@@ -35,12 +35,7 @@ export function createHttpServer(
     const url = req.url ?? '/';
     const to = door(req, url);
     if (metrics && to === 'console' && (url === '/metrics' || url.startsWith('/metrics?'))) {
-      metrics.serve(config.metricsToken, req, res).catch(() => {
-        if (res.headersSent) return void res.destroy();
-        res.statusCode = 503;
-        res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify({ error: { code: 'unavailable', message: 'The metrics could not be read now' } }));
-      });
+      void metrics.serve(config.metricsToken, req, res);
       return;
     }
     metrics?.track(to, req, res);

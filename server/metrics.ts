@@ -141,7 +141,7 @@ export class Metrics {
 
   /**
    * Answers GET /metrics: 404 when no METRICS_TOKEN is configured (off), 401 without the right
-   * bearer token (compared in constant time), else the text format.
+   * bearer token (compared in constant time), 503 when a figure cannot be read, else the text format.
    */
   async serve(token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const json = (status: number, code: string, message: string) => {
@@ -157,7 +157,12 @@ export class Metrics {
     const want = Buffer.from(token);
     if (given.length !== want.length || !timingSafeEqual(given, want))
       return json(401, 'unauthenticated', 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>');
-    const text = await Registry.merge([processRegistry(), this.registry]).metrics();
+    let text: string;
+    try {
+      text = await Registry.merge([processRegistry(), this.registry]).metrics();
+    } catch {
+      return json(503, 'unavailable', 'The metrics could not be read now'); // a gauge's query failed
+    }
     res.statusCode = 200;
     res.setHeader('Content-Type', this.registry.contentType);
     res.setHeader('Cache-Control', 'no-store');

@@ -80,5 +80,7 @@ export async function get(c: DavContext): Promise<void> {
     res.end();
     return;
   }
-  await sendStream(await c.content.openContent(c.actor, node, { start, end }), res);
+  const body = await c.content.openContent(c.actor, node, { start, end });
+  if (Buffer.isBuffer(body)) res.end(body);
+  else await sendStream(body, res);
 }

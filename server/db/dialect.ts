@@ -73,9 +73,6 @@ export const jsonObject =
   (d) =>
     sqliteOnly(`json_object(${fields.map(([k, v]) => `'${k}', ${v}`).join(', ')})`, 'a JSON object')(d);
 
-/** Bytes as hexadecimal text (JSON has no bytes: a JSON document carries them this way). */
-export const hexText = (bytes: string): Fragment => sqliteOnly(`hex(${bytes})`, 'bytes as hex text');
-
 /** A JSON array of SQL values. */
 export const jsonArray = (values: string[]): Fragment => sqliteOnly(`json_array(${values.join(', ')})`, 'a JSON array');
 

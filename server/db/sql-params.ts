@@ -47,15 +47,18 @@ export function paramNames(sql: string): string[] {
   return [...new Set(scan(sql).map((o) => o.name))];
 }
 
-/** For drivers with numbered placeholders (PostgreSQL): `$a … $b … $a` → `$1 … $2 … $1`, names = [a, b]. */
-export function numberParams(sql: string): { text: string; names: string[] } {
+/**
+ * For drivers with numbered placeholders: `$a … $b … $a` → `$1 … $2 … $1` (PostgreSQL), or with
+ * `marker` '?' → `?1 … ?2 … ?1` (SQLite), names = [a, b].
+ */
+export function numberParams(sql: string, marker: '$' | '?' = '$'): { text: string; names: string[] } {
   const names: string[] = [];
   let text = '';
   let from = 0;
   for (const o of scan(sql)) {
     let n = names.indexOf(o.name);
     if (n < 0) n = names.push(o.name) - 1;
-    text += `${sql.slice(from, o.start)}$${n + 1}`;
+    text += `${sql.slice(from, o.start)}${marker}${n + 1}`;
     from = o.end;
   }
   return { text: text + sql.slice(from), names };

@@ -66,8 +66,17 @@ export class BlobBytes {
    * (null: known not to be inline), which saves the query.
    */
   async open(blob: BlobRef, range?: ByteRange, inline?: Buffer | null): Promise<Readable> {
+    const bytes = await this.read(blob, range, inline);
+    return Buffer.isBuffer(bytes) ? bytesStream(bytes) : bytes;
+  }
+
+  /**
+   * As `open`, but an inline blob comes back as its bytes: a transport answers them in one write,
+   * without a stream's machinery (a third of the CPU of a small GET, measured: README, *Performance*).
+   */
+  async read(blob: BlobRef, range?: ByteRange, inline?: Buffer | null): Promise<Buffer | Readable> {
     const bytes = inline !== undefined ? inline : mayBeInline(blob.size) ? await inlineBytes(this.db, blob.hash) : null;
-    if (bytes) return bytesStream(range ? bytes.subarray(range.start, range.end + 1) : bytes);
+    if (bytes) return range ? bytes.subarray(range.start, range.end + 1) : bytes;
     const stream = this.blobs.open(blob.hash, range);
     await once(stream, 'ready');
     return stream;

@@ -4,7 +4,7 @@
  * (blob-bytes.ts): transports get a node's metadata and a way to read its bytes, never the store
  * or a hash to open themselves.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Db } from '../db/index.js';
 import { blobChecksums, blobChecksumsAndInlineBytes } from '../db/repos/blobs.js';
 import { liveSubtree, relativePaths } from '../db/repos/nodes.js';
@@ -84,15 +84,16 @@ export class Content {
   /**
    * The bytes of a file (all, or `range`): by id, or a node this actor has just resolved through the
    * Namespace (its own nodes then cost no query, and the bytes are those the caller described).
+   * A small file's bytes come back as a Buffer, a larger file's as a stream (BlobBytes.read).
    */
-  async openContent(actor: Actor, file: string | NodeWithBytes, range?: ByteRange): Promise<Readable> {
+  async openContent(actor: Actor, file: string | NodeWithBytes, range?: ByteRange): Promise<Buffer | Readable> {
     const now = this.clock.now();
     let node: NodeWithBytes;
     if (typeof file === 'string') node = (await requireNode(this.db, actor, file, 'view', now)).node;
     else await requireViewable(this.db, actor, (node = file), now);
     if (node.kind !== 'file') throw invalidInput('This item is a folder; download it as a ZIP');
-    if (!node.contentHash) return Readable.from([]);
-    return this.bytes.open({ hash: node.contentHash, size: node.size }, range, node.inlineBytes);
+    if (!node.contentHash) return Buffer.alloc(0);
+    return this.bytes.read({ hash: node.contentHash, size: node.size }, range, node.inlineBytes);
   }
 
   /** An earlier content of a file the actor may view; `open` streams it (a Range is given inclusive). */

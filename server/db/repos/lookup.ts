@@ -7,7 +7,7 @@
  * and node-sqlite3 builds every value of a row with a fresh key string, which cost a small request
  * more CPU than SQLite took to find them (dialect.ts, `jsonObject`).
  */
-import { hexText, jsonArray, jsonArrayOf, jsonObject, jsonValue, perDialect, type Dialect } from '../dialect.js';
+import { jsonArray, jsonArrayOf, jsonObject, jsonValue, perDialect, type Dialect } from '../dialect.js';
 import { bool, type Q } from '../index.js';
 import type { ChecksummedNode, UserRow } from '../rows.js';
 import { NODE_COLS } from './nodes.js';
@@ -55,13 +55,13 @@ const detailFields = (d: Dialect, id: string, owner: string, when: string): Fiel
 };
 
 /**
- * With `$bytes = 1`, the bytes of blob `hash` as hex text when they are stored inline (null when they
- * are in the blob store): a GET of a small file then reads them with its path, not in a second query.
+ * With `$bytes = 1`, the bytes of blob `hash` when they are stored inline (null when they are in the
+ * blob store): a GET of a small file then reads them with its path, not in a second query. A column
+ * of its own beside the JSON document: the driver hands a BLOB over as a Buffer, where inside the
+ * document the bytes would be hex text, twice their size to build, escape, parse and decode.
  */
-const inlineField = (d: Dialect, hash: string): Field => [
-  'inline',
-  `CASE WHEN $bytes = 1 THEN (SELECT ${hexText('i.bytes')(d)} FROM inline_blobs i WHERE i.hash = ${hash}) END`,
-];
+const inlineColumn = (hash: string) =>
+  `CASE WHEN $bytes = 1 THEN (SELECT i.bytes FROM inline_blobs i WHERE i.hash = ${hash}) END AS inline`;
 
 /**
  * Paths of up to this many names are walked with one join per name (a statement text per depth,
@@ -85,8 +85,7 @@ const flatWalkSql = Array.from({ length: FLAT_DEPTH + 1 }, (_, depth) =>
       ['user', jsonObject(USER_FIELDS)(d)],
       ['chain', chain],
       ...detailFields(d, `n${depth}.id`, `n${depth}.owner_id`, '$detail = 1'),
-      inlineField(d, `n${depth}.content_hash`),
-    ])(d)} AS doc
+    ])(d)} AS doc, ${inlineColumn(`n${depth}.content_hash`)}
      FROM users u ${joins.join('\n')} WHERE u.id = $userId`;
   }),
 );
@@ -102,8 +101,7 @@ const recursiveWalkSql = perDialect((d) => {
        ['user', userJson(d)],
        ['chain', jsonValue(chain)(d)],
        ...detailFields(d, target('t.id'), target('t.owner_id'), '$detail = 1'),
-       inlineField(d, target('t.content_hash')),
-     ])(d)} AS doc`;
+     ])(d)} AS doc, ${inlineColumn(target('t.content_hash'))}`;
 });
 
 /** What a request's first query reads: the requesting user's row with the path it names. */
@@ -124,7 +122,6 @@ interface WalkDoc {
   chain: (RawChecksummed | null)[];
   properties: { namespace: string; name: string; value: string }[] | null;
   owner_locked: unknown;
-  inline: string | null;
 }
 
 /**
@@ -154,7 +151,7 @@ export async function walkAs(
     params.depth = depth;
     params.keys = JSON.stringify(a.nameKeys);
   }
-  const row = await q.get<{ doc: string }>(sql, params);
+  const row = await q.get<{ doc: string; inline: Buffer | null }>(sql, params);
   const doc = row && (JSON.parse(row.doc) as WalkDoc);
   if (!doc?.user) return undefined;
   const end = doc.chain.indexOf(null);
@@ -162,7 +159,7 @@ export async function walkAs(
   const whole = chain.length === depth + 1;
   const target = a.details && whole ? chain[depth]! : undefined;
   return {
-    ...(a.bytes && whole ? { inlineBytes: doc.inline === null ? null : Buffer.from(doc.inline, 'hex') } : {}),
+    ...(a.bytes && whole ? { inlineBytes: row!.inline ?? null } : {}),
     user: toUser(doc.user),
     chain: chain.map(toChecksummed),
     properties: target ? (doc.properties ?? []).map((p) => ({ nodeId: target.id, ...p })) : [],

@@ -18,8 +18,10 @@ export const apps = [
     // A 2 MiB young generation and two malloc arenas keep a streaming server's peak RSS under 150 MiB
     // (1 GiB upload: 161 → 133 MiB measured) at some cost in raw throughput (README, Memory).
     node_args: ['--enable-source-maps', '--max-semi-space-size=2'],
-    // ONE process: SQLite has a single writer and WebDAV state lives in this process's database
-    // connection. Cluster mode waits for PostgreSQL (DESIGN.md §7).
+    // pm2 runs ONE process. With `--env cluster` (below) that process is the primary of Coffer's own
+    // cluster (WORKERS, server/cluster.ts): workers on one port, one per CPU, restarted by the
+    // primary, background jobs run once across them. Not pm2's cluster mode: the primary also
+    // prepares the data directory (migrations, first admin) before any worker starts.
     exec_mode: 'fork',
     instances: 1,
     autorestart: true, // main.js exits on an uncaught exception so a clean process takes over
@@ -36,6 +38,12 @@ export const apps = [
     env: {
       NODE_ENV: 'production',
       MALLOC_ARENA_MAX: '2',
+    },
+    // `npx pm2 start ecosystem.config.js --env cluster`: one worker per CPU (README, Scaling out).
+    env_cluster: {
+      NODE_ENV: 'production',
+      MALLOC_ARENA_MAX: '2',
+      WORKERS: 'auto',
     },
   },
 ];

@@ -113,6 +113,13 @@ const Env = z.object({
   DEFAULT_QUOTA: bytes.default(10 * KiB ** 3),
   TRASH_RETENTION_DAYS: int(1, 3650).default(30),
   JWT_TTL: seconds.default(24 * 3600),
+  /** Signs session tokens instead of the secret Coffer keeps in its database (same on every instance). */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Processes serving the one port (node:cluster): 1 runs no primary; `auto` one per CPU. */
+  WORKERS: z
+    .union([z.literal('auto'), int(1, 256)])
+    .default(1)
+    .transform((v) => (v === 'auto' ? 0 : v)),
   BCRYPT_COST: int(4, 15).default(12),
   OPEN_REGISTRATION: bool.default(false),
   ADMIN_PASSWORD: z.string().min(8, 'ADMIN_PASSWORD must have at least 8 characters').optional(),
@@ -159,6 +166,10 @@ export interface Config {
   readonly defaultQuotaBytes: number;
   readonly trashRetentionDays: number;
   readonly jwtTtlSeconds: number;
+  /** JWT_SECRET, when set; otherwise the secret stored in the database signs tokens. */
+  readonly jwtSecret: string | undefined;
+  /** Worker processes on the port (0: one per CPU); 1 runs the server in this process. */
+  readonly workers: number;
   readonly bcryptCost: number;
   readonly openRegistration: boolean;
   readonly adminPassword: string | undefined;
@@ -232,6 +243,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultQuotaBytes: e.DEFAULT_QUOTA,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     jwtTtlSeconds: e.JWT_TTL,
+    jwtSecret: e.JWT_SECRET,
+    workers: e.WORKERS,
     bcryptCost: e.BCRYPT_COST,
     openRegistration: e.OPEN_REGISTRATION,
     adminPassword: e.ADMIN_PASSWORD,

@@ -6,9 +6,11 @@
  * reads the user row with the path and checks the claim against it, so a password change, a disable
  * or a role change made through any instance shows on the very next request, at no query of its own.
  * Failed attempts always go through Accounts.verifyCredentials, which throttles them. When a cached
- * credential expires, the requests that find it expired share one check: a client keeps 8 requests
- * in flight, and 8 bcrypt checks at once held some of them past 2 s (bench:dav, a wrk timeout).
- * Only a credential that was good before is shared this way, so guesses are each still counted.
+ * credential is not cached (first use, or expired), the requests that bring it meanwhile share one
+ * check: a client keeps 8 requests in flight, and 8 bcrypt checks at once held some of them past
+ * 2 s (bench:dav, a wrk timeout), or a first burst of 40 counted 40 attempts against the sign-in
+ * throttle (429). Only success is shared: after a failed check each request is checked on its own,
+ * so guesses are each still counted.
  */
 import { hash, randomBytes } from 'node:crypto';
 import type { Origin } from '../server/domain/actor.js';
@@ -30,8 +32,8 @@ export class DavAuth {
   /** Random per process: a cache key says nothing about a password outside this process. */
   private readonly salt = randomBytes(32).toString('base64');
   private readonly cache = new Map<string, Entry>();
-  /** Checks of credentials found expired in the cache, by digest, for the requests that arrive meanwhile. */
-  private readonly rechecks = new Map<string, Promise<Claim>>();
+  /** Full checks in progress, by digest, for the requests with the same credentials that arrive meanwhile. */
+  private readonly checks = new Map<string, Promise<Claim>>();
 
   constructor(
     private readonly accounts: Accounts,
@@ -57,13 +59,17 @@ export class DavAuth {
       const found = await read(hit.claim);
       if (found !== null) return found;
     }
-    let recheck = this.rechecks.get(digest);
-    if (!recheck && hit) {
-      this.cache.delete(digest);
-      recheck = this.check(digest, value, origin).finally(() => this.rechecks.delete(digest));
-      this.rechecks.set(digest, recheck);
+    const pending = this.checks.get(digest);
+    if (pending) {
+      // Another request is checking the same credentials: a good one is checked once for all of
+      // them; a failure is not shared, each request is checked (and counted) as a guess of its own.
+      const claim = await pending.catch(() => null);
+      return this.readAs(claim ?? (await this.check(digest, value, origin)), read);
     }
-    return this.readAs(await (recheck ?? this.check(digest, value, origin)), read);
+    if (hit) this.cache.delete(digest);
+    const check = this.check(digest, value, origin).finally(() => this.checks.delete(digest));
+    this.checks.set(digest, check);
+    return this.readAs(await check, read);
   }
 
   /** The full check of Basic credentials (bcrypt, throttled); caches the claim when they are good. */

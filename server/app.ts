@@ -16,6 +16,7 @@ import { ContentGrants } from './domain/content-grants.js';
 import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
+import { JobRuns } from './domain/job-runs.js';
 import { Links } from './domain/links.js';
 import { Locks } from './domain/locks.js';
 import { Namespace } from './domain/namespace.js';
@@ -27,10 +28,10 @@ import { Versions } from './domain/versions.js';
 import { sweepThrottle } from './domain/throttle.js';
 import { createHttpServer } from './http.js';
 import { BcryptPool } from './passwords/bcrypt-pool.js';
-import { startScheduler } from './jobs/scheduler.js';
+import { startScheduler, type Scheduler } from './jobs/scheduler.js';
 import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
-import { loadOrCreateSecret } from './secrets.js';
+import { loadSigningSecret } from './secrets.js';
 import { VERSION } from './version.js';
 
 export interface App {
@@ -43,11 +44,21 @@ export interface App {
   readonly bin: Bin;
   readonly versions: Versions;
   readonly blobs: LocalDiskBlobStore;
+  /** The background jobs: scheduled unless JOBS_ENABLED=false; `fire` runs one as its schedule would. */
+  readonly jobs: Scheduler;
   /** The generated admin password on first start (printed once by main). */
   readonly firstAdminPassword: string | undefined;
   listen(): Promise<string>;
   collectGarbage(graceMs?: number): Promise<GcResult>;
   close(): Promise<void>;
+}
+
+/** Shows the generated first admin password, once, on the console (never in a log line). */
+export function printFirstAdminPassword(password: string | undefined): void {
+  if (!password) return;
+  console.log('\n  First start: created the administrator account');
+  console.log(`    username: admin\n    password: ${password}`);
+  console.log('  This password is shown only once. Sign in and change it.\n');
 }
 
 export async function createApp(config: Config, opts: { clock?: Clock; log?: Log } = {}): Promise<App> {
@@ -57,7 +68,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const db = await openDb(config.dbFile, { durability: config.durability });
   await runMigrations(db, migrationRules);
   const blobs = new LocalDiskBlobStore(config.dataDir, { fsync: config.durability === 'full' });
-  const secret = loadOrCreateSecret(config.dataDir);
+  const secret = await loadSigningSecret(db, config.dataDir, config.jwtSecret);
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);
   const drive = new Drive(db, blobs, clock, config.versions, { maxPropertyBytes: config.davMaxPropertyBytes });
@@ -115,26 +126,27 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     }),
     metrics,
   );
-  const scheduler = config.jobsEnabled
-    ? startScheduler(
-        [
-          { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },
-          { name: 'version-retention', schedule: '27 3 * * *', run: () => versions.prune() },
-          { name: 'lock-sweep', schedule: '*/10 * * * *', run: () => locks.sweep() },
-          { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
-          {
-            name: 'session-cleanup',
-            schedule: '41 3 * * *',
-            run: async () => ({
-              revoked: await accounts.sweepRevokedSessions(),
-              throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
-            }),
-          },
-        ],
-        log,
-        (job, ok) => metrics.jobFinished(job, ok),
-      )
-    : null;
+  // Every instance schedules the jobs; each run happens on the one that claims it (job-runs.ts).
+  const jobs = startScheduler(
+    [
+      { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },
+      { name: 'version-retention', schedule: '27 3 * * *', run: () => versions.prune() },
+      { name: 'lock-sweep', schedule: '*/10 * * * *', run: () => locks.sweep() },
+      { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
+      {
+        name: 'session-cleanup',
+        schedule: '41 3 * * *',
+        run: async () => ({
+          revoked: await accounts.sweepRevokedSessions(),
+          throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
+        }),
+      },
+    ],
+    new JobRuns(db, clock),
+    log,
+    (job, ok) => metrics.jobFinished(job, ok),
+    { schedule: config.jobsEnabled },
+  );
 
   return {
     config,
@@ -146,6 +158,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     bin,
     versions,
     blobs,
+    jobs,
     firstAdminPassword,
     listen: () =>
       new Promise((resolve, reject) => {
@@ -158,7 +171,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       }),
     collectGarbage: gc,
     close: async () => {
-      scheduler?.stop();
+      jobs.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

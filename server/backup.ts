@@ -2,7 +2,7 @@
  * `npm run backup -- <dir>`: a backup of a running (or stopped) Coffer into a new directory that is
  * itself a data directory — restore by stopping Coffer and pointing DATA_DIR at it (or copying it
  * back), then `npm run fsck`. In it: `coffer.sqlite` (a consistent snapshot, with the small inline
- * files), `blobs/` (every blob the snapshot refers to, re-hashed as copied), `jwt-secret`, and
+ * files), `blobs/` (every blob the snapshot refers to, re-hashed as copied; the token secret is in the snapshot), and
  * `backup.json` (when, which version, what it holds). The snapshot is taken first, so every blob
  * it needs exists when the copy reaches it (blobs are immutable).
  */
@@ -13,7 +13,7 @@ import { LocalDiskBlobStore } from '../storage/index.js';
 import { openDb } from './db/index.js';
 import { snapshotInto } from './db/repos/snapshot.js';
 import { copySnapshotBlobs } from './domain/backup.js';
-import { secretFile } from './secrets.js';
+import { legacySecretFile } from './secrets.js';
 import { VERSION } from './version.js';
 
 const USAGE = 'usage: npm run backup -- <new directory>';
@@ -41,9 +41,10 @@ try {
     new LocalDiskBlobStore(target, { fsync: true }),
   );
   await snapshot.close();
-  if (fs.existsSync(secretFile(config.dataDir))) {
-    fs.copyFileSync(secretFile(config.dataDir), secretFile(target));
-    fs.chmodSync(secretFile(target), 0o600);
+  // The token secret is in the snapshot (settings); an install not started since its upgrade still has the file.
+  if (fs.existsSync(legacySecretFile(config.dataDir))) {
+    fs.copyFileSync(legacySecretFile(config.dataDir), legacySecretFile(target));
+    fs.chmodSync(legacySecretFile(target), 0o600);
   }
   const manifest = { createdAt: new Date(started).toISOString(), version: VERSION, from: config.dataDir, ...blobs };
   fs.writeFileSync(path.join(target, 'backup.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });

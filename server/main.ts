@@ -1,6 +1,11 @@
-/** Entry point: loadConfig → createApp → listen; SIGTERM/SIGINT close cleanly. */
+/**
+ * Entry point: loadConfig → createApp → listen; SIGTERM/SIGINT close cleanly. With WORKERS > 1 this
+ * process becomes the primary of a cluster (cluster.ts) and each worker runs the same code below.
+ */
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { createApp } from './app.js';
+import { createApp, printFirstAdminPassword } from './app.js';
+import { announceListening, runPrimary, workerCount } from './cluster.js';
 import { createLog } from './log.js';
 
 async function main(): Promise<void> {
@@ -19,21 +24,21 @@ async function main(): Promise<void> {
     log.error({ err }, 'uncaught exception; exiting so the supervisor restarts a clean process');
     process.exit(1);
   });
+  if (cluster.isPrimary && workerCount(config) > 1) return runPrimary(config, log);
   const app = await createApp(config, { log });
-  if (app.firstAdminPassword) {
-    console.log('\n  First start: created the administrator account');
-    console.log(`    username: admin\n    password: ${app.firstAdminPassword}`);
-    console.log('  This password is shown only once. Sign in and change it.\n');
-  }
+  printFirstAdminPassword(app.firstAdminPassword);
   const url = await app.listen();
-  log.info({ url, dataDir: config.dataDir }, 'Coffer is listening');
+  if (cluster.isWorker) announceListening(url);
+  else log.info({ url, dataDir: config.dataDir }, 'Coffer is listening');
   const stop = async (signal: string) => {
-    log.info({ signal }, 'shutting down');
+    if (cluster.isPrimary) log.info({ signal }, 'shutting down');
     await app.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  // A worker whose primary is gone (killed) has no one to hand it connections: it stops too.
+  if (cluster.isWorker) process.once('disconnect', () => void stop('disconnect'));
 }
 
 main().catch((err: unknown) => {

@@ -1,9 +1,8 @@
 /** A session token must carry an expiry (issue 9, item 13): one without `exp` would be valid forever. */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
+import { getSetting } from '../../server/db/repos/settings.js';
 import { Dav } from '../dav/support.js';
 import { api, createUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -17,7 +16,7 @@ describe('session tokens need an expiry', () => {
 
   it('refuses a correctly signed token without exp (API and WebDAV Bearer), accepts the same with exp', async () => {
     const user = await createUser(srv);
-    const secret = fs.readFileSync(path.join(srv.dataDir, 'jwt-secret'), 'utf8').trim();
+    const secret = (await getSetting(srv.app.db, 'jwt_secret'))!;
     const sign = (extra: object) =>
       jwt.sign({ tv: 0, ...extra }, secret, { algorithm: 'HS256', subject: user.id, jwtid: randomUUID() });
     const forever = sign({});

@@ -249,7 +249,7 @@ describe('WebDAV: HEAD and conditional GETs answer from the metadata (ETag = con
   });
 });
 
-describe('WebDAV: an expired cached credential is checked once for the requests that find it expired', () => {
+describe('WebDAV: credentials not in the cache (first use, expired) are checked once for the requests that bring them', () => {
   let srv: TestServer;
   let alice: TestUser;
 
@@ -280,6 +280,13 @@ describe('WebDAV: an expired cached credential is checked once for the requests 
     await expire();
     // Before: eight full checks (and eight bcrypts) at once, which held a client's requests past 2 s.
     expect(await statementsFor(8)).to.equal(alone + 7);
+  });
+
+  it('a first burst of 40 requests with new good credentials: one full check, no throttle (was 429 for some)', async () => {
+    const bob = await createUser(srv, { prefix: 'bob' });
+    const alone = await statementsFor(1, basic(bob.email, bob.password)); // another login string: not cached
+    await expire();
+    expect(await statementsFor(40, basic(bob.username, bob.password))).to.equal(alone + 39);
   });
 
   it('wrong passwords sent at once are still each checked and counted', async () => {

@@ -105,4 +105,16 @@ describe('pm2 (ecosystem.config.js)', function () {
     const res = await fetch(`${url}/api/health`).catch((e: Error) => e);
     expect(res).to.be.instanceOf(Error);
   });
+
+  it('runs the cluster profile (`--env cluster`): one pm2 process whose workers, one per CPU, serve the port', async () => {
+    await pm2('delete', 'coffer');
+    await pm2('start', path.join(ROOT, 'ecosystem.config.js'), '--env', 'cluster');
+    expect(await (await waitForHealth(url)).json()).to.include({ status: 'ok' });
+    const [app] = await list();
+    expect(app!.pm2_env).to.include({ status: 'online', exec_mode: 'fork_mode' });
+    const workers = (await exec('ps', ['-o', 'pid=', '--ppid', String(app!.pid)])).stdout.trim().split(/\s+/);
+    expect(workers).to.have.length(os.availableParallelism());
+    expect((await login(url, 'admin', 'pm2-admin-password')).token).to.be.a('string');
+    await pm2('stop', 'coffer');
+  });
 });

@@ -1,4 +1,4 @@
-/** A real Coffer on an ephemeral port with a temporary data dir and a fresh SQLite file. */
+/** A real Coffer on an ephemeral port with a temporary data dir and a fresh SQLite file (or another instance's). */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +22,15 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(opts: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestServer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-test-'));
+/**
+ * `shareStoreWith`: a second instance on the first one's database and blob store (as instances
+ * behind a load balancer are); its data dir stays the first one's to remove.
+ */
+export async function startTestServer(
+  opts: { env?: Record<string, string>; clock?: Clock; shareStoreWith?: TestServer } = {},
+): Promise<TestServer> {
+  const owned = !opts.shareStoreWith;
+  const dataDir = opts.shareStoreWith?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir,
     PORT: '0',
@@ -64,7 +71,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
     },
     async close() {
       await stop();
-      if (!process.env.KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (owned && !process.env.KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
     },
     stop,
   };

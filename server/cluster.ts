@@ -20,6 +20,7 @@ import os from 'node:os';
 import type { Config } from '../config/index.js';
 import { createApp, printFirstAdminPassword } from './app.js';
 import type { Log } from './log.js';
+import { answerScrapes } from './metrics.js';
 
 interface Listening {
   kind: 'coffer:listening';
@@ -51,6 +52,7 @@ export async function runPrimary(config: Config, log: Log): Promise<void> {
   const restarts: number[] = [];
   const fork = (): Worker => {
     const worker = cluster.fork();
+    answerScrapes(worker);
     worker.on('message', (m: unknown) => {
       if (!isListening(m) || announced) return;
       announced = true;

@@ -7,9 +7,18 @@
  * What a request costs here is a listener and two label lookups (~2 µs against ~250 µs for the
  * smallest request); the gauges that need a query (locks) run only when scraped.
  */
+import cluster, { type Worker } from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type PrometheusContentType,
+} from 'prom-client';
 
 export type Door = 'dav' | 'api' | 'console' | 'content';
 
@@ -48,6 +57,11 @@ export class Metrics {
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
+    if (cluster.isWorker) {
+      // A worker answers the primary's requests for its figures (prom-client's cluster protocol).
+      new AggregatorRegistry();
+      AggregatorRegistry.setRegistries([processRegistry(), this.registry]);
+    }
     this.requests = new Counter({
       name: 'coffer_http_requests_total',
       help: 'HTTP requests answered, by door, method and status ("aborted": the connection closed first)',
@@ -91,6 +105,7 @@ export class Metrics {
       name: 'coffer_locks_active',
       help: 'Unexpired WebDAV locks',
       registers,
+      aggregator: 'first', // read from the database: the same figure in every worker, not one each
       async collect() {
         this.set(await sources.activeLocks());
       },
@@ -159,7 +174,10 @@ export class Metrics {
       return json(401, 'unauthenticated', 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>');
     let text: string;
     try {
-      text = await Registry.merge([processRegistry(), this.registry]).metrics();
+      // Under WORKERS > 1 a scrape reaches one worker: it answers with the figures of all of them.
+      text = cluster.isWorker
+        ? await fromPrimary()
+        : await Registry.merge([processRegistry(), this.registry]).metrics();
     } catch {
       return json(503, 'unavailable', 'The metrics could not be read now'); // a gauge's query failed
     }
@@ -168,4 +186,55 @@ export class Metrics {
     res.setHeader('Cache-Control', 'no-store');
     res.end(req.method === 'HEAD' ? undefined : text);
   }
+}
+
+interface ScrapeRequest {
+  kind: 'coffer:metrics';
+  id: number;
+}
+interface ScrapeAnswer {
+  kind: 'coffer:metrics-text';
+  id: number;
+  text?: string;
+  error?: string;
+}
+const SCRAPE_TIMEOUT_MS = 5000;
+const scrapes = new Map<number, (a: ScrapeAnswer) => void>();
+let nextScrape = 0;
+
+/** In a worker: every worker's figures, summed by the primary (below). */
+function fromPrimary(): Promise<string> {
+  if (nextScrape === 0)
+    process.on('message', (m: ScrapeAnswer) => {
+      if (m?.kind === 'coffer:metrics-text') scrapes.get(m.id)?.(m);
+    });
+  const id = ++nextScrape;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => settle({ kind: 'coffer:metrics-text', id, error: 'timed out' }), SCRAPE_TIMEOUT_MS);
+    const settle = (a: ScrapeAnswer) => {
+      clearTimeout(timer);
+      scrapes.delete(id);
+      if (a.text !== undefined) resolve(a.text);
+      else reject(new Error(a.error));
+    };
+    scrapes.set(id, settle);
+    process.send!({ kind: 'coffer:metrics', id } satisfies ScrapeRequest);
+  });
+}
+
+let aggregator: AggregatorRegistry<PrometheusContentType> | undefined;
+/** In the primary: answers a worker's scrape with the figures of all workers (counters and histograms summed). */
+export function answerScrapes(worker: Worker): void {
+  aggregator ??= new AggregatorRegistry<PrometheusContentType>();
+  const all = aggregator;
+  worker.on('message', (m: ScrapeRequest) => {
+    if (m?.kind !== 'coffer:metrics') return;
+    const reply = (a: Omit<ScrapeAnswer, 'kind' | 'id'>) => {
+      if (worker.isConnected()) worker.send({ kind: 'coffer:metrics-text', id: m.id, ...a } satisfies ScrapeAnswer);
+    };
+    all.clusterMetrics().then(
+      (text) => reply({ text }),
+      (err: unknown) => reply({ error: String(err) }),
+    );
+  });
 }

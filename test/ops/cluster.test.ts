@@ -15,6 +15,7 @@ import { login } from '../support/server.js';
 import { ensureBuild, ROOT, run, serverEnv, waitForHealth, type Proc } from './support.js';
 
 const ADMIN = 'cluster-admin-password';
+const TOKEN = 'metrics-token-for-the-cluster-test';
 const listening = /"msg":"Coffer is listening","url":"(http:\/\/[^"]+)"/;
 
 /** The pids of a process's children. */
@@ -69,7 +70,11 @@ describe('processes on one store', function () {
 
   it('WORKERS=2: two workers serve one port; a killed worker is replaced; SIGTERM stops them all (exit 0)', async () => {
     const dir = path.join(base, 'workers');
-    const p = run(process.execPath, ['dist/server/main.js'], serverEnv(dir, { WORKERS: '2', ADMIN_PASSWORD: ADMIN }));
+    const p = run(
+      process.execPath,
+      ['dist/server/main.js'],
+      serverEnv(dir, { WORKERS: '2', ADMIN_PASSWORD: ADMIN, METRICS_TOKEN: TOKEN }),
+    );
     procs.push(p);
     const url = (await p.waitFor(listening))[1]!;
     expect(p.stdout()).to.contain('"workers":2');
@@ -79,6 +84,11 @@ describe('processes on one store', function () {
     expect(await davStatus(url, auth, 'PUT', '/a.txt', 'one')).to.equal(201);
     const statuses = await Promise.all(Array.from({ length: 40 }, () => davStatus(url, auth, 'PROPFIND', '/a.txt')));
     expect(new Set(statuses)).to.deep.equal(new Set([207]));
+    // Whichever worker a scrape reaches, it counts the requests of both.
+    for (let i = 0; i < 4; i++) {
+      const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      expect(text).to.contain('coffer_http_requests_total{door="dav",method="PROPFIND",status="207"} 40');
+    }
 
     const [victim] = children(p.child.pid!);
     process.kill(victim!, 'SIGKILL');

@@ -13,6 +13,7 @@
 #   --quick        compare.sh --quick (tiny sizes: a smoke test, not the issue's figures)
 #   --rounds N     interleaved rounds (default 2; 3 with --stability)
 #   --relaxed      a second Coffer started with DURABILITY=relaxed, its own column in the same run
+#   --workers N    a Coffer started with WORKERS=N (N processes on one port), its own column
 #   --stability    the servers are never restarted between rounds (they never are); prints each
 #                  Coffer round by round and round N / round 1 per figure (Apache as the control)
 # Env: COFFER_ENV="VAR=value ..." extra environment for Coffer (every Coffer column; values without
@@ -28,6 +29,7 @@ TOOLS=${BENCH_TOOLS:-/work/shared/bench}
 ROUNDS=${ROUNDS:-}
 QUICK=${QUICK:-0}
 RELAXED=0
+WORKERS=0
 STABILITY=0
 DAV_USER=alice
 DAV_PASS=wonderland-42
@@ -38,13 +40,15 @@ while (($#)); do
     --quick) QUICK=1; shift ;;
     --rounds | -r) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
     --relaxed) RELAXED=1; shift ;;
+    --workers) WORKERS=${2:?--workers needs a number}; shift 2 ;;
     --stability) STABILITY=1; shift ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 [[ -z $ROUNDS ]] && { ((STABILITY)) && ROUNDS=3 || ROUNDS=2; }
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive number"
+[[ $WORKERS =~ ^[0-9]+$ ]] || die "--workers must be a number"
 read -ra EXTRA_ENV <<<"${COFFER_ENV:-}"
 for kv in "${EXTRA_ENV[@]}"; do [[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "COFFER_ENV: '$kv' is not VAR=value"; done
 
@@ -125,6 +129,11 @@ TARGETS=(apache "coffer=${C_URL[coffer]}#${C_PID[coffer]}")
 if ((RELAXED)); then
   start_coffer coffer-relaxed "${EXTRA_ENV[@]}" DURABILITY=relaxed
   TARGETS+=("coffer-relaxed=${C_URL[coffer-relaxed]}#${C_PID[coffer-relaxed]}")
+fi
+if ((WORKERS > 1)); then
+  # The PID is the primary's: CPU and memory are summed over its process tree (the workers).
+  start_coffer "coffer-workers$WORKERS" "${EXTRA_ENV[@]}" WORKERS="$WORKERS"
+  TARGETS+=("coffer-workers$WORKERS=${C_URL[coffer-workers$WORKERS]}#${C_PID[coffer-workers$WORKERS]}")
 fi
 
 # ---- Apache, and the rounds -------------------------------------------------------------------------------

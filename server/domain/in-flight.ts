@@ -191,10 +191,18 @@ export class InFlightUploads {
     return ticket;
   }
 
+  /**
+   * Bytes an upload without a ticket (a small body, read straight into memory) committed for the
+   * owner: the room of the uploads in flight shrinks by them as by any other commit.
+   */
+  record(ownerId: string, committed: number): void {
+    if (committed > 0) this.committedBy.set(ownerId, (this.committedBy.get(ownerId) ?? 0) + committed);
+  }
+
   /** @internal for UploadTicket */
   forget(ticket: UploadTicket, committed: number): void {
     this.open.delete(ticket);
-    if (committed > 0) this.committedBy.set(ticket.ownerId, (this.committedBy.get(ticket.ownerId) ?? 0) + committed);
+    this.record(ticket.ownerId, committed);
     const waiting = this.waiting;
     this.waiting = [];
     for (const fn of waiting) fn();
@@ -205,12 +213,14 @@ export class InFlightUploads {
  * The body as the blob store reads it: every chunk is first counted on the ticket (which may cut
  * the upload off, or hold the chunk back until an upload cut off before it has let go of its room).
  * A failed store destroys this stream, never `body`: the transport still has to answer on that
- * connection (a request body is left unpiped, for the transport to drain).
+ * connection (a request body is left unpiped, for the transport to drain). Without a ticket it only
+ * keeps the store from destroying `body`.
  */
-export function metered(body: Readable, ticket: UploadTicket, registry: InFlightUploads): Readable {
+export function metered(body: Readable, ticket: UploadTicket | null, registry: InFlightUploads): Readable {
   let total = 0;
   const out = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      if (!ticket) return cb(null, chunk); // a small body, held in memory: nothing to count
       total += chunk.length;
       const admit = () => {
         if (out.destroyed) return;

@@ -12,13 +12,13 @@ import type { Readable } from 'node:stream';
 import type { Db } from '../db/index.js';
 import { addBlobRef, releaseBlobRefs } from '../db/repos/blobs.js';
 import { childByKey, replaceContent, touchFolder } from '../db/repos/nodes.js';
-import type { BlobStore, StagedBlob } from '../../storage/index.js';
+import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
 import { requireNode, resolveAccess } from './access.js';
 import type { Actor } from './actor.js';
 import { recordOn } from './activity.js';
 import { INLINE_MAX_BYTES } from './blob-bytes.js';
 import type { Clock } from './clock.js';
-import { alreadyExists, DomainError, isOutOfSpace, storageFull } from './errors.js';
+import { alreadyExists, DomainError, invalidInput, isOutOfSpace, storageFull } from './errors.js';
 import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
 import { assertUnlocked } from './locks.js';
 import { nameKey, validateName } from './names.js';
@@ -83,35 +83,27 @@ export class Uploads {
     opts: UploadOptions = {},
   ): Promise<{ node: NodeView; created: boolean }> {
     const name = validateName(rawName);
-    const before = this.clock.now();
-    const parent = await writableFolder(this.db, actor, parentId, before);
-    assertNotReserved(parent.parentId === null, name);
-    const existing = await childByKey(this.db, parent.id, nameKey(name));
-    checkReplace(existing, name, opts);
-    if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
     const expected = opts.expectedSize ?? null;
-    await assertUnlocked(
-      this.db,
-      actor,
-      parent.ownerId,
-      [existing ? { nodeId: existing.id } : { parentId: parent.id, name }],
-      before,
-    );
-    // Refused before the body is read (no `100 Continue`) when the disk or the room left cannot hold it.
-    this.inFlight.checkDisk(expected, await this.blobs.freeBytes());
-    const room = async () => (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
-    const ticket = opts.inFlight
-      ? opts.inFlight.split(expected ?? 0)
-      : await this.inFlight.begin(parent.ownerId, room, expected);
+    // A body declared small enough to be held in memory and stored inline is read straight away:
+    // the checks below exist to refuse a large body before it fills the disk, and the transaction
+    // makes them all again anyway. Skipping them saves a small PUT five of its seventeen queries.
+    const small = expected !== null && expected <= INLINE_MAX_BYTES && !opts.inFlight;
+    const ticket = small ? null : await this.admit(actor, parentId, name, expected, opts);
     let staged: StagedBlob;
     try {
       opts.beforeRead?.();
-      staged = await this.blobs.stage(metered(body, ticket, this.inFlight), { memoryLimit: INLINE_MAX_BYTES });
+      // A declared length that is not the framing's (X-Expected-Entity-Length) may lie: a small body never passes memory.
+      staged = await this.blobs.stage(metered(body, ticket, this.inFlight), {
+        memoryLimit: INLINE_MAX_BYTES,
+        ...(ticket ? {} : { maxBytes: INLINE_MAX_BYTES }),
+      });
     } catch (err) {
-      ticket.release();
+      ticket?.release();
+      if (err instanceof BlobTooLarge) throw invalidInput('The body is longer than its declared length');
       throw isOutOfSpace(err) ? storageFull(expected ?? undefined) : err;
     }
     let committed = staged.size; // at most: a replaced file gives back its old size
+    let owner: string | undefined;
     try {
       // Before the transaction, which does no file I/O; the GC spares what an upload placed within its grace period.
       // Bytes staged in memory are stored by the transaction itself (addBlobRef).
@@ -119,8 +111,14 @@ export class Uploads {
       return await this.db.tx(async (tx) => {
         const now = this.clock.now();
         const folder = await writableFolder(tx, actor, parentId, now);
+        owner = folder.ownerId;
         const current = await childByKey(tx, folder.id, nameKey(name));
         checkReplace(current, name, opts);
+        if (!ticket) {
+          // What admit() checks before the body of a large upload is read.
+          assertNotReserved(folder.parentId === null, name);
+          if (current) await requireNode(tx, actor, current.id, 'edit', now);
+        }
         await assertUnlocked(
           tx,
           actor,
@@ -177,9 +175,40 @@ export class Uploads {
       committed = 0;
       throw isOutOfSpace(err) ? storageFull() : err; // place() found the disk full: nothing was committed
     } finally {
-      ticket.release(committed);
+      if (ticket) ticket.release(committed);
+      else if (owner !== undefined) this.inFlight.record(owner, committed);
       await this.blobs.discard(staged);
     }
+  }
+
+  /**
+   * Before a body that may go to disk is read: the checks that refuse it up front (no `100
+   * Continue`) — the folder, the name, the lock, the disk and the room left — and its claim on the
+   * owner's room while it arrives (in-flight.ts).
+   */
+  private async admit(
+    actor: Actor,
+    parentId: string,
+    name: string,
+    expected: number | null,
+    opts: UploadOptions,
+  ): Promise<UploadTicket> {
+    const before = this.clock.now();
+    const parent = await writableFolder(this.db, actor, parentId, before);
+    assertNotReserved(parent.parentId === null, name);
+    const existing = await childByKey(this.db, parent.id, nameKey(name));
+    checkReplace(existing, name, opts);
+    if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
+    await assertUnlocked(
+      this.db,
+      actor,
+      parent.ownerId,
+      [existing ? { nodeId: existing.id } : { parentId: parent.id, name }],
+      before,
+    );
+    this.inFlight.checkDisk(expected, await this.blobs.freeBytes());
+    const room = async () => (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
+    return opts.inFlight ? opts.inFlight.split(expected ?? 0) : this.inFlight.begin(parent.ownerId, room, expected);
   }
 }
 

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { expect } from 'chai';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
+import { send } from '../support/send.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { basic, Dav } from './support.js';
 
@@ -116,6 +117,30 @@ describe('WebDAV: statements per small request', () => {
     // GET /api/auth/me: the session check, then the bin and version byte counts it shows.
     const me = () => api(srv.url).as(alice).get('/api/auth/me');
     expect(await statements(me, 200)).to.equal(3);
+  });
+
+  it('a small PUT (its Content-Length within the inline limit) is checked once, in its transaction', async () => {
+    const put = (p: string) => () => Dav.for(srv, alice).request('PUT', p, { body: FOUR_KIB });
+    const created = await statements(put('/dav/Plans/new.bin'), 201);
+    const replaced = await statements(put('/dav/Plans/new.bin'), 204);
+    // The path (1); in the transaction the folder, the name, the locks, the quota, the blob and its
+    // bytes, the node, the folder's ETag and the activity row; a replacement also asks for its access
+    // and decides the old content's fate. Before: the folder, the name, the locks and the room were
+    // read once more before the body (17 and 20).
+    expect([created, replaced]).to.deep.equal([11, 12]);
+  });
+
+  it('a chunked PUT whose X-Expected-Entity-Length understates its body: 400, nothing stored', async () => {
+    const res = await send(srv.url, {
+      method: 'PUT',
+      path: '/dav/liar.bin',
+      headers: { authorization: basic(alice.username, alice.password), 'x-expected-entity-length': '10' },
+      body: Buffer.alloc(100_000, 1),
+      chunked: true,
+      chunkSize: 16 * 1024,
+    });
+    expect(res.status, res.text).to.equal(400);
+    expect((await Dav.for(srv, alice).request('HEAD', '/dav/liar.bin')).status).to.equal(404);
   });
 
   async function etagOf(path: string): Promise<string> {

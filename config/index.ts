@@ -105,6 +105,20 @@ const ipList = z.string().transform((v, ctx) => {
   return Object.freeze(items);
 });
 
+/** "/coffer", "/apps/files/" → "/coffer", "/apps/files"; "" or "/" → "" (the root). */
+const basePath = z.string().transform((v, ctx) => {
+  const trimmed = v.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(trimmed) || trimmed.split('/').some((s) => s === '.' || s === '..')) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" must be a path such as /coffer (letters, digits, "._~-" between slashes)`,
+    });
+    return z.NEVER;
+  }
+  return trimmed;
+});
+
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -152,6 +166,7 @@ const Env = z.object({
   TRUST_PROXY: bool.default(false),
   TRUSTED_PROXIES: ipList.default(['127.0.0.0/8', '::1']),
   PUBLIC_URL: originUrl.optional(),
+  BASE_PATH: basePath.default(''),
   CONTENT_ORIGIN: originUrl.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (it guards /metrics)').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -198,6 +213,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Peers whose X-Forwarded-For is believed (only with trustProxy): IP addresses and CIDR blocks. */
   readonly trustedProxies: readonly string[];
+  /** The path Coffer is served under ("/coffer"), or "" at the root of its host. */
+  readonly basePath: string;
   /** The address users reach Coffer at, when a proxy hides it from the Host header. */
   readonly publicUrl: { readonly origin: string; readonly host: string } | undefined;
   /** A second host name that serves only file bytes (inline previews), never the console or the API. */
@@ -278,6 +295,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     trustedProxies: e.TRUSTED_PROXIES,
     publicUrl: e.PUBLIC_URL,
+    basePath: e.BASE_PATH,
     contentOrigin: e.CONTENT_ORIGIN,
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,

@@ -155,7 +155,11 @@ export async function checkIf(c: DavContext): Promise<string[]> {
         if (resource === null) names = c.names;
         else {
           try {
-            names = destinationNames(resource, { host: header(c.req, 'host'), publicUrl: c.config.publicUrl });
+            names = destinationNames(resource, {
+              host: header(c.req, 'host'),
+              publicUrl: c.config.publicUrl,
+              basePath: c.config.basePath,
+            });
           } catch {
             return null; // not a resource of this drive: its conditions are false
           }

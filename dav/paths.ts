@@ -30,10 +30,11 @@ export function namesOf(rawPath: string): string[] {
   return names;
 }
 
-/** What names this server in a URL: the request's Host, and the configured public URL. */
+/** What names this server in a URL: the request's Host, the configured public URL, and BASE_PATH. */
 export interface ThisServer {
   host: string | undefined;
   publicUrl: { origin: string; host: string } | undefined;
+  basePath: string;
 }
 
 /**
@@ -57,6 +58,10 @@ export function destinationNames(header: string | undefined, here: ThisServer): 
     p = u.pathname;
   }
   try {
+    if (here.basePath) {
+      if (!p.startsWith(here.basePath + '/')) throw new DavError(404, 'Not under ' + here.basePath);
+      p = p.slice(here.basePath.length);
+    }
     return namesOf(p);
   } catch (err) {
     if (err instanceof DavError && err.status === 404)
@@ -70,9 +75,9 @@ export function encodeName(name: string): string {
   return encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
-/** "/dav/a%20b/c" (a collection gets a trailing slash). */
-export function hrefOf(names: readonly string[], collection: boolean): string {
-  let h = MOUNT + '/';
+/** "/dav/a%20b/c" (a collection gets a trailing slash), under BASE_PATH ("/coffer/dav/a%20b/c"). */
+export function hrefOf(names: readonly string[], collection: boolean, basePath: string): string {
+  let h = basePath + MOUNT + '/';
   for (const n of names) h += encodeName(n) + '/';
   return collection || names.length === 0 ? h : h.slice(0, -1);
 }

@@ -44,6 +44,7 @@ export async function copyOrMove(c: DavContext): Promise<void> {
   const destNames = destinationNames(header(c.req, 'destination'), {
     host: header(c.req, 'host'),
     publicUrl: c.config.publicUrl,
+    basePath: c.config.basePath,
   });
   const overwriteHeader = (header(c.req, 'overwrite') ?? 'T').trim().toUpperCase();
   if (overwriteHeader !== 'T' && overwriteHeader !== 'F') throw new DavError(400, 'Overwrite must be T or F');

@@ -46,8 +46,13 @@ const consoleSources = Math.max(
     fs.existsSync(path.join(consoleDir, f)) ? fs.statSync(path.join(consoleDir, f)).mtimeMs : 0,
   ),
 );
-if (!fs.existsSync(consoleIndex) || fs.statSync(consoleIndex).mtimeMs < consoleSources) {
-  console.log('Building the web console (vite)…');
+// The console is built for BASE_PATH (svelte.config.js): a build for another base path is stale too.
+const wantedBase = (process.env.BASE_PATH ?? '').replace(/\/+$/, '');
+const builtBase = fs.existsSync(consoleIndex)
+  ? (/\bbase: "([^"]*)"/.exec(fs.readFileSync(consoleIndex, 'utf8'))?.[1] ?? wantedBase)
+  : null;
+if (!fs.existsSync(consoleIndex) || fs.statSync(consoleIndex).mtimeMs < consoleSources || builtBase !== wantedBase) {
+  console.log(`Building the web console (vite)${wantedBase ? ` for BASE_PATH=${wantedBase}` : ''}…`);
   execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], {
     cwd: consoleDir,
     stdio: 'inherit',

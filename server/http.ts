@@ -31,7 +31,11 @@ export function createHttpServer(
       return 'dav';
     return url === '/api' || url.startsWith('/api/') ? 'api' : 'console';
   };
+  const base = config.basePath;
   const handler: RequestListener = (req, res) => {
+    // Under BASE_PATH every route lives below it: the prefix is taken off here, once, and put back
+    // only where an absolute path leaves the server (WebDAV hrefs, link URLs, the console's build).
+    if (base && !withinBase(req, res, base)) return;
     const url = req.url ?? '/';
     const to = door(req, url);
     if (metrics && to === 'console' && (url === '/metrics' || url.startsWith('/metrics?'))) {
@@ -74,4 +78,24 @@ export function createHttpServer(
   server.keepAliveTimeout = 65_000;
   server.setTimeout(10 * 60_000, (socket) => socket.destroy());
   return server;
+}
+
+/**
+ * Takes BASE_PATH off the request's URL; false when the request is outside it, answered here: the
+ * host's root redirects to the base (a browser typing the bare host name), anything else is 404.
+ */
+function withinBase(req: IncomingMessage, res: ServerResponse, base: string): boolean {
+  const url = req.url ?? '/';
+  if (url === base || url.startsWith(base + '/') || url.startsWith(base + '?')) {
+    const rest = url.slice(base.length);
+    req.url = rest.startsWith('/') ? rest : '/' + rest;
+    return true;
+  }
+  if ((req.method === 'GET' || req.method === 'HEAD') && (url === '/' || url.startsWith('/?'))) {
+    res.writeHead(302, { Location: base + '/', 'Content-Length': 0 }).end();
+    return false;
+  }
+  const body = JSON.stringify({ error: { code: 'not_found', message: `Coffer is served under ${base}/` } });
+  res.writeHead(404, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
+  return false;
 }

@@ -90,7 +90,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
       checks: report.checks,
     };
   });
-  api.use(authenticate(deps.accounts));
+  api.use(authenticate(deps.accounts, deps.config.basePath + '/'));
   for (const r of [
     authRoutes(deps, json),
     nodeRoutes(deps, json),
@@ -110,7 +110,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
   }
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
-  const consoleApp = serveConsole();
+  const consoleApp = serveConsole(undefined, deps.config.basePath);
   app.use(async (ctx, next) => {
     if (ctx.path.startsWith('/api/') || ctx.path === '/api') throw notFound('Route');
     await consoleApp(ctx, next);

@@ -33,7 +33,9 @@ export async function sendFile(
     // Previews render on the other host name, where a page can reach neither the console nor the API.
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 302;
-    ctx.redirect(`${contentOrigin.origin}/content/${deps.grants.issue(actor, node)}/${encodeURIComponent(node.name)}`);
+    ctx.redirect(
+      `${contentOrigin.origin}${deps.config.basePath}/content/${deps.grants.issue(actor, node)}/${encodeURIComponent(node.name)}`,
+    );
     return;
   }
   await sendContent(ctx, { ...node, open }, userContentHeaders(node, { download: opts.download }));

@@ -34,8 +34,37 @@ async function statFile(p: string): Promise<fs.Stats | null> {
   }
 }
 
-export function serveConsole(root = CONSOLE_BUILD_DIR) {
+/**
+ * The base path a console build was made for (SvelteKit writes it into index.html's start-up
+ * script: `base: "/coffer"`), or null when the file does not say.
+ */
+export function builtForBase(indexHtml: string): string | null {
+  const m = /\bbase: "([^"]*)"/.exec(indexHtml);
+  return m ? m[1]! : null;
+}
+
+/**
+ * `basePath`: BASE_PATH. A build made for another base would load its scripts from paths this
+ * server does not serve (a blank page): it is refused, saying how to rebuild.
+ */
+export function serveConsole(root = CONSOLE_BUILD_DIR, basePath = '') {
   const rootWithSep = root.endsWith(path.sep) ? root : root + path.sep;
+  let checked: { mtimeMs: number; mismatch: string | null } | undefined;
+  const mismatch = async (index: string, st: fs.Stats): Promise<string | null> => {
+    if (checked?.mtimeMs !== st.mtimeMs) {
+      const built = builtForBase(await fs.promises.readFile(index, 'utf8'));
+      checked = {
+        mtimeMs: st.mtimeMs,
+        mismatch:
+          built === null || built === basePath
+            ? null
+            : `The web console was built for ${built ? `BASE_PATH=${built}` : 'the root (no BASE_PATH)'}, ` +
+              `but Coffer runs with ${basePath ? `BASE_PATH=${basePath}` : 'no BASE_PATH'}: ` +
+              `rebuild it with ${basePath ? `BASE_PATH=${basePath} ` : ''}npm run build\n`,
+      };
+    }
+    return checked.mismatch;
+  };
 
   return async (ctx: Context, _next: Next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
@@ -46,11 +75,13 @@ export function serveConsole(root = CONSOLE_BUILD_DIR) {
       return;
     }
     const index = path.join(root, 'index.html');
-    if (!(await statFile(index))) {
+    const indexStat = await statFile(index);
+    const refusal = indexStat ? await mismatch(index, indexStat) : 'The web console is not built: run npm run build\n';
+    if (refusal) {
       ctx.status = 503;
       ctx.type = 'text/plain';
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = 'The web console is not built: run npm run build\n';
+      ctx.body = refusal;
       return;
     }
 

@@ -49,6 +49,7 @@ describe('public links', () => {
     const l = await link({ permission: 'view' });
     expect(Buffer.from(l.token, 'base64url').length * 8).to.be.at.least(128);
     expect(l.url).to.match(new RegExp(`/s/${l.token}$`));
+    expect(l.url).to.equal(`${srv.url}/s/${l.token}`); // was "null/s/…" outside a browser (Koa 3's ctx.origin)
     const info = await visitor().json(visitor().get(`/api/public/${l.token}`));
     expect(info.node.name).to.equal('Holiday');
     expect(info.link).to.include({ permission: 'view', hasPassword: false });

@@ -56,7 +56,7 @@ export async function startTestServer(
     },
   };
   const app = await createApp(config, { clock: opts.clock, log });
-  const url = await app.listen();
+  const url = (await app.listen()) + config.basePath; // under BASE_PATH, every route is below it
   let admin: string | undefined;
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= app.close());

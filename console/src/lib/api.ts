@@ -1,6 +1,7 @@
 /** The JSON API client: same origin, session cookie, CSRF header on every unsafe method. */
 import { goto } from '$app/navigation';
 import type { Node } from './types';
+import { appPath } from '$lib/paths';
 
 export class ApiError extends Error {
   constructor(
@@ -18,7 +19,8 @@ export const CSRF = { 'X-Requested-With': 'coffer' } as const;
 /** Where a 401 sends the user: the sign-in page, with the way back. Public pages opt out. */
 let onUnauthenticated: (() => void) | null = () => {
   const here = location.pathname + location.search;
-  if (!here.startsWith('/login')) void goto(`/login?next=${encodeURIComponent(here)}`, { replaceState: true });
+  if (!here.startsWith(appPath('/login')))
+    void goto(appPath(`/login?next=${encodeURIComponent(here)}`), { replaceState: true });
 };
 export function setUnauthenticatedHandler(fn: (() => void) | null) {
   onUnauthenticated = fn;
@@ -60,7 +62,7 @@ export async function request<T = unknown>(method: string, path: string, opts: R
   }
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body, credentials: 'same-origin', signal: opts.signal });
+    res = await fetch(appPath(path), { method, headers, body, credentials: 'same-origin', signal: opts.signal });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection.');
@@ -83,11 +85,13 @@ export const api = {
 };
 
 export const contentUrl = (id: string, download = false) =>
-  `/api/files/${encodeURIComponent(id)}/content${download ? '?download=1' : ''}`;
+  appPath(`/api/files/${encodeURIComponent(id)}/content${download ? '?download=1' : ''}`);
 export const zipUrl = (ids: string[]) =>
-  ids.length === 1
-    ? `/api/nodes/${encodeURIComponent(ids[0]!)}/zip`
-    : `/api/zip?ids=${ids.map(encodeURIComponent).join(',')}`;
+  appPath(
+    ids.length === 1
+      ? `/api/nodes/${encodeURIComponent(ids[0]!)}/zip`
+      : `/api/zip?ids=${ids.map(encodeURIComponent).join(',')}`,
+  );
 
 export const children = (id: string, sort: string, order: string) =>
   api.get<{ items: Node[]; total: number }>(

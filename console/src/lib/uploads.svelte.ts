@@ -5,6 +5,7 @@
 import { api, ApiError, CSRF, errorFrom } from './api';
 import { freeName } from './format';
 import type { Node } from './types';
+import { appPath } from '$lib/paths';
 
 export type UploadStatus = 'queued' | 'uploading' | 'done' | 'error' | 'cancelled' | 'skipped';
 
@@ -174,7 +175,9 @@ function start(item: Upload) {
   u.status = 'uploading';
   const xhr = new XMLHttpRequest();
   u.xhr = xhr;
-  const url = `/api/folders/${encodeURIComponent(u.folderId)}/files/${encodeURIComponent(u.name)}${u.overwrite ? '?overwrite=true' : ''}`;
+  const url = appPath(
+    `/api/folders/${encodeURIComponent(u.folderId)}/files/${encodeURIComponent(u.name)}${u.overwrite ? '?overwrite=true' : ''}`,
+  );
   xhr.open('PUT', url);
   xhr.setRequestHeader('X-Requested-With', CSRF['X-Requested-With']);
   xhr.setRequestHeader('Content-Type', 'application/octet-stream');
@@ -207,7 +210,8 @@ function start(item: Upload) {
       headers: { 'content-type': xhr.getResponseHeader('content-type') ?? '' },
     });
     const err = await errorFrom(res);
-    if (xhr.status === 401) location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    if (xhr.status === 401)
+      location.assign(appPath(`/login?next=${encodeURIComponent(location.pathname + location.search)}`));
     void finish('error', err.message);
   };
   xhr.onerror = () =>

@@ -20,7 +20,8 @@ export function origin(ctx: Context, via: 'api' | 'link' = 'api') {
   return { via, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
 }
 
-export function authenticate(accounts: Accounts) {
+/** `cookiePath`: where the session cookie was set (BASE_PATH + '/'), to clear a stale one there. */
+export function authenticate(accounts: Accounts, cookiePath = '/') {
   return async (ctx: Context, next: Next) => {
     const header = ctx.get('authorization');
     const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
@@ -33,7 +34,7 @@ export function authenticate(accounts: Accounts) {
         (ctx.state as ApiState).session = { jti: info.jti, expiresAt: info.expiresAt };
       } catch (err) {
         if (bearer) throw err; // an explicit bad token is an error; a stale cookie just means "signed out"
-        ctx.cookies.set(SESSION_COOKIE, null);
+        ctx.cookies.set(SESSION_COOKIE, null, { path: cookiePath });
       }
       if (
         cookie &&

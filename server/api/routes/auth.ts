@@ -11,7 +11,9 @@ const Register = z.object({ username: z.string(), email: z.string(), password: z
 const Login = z.object({ username: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
 const ChangePassword = z.object({ currentPassword: z.string().max(1024), newPassword: z.string() });
 
-export function authRoutes({ accounts, bin, versions }: ApiDeps, json: RouterMiddleware) {
+export function authRoutes({ accounts, bin, versions, config }: ApiDeps, json: RouterMiddleware) {
+  // The session cookie goes only to Coffer's own paths (other applications may share the host under BASE_PATH).
+  const cookiePath = config.basePath + '/';
   const router = new Router();
 
   const startSession = (ctx: Context, s: Session) => {
@@ -20,7 +22,7 @@ export function authRoutes({ accounts, bin, versions }: ApiDeps, json: RouterMid
       sameSite: 'lax',
       secure: ctx.secure,
       expires: new Date(s.expiresAt),
-      path: '/',
+      path: cookiePath,
       overwrite: true,
     });
     return { token: s.token, expiresAt: new Date(s.expiresAt).toISOString(), user: presentUser(s.user) };
@@ -41,13 +43,13 @@ export function authRoutes({ accounts, bin, versions }: ApiDeps, json: RouterMid
   router.post('/auth/logout', async (ctx) => {
     const state = ctx.state as ApiState;
     if (state.actor && state.session) await accounts.logout(state.actor, state.session);
-    ctx.cookies.set(SESSION_COOKIE, null, { path: '/' });
+    ctx.cookies.set(SESSION_COOKIE, null, { path: cookiePath });
     ctx.status = 204;
   });
 
   router.post('/auth/logout-all', async (ctx) => {
     await accounts.signOutEverywhere(requireActor(ctx));
-    ctx.cookies.set(SESSION_COOKIE, null, { path: '/' });
+    ctx.cookies.set(SESSION_COOKIE, null, { path: cookiePath });
     ctx.status = 204;
   });
 

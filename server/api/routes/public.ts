@@ -79,7 +79,7 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
       sameSite: 'lax',
       secure: ctx.secure,
       expires: new Date(unlock.expiresAt),
-      path: `/api/public/${token}`,
+      path: `${deps.config.basePath}/api/public/${token}`,
     });
     ctx.body = { link: presentLinkInfo(link) };
   });

@@ -27,9 +27,10 @@ const CreateLink = z.object({
 });
 const Lookup = z.object({ q: z.string().max(320).default('') });
 
-const siteOrigin = (ctx: Context) => ctx.origin;
-
-export function shareRoutes({ sharing, links }: ApiDeps, json: RouterMiddleware) {
+export function shareRoutes({ sharing, links, config }: ApiDeps, json: RouterMiddleware) {
+  // Where a public link's page is: PUBLIC_URL, else this host as the client named it, under BASE_PATH.
+  // (Not ctx.origin: since Koa 3 that is the request's Origin header, absent outside browsers.)
+  const siteOrigin = (ctx: Context) => (config.publicUrl?.origin ?? `${ctx.protocol}://${ctx.host}`) + config.basePath;
   const router = new Router();
 
   router.get('/nodes/:id/shares', async (ctx) => {

@@ -3,6 +3,7 @@
  * Server-Sent Events. A change that arrives while the user is busy (renaming, previewing, the tab
  * hidden) is applied as soon as they are not. Returns the function that stops following.
  */
+import { appPath } from '$lib/paths';
 export function followFolder(
   folderId: string,
   opts: { busy: () => boolean; refresh: () => void; gone: () => void },
@@ -14,7 +15,7 @@ export function followFolder(
       opts.refresh();
     } else stale = true;
   };
-  const events = new EventSource(`/api/events?folder=${encodeURIComponent(folderId)}`);
+  const events = new EventSource(appPath(`/api/events?folder=${encodeURIComponent(folderId)}`));
   events.addEventListener('changed', refreshIfIdle);
   events.addEventListener('gone', opts.gone);
   const onVisible = () => stale && refreshIfIdle();

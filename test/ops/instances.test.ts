@@ -11,6 +11,7 @@ import { lock, status } from '../dav/lock-requests.js';
 import { api, createUser } from '../support/http.js';
 import { login, startTestServer, type TestServer } from '../support/server.js';
 import { readEvents } from '../support/sse.js';
+import { expectFsckClean } from '../support/store.js';
 
 const MAX_FAILURES = 10;
 const DAY_MS = 24 * 3600 * 1000;
@@ -110,6 +111,30 @@ describe('two instances on one store', () => {
     const events = await reading;
     expect(events.map((e) => e.event)).to.deep.equal(['ready', 'changed']);
     expect(Date.now() - sent).to.be.below(2000);
+  });
+
+  it('keep the quota under 30 parallel 1 MiB uploads spread over both: never above it, 201s and 507s add up, fsck clean', async () => {
+    const MiB = 1024 * 1024;
+    const u = await davUser(a, { quotaBytes: 10 * MiB });
+    const body = Buffer.alloc(MiB, 7);
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const res = await Dav.for(i % 2 === 0 ? a : b, u).request('PUT', `/dav/f${i}.bin`, { body });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    const created = statuses.filter((s) => s === 201).length;
+    expect(
+      statuses.filter((s) => s !== 201 && s !== 507),
+      String(statuses),
+    ).to.deep.equal([]);
+    expect(created).to.be.at.least(1).and.at.most(10);
+    const me = (await (await api(b.url).as(u).get('/api/auth/me')).json()) as { user: { usedBytes: number } };
+    expect(me.user.usedBytes).to.equal(created * MiB);
+    const listing = await (await Dav.for(a, u).propfind('/dav/', '1')).text();
+    expect(listing.match(/<D:href>\/dav\/f\d+\.bin<\/D:href>/g) ?? []).to.have.length(created);
+    await expectFsckClean(a);
   });
 
   it('run a job that falls due on both exactly once (the bin purge), and the next run again once', async () => {

@@ -4,7 +4,7 @@
  * active locks, background job runs and failures, the database's statement and commit counts, and
  * the process's own (CPU, memory, event loop lag, GC).
  *
- * What a request costs here is a listener and two label lookups (~2 µs against ~250 µs for the
+ * What a request costs here is a listener and one cached label lookup (about a microsecond against ~150 µs for the
  * smallest request); the gauges that need a query (locks) run only when scraped.
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -52,6 +52,16 @@ export class Metrics {
   private readonly bytesIn: Counter<'door'>;
   private readonly bytesOut: Counter<'door'>;
   private readonly jobRuns: Counter<'job' | 'outcome'>;
+  /** Label sets seen so far (bounded: door × known method × status). */
+  private readonly series = new Map<
+    string,
+    {
+      requests: ReturnType<Counter<'door' | 'method' | 'status'>['labels']>;
+      duration: ReturnType<Histogram<'door' | 'method'>['labels']>;
+      bytesIn: ReturnType<Counter<'door'>['labels']>;
+      bytesOut: ReturnType<Counter<'door'>['labels']>;
+    }
+  >();
   /** Per connection: its byte counts when its last request was counted. */
   private readonly marks = new WeakMap<object, { read: number; written: number }>();
 
@@ -141,13 +151,33 @@ export class Metrics {
     const method = METHODS.has(req.method ?? '') ? req.method! : 'other';
     res.once('close', () => {
       const status = res.writableFinished ? String(res.statusCode) : 'aborted';
-      this.requests.inc({ door, method, status });
-      this.duration.observe({ door, method }, (performance.now() - started) / 1000);
+      const c = this.children(door, method, status);
+      c.requests.inc();
+      c.duration.observe((performance.now() - started) / 1000);
       const mark = this.marks.get(socket) ?? { read: 0, written: 0 };
-      this.bytesIn.inc({ door }, Math.max(0, socket.bytesRead - mark.read));
-      this.bytesOut.inc({ door }, Math.max(0, socket.bytesWritten - mark.written));
+      c.bytesIn.inc(Math.max(0, socket.bytesRead - mark.read));
+      c.bytesOut.inc(Math.max(0, socket.bytesWritten - mark.written));
       this.marks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
     });
+  }
+
+  /**
+   * The labelled series a request counts on, looked up once per label set: prom-client hashes a
+   * label object on every inc() (a tenth of a small request's JavaScript, measured).
+   */
+  private children(door: Door, method: string, status: string) {
+    const key = `${door} ${method} ${status}`;
+    let c = this.series.get(key);
+    if (!c) {
+      c = {
+        requests: this.requests.labels({ door, method, status }),
+        duration: this.duration.labels({ door, method }),
+        bytesIn: this.bytesIn.labels({ door }),
+        bytesOut: this.bytesOut.labels({ door }),
+      };
+      this.series.set(key, c);
+    }
+    return c;
   }
 
   jobFinished(job: string, ok: boolean): void {

@@ -4,8 +4,8 @@
  * active locks, background job runs and failures, the database's statement and commit counts, and
  * the process's own (CPU, memory, event loop lag, GC).
  *
- * What a request costs here is a listener and one cached label lookup (about a microsecond against ~150 µs for the
- * smallest request); the gauges that need a query (locks) run only when scraped.
+ * What a request costs here is a listener and one cached label lookup (about a microsecond against
+ * ~150 µs for the smallest request); the gauges that need a query (locks) run only when scraped.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';

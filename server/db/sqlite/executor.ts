@@ -9,6 +9,7 @@ import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import type { Db, OpenOptions, Params } from '../types.js';
 import { SqliteConnection } from './connection.js';
+import { Checkpointer, FALLBACK_PAGES } from './checkpointer.js';
 import { GroupCommit, NESTED_TX } from './group-commit.js';
 
 const BUSY_TIMEOUT_MS = 10_000;
@@ -26,8 +27,9 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
   // NORMAL (DURABILITY=relaxed) fsyncs only at checkpoints: a power cut may lose the last commits,
   // never corrupt the database.
   await writer.exec('PRAGMA journal_mode = WAL');
+  const synchronous = opts.durability === 'relaxed' ? 'NORMAL' : 'FULL';
   await writer.exec(
-    `PRAGMA foreign_keys = ON; PRAGMA synchronous = ${opts.durability === 'relaxed' ? 'NORMAL' : 'FULL'}`,
+    `PRAGMA foreign_keys = ON; PRAGMA synchronous = ${synchronous}; PRAGMA wal_autocheckpoint = ${FALLBACK_PAGES}`,
   );
   const readers = await Promise.all(
     Array.from({ length: Math.max(1, opts.readers ?? 2) }, () =>
@@ -35,6 +37,7 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
     ),
   );
   const commits = new GroupCommit(writer);
+  const checkpointer = await Checkpointer.start(file, synchronous, () => commits.stats.commits);
   // SQL texts that turned out to write although they were sent as reads (an INSERT … RETURNING
   // through get()): they go to the writer from then on.
   const writes = new Set<string>();
@@ -70,6 +73,7 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
     close: async () => {
       closed = true;
       await commits.idle();
+      await checkpointer.close();
       await Promise.all([writer, ...readers].map((c) => c.close()));
     },
   };

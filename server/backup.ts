@@ -26,6 +26,11 @@ try {
   if (target === path.resolve(config.dataDir)) throw new ConfigError('The backup directory must not be DATA_DIR');
   if (fs.existsSync(target) && fs.readdirSync(target).length > 0)
     throw new ConfigError(`${target} is not empty: a backup goes into a new (or empty) directory`);
+  if (config.postgresUrl)
+    throw new ConfigError(
+      'npm run backup copies a SQLite database; on PostgreSQL use pg_dump (pg_dump -Fc "$DATABASE_URL" > coffer.dump) ' +
+        'and copy DATA_DIR (blobs/ and jwt-secret) after it',
+    );
   if (!fs.existsSync(config.dbFile)) throw new ConfigError(`No Coffer database at ${config.dbFile} (check DATA_DIR)`);
   fs.mkdirSync(target, { recursive: true, mode: 0o700 });
 

@@ -32,4 +32,6 @@ export interface OpenOptions {
   durability?: 'full' | 'relaxed';
   /** Read-only connections beside the writer (SQLite), default 2. */
   readers?: number;
+  /** Connections in the pool (PostgreSQL), default 10. */
+  poolSize?: number;
 }

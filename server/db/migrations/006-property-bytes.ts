@@ -1,4 +1,3 @@
-import { dialectOf } from '../dialect.js';
 import type { Migration } from '../migration.js';
 import { backfillPropertyBytes } from '../repos/properties.js';
 
@@ -11,9 +10,6 @@ export const propertyBytes: Migration = {
   name: '006-property-bytes',
   statements: ['ALTER TABLE properties ADD COLUMN bytes BIGINT NOT NULL DEFAULT 0'],
   run: async (tx) => {
-    // A PostgreSQL database is created at a schema that already has the column (PostgreSQL came
-    // later): no row predates it, and the backfill pages by SQLite's rowid.
-    if (dialectOf(tx) === 'postgres') return;
     await backfillPropertyBytes(tx);
     await tx.run(
       `UPDATE users SET used_bytes = used_bytes +

@@ -75,12 +75,17 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
     const values = names.map((n) => paramValue(params, n, sql));
     return c.query<T & pg.QueryResultRow>({ text, values, name });
   };
-  const surface = (c: pg.PoolClient): Q & { dialect: 'postgres' } => ({
-    dialect: 'postgres',
-    all: async <T>(sql: string, params?: Params) => (await query<T>(c, sql, params)).rows as T[],
-    get: async <T>(sql: string, params?: Params) => (await query<T>(c, sql, params)).rows[0] as T | undefined,
-    run: async (sql, params) => (await query(c, sql, params)).rowCount ?? 0,
-  });
+  // A transaction's surface; once it has ended its client is back in the pool, serving others.
+  const surface = (c: pg.PoolClient, ended: () => boolean): Q & { dialect: 'postgres' } => {
+    const on = <T>(sql: string, params?: Params) =>
+      ended() ? Promise.reject(new Error('the transaction has already ended')) : query<T>(c, sql, params);
+    return {
+      dialect: 'postgres',
+      all: async <T>(sql: string, params?: Params) => (await on<T>(sql, params)).rows as T[],
+      get: async <T>(sql: string, params?: Params) => (await on<T>(sql, params)).rows[0] as T | undefined,
+      run: async (sql, params) => (await on(sql, params)).rowCount ?? 0,
+    };
+  };
 
   // A read outside a transaction changes nothing: after a lost connection it is safe to send again.
   const read = async <T>(sql: string, params?: Params): Promise<T[]> => {
@@ -112,10 +117,11 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
     const onError = () => {};
     client.on('error', onError);
     let broken: unknown;
+    let ended = false;
     try {
       await client.query('BEGIN');
       await client.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
-      const result = await inTx.run(true, () => fn(surface(client)));
+      const result = await inTx.run(true, () => fn(surface(client, () => ended)));
       await client.query('COMMIT');
       stats.commits++;
       stats.transactions++;
@@ -128,6 +134,7 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
       await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
       throw err;
     } finally {
+      ended = true;
       client.off('error', onError);
       client.release(broken instanceof Error ? broken : undefined);
     }

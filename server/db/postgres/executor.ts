@@ -16,29 +16,13 @@ import pg from 'pg';
 import { numberParams, paramValue } from '../sql-params.js';
 import type { Db, OpenOptions, Params, Q } from '../types.js';
 import { isConnectionLoss, unavailable } from './errors.js';
+import { types } from './types.js';
 
 /** Any 64-bit key; the one lock every Coffer write transaction takes (pg_advisory_xact_lock). */
 const WRITE_LOCK = 7_243_318_605;
 /** A pool connection kept at most this many prepared statements (search builds texts per filter). */
 const MAX_PREPARED = 400;
 const NESTED_TX = 'db.tx() called inside a transaction: pass the open tx down instead';
-
-const INT8 = 20;
-const NUMERIC = 1700;
-const JSON_OIDS = [114, 3802];
-
-/**
- * Type parsers for this pool only (never pg's global table): BIGINT and NUMERIC (COUNT, SUM) as
- * JS numbers like SQLite's (bytes and epoch milliseconds stay far below 2^53), and JSON left as
- * text: the repositories parse their JSON documents themselves, as on SQLite.
- */
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
-    if (JSON_OIDS.includes(oid)) return (v: string) => v;
-    return pg.types.getTypeParser(oid, format ?? 'text');
-  }) as typeof pg.types.getTypeParser,
-};
 
 export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> {
   const pool = new pg.Pool({

@@ -139,7 +139,7 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
     // A write outside a transaction is a transaction of its own, in the same line as the others.
     run: (sql, params) => tx((t) => t.run(sql, params)),
     tx,
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } }),
     close: async () => {
       closed = true;
       await line;

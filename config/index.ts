@@ -110,7 +110,8 @@ const Env = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().optional(),
-  DATABASE_POOL_SIZE: int(1, 1000).default(10),
+  // At least 2: a transaction holds one connection while the code inside it may read on another.
+  DATABASE_POOL_SIZE: int(2, 1000).default(10),
   DEFAULT_QUOTA: bytes.default(10 * KiB ** 3),
   TRASH_RETENTION_DAYS: int(1, 3650).default(30),
   JWT_TTL: seconds.default(24 * 3600),

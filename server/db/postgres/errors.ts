@@ -9,8 +9,9 @@ export function isConnectionLoss(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
   if (LOST_STATES.test(code) || LOST_ERRNOS.includes(code)) return true;
-  // node-postgres reports a socket closed under it, or a connect that timed out, without a code.
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+  // node-postgres reports a socket closed under it, a connect that timed out, or a pool that had no
+  // connection free in time (overload: a 503 too), without a code.
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
     typeof e?.message === 'string' ? e.message : '',
   );
 }

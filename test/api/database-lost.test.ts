@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import { davUser, type DavUser } from '../dav/support.js';
-import { createTestDatabase, TEST_POSTGRES, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, skipOnSqlite, type TestDatabase } from '../support/database.js';
 import { api } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -47,10 +47,7 @@ describe('the database lost under a running server', function () {
   let u: DavUser;
 
   before(async function () {
-    if (!TEST_POSTGRES) {
-      console.log('      skipped on SQLite: its database is a file in the process, there is no connection to lose');
-      this.skip();
-    }
+    skipOnSqlite(this, 'its database is a file in the process, there is no connection to lose');
     database = await createTestDatabase();
     const url = new URL(database.env.DATABASE_URL!);
     link = await relay({ host: url.hostname, port: Number(url.port) });

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { openDb, isDbUnavailable, type Db } from '../../server/db/index.js';
-import { createTestDatabase, TEST_POSTGRES, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, skipOnSqlite, type TestDatabase } from '../support/database.js';
 
 describe('the PostgreSQL executor', function () {
   this.timeout(60_000);
@@ -15,10 +15,7 @@ describe('the PostgreSQL executor', function () {
   let url: string;
 
   before(async function () {
-    if (!TEST_POSTGRES) {
-      console.log('      skipped: no TEST_DATABASE_URL (bash scripts/test-postgres.sh runs these)');
-      this.skip();
-    }
+    skipOnSqlite(this, 'no TEST_DATABASE_URL (bash scripts/test-postgres.sh runs these)');
     database = await createTestDatabase();
     url = database.env.DATABASE_URL!;
     db = await openDb(url, { poolSize: 4 });

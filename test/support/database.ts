@@ -49,3 +49,10 @@ export function skipOnPostgres(ctx: Mocha.Context, why: string): void {
   console.log(`      skipped on PostgreSQL: ${why}`);
   ctx.skip();
 }
+
+/** Skips a test or a suite on SQLite, saying why: for tests of what only PostgreSQL has (connections, several processes). */
+export function skipOnSqlite(ctx: Mocha.Context, why: string): void {
+  if (TEST_POSTGRES) return;
+  console.log(`      skipped on SQLite: ${why}`);
+  ctx.skip();
+}

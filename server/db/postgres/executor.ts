@@ -85,7 +85,11 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
     }
   };
 
+  // Marks code running inside one of our transactions, to refuse a nested one (it would wait for the
+  // line it stands in). Enabled only while transactions are queued or running: an enabled
+  // AsyncLocalStorage costs every promise of the process a hook (sqlite/group-commit.ts measured it).
   const inTx = new AsyncLocalStorage<true>();
+  let queued = 0;
   let line: Promise<unknown> = Promise.resolve();
   let closed = false;
 
@@ -103,8 +107,7 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
     let broken: unknown;
     let ended = false;
     try {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`); // one round trip
       const result = await inTx.run(true, () => fn(surface(client, () => ended)));
       await client.query('COMMIT');
       stats.commits++;
@@ -127,9 +130,12 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
   const tx = <T>(fn: (tx: Q) => Promise<T>): Promise<T> => {
     if (inTx.getStore()) return Promise.reject(new Error(NESTED_TX));
     if (closed) return Promise.reject(new Error('the database is closed'));
+    queued++;
     const mine = line.then(() => runTx(fn));
     line = mine.catch(() => undefined);
-    return mine;
+    return mine.finally(() => {
+      if (--queued === 0) inTx.disable();
+    });
   };
 
   return {

@@ -21,7 +21,10 @@ export async function openDb(target: string, opts: OpenOptions = {}): Promise<Db
   return isPostgresUrl(target) ? openPostgres(target, opts) : openSqlite(target, opts);
 }
 
-/** SQLite returns 0/1 for booleans; JSON documents carry true/false (and old rows may hold '1'). */
+/**
+ * Values as either engine answers them: booleans are 0/1 from SQLite, true/false from PostgreSQL and
+ * in JSON documents; counts and sums are numbers from both (postgres/types.ts).
+ */
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 export const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';

@@ -20,7 +20,7 @@ import { types } from './types.js';
 
 /** Any 64-bit key; the one lock every Coffer write transaction takes (pg_advisory_xact_lock). */
 const WRITE_LOCK = 7_243_318_605;
-/** A pool connection kept at most this many prepared statements (search builds texts per filter). */
+/** Named prepared statements, each kept on every connection; texts beyond them (search builds one per filter set) run unnamed. */
 const MAX_PREPARED = 400;
 const NESTED_TX = 'db.tx() called inside a transaction: pass the open tx down instead';
 

@@ -124,6 +124,8 @@ const Env = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().optional(),
+  // At least 2: a transaction holds one connection while the code inside it may read on another.
+  DATABASE_POOL_SIZE: int(2, 1000).default(10),
   DEFAULT_QUOTA: bytes.default(10 * KiB ** 3),
   TRASH_RETENTION_DAYS: int(1, 3650).default(30),
   JWT_TTL: seconds.default(24 * 3600),
@@ -177,7 +179,12 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /** The SQLite database file; unused when `postgresUrl` is set. */
   readonly dbFile: string;
+  /** DATABASE_URL when it names a PostgreSQL database: metadata lives there instead of in `dbFile`. */
+  readonly postgresUrl: string | undefined;
+  /** Connections in the PostgreSQL pool. */
+  readonly dbPoolSize: number;
   readonly defaultQuotaBytes: number;
   readonly trashRetentionDays: number;
   readonly jwtTtlSeconds: number;
@@ -236,9 +243,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  if (e.DATABASE_URL && !/^sqlite:/.test(e.DATABASE_URL)) {
+  const postgresUrl = e.DATABASE_URL && /^postgres(ql)?:\/\//.test(e.DATABASE_URL) ? e.DATABASE_URL : undefined;
+  if (e.DATABASE_URL && !postgresUrl && !/^sqlite:/.test(e.DATABASE_URL)) {
     throw new ConfigError(
-      'Invalid configuration:\n  DATABASE_URL: only SQLite is supported in this version (leave it unset)',
+      'Invalid configuration:\n  DATABASE_URL: sqlite:<file> or postgres://user:pass@host:5432/db (or leave it unset)',
     );
   }
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
@@ -254,9 +262,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     dataDir,
-    dbFile: e.DATABASE_URL
-      ? path.resolve(e.DATABASE_URL.replace(/^sqlite:(\/\/)?/, ''))
-      : path.join(dataDir, 'coffer.sqlite'),
+    postgresUrl,
+    dbPoolSize: e.DATABASE_POOL_SIZE,
+    dbFile:
+      e.DATABASE_URL && !postgresUrl
+        ? path.resolve(e.DATABASE_URL.replace(/^sqlite:(\/\/)?/, ''))
+        : path.join(dataDir, 'coffer.sqlite'),
     defaultQuotaBytes: e.DEFAULT_QUOTA,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     jwtTtlSeconds: e.JWT_TTL,

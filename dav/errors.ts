@@ -1,5 +1,5 @@
 /** DomainError codes → WebDAV status codes, in one place. */
-import { DomainError } from '../server/domain/errors.js';
+import { DomainError, isUnavailable, UNAVAILABLE_MESSAGE } from '../server/domain/errors.js';
 
 export interface DavFailure {
   status: number;
@@ -23,6 +23,7 @@ export class DavError extends Error {
 
 export function toDavFailure(err: unknown, method: string): DavFailure | null {
   if (err instanceof DavError) return { status: err.status, message: err.message, condition: err.condition };
+  if (isUnavailable(err)) return { status: 503, message: UNAVAILABLE_MESSAGE, retryAfter: 5 };
   if (!(err instanceof DomainError)) return null;
   const m = err.message;
   switch (err.code) {
@@ -60,6 +61,7 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
       return { status: 507, message: m };
     case 'storage_full':
       return { status: 507, message: m };
+    case 'unavailable':
     case 'internal':
       return null;
   }

@@ -65,7 +65,10 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLog(config.logLevel);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDb(config.dbFile, { durability: config.durability });
+  const db = await openDb(config.postgresUrl ?? config.dbFile, {
+    durability: config.durability,
+    poolSize: config.dbPoolSize,
+  });
   await runMigrations(db, migrationRules);
   const blobs = new LocalDiskBlobStore(config.dataDir, { fsync: config.durability === 'full' });
   const secret = await loadSigningSecret(db, config.dataDir, config.jwtSecret);

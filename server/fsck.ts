@@ -9,7 +9,7 @@ import { LocalDiskBlobStore } from '../storage/index.js';
 try {
   const config = loadConfig();
   const quick = process.argv.includes('--quick');
-  const db = await openDb(config.dbFile);
+  const db = await openDb(config.postgresUrl ?? config.dbFile);
   await runMigrations(db, migrationRules); // the same schema the server would run on
   const report = await fsck(db, new LocalDiskBlobStore(config.dataDir), { verifyContent: !quick });
   await db.close();

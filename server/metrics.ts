@@ -26,7 +26,12 @@ export type Door = 'dav' | 'api' | 'console' | 'content';
 export interface MetricSources {
   uploadsInFlight(): number;
   activeLocks(): Promise<number>;
-  db(): { statements: number; commits: number; transactions: number };
+  db(): {
+    statements: number;
+    commits: number;
+    transactions: number;
+    pool?: { total: number; idle: number; waiting: number };
+  };
 }
 
 // Methods outside this list count as "other": a client cannot grow the label set.
@@ -138,6 +143,20 @@ export class Metrics {
       'Transactions committed (several may share a commit)',
       (s) => s.transactions,
     );
+    // Only a pooled engine (PostgreSQL) has these; on SQLite the gauge has no samples.
+    new Gauge({
+      name: 'coffer_db_pool_connections',
+      help: 'Database pool connections, by state (busy, idle, waiting: requests queued for one)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const pool = sources.db().pool;
+        if (!pool) return;
+        this.set({ state: 'busy' }, pool.total - pool.idle);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
+      },
+    });
   }
 
   /**

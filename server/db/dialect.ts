@@ -1,9 +1,8 @@
 /**
- * SQL dialects. Repositories write one portable text where SQL allows it; where it does not (full
- * text search, a JSON array read as rows, ids generated in SQL, scalar MAX) the statement is built
- * per dialect from the fragments below, picked by the dialect the executor reports. Only the SQLite
- * fragments exist today: a PostgreSQL executor adds its own beside them (`gen_random_uuid()`,
- * `jsonb_array_elements_text`, `GREATEST`, pg_trgm), and every repository follows.
+ * SQL dialects. Repositories write one portable text where SQL allows it; where it does not (name
+ * search, a JSON array read as rows, ids generated in SQL, scalar MAX, JSON documents built in SQL)
+ * the statement is built per dialect from the fragments below, picked by the dialect the executor
+ * reports.
  */
 import type { Q } from './index.js';
 
@@ -17,10 +16,15 @@ export function dialectOf(q: Q): Dialect {
 /** A piece of SQL that differs between dialects. */
 export type Fragment = (d: Dialect) => string;
 
+const pick =
+  (sqlite: string, postgres: string): Fragment =>
+  (d) =>
+    d === 'sqlite' ? sqlite : postgres;
+
 function sqliteOnly(text: string, what: string): Fragment {
   return (d) => {
     if (d === 'sqlite') return text;
-    throw new Error(`no ${d} SQL for ${what} yet`);
+    throw new Error(`no ${d} SQL for ${what}`);
   };
 }
 
@@ -38,47 +42,61 @@ export function perDialect(build: (d: Dialect) => string): (q: Q) => string {
   };
 }
 
-/** A statement that exists only in SQLite's dialect so far (FTS5 search). */
+/** A statement that exists only in SQLite's dialect (VACUUM INTO: PostgreSQL's twin is pg_dump, a program). */
 export const sqliteStatement = (text: string, what: string) => perDialect(sqliteOnly(text, what));
 
+/** A JSON array parameter (a text) as jsonb, for PostgreSQL's JSON functions. */
+const jsonb = (param: string) => `CAST(${param} AS jsonb)`;
+
 /** A new random (version 4) UUID for each row, made in SQL: set-based copies name their new rows with it. */
-export const randomUuid: Fragment = sqliteOnly(
+export const randomUuid: Fragment = pick(
   `(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2)
     || '-' || substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2)
     || '-' || lower(hex(randomblob(6))))`,
-  'a random UUID',
+  'gen_random_uuid()::text',
 );
 
 /** A new random 32-hex-digit ETag for each row (what newEtag() makes in code). */
-export const randomEtag: Fragment = sqliteOnly('lower(hex(randomblob(16)))', 'a random ETag');
+export const randomEtag: Fragment = pick('lower(hex(randomblob(16)))', "replace(gen_random_uuid()::text, '-', '')");
 
 /** The larger of two numbers (SQLite's two-argument MAX; GREATEST elsewhere). */
-export const greatest = (a: string, b: string): Fragment => sqliteOnly(`MAX(${a}, ${b})`, 'a scalar MAX');
+export const greatest = (a: string, b: string): Fragment => pick(`MAX(${a}, ${b})`, `GREATEST(${a}, ${b})`);
 
 /** The elements of a JSON array parameter (a list of ids or hashes) as rows of one column, `value`. */
 export const jsonRows = (param: string): Fragment =>
-  sqliteOnly(`(SELECT value FROM json_each(${param}))`, 'a JSON array as rows');
+  pick(
+    `(SELECT value FROM json_each(${param}))`,
+    `(SELECT value FROM jsonb_array_elements_text(${jsonb(param)}) AS j(value))`,
+  );
 
 /** The elements of a JSON array parameter with their positions: rows of `i` (from 0) and `value`. */
 export const jsonRowsIndexed = (param: string): Fragment =>
-  sqliteOnly(`(SELECT CAST(key AS INTEGER) AS i, value FROM json_each(${param}))`, 'a JSON array as indexed rows');
+  pick(
+    `(SELECT CAST(key AS INTEGER) AS i, value FROM json_each(${param}))`,
+    `(SELECT CAST(k - 1 AS INTEGER) AS i, value FROM jsonb_array_elements_text(${jsonb(param)}) WITH ORDINALITY AS j(value, k))`,
+  );
 
 /**
  * A JSON object of SQL values, keyed by name. A query that returns many values in one row can send
  * them as one JSON text: node-sqlite3 builds each value of a row with a fresh key string (about a
  * microsecond per value on this machine), JSON.parse builds them far cheaper.
  */
-export const jsonObject =
-  (fields: [key: string, sql: string][]): Fragment =>
-  (d) =>
-    sqliteOnly(`json_object(${fields.map(([k, v]) => `'${k}', ${v}`).join(', ')})`, 'a JSON object')(d);
+export const jsonObject = (fields: [key: string, sql: string][]): Fragment => {
+  const pairs = fields.map(([k, v]) => `'${k}', ${v}`).join(', ');
+  // PostgreSQL's functions take at most 100 arguments: 50 fields; the widest object here has 20.
+  return pick(`json_object(${pairs})`, `json_build_object(${pairs})`);
+};
 
 /** A JSON array of SQL values. */
-export const jsonArray = (values: string[]): Fragment => sqliteOnly(`json_array(${values.join(', ')})`, 'a JSON array');
+export const jsonArray = (values: string[]): Fragment =>
+  pick(`json_array(${values.join(', ')})`, `json_build_array(${values.join(', ')})`);
 
 /** The JSON array of `value` over a group's rows, in `orderBy` order ('[]' for none). */
 export const jsonArrayOf = (value: string, orderBy: string): Fragment =>
-  sqliteOnly(`json_group_array(${value} ORDER BY ${orderBy})`, 'a JSON array aggregate');
+  pick(`json_group_array(${value} ORDER BY ${orderBy})`, `COALESCE(json_agg(${value} ORDER BY ${orderBy}), '[]')`);
 
-/** A JSON value (object or array) built by a subquery, kept as JSON when nested in another. */
-export const jsonValue = (sql: string): Fragment => sqliteOnly(`json(${sql})`, 'a nested JSON value');
+/**
+ * A JSON value (object or array) built by a subquery, kept as JSON when nested in another (SQLite
+ * would nest it as a string; PostgreSQL's json type nests as it is).
+ */
+export const jsonValue = (sql: string): Fragment => pick(`json(${sql})`, sql);

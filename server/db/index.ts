@@ -1,27 +1,40 @@
 /**
  * The database handle the repositories run on: `Q` (bound SQL with named `$params`) and
- * `db.tx(fn)`. Behind it an executor per dialect; today SQLite (sqlite/executor.ts), PostgreSQL
- * next. The portable contract: named parameters (sql-params.ts numbers them for drivers that
- * want `$1…`), rows as plain objects, `run` answers the number of rows changed, and a write
- * transaction is one call of `tx` — never nested, short, and with no file I/O inside.
+ * `db.tx(fn)`. Behind it an executor per dialect: SQLite (sqlite/executor.ts, the default) or
+ * PostgreSQL (postgres/executor.ts, when DATABASE_URL names one). The portable contract: named
+ * parameters (sql-params.ts numbers them for drivers that want `$1…`), rows as plain objects, `run`
+ * answers the number of rows changed, and a write transaction is one call of `tx` — never nested,
+ * short, and with no file I/O inside.
  */
+import { DB_UNAVAILABLE } from './postgres/errors.js';
+import { openPostgres } from './postgres/executor.js';
 import { openSqlite } from './sqlite/executor.js';
 import type { Db, OpenOptions } from './types.js';
 
 export type { Db, Dialect, OpenOptions, Params, Q } from './types.js';
 
-export async function openDb(file: string, opts: OpenOptions = {}): Promise<Db> {
-  return openSqlite(file, opts);
+/** True when `target` names a PostgreSQL database (a postgres:// URL) rather than a SQLite file. */
+export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//.test(target);
+
+/** Opens a SQLite file, or the PostgreSQL database a postgres:// URL names. */
+export async function openDb(target: string, opts: OpenOptions = {}): Promise<Db> {
+  return isPostgresUrl(target) ? openPostgres(target, opts) : openSqlite(target, opts);
 }
 
-/** SQLite returns 0/1 for booleans and numbers for BIGINT; PostgreSQL would return strings. */
+/**
+ * Values as either engine answers them: booleans are 0/1 from SQLite, true/false from PostgreSQL and
+ * in JSON documents; counts and sums are numbers from both (postgres/types.ts).
+ */
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 export const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
 
 /**
  * True when a query failed because the disk (or the file system's quota) is full: SQLite could not
- * grow its WAL or database file. (PostgreSQL reports SQLSTATE 53100, disk_full.)
+ * grow its WAL or database file, or PostgreSQL reported SQLSTATE 53100 (disk_full).
  */
 export const isDiskFull = (err: unknown): boolean =>
   ['SQLITE_FULL', '53100'].includes((err as { code?: string } | null)?.code ?? '');
+
+/** True when the database server could not be reached (a lost connection that was not safe to retry). */
+export const isDbUnavailable = (err: unknown): boolean => (err as { code?: string } | null)?.code === DB_UNAVAILABLE;

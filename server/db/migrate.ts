@@ -1,4 +1,5 @@
 /** Versioned migrations, run at start-up in order; each runs once, inside a transaction. */
+import { dialectOf } from './dialect.js';
 import type { Db } from './index.js';
 import type { Migration, MigrationRules } from './migration.js';
 import { initial } from './migrations/001-initial.js';
@@ -21,7 +22,8 @@ export async function runMigrations(db: Db, rules: MigrationRules): Promise<void
     if (done.has(m.name)) continue;
     await db.tx(async (tx) => {
       if (await tx.get('SELECT name FROM schema_migrations WHERE name = $name', { name: m.name })) return; // another process won
-      for (const sql of m.statements) await tx.run(sql);
+      const statements = typeof m.statements === 'function' ? m.statements(dialectOf(tx)) : m.statements;
+      for (const sql of statements) await tx.run(sql);
       await m.run?.(tx, rules);
       await tx.run('INSERT INTO schema_migrations (name, applied_at) VALUES ($name, $at)', {
         name: m.name,

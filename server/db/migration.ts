@@ -1,4 +1,5 @@
 /** What a migration is (server/db/migrations/*), apart from the list that runs them (migrate.ts). */
+import type { Dialect } from './dialect.js';
 import type { Q } from './index.js';
 
 /**
@@ -17,7 +18,8 @@ export interface MigrationRules {
 
 export interface Migration {
   name: string;
-  statements: string[];
+  /** One list for both dialects, or the list for each (types and features SQLite and PostgreSQL spell differently). */
+  statements: string[] | ((d: Dialect) => string[]);
   /** Data changes that SQL alone cannot express (backfills computed in code), run after the statements in the same transaction. */
   run?: (tx: Q, rules: MigrationRules) => Promise<void>;
 }

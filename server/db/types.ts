@@ -23,7 +23,13 @@ export interface Db extends Q {
    * Commits (each one fsync under DURABILITY=full), transactions committed and SQL statements run
    * (reads and writes, in transactions or not; not BEGIN/COMMIT) since opening.
    */
-  stats(): { commits: number; transactions: number; statements: number };
+  stats(): {
+    commits: number;
+    transactions: number;
+    statements: number;
+    /** A pooled engine's connections (PostgreSQL): open, idle, and requests waiting for one. */
+    pool?: { total: number; idle: number; waiting: number };
+  };
   close(): Promise<void>;
 }
 
@@ -32,4 +38,6 @@ export interface OpenOptions {
   durability?: 'full' | 'relaxed';
   /** Read-only connections beside the writer (SQLite), default 2. */
   readers?: number;
+  /** Connections in the pool (PostgreSQL), default 10. */
+  poolSize?: number;
 }

@@ -5,7 +5,7 @@
  * stops the backup instead of being saved corrupt. Blobs are never changed in place, so the
  * snapshot's blobs are all on disk when it is taken, however long the copy takes.
  */
-import type { Db } from '../db/index.js';
+import type { Q } from '../db/index.js';
 import { allBlobs } from '../db/repos/blobs.js';
 import type { BlobStore } from '../../storage/index.js';
 
@@ -18,7 +18,7 @@ export interface BlobCopyReport {
   inline: number;
 }
 
-export async function copySnapshotBlobs(snapshot: Db, from: BlobStore, to: BlobStore): Promise<BlobCopyReport> {
+export async function copySnapshotBlobs(snapshot: Q, from: BlobStore, to: BlobStore): Promise<BlobCopyReport> {
   const report: BlobCopyReport = { copied: 0, bytes: 0, inline: 0 };
   for (const blob of await allBlobs(snapshot)) {
     if (blob.inlineSize !== null) {

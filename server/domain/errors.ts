@@ -1,5 +1,5 @@
 /** The one error taxonomy of the domain. Transports map `code` to a status once (api/middleware/errors.ts, dav/errors.ts). */
-import { isDiskFull } from '../db/index.js';
+import { isDbUnavailable, isDiskFull } from '../db/index.js';
 export type ErrorCode =
   | 'unauthenticated'
   | 'forbidden'
@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'quota_exceeded'
   | 'storage_full'
+  | 'unavailable'
   | 'internal';
 
 export class DomainError extends Error {
@@ -64,3 +65,11 @@ export const storageFull = (needed?: number) =>
  */
 export const isOutOfSpace = (err: unknown): boolean =>
   ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException | null)?.code ?? '') || isDiskFull(err);
+
+/**
+ * The database could not be reached (a lost connection, not safe to retry): the request may be
+ * tried again shortly, so the transports answer 503 rather than a 500.
+ */
+export const isUnavailable = (err: unknown): boolean =>
+  isDbUnavailable(err) || (err instanceof DomainError && err.code === 'unavailable');
+export const UNAVAILABLE_MESSAGE = 'The database cannot be reached right now; try again shortly';

@@ -16,6 +16,7 @@ import { basic, davUser, type DavUser } from '../dav/support.js';
 import { api, type Api } from '../support/http.js';
 import { send, type SendResult } from '../support/send.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { skipOnPostgres, TEST_POSTGRES } from '../support/database.js';
 import { eventually, expectHealthy, MiB, patternChunk, sha256, tempFiles } from '../support/store.js';
 
 function mountTmpfs(dir: string, size: string): string | null {
@@ -48,9 +49,9 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-full-'));
     dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-full-db-'));
     mounted = mountOrSkip(this, dataDir, '2m');
-    srv = await startTestServer({
-      env: { DATA_DIR: dataDir, DATABASE_URL: `sqlite:${path.join(dbDir, 'db.sqlite')}` },
-    });
+    // The database off the full disk: a SQLite file elsewhere, or the test PostgreSQL database.
+    const db: Record<string, string> = TEST_POSTGRES ? {} : { DATABASE_URL: `sqlite:${path.join(dbDir, 'db.sqlite')}` };
+    srv = await startTestServer({ env: { DATA_DIR: dataDir, ...db } });
     u = await davUser(srv);
     a = api(srv.url).as(u);
     keep = patternChunk(1, 512 * 1024);
@@ -194,6 +195,7 @@ describe('a full disk holding the database (small uploads stored inline)', funct
   const filler = () => path.join(dataDir, 'filler');
 
   before(async function () {
+    skipOnPostgres(this, "the database is PostgreSQL's, on its own disk: DATA_DIR filling up leaves it writable");
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-full-db-'));
     mounted = mountOrSkip(this, dataDir, '4m');
     srv = await startTestServer({ env: { DATA_DIR: dataDir } });
@@ -218,6 +220,7 @@ describe('a full disk holding the database (small uploads stored inline)', funct
   });
 
   after(async () => {
+    if (!dataDir) return; // skipped
     try {
       if (fs.existsSync(dataDir)) fs.rmSync(filler(), { force: true });
       if (srv) await expectHealthy(srv);

@@ -10,6 +10,7 @@ import { startScheduler } from '../../server/jobs/scheduler.js';
 import { createLog } from '../../server/log.js';
 import { Metrics } from '../../server/metrics.js';
 import { basic, Dav, davUser } from '../dav/support.js';
+import { TEST_POSTGRES } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
@@ -74,6 +75,12 @@ describe('metrics (/metrics)', () => {
     expect(sample(t, 'coffer_locks_active')).to.equal(1);
     expect(sample(t, 'coffer_uploads_in_flight')).to.equal(0);
     expect(sample(t, 'coffer_db_statements_total')).to.be.greaterThan(statements);
+    // Pool figures exist only on a pooled engine (PostgreSQL), where the requests above opened connections.
+    const pool = (state: string) => sample(t, `coffer_db_pool_connections{state="${state}"}`);
+    if (TEST_POSTGRES) {
+      expect(pool('busy')! + pool('idle')!).to.be.at.least(1);
+      expect(pool('waiting')).to.be.a('number');
+    } else expect(t).to.not.contain('coffer_db_pool_connections{');
     expect(t).to.contain('coffer_process_cpu_seconds_total').and.contain('coffer_nodejs_eventloop_lag_seconds');
   });
 

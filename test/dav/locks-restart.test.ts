@@ -7,6 +7,7 @@ import { loadConfig } from '../../config/index.js';
 import { createApp } from '../../server/app.js';
 import { ManualClock } from '../../server/domain/clock.js';
 import { Locks } from '../../server/domain/locks.js';
+import { createTestDatabase } from '../support/database.js';
 import { ADMIN_PASSWORD, login, type TestServer } from '../support/server.js';
 import { lock, lockdiscovery, status } from './lock-requests.js';
 import { Dav, davUser } from './support.js';
@@ -17,7 +18,9 @@ describe('WebDAV locks across a restart and on the clock', function () {
   it('a lock survives a restart (reported and enforced) and is gone after its timeout', async () => {
     const clock = new ManualClock();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-lockrestart-'));
+    const database = await createTestDatabase(); // kept across the restart, like the data dir
     const env = {
+      ...database.env,
       DATA_DIR: dataDir,
       PORT: '0',
       HOST: '127.0.0.1',
@@ -61,6 +64,7 @@ describe('WebDAV locks across a restart and on the clock', function () {
     } finally {
       await app.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+      await database.drop();
     }
   });
 });

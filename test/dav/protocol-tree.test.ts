@@ -1,5 +1,6 @@
 /** WebDAV class 1, continued: properties, the tree methods and hostile input (protocol.test.ts has the rest). */
 import { expect } from 'chai';
+import { dialectOf, randomEtag } from '../../server/db/dialect.js';
 import { api } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { raw, sha } from './raw-request.js';
@@ -150,11 +151,12 @@ describe('WebDAV /dav/ (class 1): properties, tree methods, hostile input', func
       const folder = (await api(srv.url).as(u.token).children(u.rootId)).find((n) => n.name === 'huge')!;
       const now = Date.now();
       // Fixture: 10,000 rows in one statement (uploading them one by one would take minutes).
+      const random = randomEtag(dialectOf(srv.app.db)); // 32 random hex digits, in the engine's SQL
       await srv.app.db.tx((tx) =>
         tx.run(
           `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 10000)
          INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, mime, content_hash, etag, created_at, modified_at)
-         SELECT lower(hex(randomblob(16))), $owner, $parent, 'folder', 'entry-' || i, 'entry-' || i, 0, NULL, NULL, lower(hex(randomblob(16))), $now, $now FROM seq`,
+         SELECT ${random}, $owner, $parent, 'folder', 'entry-' || i, 'entry-' || i, 0, NULL, NULL, ${random}, $now, $now FROM seq`,
           { owner: u.id, parent: folder.id, now },
         ),
       );

@@ -227,7 +227,7 @@ describe('migration 004-share-names: backfill of existing shares', () => {
         await srv.app.db.run('UPDATE shares SET created_at = $t WHERE id = $id', { t: 1000 + i, id });
       await srv.stop();
       // The database as it was before 004: no name columns, the migration not applied.
-      const file = path.join(srv.dataDir, 'coffer.sqlite');
+      const file = srv.databaseEnv.DATABASE_URL ?? path.join(srv.dataDir, 'coffer.sqlite');
       const old = await openDb(file);
       for (const sql of [
         'DROP INDEX shares_grantee_name',

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { openDb, type Db, type Q } from '../../server/db/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { runMigrations } from '../../server/db/migrate.js';
 import { migrationRules } from '../../server/domain/share-names.js';
 import { userActor, type Actor } from '../../server/domain/actor.js';
@@ -64,10 +65,12 @@ describe('set-based tree operations (statements per folder operation)', function
   let actor: Actor;
   let ownerId: string;
   let rootId: string;
+  let database: TestDatabase;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-tree-'));
-    raw = await openDb(path.join(dir, 'coffer.sqlite'));
+    database = await createTestDatabase(); // a SQLite file in `dir`, or a PostgreSQL database
+    raw = await openDb(database.env.DATABASE_URL ?? path.join(dir, 'coffer.sqlite'));
     await runMigrations(raw, migrationRules);
     counter = counting(raw);
     blobs = new LocalDiskBlobStore(dir);
@@ -86,6 +89,7 @@ describe('set-based tree operations (statements per folder operation)', function
   });
   after(async () => {
     await raw.close();
+    await database.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -11,14 +11,15 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { Dav, davUser } from '../dav/support.js';
 import { api } from '../support/http.js';
+import { createTestDatabase, TEST_POSTGRES, type TestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { patternChunk, sha256 } from '../support/store.js';
 import { cleanEnv, ensureBuild, ROOT } from './support.js';
 
-const script = (name: string, dataDir: string, args: string[] = []) =>
+const script = (name: string, dataDir: string, args: string[] = [], db: Record<string, string> = {}) =>
   spawnSync(process.execPath, [`dist/server/${name}.js`, ...args], {
     cwd: ROOT,
-    env: cleanEnv({ DATA_DIR: dataDir }),
+    env: cleanEnv({ DATA_DIR: dataDir, ...db }),
     encoding: 'utf8',
   });
 
@@ -26,6 +27,7 @@ describe('npm run backup (a running server, restored as a data directory)', func
   this.timeout(120_000);
   let srv: TestServer;
   let restored: TestServer | undefined;
+  let restoredDb: TestDatabase | undefined;
   const backupDir = path.join(os.tmpdir(), `coffer-backup-${process.pid}-${Date.now()}`);
 
   before(async () => {
@@ -34,6 +36,7 @@ describe('npm run backup (a running server, restored as a data directory)', func
   });
   after(async () => {
     await restored?.close();
+    await restoredDb?.drop();
     await srv.close();
     fs.rmSync(backupDir, { recursive: true, force: true });
   });
@@ -58,18 +61,27 @@ describe('npm run backup (a running server, restored as a data directory)', func
     });
     expect(share.status).to.equal(201);
 
-    const res = script('backup', srv.dataDir, [backupDir]);
+    const res = script('backup', srv.dataDir, [backupDir], srv.databaseEnv);
     expect(res.status, res.stdout + res.stderr).to.equal(0);
     expect(res.stdout)
       .to.match(/1 blob files|2 blob files/)
       .and.match(/small files inside the snapshot/);
-    // The token secret travels inside the snapshot: alice's session from the original works on the copy (below).
+    // The token secret travels inside the database: alice's session from the original works on the copy (below).
     expect(fs.existsSync(path.join(backupDir, 'jwt-secret'))).to.equal(false);
-    const fsck = script('fsck', backupDir);
+    // On PostgreSQL the dump is restored into a new database first, as the backup's message says.
+    restoredDb = await createTestDatabase();
+    if (TEST_POSTGRES) {
+      const dump = path.join(backupDir, 'coffer.dump');
+      const r = spawnSync('pg_restore', ['--no-owner', `--dbname=${restoredDb.env.DATABASE_URL}`, dump], {
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).to.equal(0);
+    }
+    const fsck = script('fsck', backupDir, [], restoredDb.env);
     expect(fsck.status, fsck.stdout + fsck.stderr).to.equal(0);
     expect(fsck.stdout).to.match(/clean: no problems found/);
 
-    restored = await startTestServer({ env: { DATA_DIR: backupDir } });
+    restored = await startTestServer({ env: { DATA_DIR: backupDir, ...restoredDb.env } });
     const back = Dav.for(restored, alice);
     const got = async (p: string) => Buffer.from(await (await back.request('GET', p)).arrayBuffer());
     expect(sha256(await got('/dav/Plans/small.txt'))).to.equal(sha256(small));

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { basic } from '../dav/support.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { login } from '../support/server.js';
 import { ensureBuild, ROOT, run, serverEnv, waitForHealth, type Proc } from './support.js';
 
@@ -63,8 +64,16 @@ describe('processes on one store', function () {
     ensureBuild();
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-cluster-'));
   });
+  /** SQLite in the data dir, or on the PostgreSQL pass a database of the test's own. */
+  const databases: TestDatabase[] = [];
+  const database = async () => {
+    const d = await createTestDatabase();
+    databases.push(d);
+    return d.env;
+  };
   afterEach(async () => {
     await Promise.all(procs.splice(0).map((p) => p.stop({ group: true })));
+    await Promise.all(databases.splice(0).map((d) => d.drop()));
   });
   after(() => fs.rmSync(base, { recursive: true, force: true }));
 
@@ -73,7 +82,7 @@ describe('processes on one store', function () {
     const p = run(
       process.execPath,
       ['dist/server/main.js'],
-      serverEnv(dir, { WORKERS: '2', ADMIN_PASSWORD: ADMIN, METRICS_TOKEN: TOKEN }),
+      serverEnv(dir, { WORKERS: '2', ADMIN_PASSWORD: ADMIN, METRICS_TOKEN: TOKEN, ...(await database()) }),
     );
     procs.push(p);
     const url = (await p.waitFor(listening))[1]!;
@@ -112,7 +121,7 @@ describe('processes on one store', function () {
 
   it('two servers on one data dir: the one killed mid-upload leaves the other serving, nothing partial, fsck clean', async () => {
     const dir = path.join(base, 'pair');
-    const env = serverEnv(dir, { ADMIN_PASSWORD: ADMIN });
+    const env = serverEnv(dir, { ADMIN_PASSWORD: ADMIN, ...(await database()) });
     const first = run(process.execPath, ['dist/server/main.js'], env);
     procs.push(first);
     const urlA = (await first.waitFor(listening))[1]!;
@@ -156,7 +165,8 @@ describe('processes on one store', function () {
     fs.mkdirSync(dir, { recursive: true });
     const legacy = 'a-secret-from-the-file-an-older-version-wrote-0123456789';
     fs.writeFileSync(path.join(dir, 'jwt-secret'), legacy + '\n', { mode: 0o600 });
-    const p = run(process.execPath, ['dist/server/main.js'], serverEnv(dir, { ADMIN_PASSWORD: ADMIN }));
+    const db = await database();
+    const p = run(process.execPath, ['dist/server/main.js'], serverEnv(dir, { ADMIN_PASSWORD: ADMIN, ...db }));
     procs.push(p);
     const url = (await p.waitFor(listening))[1]!;
     const { token, user } = await login(url, 'admin', ADMIN);
@@ -169,7 +179,7 @@ describe('processes on one store', function () {
     const q = run(
       process.execPath,
       ['dist/server/main.js'],
-      serverEnv(dir, { ADMIN_PASSWORD: ADMIN, JWT_SECRET: override }),
+      serverEnv(dir, { ADMIN_PASSWORD: ADMIN, JWT_SECRET: override, ...db }),
     );
     procs.push(q);
     const url2 = (await q.waitFor(listening))[1]!;

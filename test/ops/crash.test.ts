@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../config/index.js';
 import { openDb } from '../../server/db/index.js';
+import { createTestDatabase } from '../support/database.js';
 import { INLINE_MAX_BYTES } from '../../server/domain/blob-bytes.js';
 import { login } from '../support/server.js';
 import { MiB, patternChunk, sha256, eventually } from '../support/store.js';
@@ -157,7 +158,8 @@ describe('kill -9 during uploads (the compiled server)', function () {
   for (const durability of ['full', 'relaxed'] as const) {
     it(`DURABILITY=${durability}: answered uploads survive byte for byte, nothing partial is visible, fsck is clean`, async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-crash-'));
-      const env = serverEnv(dataDir, { ADMIN_PASSWORD: ADMIN, DURABILITY: durability });
+      const database = await createTestDatabase(); // SQLite in dataDir, or a PostgreSQL database
+      const env = serverEnv(dataDir, { ADMIN_PASSWORD: ADMIN, DURABILITY: durability, ...database.env });
       const procs: Proc[] = [];
       const start = async () => {
         const p = run(process.execPath, ['dist/server/main.js'], env);
@@ -260,7 +262,7 @@ describe('kill -9 during uploads (the compiled server)', function () {
         expect(fsck.stdout).to.match(/clean: no problems found/);
 
         // Each content is where its size puts it: inline in the database, or in a blob file.
-        const db = await openDb(path.join(dataDir, 'coffer.sqlite'), { readers: 1 });
+        const db = await openDb(database.env.DATABASE_URL ?? path.join(dataDir, 'coffer.sqlite'), { readers: 1 });
         const kinds = { inline: 0, file: 0 };
         try {
           for (const [name, b] of expected) {
@@ -284,6 +286,7 @@ describe('kill -9 during uploads (the compiled server)', function () {
         );
       } finally {
         for (const p of procs) await p.stop();
+        await database.drop();
         fs.rmSync(dataDir, { recursive: true, force: true });
       }
     });

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createTestDatabase, TEST_POSTGRES, type TestDatabase } from '../support/database.js';
 import { login } from '../support/server.js';
 import { cleanEnv, ensureBuild, freePort, ROOT, waitForHealth } from './support.js';
 
@@ -27,6 +28,7 @@ describe('pm2 (ecosystem.config.js)', function () {
   let dataDir: string;
   let url: string;
   let env: Record<string, string>;
+  let database: TestDatabase;
   const pm2 = async (...args: string[]) =>
     (await exec(process.execPath, [PM2, ...args], { cwd: ROOT, env, timeout: 60_000 })).stdout;
   const list = async () => JSON.parse(await pm2('jlist')) as Pm2Proc[];
@@ -37,6 +39,7 @@ describe('pm2 (ecosystem.config.js)', function () {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-pm2-data-'));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
+    database = await createTestDatabase(); // SQLite in dataDir, or a PostgreSQL database
     // pm2 passes the environment of `pm2 start` on to the app: that is how PORT/DATA_DIR reach config/.
     env = cleanEnv({
       PM2_HOME: pm2Home,
@@ -46,6 +49,7 @@ describe('pm2 (ecosystem.config.js)', function () {
       ADMIN_PASSWORD: 'pm2-admin-password',
       BCRYPT_COST: '4',
       JOBS_ENABLED: 'false',
+      ...database.env,
     });
   });
 
@@ -66,6 +70,7 @@ describe('pm2 (ecosystem.config.js)', function () {
     }
     fs.rmSync(pm2Home, { recursive: true, force: true });
     fs.rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop();
   });
 
   it('starts one fork-mode production process that serves the API', async () => {
@@ -78,7 +83,7 @@ describe('pm2 (ecosystem.config.js)', function () {
     expect(app!.pm2_env).to.include({ status: 'online', exec_mode: 'fork_mode', NODE_ENV: 'production' });
     expect(app!.pm2_env.kill_timeout).to.be.at.least(5000);
     expect((await login(url, 'admin', 'pm2-admin-password')).token).to.be.a('string');
-    expect(fs.existsSync(path.join(dataDir, 'coffer.sqlite'))).to.equal(true);
+    expect(fs.existsSync(path.join(dataDir, 'coffer.sqlite'))).to.equal(!TEST_POSTGRES); // PostgreSQL: in the database
   });
 
   it('restarts the server after it is killed, with the data intact', async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createTestDatabase, TEST_POSTGRES, type TestDatabase } from '../support/database.js';
 import { login } from '../support/server.js';
 import { cleanEnv, ensureBuild, run, waitForHealth } from './support.js';
 
@@ -10,15 +11,32 @@ describe('npm start (the compiled server)', function () {
   this.timeout(180_000);
   let base: string;
   let dataDir: string;
-  before(() => {
+  // The first two starts share a database (SQLite in dataDir, or a PostgreSQL one); the preset start has its own.
+  let database: TestDatabase;
+  let preset: TestDatabase;
+  before(async () => {
     ensureBuild();
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-start-'));
     dataDir = path.join(base, 'data'); // does not exist yet: the first start creates it
+    database = await createTestDatabase();
+    preset = await createTestDatabase();
   });
-  after(() => fs.rmSync(base, { recursive: true, force: true }));
+  after(async () => {
+    fs.rmSync(base, { recursive: true, force: true });
+    await database?.drop();
+    await preset?.drop();
+  });
 
-  const env = (extra: Record<string, string> = {}) =>
-    cleanEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', BCRYPT_COST: '4', JOBS_ENABLED: 'false', ...extra });
+  const env = (extra: Record<string, string> = {}, db = database.env) =>
+    cleanEnv({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      BCRYPT_COST: '4',
+      JOBS_ENABLED: 'false',
+      ...db,
+      ...extra,
+    });
   const listening = /"msg":"Coffer is listening","url":"(http:\/\/[^"]+)"/;
 
   let adminPassword = '';
@@ -40,8 +58,9 @@ describe('npm start (the compiled server)', function () {
 
       // The token secret is kept in the database (shared by every instance on it), not in a file.
       expect(fs.existsSync(path.join(dataDir, 'jwt-secret'))).to.equal(false);
-      for (const entry of ['coffer.sqlite', 'blobs', 'tmp'])
-        expect(fs.existsSync(path.join(dataDir, entry)), entry).to.equal(true);
+      for (const entry of ['blobs', 'tmp']) expect(fs.existsSync(path.join(dataDir, entry)), entry).to.equal(true);
+      // The metadata is in DATA_DIR on SQLite, and only in the database on PostgreSQL.
+      expect(fs.existsSync(path.join(dataDir, 'coffer.sqlite')), 'coffer.sqlite').to.equal(!TEST_POSTGRES);
     } finally {
       await p.stop({ group: true }); // npm itself dies of the signal; the server shuts down cleanly
     }
@@ -71,7 +90,7 @@ describe('npm start (the compiled server)', function () {
     const p = run(
       process.execPath,
       ['dist/server/main.js'],
-      env({ DATA_DIR: dir, ADMIN_PASSWORD: 'preset-admin-pass' }),
+      env({ DATA_DIR: dir, ADMIN_PASSWORD: 'preset-admin-pass' }, preset.env),
     );
     try {
       const url = (await p.waitFor(listening))[1]!;

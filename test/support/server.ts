@@ -1,4 +1,7 @@
-/** A real Coffer on an ephemeral port with a temporary data dir and a fresh SQLite file (or another instance's). */
+/**
+ * A real Coffer on an ephemeral port with a temporary data dir and a fresh database: a SQLite file
+ * in it, or a PostgreSQL database of its own under TEST_DATABASE_URL (database.ts).
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +9,7 @@ import { loadConfig } from '../../config/index.js';
 import { createApp, type App } from '../../server/app.js';
 import type { Clock } from '../../server/domain/clock.js';
 import { createLog } from '../../server/log.js';
+import { createTestDatabase } from './database.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
@@ -13,6 +17,8 @@ export interface TestServer {
   url: string;
   app: App;
   dataDir: string;
+  /** DATABASE_URL when the server runs on PostgreSQL (for offline tools such as fsck), else {}. */
+  databaseEnv: Record<string, string>;
   adminToken(): Promise<string>;
   /** Every error-level log line the server wrote (an `internal` 500, a failed job): tests can demand none. */
   readonly errors: string[];
@@ -24,13 +30,18 @@ export interface TestServer {
 
 /**
  * `shareStoreWith`: a second instance on the first one's database and blob store (as instances
- * behind a load balancer are); its data dir stays the first one's to remove.
+ * behind a load balancer are); the data dir and the database stay the first one's to remove.
  */
 export async function startTestServer(
   opts: { env?: Record<string, string>; clock?: Clock; shareStoreWith?: TestServer } = {},
 ): Promise<TestServer> {
-  const owned = !opts.shareStoreWith;
-  const dataDir = opts.shareStoreWith?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-test-'));
+  const other = opts.shareStoreWith;
+  const dataDir = other?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-test-'));
+  // A test that names its own database (DATABASE_URL) keeps it; the others get a fresh one.
+  const database =
+    other || opts.env?.DATABASE_URL
+      ? { env: other?.databaseEnv ?? {}, drop: async () => {} }
+      : await createTestDatabase();
   const config = loadConfig({
     DATA_DIR: dataDir,
     PORT: '0',
@@ -40,6 +51,7 @@ export async function startTestServer(
     LOG_LEVEL: 'silent',
     ADMIN_PASSWORD,
     LOGIN_MAX_FAILURES_PER_IP: '100000',
+    ...database.env,
     ...opts.env,
   });
   // Errors are collected (and printed with TEST_LOG=1) whatever LOG_LEVEL says; other levels follow LOG_LEVEL.
@@ -55,7 +67,10 @@ export async function startTestServer(
       if (config.logLevel !== 'silent' || process.env.TEST_LOG) shown.error(obj, msg);
     },
   };
-  const app = await createApp(config, { clock: opts.clock, log });
+  const app = await createApp(config, { clock: opts.clock, log }).catch(async (err: unknown) => {
+    await database.drop();
+    throw err;
+  });
   const url = (await app.listen()) + config.basePath; // under BASE_PATH, every route is below it
   let admin: string | undefined;
   let stopped: Promise<void> | undefined;
@@ -64,6 +79,7 @@ export async function startTestServer(
     url,
     app,
     dataDir,
+    databaseEnv: database.env,
     errors,
     async adminToken() {
       admin ??= (await login(url, 'admin', ADMIN_PASSWORD)).token;
@@ -71,7 +87,10 @@ export async function startTestServer(
     },
     async close() {
       await stop();
-      if (owned && !process.env.KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!process.env.KEEP_TEST_DATA) {
+        if (!other) fs.rmSync(dataDir, { recursive: true, force: true });
+        await database.drop();
+      }
     },
     stop,
   };

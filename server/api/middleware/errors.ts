@@ -1,6 +1,6 @@
 /** The only place where errors become HTTP responses: `{"error": {code, message, details}}`; 5xx hide their message. */
 import type { Context, Next } from 'koa';
-import { DomainError, type ErrorCode } from '../../domain/errors.js';
+import { DomainError, isUnavailable, UNAVAILABLE_MESSAGE, type ErrorCode } from '../../domain/errors.js';
 import { answerUnreadBody } from '../http-util.js';
 
 export const STATUS: Record<ErrorCode, number> = {
@@ -19,6 +19,7 @@ export const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   quota_exceeded: 507,
   storage_full: 507,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -37,7 +38,8 @@ export function errorHandler(log: Logger) {
         return;
       }
       const { status, code, message, details } = describe(err);
-      if (code === 'internal') log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+      if (code === 'internal' || code === 'unavailable')
+        log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
       if (ctx.headerSent || !ctx.writable) {
         ctx.res.destroy();
         return;
@@ -67,6 +69,7 @@ function describe(err: unknown): {
   message: string;
   details?: Record<string, unknown>;
 } {
+  if (isUnavailable(err)) return { status: 503, code: 'unavailable', message: UNAVAILABLE_MESSAGE };
   if (err instanceof DomainError)
     return { status: STATUS[err.code], code: err.code, message: err.message, details: err.details };
   // Errors from koa, koa-body and friends carry a status; 4xx ones are the client's mistake.

@@ -1,4 +1,5 @@
 import type { Migration } from '../migration.js';
+import { columnTypes } from './001-initial.js';
 import { setGranteeName, userSharesOldestFirst } from '../repos/shares.js';
 
 /**
@@ -8,9 +9,9 @@ import { setGranteeName, userSharesOldestFirst } from '../repos/shares.js';
  */
 export const shareNames: Migration = {
   name: '004-share-names',
-  statements: [
+  statements: (d) => [
     'ALTER TABLE shares ADD COLUMN grantee_name TEXT',
-    'ALTER TABLE shares ADD COLUMN grantee_name_key TEXT',
+    `ALTER TABLE shares ADD COLUMN grantee_name_key ${columnTypes(d).key}`,
     "CREATE UNIQUE INDEX shares_grantee_name ON shares (grantee_id, grantee_name_key) WHERE kind = 'user'",
   ],
   // The naming rule is the domain's (share-names.ts), passed in: the backfill names existing shares

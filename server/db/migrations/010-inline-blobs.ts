@@ -1,4 +1,5 @@
 import type { Migration } from '../migration.js';
+import { columnTypes } from './001-initial.js';
 
 /**
  * Inline blobs: the bytes of small files (at most INLINE_MAX_BYTES, server/domain/inline.ts) live in
@@ -13,10 +14,10 @@ import type { Migration } from '../migration.js';
  */
 export const inlineBlobs: Migration = {
   name: '010-inline-blobs',
-  statements: [
+  statements: (d) => [
     `CREATE TABLE inline_blobs (
       hash TEXT PRIMARY KEY REFERENCES blobs(hash) ON DELETE CASCADE,
-      bytes BLOB NOT NULL
+      bytes ${columnTypes(d).bytes} NOT NULL
     )`,
   ],
 };

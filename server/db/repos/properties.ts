@@ -89,20 +89,24 @@ export async function propertyBytesByOwner(q: Q): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.owner, num(r.b)]));
 }
 
-/** Fills `bytes` for rows stored before the column existed (migration 006, SQLite's history: paged by rowid). */
+/** Fills `bytes` for rows stored before the column existed (migration 006), 500 rows a page in key order. */
 export async function backfillPropertyBytes(tx: Q): Promise<void> {
-  for (let after = 0; ;) {
-    const rows = await tx.all<{ rowid: unknown; namespace: string; name: string; value: string }>(
-      'SELECT rowid, namespace, name, value FROM properties WHERE rowid > $after ORDER BY rowid LIMIT 500',
-      { after },
+  for (let after = ['', '', '']; ;) {
+    const rows = await tx.all<{ node_id: string; namespace: string; name: string; value: string }>(
+      `SELECT node_id, namespace, name, value FROM properties WHERE (node_id, namespace, name) > ($n, $ns, $name)
+       ORDER BY node_id, namespace, name LIMIT 500`,
+      { n: after[0], ns: after[1], name: after[2] },
     );
     for (const r of rows) {
-      await tx.run('UPDATE properties SET bytes = $bytes WHERE rowid = $rowid', {
-        rowid: num(r.rowid),
+      await tx.run('UPDATE properties SET bytes = $bytes WHERE node_id = $n AND namespace = $ns AND name = $name', {
+        n: r.node_id,
+        ns: r.namespace,
+        name: r.name,
         bytes: storedBytes(r.namespace, r.name, r.value),
       });
     }
     if (rows.length < 500) return;
-    after = num(rows[rows.length - 1]!.rowid);
+    const last = rows[rows.length - 1]!;
+    after = [last.node_id, last.namespace, last.name];
   }
 }

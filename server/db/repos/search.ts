@@ -1,8 +1,9 @@
 /**
  * Name search over what a user can see — their own nodes and the subtrees of unexpired shares with
  * them — in three bounded passes (exact name, prefix, substring), so the cost follows the limit,
- * not the number of files. Substrings of three or more characters go through the FTS5 trigram
- * index (SQLite's; pg_trgm is PostgreSQL's equivalent), shorter ones through LIKE.
+ * not the number of files. On SQLite, substrings of three or more characters go through the FTS5
+ * trigram index, shorter ones through LIKE; on PostgreSQL every substring is a LIKE, which the
+ * pg_trgm index serves from three characters on.
  */
 import { dialectOf, type Dialect } from '../dialect.js';
 import type { Q } from '../index.js';
@@ -33,11 +34,11 @@ type Raw = RawNode & { access: string | null; owner_name: string; name_key: stri
 
 export type SearchPass = 'exact' | 'prefix' | 'substring';
 
-/** SQLite's unary + keeps a column's index out of the plan: the name indexes must drive, not (owner_id, deleted_at). */
-function unindexed(d: Dialect, column: string): string {
-  if (d === 'sqlite') return `+${column}`;
-  throw new Error(`no ${d} SQL for search yet`);
-}
+/**
+ * SQLite's unary + keeps a column's index out of the plan: the name indexes must drive, not
+ * (owner_id, deleted_at). PostgreSQL's planner weighs the trigram index by its statistics itself.
+ */
+const unindexed = (d: Dialect, column: string): string => (d === 'sqlite' ? `+${column}` : column);
 
 function statement(d: Dialect, f: SearchFilter, pass: SearchPass, useFts: boolean): string {
   const filters: string[] = [`${unindexed(d, 'n.deleted_at')} IS NULL`, 'n.parent_id IS NOT NULL'];
@@ -63,8 +64,8 @@ function statement(d: Dialect, f: SearchFilter, pass: SearchPass, useFts: boolea
      WHERE ${where} AND ${extra} ${order} LIMIT $limit`;
   if (pass === 'exact') return select('nodes n', 'n.name_key = $key', 'ORDER BY n.name_key');
   if (pass === 'prefix') return select('nodes n', 'n.name_key > $key AND n.name_key < $keyEnd', 'ORDER BY n.name_key');
-  if (!useFts) return select('nodes n', "n.name_key LIKE $like ESCAPE '\\'", '');
-  if (d !== 'sqlite') throw new Error(`no ${d} SQL for substring search yet`);
+  // PostgreSQL: the pg_trgm index (002-search.ts) answers LIKE '%…%' itself, from three characters on.
+  if (!useFts || d === 'postgres') return select('nodes n', "n.name_key LIKE $like ESCAPE '\\'", '');
   return select(
     'nodes_fts f CROSS JOIN nodes n ON n.rowid = f.rowid',
     "nodes_fts MATCH $match AND n.name_key LIKE $like ESCAPE '\\'",

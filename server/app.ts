@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
-import { LocalDiskBlobStore } from '../storage/index.js';
+import { openBlobStore, type BlobStore } from '../storage/index.js';
 import { createDavHandler } from '../dav/index.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
@@ -42,7 +42,7 @@ export interface App {
   readonly sharing: Sharing;
   readonly bin: Bin;
   readonly versions: Versions;
-  readonly blobs: LocalDiskBlobStore;
+  readonly blobs: BlobStore;
   /** The generated admin password on first start (printed once by main). */
   readonly firstAdminPassword: string | undefined;
   listen(): Promise<string>;
@@ -56,7 +56,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb(config.dbFile, { durability: config.durability });
   await runMigrations(db, migrationRules);
-  const blobs = new LocalDiskBlobStore(config.dataDir, { fsync: config.durability === 'full' });
+  const blobs = openBlobStore(config.blobStore, config.dataDir, { fsync: config.durability === 'full' });
   const secret = loadOrCreateSecret(config.dataDir);
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);
@@ -165,6 +165,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       });
       await hasher.close();
       await db.close();
+      await blobs.close();
     },
   };
 }

@@ -4,15 +4,17 @@ import { openDb } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
 import { migrationRules } from './domain/share-names.js';
 import { fsck } from './domain/maintenance.js';
-import { LocalDiskBlobStore } from '../storage/index.js';
+import { openBlobStore } from '../storage/index.js';
 
 try {
   const config = loadConfig();
   const quick = process.argv.includes('--quick');
   const db = await openDb(config.dbFile);
   await runMigrations(db, migrationRules); // the same schema the server would run on
-  const report = await fsck(db, new LocalDiskBlobStore(config.dataDir), { verifyContent: !quick });
+  const store = openBlobStore(config.blobStore, config.dataDir);
+  const report = await fsck(db, store, { verifyContent: !quick });
   await db.close();
+  await store.close();
   const { files, blobs, users } = report.checked;
   console.log(
     `fsck ${config.dataDir}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; without --quick every blob is re-hashed)' : ''}`,

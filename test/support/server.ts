@@ -1,4 +1,8 @@
-/** A real Coffer on an ephemeral port with a temporary data dir and a fresh SQLite file. */
+/**
+ * A real Coffer on an ephemeral port with a temporary data dir and a fresh SQLite file. With
+ * TEST_BLOB_STORE=s3 its blobs go to a fresh bucket on the test process's s3rver (support/s3.ts),
+ * unless the test's own env names a BLOB_STORE.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +10,7 @@ import { loadConfig } from '../../config/index.js';
 import { createApp, type App } from '../../server/app.js';
 import type { Clock } from '../../server/domain/clock.js';
 import { createLog } from '../../server/log.js';
+import { onS3, sharedS3Server, type S3TestServer } from './s3.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
@@ -13,6 +18,10 @@ export interface TestServer {
   url: string;
   app: App;
   dataDir: string;
+  /** The S3 server and bucket holding the blobs, when they are in S3 (TEST_BLOB_STORE=s3). */
+  s3: { server: S3TestServer; bucket: string } | undefined;
+  /** The variables that name its blob store (empty on the local disk), for a tool run beside it (fsck, backup). */
+  blobStoreEnv: Record<string, string>;
   adminToken(): Promise<string>;
   /** Every error-level log line the server wrote (an `internal` 500, a failed job): tests can demand none. */
   readonly errors: string[];
@@ -24,7 +33,14 @@ export interface TestServer {
 
 export async function startTestServer(opts: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-test-'));
+  let s3: TestServer['s3'];
+  if (onS3 && !opts.env?.BLOB_STORE) {
+    const server = await sharedS3Server();
+    s3 = { server, bucket: await server.newBucket() };
+  }
+  const blobStoreEnv = s3 ? s3.server.env(s3.bucket) : {};
   const config = loadConfig({
+    ...blobStoreEnv,
     DATA_DIR: dataDir,
     PORT: '0',
     HOST: '127.0.0.1',
@@ -57,6 +73,8 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
     url,
     app,
     dataDir,
+    s3,
+    blobStoreEnv,
     errors,
     async adminToken() {
       admin ??= (await login(url, 'admin', ADMIN_PASSWORD)).token;
@@ -64,7 +82,9 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
     },
     async close() {
       await stop();
-      if (!process.env.KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (process.env.KEEP_TEST_DATA) return;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (s3) fs.rmSync(path.join(s3.server.dir, s3.bucket), { recursive: true, force: true });
     },
     stop,
   };

@@ -1,0 +1,54 @@
+import { Readable } from 'node:stream';
+
+/** What a GetObject gave: the body and how many bytes it promised. */
+export interface ObjectBody {
+  body: Readable;
+  length: number;
+}
+
+/**
+ * A Readable of one object (or a range of it) that exists the moment `BlobStore.open` returns, as a
+ * file stream does: the GetObject is sent on construction, `ready` is emitted once its response
+ * has arrived (a missing object fails before a transport has answered anything), the body is read
+ * as fast as the consumer reads (backpressure), and destroying the reader aborts the request.
+ * A body that ends short of its Content-Length (a connection cut mid-download) is an error, never a
+ * quietly truncated file.
+ */
+export class ObjectReader extends Readable {
+  private body: Readable | null = null;
+  private readonly aborter = new AbortController();
+
+  constructor(private readonly get: (signal: AbortSignal) => Promise<ObjectBody>) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _construct(cb: (err?: Error | null) => void): void {
+    this.get(this.aborter.signal).then(({ body, length }) => {
+      if (this.destroyed) return void body.destroy();
+      this.body = body;
+      let received = 0;
+      body.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (!this.push(chunk)) body.pause();
+      });
+      body.pause(); // until the first _read: attaching 'data' made it flow
+      body.once('end', () => {
+        if (received === length) this.push(null);
+        else this.destroy(new Error(`object body ended after ${received} of ${length} bytes`));
+      });
+      body.once('error', (err) => this.destroy(err));
+      this.emit('ready');
+      cb();
+    }, cb);
+  }
+
+  override _read(): void {
+    this.body?.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.aborter.abort();
+    this.body?.destroy();
+    cb(err);
+  }
+}

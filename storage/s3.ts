@@ -4,8 +4,8 @@
  *
  * Writing: stage to a local temp file, then upload under the final key. `stage` is the local
  * store's (the body is hashed while it streams into `<dataDir>/tmp`, small bodies stay in memory),
- * and `place` — which runs just before the transaction that adds the reference — sends the file
- * under its hash: one PutObject (with Content-MD5, so the store checks the bytes) up to the part
+ * and `place` — which runs just before the transaction that adds the reference — checks for the
+ * object (HeadObject: there at the right size → dedup, below) and otherwise sends the file under its hash: one PutObject (with Content-MD5, so the store checks the bytes) up to the part
  * size, a multipart upload above it (bounded parts in flight, aborted on failure). Chosen over
  * "stream to a temp key, then CopyObject to the final key" because:
  *  - an object under a final key is only ever the complete, hashed content: no temp keys to sweep,
@@ -108,7 +108,9 @@ export class S3BlobStore implements BlobStore {
   async place(staged: StagedFile): Promise<void> {
     try {
       await this.locked(staged.hash, async () => {
-        if (!(await this.refresh(staged.hash))) await this.upload(staged);
+        // An object of another size under this name is damage (a truncated copy): the upload replaces it.
+        const existing = await this.stat(staged.hash);
+        if (existing?.size !== staged.size || !(await this.refresh(staged.hash))) await this.upload(staged);
       });
     } finally {
       await fsp.rm(staged.tempPath, { force: true });
@@ -127,7 +129,7 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** Marks an existing object as just used (see the GC note above); false when there is none. */
+  /** Marks an existing object as just used (see the GC note above); false when there is none (any more). */
   private async refresh(hash: string): Promise<boolean> {
     const key = this.keyOf(hash);
     try {

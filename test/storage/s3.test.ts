@@ -151,6 +151,16 @@ describe('S3 blob store (s3rver on loopback)', () => {
     expect(sha256(rawObject(hash))).to.equal(hash);
   });
 
+  it('replaces an object of the wrong size under a blob name (a damaged copy) instead of dedup-ing onto it', async () => {
+    const bytes = patternChunk(9, 100 * 1024);
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: `blobs/${sha256(bytes)}`, Body: bytes.subarray(0, 10) }),
+    );
+    const { hash } = await put(bytes);
+    expect((await store.stat(hash))?.size).to.equal(bytes.length);
+    expect(sha256(rawObject(hash))).to.equal(hash);
+  });
+
   it('GC: removeUnlessTouched keeps an object touched within the grace period and removes an older one', async () => {
     const { hash } = await put(patternChunk(7, 80 * 1024));
     expect(await store.removeUnlessTouched(hash, 60_000)).to.equal(false);

@@ -2,14 +2,16 @@
  * `npm run backup -- <dir>`: a backup of a running (or stopped) Coffer into a new directory that is
  * itself a data directory — restore by stopping Coffer and pointing DATA_DIR at it (or copying it
  * back), then `npm run fsck`. In it: `coffer.sqlite` (a consistent snapshot, with the small inline
- * files), `blobs/` (every blob the snapshot refers to, re-hashed as copied), `jwt-secret`, and
- * `backup.json` (when, which version, what it holds). The snapshot is taken first, so every blob
+ * files), `blobs/` (every blob the snapshot refers to, re-hashed as copied — from the local disk
+ * or from the bucket BLOB_STORE names: a backup keeps them on disk, and restores as a local-disk
+ * install, or back into a bucket with `npm run migrate-store`), `jwt-secret`, and `backup.json`
+ * (when, which version, what it holds). The snapshot is taken first, so every blob
  * it needs exists when the copy reaches it (blobs are immutable).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { LocalDiskBlobStore } from '../storage/index.js';
+import { LocalDiskBlobStore, openBlobStore } from '../storage/index.js';
 import { openDb } from './db/index.js';
 import { snapshotInto } from './db/repos/snapshot.js';
 import { copySnapshotBlobs } from './domain/backup.js';
@@ -35,11 +37,14 @@ try {
   await snapshotInto(live, snapshotFile);
   await live.close();
   const snapshot = await openDb(snapshotFile);
-  const blobs = await copySnapshotBlobs(
+  // From whichever store the install uses (an S3 bucket too): the backup's own store is a local one.
+  const source = openBlobStore(config.blobStore, config.dataDir);
+  const { skipped: _, ...blobs } = await copySnapshotBlobs(
     snapshot,
-    new LocalDiskBlobStore(config.dataDir),
+    source,
     new LocalDiskBlobStore(target, { fsync: true }),
   );
+  await source.close();
   await snapshot.close();
   if (fs.existsSync(secretFile(config.dataDir))) {
     fs.copyFileSync(secretFile(config.dataDir), secretFile(target));

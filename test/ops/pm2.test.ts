@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { login } from '../support/server.js';
 import { cleanEnv, ensureBuild, freePort, ROOT, waitForHealth } from './support.js';
+import { sayLocalDiskOnS3 } from '../support/s3.js';
 
 const exec = promisify(execFile);
 const PM2 = path.join(ROOT, 'node_modules/pm2/bin/pm2');
@@ -32,6 +33,7 @@ describe('pm2 (ecosystem.config.js)', function () {
   const list = async () => JSON.parse(await pm2('jlist')) as Pm2Proc[];
 
   before(async () => {
+    sayLocalDiskOnS3('it checks the pm2 profile (restarts, logs, signals), not where blobs go');
     ensureBuild();
     pm2Home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-pm2-home-'));
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-pm2-data-'));

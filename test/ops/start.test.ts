@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sayLocalDiskOnS3 } from '../support/s3.js';
 import { login } from '../support/server.js';
 import { cleanEnv, ensureBuild, run, waitForHealth } from './support.js';
 
@@ -11,6 +12,7 @@ describe('npm start (the compiled server)', function () {
   let base: string;
   let dataDir: string;
   before(() => {
+    sayLocalDiskOnS3('it checks first start, configuration errors and signals of the process, not where blobs go');
     ensureBuild();
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-start-'));
     dataDir = path.join(base, 'data'); // does not exist yet: the first start creates it

@@ -108,3 +108,8 @@ export function sharedS3Server(): Promise<S3TestServer> {
 
 /** Whether this run keeps blobs in S3 (TEST_BLOB_STORE=s3): the whole suite then runs on the S3 store. */
 export const onS3 = process.env.TEST_BLOB_STORE === 's3';
+
+/** For a test that keeps the local disk on the S3 pass: says so, and why, in the run's output. */
+export function sayLocalDiskOnS3(why: string): void {
+  if (onS3) console.log(`      (TEST_BLOB_STORE=s3: this test keeps the local disk: ${why})`);
+}

@@ -175,14 +175,19 @@ export class S3BlobStore implements BlobStore {
     // lib-storage reads the file part by part (each part a buffer, so retryable), keeps at most
     // `partsInFlight` of them in flight, and aborts the multipart upload when a part or the
     // completion fails (leavePartsOnError: false); an abort the store never receives is the GC's.
+    const file = fs.createReadStream(staged.tempPath);
     const upload = new Upload({
       client: this.client,
-      params: { ...params, Body: fs.createReadStream(staged.tempPath) },
+      params: { ...params, Body: file },
       partSize: this.opts.partSize,
       queueSize: this.opts.partsInFlight,
       leavePartsOnError: false,
     });
-    await upload.done();
+    try {
+      await upload.done();
+    } finally {
+      file.destroy(); // a failed upload stops reading mid-file: its descriptor must not wait for the GC
+    }
     // Parts carry no checksum of ours (WHEN_REQUIRED): the stored size catches a store that kept framing bytes.
     const st = await this.stat(staged.hash);
     if (st?.size !== staged.size) {

@@ -15,6 +15,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
+import { blobStoreSettings, ConfigError, loadConfig } from '../../config/index.js';
 import { S3BlobStore } from '../../storage/index.js';
 import { MiB, patternChunk, sha256 } from '../support/store.js';
 import { sharedS3Server, type S3TestServer } from '../support/s3.js';
@@ -216,5 +217,54 @@ describe('S3 blob store (s3rver on loopback)', () => {
     } finally {
       await lost.close();
     }
+  });
+});
+
+describe('BLOB_STORE configuration (config/index.ts)', () => {
+  const base = { DATA_DIR: '/tmp/coffer-config-check' };
+  const error = (env: Record<string, string>) => {
+    try {
+      loadConfig({ ...base, ...env });
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    return null;
+  };
+
+  it('unset or local: the local disk; s3://bucket/prefix: the bucket, the prefix without slashes, and the S3 settings', () => {
+    expect(loadConfig(base).blobStore).to.deep.equal({ kind: 'local' });
+    expect(loadConfig({ ...base, BLOB_STORE: 'local' }).blobStore).to.deep.equal({ kind: 'local' });
+    const s3 = loadConfig({
+      ...base,
+      BLOB_STORE: 's3://coffer-blobs/prod/eu/',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_PART_SIZE: '16MiB',
+      AWS_ACCESS_KEY_ID: 'id',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    }).blobStore;
+    expect(s3).to.deep.equal({
+      kind: 's3',
+      bucket: 'coffer-blobs',
+      prefix: 'prod/eu',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+      partSize: 16 * MiB,
+      partsInFlight: 4,
+    });
+    expect(blobStoreSettings('s3://bucket', {})).to.include({ bucket: 'bucket', prefix: '', credentials: undefined });
+  });
+
+  it('refuses a bad location, half a credential pair and a part size S3 would refuse, naming the variable', () => {
+    for (const bad of ['s3://', 's3://Upper', 'http://bucket/x', 's3://bucket//x', 's3://bucket/a/../b'])
+      expect(error({ BLOB_STORE: bad }), bad).to.match(/BLOB_STORE: .* is not an S3 location/);
+    expect(error({ BLOB_STORE: 's3://bucket', AWS_ACCESS_KEY_ID: 'id' })).to.match(/must be set together/);
+    expect(error({ BLOB_STORE: 's3://bucket', S3_PART_SIZE: '1MiB' })).to.match(/S3_PART_SIZE/);
+    expect(error({ BLOB_STORE: 's3://bucket', S3_ENDPOINT: 'ftp://x' })).to.match(/S3_ENDPOINT/);
+    // The S3 settings are read only when BLOB_STORE names a bucket.
+    expect(error({ S3_PART_SIZE: '1MiB' })).to.equal(null);
   });
 });

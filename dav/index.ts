@@ -124,7 +124,7 @@ function fail(req: IncomingMessage, res: ServerResponse, method: string, err: un
     return;
   }
   const f = toDavFailure(err, method) ?? { status: 500, message: 'Internal server error' };
-  if (f.status === 500) log.error({ err, method, url: req.url }, 'WebDAV request failed');
+  if (f.status === 500 || f.status === 503) log.error({ err, method, url: req.url }, 'WebDAV request failed');
   if (f.status === 499) return void res.destroy();
   res.statusCode = f.status;
   if (f.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="Coffer", charset="UTF-8"');

@@ -24,6 +24,17 @@ export interface StagedBytes extends Staged {
   readonly bytes: Buffer;
 }
 
+/**
+ * The store could not be reached, or did not take or give the bytes (an object store down, a
+ * connection cut): nothing was stored, and trying again later may work. `cause` says what happened.
+ */
+export class BlobStoreUnavailable extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'BlobStoreUnavailable';
+  }
+}
+
 export class BlobTooLarge extends Error {
   constructor(readonly limit: number) {
     super(`body exceeds ${limit} bytes`);

@@ -4,7 +4,7 @@ import { LocalDiskBlobStore } from './local-disk.js';
 import { S3BlobStore } from './s3.js';
 
 export type { BlobStore, StagedBlob, StagedBytes, StagedFile } from './blob-store.js';
-export { BlobTooLarge } from './blob-store.js';
+export { BlobStoreUnavailable, BlobTooLarge } from './blob-store.js';
 export { LocalDiskBlobStore } from './local-disk.js';
 export { S3BlobStore, type S3StoreOptions } from './s3.js';
 

@@ -48,7 +48,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Settings } from '../config/index.js';
-import type { BlobStore, StagedBlob, StagedFile } from './blob-store.js';
+import { BlobStoreUnavailable, type BlobStore, type StagedBlob, type StagedFile } from './blob-store.js';
 import { hashStream } from './hash-stream.js';
 import { ObjectReader } from './s3-reader.js';
 import { stageBody, sweepTempDir } from './staging-sink.js';
@@ -112,6 +112,8 @@ export class S3BlobStore implements BlobStore {
         const existing = await this.stat(staged.hash);
         if (existing?.size !== staged.size || !(await this.refresh(staged.hash))) await this.upload(staged);
       });
+    } catch (err) {
+      throw new BlobStoreUnavailable('the object store did not take the upload', err);
     } finally {
       await fsp.rm(staged.tempPath, { force: true });
     }
@@ -214,7 +216,8 @@ export class S3BlobStore implements BlobStore {
         );
         return { body: res.Body as Readable, length: Number(res.ContentLength) };
       } catch (err) {
-        throw isMissing(err) ? notFound(hash) : err;
+        if (isMissing(err)) throw notFound(hash);
+        throw signal.aborted ? err : new BlobStoreUnavailable('the object store did not give the blob', err);
       }
     });
   }

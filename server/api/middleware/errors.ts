@@ -19,6 +19,7 @@ export const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   quota_exceeded: 507,
   storage_full: 507,
+  storage_unavailable: 503,
   internal: 500,
 };
 
@@ -37,14 +38,16 @@ export function errorHandler(log: Logger) {
         return;
       }
       const { status, code, message, details } = describe(err);
-      if (code === 'internal') log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+      // The store out of reach is no bug, but the operator must hear of it (the cause is in err).
+      if (code === 'internal' || code === 'storage_unavailable')
+        log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
       if (ctx.headerSent || !ctx.writable) {
         ctx.res.destroy();
         return;
       }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
-      if (code === 'rate_limited' && details?.retryAfterSeconds)
+      if ((code === 'rate_limited' || code === 'storage_unavailable') && details?.retryAfterSeconds)
         ctx.set('Retry-After', String(details.retryAfterSeconds));
       if (code === 'unauthenticated' && ctx.path.startsWith('/api/')) ctx.remove('WWW-Authenticate');
       const payload = { error: { code, message, ...(details ? { details } : {}) } };

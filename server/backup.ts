@@ -58,6 +58,7 @@ try {
   );
   process.exit(0);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `backup failed: ${(err as Error).message}`);
+  const cause = (err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : '';
+  console.error(err instanceof ConfigError ? err.message : `backup failed: ${(err as Error).message}${cause}`);
   process.exit(2);
 }

@@ -50,7 +50,11 @@ async function copyBlobs(config: Config, snapshot: Db, target: string): Promise<
   const from = openBlobStore(config.blobStore, config.dataDir);
   const to = openBlobStore(settings, config.dataDir); // stages each copy in DATA_DIR/tmp
   try {
-    await to.probe();
+    await to.probe().catch((err: Error) => {
+      throw new ConfigError(
+        `${target} cannot be reached (${err.name}: check the bucket, S3_ENDPOINT and the credentials)`,
+      );
+    });
     const r = await copySnapshotBlobs(snapshot, from, to, { resume: true });
     return (
       `blobs → ${target}: ${r.copied} copied (${r.bytes} bytes, re-hashed), ${r.skipped} already there, ` +
@@ -88,6 +92,7 @@ try {
   console.log(`done: stop Coffer, set BLOB_STORE=${plan.blobs} (and the S3_* settings), start it, run npm run fsck`);
   process.exit(0);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `migrate-store failed: ${(err as Error).message}`);
+  const cause = (err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : '';
+  console.error(err instanceof ConfigError ? err.message : `migrate-store failed: ${(err as Error).message}${cause}`);
   process.exit(2);
 }

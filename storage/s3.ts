@@ -139,7 +139,7 @@ export class S3BlobStore implements BlobStore {
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: key,
-          CopySource: `${this.bucket}/${key}`,
+          CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, // a URL path
           MetadataDirective: 'REPLACE',
           ContentType: 'application/octet-stream',
           Metadata: { touched: String(Date.now()) },

@@ -16,13 +16,16 @@ try {
   await db.close();
   await store.close();
   const { files, blobs, users } = report.checked;
+  const where =
+    config.blobStore.kind === 's3' ? ` (blobs in s3://${config.blobStore.bucket}/${config.blobStore.prefix})` : '';
   console.log(
-    `fsck ${config.dataDir}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; without --quick every blob is re-hashed)' : ''}`,
+    `fsck ${config.dataDir}${where}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; without --quick every blob is re-hashed)' : ''}`,
   );
   for (const p of report.problems) console.log(`  PROBLEM: ${p}`);
   console.log(report.ok ? 'clean: no problems found' : `${report.problems.length} problem(s) found`);
   process.exit(report.ok ? 0 : 1);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `fsck failed: ${(err as Error).message}`);
+  const cause = (err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : '';
+  console.error(err instanceof ConfigError ? err.message : `fsck failed: ${(err as Error).message}${cause}`);
   process.exit(2);
 }

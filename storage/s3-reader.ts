@@ -18,32 +18,34 @@ export class ObjectReader extends Readable {
   private body: Readable | null = null;
   private readonly aborter = new AbortController();
 
-  constructor(private readonly get: (signal: AbortSignal) => Promise<ObjectBody>) {
+  // Not _construct: a stream being constructed defers destroy() until it is built, and a reader
+  // destroyed while its request is on the way must abort that request now.
+  constructor(get: (signal: AbortSignal) => Promise<ObjectBody>) {
     super({ highWaterMark: 1 << 20 });
+    get(this.aborter.signal).then(
+      (res) => this.attach(res),
+      (err: Error) => this.destroy(err),
+    );
   }
 
-  override _construct(cb: (err?: Error | null) => void): void {
-    this.get(this.aborter.signal).then(({ body, length }) => {
-      if (this.destroyed) return void body.destroy();
-      this.body = body;
-      let received = 0;
-      body.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (!this.push(chunk)) body.pause();
-      });
-      body.pause(); // until the first _read: attaching 'data' made it flow
-      body.once('end', () => {
-        if (received === length) this.push(null);
-        else this.destroy(new Error(`object body ended after ${received} of ${length} bytes`));
-      });
-      body.once('error', (err) => this.destroy(err));
-      this.emit('ready');
-      cb();
-    }, cb);
+  private attach({ body, length }: ObjectBody): void {
+    if (this.destroyed) return void body.destroy();
+    this.body = body;
+    let received = 0;
+    body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (!this.push(chunk)) body.pause();
+    });
+    body.once('end', () => {
+      if (received === length) this.push(null);
+      else this.destroy(new Error(`object body ended after ${received} of ${length} bytes`));
+    });
+    body.once('error', (err) => this.destroy(err));
+    this.emit('ready');
   }
 
   override _read(): void {
-    this.body?.resume();
+    this.body?.resume(); // before the body has come, there is nothing to ask for: it flows once attached
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {

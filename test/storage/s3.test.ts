@@ -4,6 +4,7 @@
  * the SDK's default checksum framing would add bytes without an error), ranges, dedup with a
  * refreshed stamp, the GC's grace, paged listing, re-hashing, and the sweep of stale multipart uploads.
  */
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import {
 import { expect } from 'chai';
 import { blobStoreSettings, ConfigError, loadConfig } from '../../config/index.js';
 import { S3BlobStore } from '../../storage/index.js';
+import { ObjectReader } from '../../storage/s3-reader.js';
 import { MiB, patternChunk, sha256 } from '../support/store.js';
 import { sharedS3Server, type S3TestServer } from '../support/s3.js';
 
@@ -217,6 +219,45 @@ describe('S3 blob store (s3rver on loopback)', () => {
     } finally {
       await lost.close();
     }
+  });
+});
+
+describe('ObjectReader (storage/s3-reader.ts): the stream open() returns', () => {
+  const body = (chunks: Buffer[]) => Readable.from(chunks, { objectMode: false });
+  const read = async (r: Readable) => {
+    const out: Buffer[] = [];
+    for await (const c of r) out.push(c as Buffer);
+    return Buffer.concat(out);
+  };
+
+  it('fails a body that ends short of its Content-Length (a connection cut mid-download) instead of ending quietly', async () => {
+    const r = new ObjectReader(async () => ({ body: body([Buffer.alloc(10)]), length: 20 }));
+    let err: Error | undefined;
+    await read(r).catch((e: Error) => (err = e));
+    expect(err?.message).to.equal('object body ended after 10 of 20 bytes');
+  });
+
+  it('emits ready before the first byte, and passes the body through whole', async () => {
+    const r = new ObjectReader(async () => ({ body: body([Buffer.from('abc'), Buffer.from('de')]), length: 5 }));
+    await once(r, 'ready');
+    expect((await read(r)).toString()).to.equal('abcde');
+  });
+
+  it('destroyed while the request is on its way: aborts it, and a body that still comes is dropped', async () => {
+    let signal: AbortSignal | undefined;
+    let late: Readable | undefined;
+    const r = new ObjectReader(async (s) => {
+      signal = s;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      late = body([Buffer.alloc(5)]);
+      return { body: late, length: 5 };
+    });
+    r.on('error', () => {});
+    await new Promise((resolve) => setImmediate(resolve));
+    r.destroy();
+    expect(signal?.aborted).to.equal(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(late?.destroyed).to.equal(true);
   });
 });
 

@@ -8,7 +8,9 @@ import { openBlobStore } from '../storage/index.js';
 
 try {
   const config = loadConfig();
-  const quick = process.argv.includes('--quick');
+  // Re-hashing reads every blob back: from the local disk by default, from a bucket (egress, hours) only with --deep.
+  const quick =
+    process.argv.includes('--quick') || (config.blobStore.kind === 's3' && !process.argv.includes('--deep'));
   const db = await openDb(config.dbFile);
   await runMigrations(db, migrationRules); // the same schema the server would run on
   const store = openBlobStore(config.blobStore, config.dataDir);
@@ -19,7 +21,7 @@ try {
   const where =
     config.blobStore.kind === 's3' ? ` (blobs in s3://${config.blobStore.bucket}/${config.blobStore.prefix})` : '';
   console.log(
-    `fsck ${config.dataDir}${where}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; without --quick every blob is re-hashed)' : ''}`,
+    `fsck ${config.dataDir}${where}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; with --deep every blob is re-hashed)' : ''}`,
   );
   for (const p of report.problems) console.log(`  PROBLEM: ${p}`);
   console.log(report.ok ? 'clean: no problems found' : `${report.problems.length} problem(s) found`);

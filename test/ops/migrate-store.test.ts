@@ -113,4 +113,28 @@ describe('npm run migrate-store (local disk → S3-compatible bucket)', function
     }
     await expectFsckClean(moved);
   });
+
+  it('npm run fsck on the S3 install checks sizes by default and re-hashes with --deep', async () => {
+    const victim = (await blobRows(moved!)).find((b) => b.size > 64 * 1024)!;
+    await moved!.stop();
+    const fsck = (args: string[]) =>
+      spawnSync(process.execPath, ['dist/server/fsck.js', ...args], {
+        cwd: ROOT,
+        env: cleanEnv({ DATA_DIR: srv.dataDir, ...s3.env(bucket, { prefix: 'coffer' }) }),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const clean = fsck(['--deep']);
+    expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
+    expect(clean.stdout).to.contain(`(blobs in s3://${bucket}/coffer)`);
+    const bytes = await object(victim.hash);
+    bytes[100] = bytes[100]! ^ 0xff; // same size, other bytes
+    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: `coffer/${victim.hash}`, Body: bytes }));
+    const quick = fsck([]);
+    expect(quick.status, quick.stdout).to.equal(0);
+    expect(quick.stdout).to.contain('sizes only; with --deep every blob is re-hashed');
+    const deep = fsck(['--deep']);
+    expect(deep.status, deep.stdout).to.equal(1);
+    expect(deep.stdout).to.contain(`PROBLEM: blob ${victim.hash}: content hashes to`);
+  });
 });

@@ -5,14 +5,15 @@
  * Writing: stage to a local temp file, then upload under the final key. `stage` is the local
  * store's (the body is hashed while it streams into `<dataDir>/tmp`, small bodies stay in memory),
  * and `place` — which runs just before the transaction that adds the reference — checks for the
- * object (HeadObject: there at the right size → dedup, below) and otherwise sends the file under its hash: one PutObject (with Content-MD5, so the store checks the bytes) up to the part
- * size, a multipart upload above it (bounded parts in flight, aborted on failure). Chosen over
+ * object (HeadObject: there at the right size → dedup, below) and otherwise sends the file under
+ * its hash: one PutObject (with Content-MD5, so the store checks the bytes) up to the part size, a
+ * multipart upload above it (bounded parts in flight, aborted on failure). Chosen over
  * "stream to a temp key, then CopyObject to the final key" because:
  *  - an object under a final key is only ever the complete, hashed content: no temp keys to sweep,
  *    and no server-side copy that doubles every upload's bytes in the store (CopyObject also stops
  *    at 5 GiB, beyond which a copy is a multipart copy of its own);
  *  - dedup is free: an existing object is refreshed instead of uploaded again;
- *  - the temp file makes every request retryable (a part re-read from disk, not from the socket),
+ *  - every request is retryable (its bytes come from the file, not from the client's socket),
  *    and a client that disconnects mid-body costs the store nothing: its upload never started.
  * The price: uploads need local temp space (freeBytes reports it), and the client waits for the
  * upload to the store after its last byte (the same as the local store's fsync, only longer).

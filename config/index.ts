@@ -119,6 +119,38 @@ const basePath = z.string().transform((v, ctx) => {
   return trimmed;
 });
 
+/** `s3://bucket/prefix` → bucket and prefix (no leading or trailing slash; may be empty). */
+const s3Url = z.string().transform((v, ctx) => {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(v);
+  const bucket = m?.[1] ?? '';
+  const prefix = (m?.[2] ?? '').replace(/\/+$/, '');
+  const badSegment = prefix !== '' && prefix.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
+  if (!m || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || badSegment) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not an S3 location (example: s3://coffer-blobs/production; leave unset for the local disk)`,
+    });
+    return z.NEVER;
+  }
+  return { bucket, prefix };
+});
+
+const S3Env = z.object({
+  BLOB_STORE: s3Url,
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** MinIO and most self-hosted stores want `bucket` in the path, not in the host name. */
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Uploads at most this long go up in one PutObject; longer ones in parts of this size (S3's minimum is 5 MiB). */
+  S3_PART_SIZE: bytes
+    .refine((b) => b >= 5 * KiB ** 2 && b <= 5 * KiB ** 3, 'S3_PART_SIZE must be between 5MiB and 5GiB')
+    .default(8 * KiB ** 2),
+  /** Parts of one upload sent at once (each is held in memory while it is sent). */
+  S3_PARTS_IN_FLIGHT: int(1, 64).default(4),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+});
+
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -126,6 +158,8 @@ const Env = z.object({
   DATABASE_URL: z.string().optional(),
   // At least 2: a transaction holds one connection while the code inside it may read on another.
   DATABASE_POOL_SIZE: int(2, 1000).default(10),
+  /** Unset (or `local`): blobs under DATA_DIR/blobs. `s3://bucket/prefix`: an S3-compatible object store (S3_* below). */
+  BLOB_STORE: z.string().optional(),
   DEFAULT_QUOTA: bytes.default(10 * KiB ** 3),
   TRASH_RETENTION_DAYS: int(1, 3650).default(30),
   JWT_TTL: seconds.default(24 * 3600),
@@ -175,6 +209,23 @@ const Env = z.object({
   NODE_ENV: z.string().default('development'),
 });
 
+/** Where large file contents live (small ones are inline in the database either way). */
+export type BlobStoreSettings = { readonly kind: 'local' } | S3Settings;
+
+export interface S3Settings {
+  readonly kind: 's3';
+  readonly bucket: string;
+  /** Key prefix without slashes at either end; '' for the whole bucket. */
+  readonly prefix: string;
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  readonly forcePathStyle: boolean;
+  /** From AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; undefined leaves the SDK's own chain (profile, instance role). */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  readonly partSize: number;
+  readonly partsInFlight: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -185,6 +236,7 @@ export interface Config {
   readonly postgresUrl: string | undefined;
   /** Connections in the PostgreSQL pool. */
   readonly dbPoolSize: number;
+  readonly blobStore: BlobStoreSettings;
   readonly defaultQuotaBytes: number;
   readonly trashRetentionDays: number;
   readonly jwtTtlSeconds: number;
@@ -234,6 +286,41 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/**
+ * The blob store that `url` names (`local`, or `s3://bucket/prefix` with the S3_* and AWS_*
+ * variables of `env`). Also for `npm run migrate-store`, whose target store is an argument.
+ */
+export function blobStoreSettings(
+  url: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): BlobStoreSettings {
+  if (!url || url === 'local') return Object.freeze({ kind: 'local' });
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = S3Env.safeParse({ ...defined, BLOB_STORE: url });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
+    throw new ConfigError('Invalid configuration:\n  AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
+  }
+  return Object.freeze({
+    kind: 's3',
+    bucket: e.BLOB_STORE.bucket,
+    prefix: e.BLOB_STORE.prefix,
+    endpoint: e.S3_ENDPOINT,
+    region: e.S3_REGION,
+    forcePathStyle: e.S3_FORCE_PATH_STYLE,
+    credentials:
+      e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+        ? Object.freeze({ accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY })
+        : undefined,
+    partSize: e.S3_PART_SIZE,
+    partsInFlight: e.S3_PARTS_IN_FLIGHT,
+  });
+}
+
 /** Parses the environment (process.env by default); throws ConfigError listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -258,6 +345,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const dataDir = path.resolve(e.DATA_DIR);
+  const blobStore = blobStoreSettings(e.BLOB_STORE, defined);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -268,6 +356,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.DATABASE_URL && !postgresUrl
         ? path.resolve(e.DATABASE_URL.replace(/^sqlite:(\/\/)?/, ''))
         : path.join(dataDir, 'coffer.sqlite'),
+    blobStore,
     defaultQuotaBytes: e.DEFAULT_QUOTA,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     jwtTtlSeconds: e.JWT_TTL,

@@ -61,6 +61,8 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
       return { status: 507, message: m };
     case 'storage_full':
       return { status: 507, message: m };
+    case 'storage_unavailable':
+      return { status: 503, message: m, retryAfter: Number(err.details?.retryAfterSeconds ?? 30) };
     case 'unavailable':
     case 'internal':
       return null;

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
-import { LocalDiskBlobStore } from '../storage/index.js';
+import { openBlobStore, type BlobStore } from '../storage/index.js';
 import { createDavHandler } from '../dav/index.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
@@ -43,7 +43,7 @@ export interface App {
   readonly sharing: Sharing;
   readonly bin: Bin;
   readonly versions: Versions;
-  readonly blobs: LocalDiskBlobStore;
+  readonly blobs: BlobStore;
   /** The background jobs: scheduled unless JOBS_ENABLED=false; `fire` runs one as its schedule would. */
   readonly jobs: Scheduler;
   /** The generated admin password on first start (printed once by main). */
@@ -70,7 +70,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     poolSize: config.dbPoolSize,
   });
   await runMigrations(db, migrationRules);
-  const blobs = new LocalDiskBlobStore(config.dataDir, { fsync: config.durability === 'full' });
+  const blobs = openBlobStore(config.blobStore, config.dataDir, { fsync: config.durability === 'full' });
   const secret = await loadSigningSecret(db, config.dataDir, config.jwtSecret);
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);
@@ -181,6 +181,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       });
       await hasher.close();
       await db.close();
+      await blobs.close();
     },
   };
 }

@@ -4,14 +4,16 @@
  * back), then `npm run fsck`. In it: the database — `coffer.sqlite` (a consistent snapshot, with
  * the small inline files), or on PostgreSQL `coffer.dump` (pg_dump's custom format: pg_restore it
  * into a new database and point DATABASE_URL there) — `blobs/` (every blob the snapshot refers to,
- * re-hashed as copied; the token secret is in the database), and `backup.json` (when, which version, what it holds). The
- * snapshot is taken first, so every blob it needs exists when the copy reaches it (blobs are
- * immutable).
+ * re-hashed as copied — from the local disk or from the bucket BLOB_STORE names: a backup keeps
+ * them on disk, and restores as a local-disk install, or back into a bucket with `npm run
+ * migrate-store`), and `backup.json` (when, which version, what it holds); the token secret is in
+ * the database. The snapshot is taken first, so every blob it needs exists when the copy reaches it
+ * (blobs are immutable).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { LocalDiskBlobStore } from '../storage/index.js';
+import { LocalDiskBlobStore, openBlobStore } from '../storage/index.js';
 import { openDb } from './db/index.js';
 import { dumpPostgres } from './db/postgres/dump.js';
 import { snapshotInto } from './db/repos/snapshot.js';
@@ -34,14 +36,15 @@ try {
   fs.mkdirSync(target, { recursive: true, mode: 0o700 });
 
   const started = Date.now();
-  const from = new LocalDiskBlobStore(config.dataDir);
+  // From whichever store the install uses (an S3 bucket too): the backup's own store is a local one.
+  const from = openBlobStore(config.blobStore, config.dataDir);
   const to = new LocalDiskBlobStore(target, { fsync: true });
-  let blobs: BlobCopyReport;
+  let report: BlobCopyReport;
   let restore: string;
   const database = config.postgresUrl ? 'coffer.dump' : 'coffer.sqlite';
   if (config.postgresUrl) {
     // The blob list is read in the dump's own snapshot (and copied while it is held).
-    blobs = await dumpPostgres(config.postgresUrl, path.join(target, database), (q) => copySnapshotBlobs(q, from, to));
+    report = await dumpPostgres(config.postgresUrl, path.join(target, database), (q) => copySnapshotBlobs(q, from, to));
     restore = `createdb <new>, pg_restore --no-owner -d <new> ${path.join(target, database)}, DATABASE_URL=<new> DATA_DIR=${target} npm run fsck`;
   } else {
     const live = await openDb(config.dbFile);
@@ -49,10 +52,12 @@ try {
     await snapshotInto(live, snapshotFile);
     await live.close();
     const snapshot = await openDb(snapshotFile);
-    blobs = await copySnapshotBlobs(snapshot, from, to);
+    report = await copySnapshotBlobs(snapshot, from, to);
     await snapshot.close();
     restore = `stop Coffer, DATA_DIR=${target}, npm run fsck`;
   }
+  await from.close();
+  const { skipped: _, ...blobs } = report; // a backup goes into an empty directory: nothing is skipped
   // The token secret is in the database (settings); an install not started since its upgrade still has the file.
   if (fs.existsSync(legacySecretFile(config.dataDir))) {
     fs.copyFileSync(legacySecretFile(config.dataDir), legacySecretFile(target));
@@ -72,6 +77,7 @@ try {
   );
   process.exit(0);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `backup failed: ${(err as Error).message}`);
+  const cause = (err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : '';
+  console.error(err instanceof ConfigError ? err.message : `backup failed: ${(err as Error).message}${cause}`);
   process.exit(2);
 }

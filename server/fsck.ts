@@ -4,23 +4,30 @@ import { openDb } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
 import { migrationRules } from './domain/share-names.js';
 import { fsck } from './domain/maintenance.js';
-import { LocalDiskBlobStore } from '../storage/index.js';
+import { openBlobStore } from '../storage/index.js';
 
 try {
   const config = loadConfig();
-  const quick = process.argv.includes('--quick');
+  // Re-hashing reads every blob back: from the local disk by default, from a bucket (egress, hours) only with --deep.
+  const quick =
+    process.argv.includes('--quick') || (config.blobStore.kind === 's3' && !process.argv.includes('--deep'));
   const db = await openDb(config.postgresUrl ?? config.dbFile);
   await runMigrations(db, migrationRules); // the same schema the server would run on
-  const report = await fsck(db, new LocalDiskBlobStore(config.dataDir), { verifyContent: !quick });
+  const store = openBlobStore(config.blobStore, config.dataDir);
+  const report = await fsck(db, store, { verifyContent: !quick });
   await db.close();
+  await store.close();
   const { files, blobs, users } = report.checked;
+  const where =
+    config.blobStore.kind === 's3' ? ` (blobs in s3://${config.blobStore.bucket}/${config.blobStore.prefix})` : '';
   console.log(
-    `fsck ${config.dataDir}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; without --quick every blob is re-hashed)' : ''}`,
+    `fsck ${config.dataDir}${where}: ${files} files, ${blobs} blobs, ${users} users${quick ? ' (sizes only; with --deep every blob is re-hashed)' : ''}`,
   );
   for (const p of report.problems) console.log(`  PROBLEM: ${p}`);
   console.log(report.ok ? 'clean: no problems found' : `${report.problems.length} problem(s) found`);
   process.exit(report.ok ? 0 : 1);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `fsck failed: ${(err as Error).message}`);
+  const cause = (err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : '';
+  console.error(err instanceof ConfigError ? err.message : `fsck failed: ${(err as Error).message}${cause}`);
   process.exit(2);
 }

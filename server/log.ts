@@ -9,11 +9,17 @@ export interface Log {
   error(obj: object, msg: string): void;
 }
 
+/** An error as logged: with what caused it (a domain error wrapping an object store's failure). */
+function errorFields(e: Error): object {
+  const cause = e.cause instanceof Error ? { cause: errorFields(e.cause) } : {};
+  return { name: e.name, message: e.message, stack: e.stack, ...cause };
+}
+
 function serialise(obj: object): object {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     if (/password|authorization|token|secret/i.test(k)) out[k] = '[redacted]';
-    else if (v instanceof Error) out[k] = { name: v.name, message: v.message, stack: v.stack };
+    else if (v instanceof Error) out[k] = errorFields(v);
     else out[k] = v;
   }
   return out;

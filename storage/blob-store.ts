@@ -24,6 +24,17 @@ export interface StagedBytes extends Staged {
   readonly bytes: Buffer;
 }
 
+/**
+ * The store could not be reached, or did not take or give the bytes (an object store down, a
+ * connection cut): nothing was stored, and trying again later may work. `cause` says what happened.
+ */
+export class BlobStoreUnavailable extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'BlobStoreUnavailable';
+  }
+}
+
 export class BlobTooLarge extends Error {
   constructor(readonly limit: number) {
     super(`body exceeds ${limit} bytes`);
@@ -51,6 +62,11 @@ export interface BlobStore {
   place(staged: StagedFile): Promise<void>;
   /** Drops whatever is left of a staged blob. Safe to call more than once. */
   discard(staged: StagedBlob): Promise<void>;
+  /**
+   * The blob's bytes (all, or an inclusive range), returned at once; the stream emits `ready` when
+   * they can be read and `error` (code ENOENT) when the blob is missing. Destroying it releases
+   * whatever it holds (a file descriptor, a request).
+   */
   open(hash: string, range?: { start: number; end: number }): Readable;
   stat(hash: string): Promise<{ size: number; mtimeMs: number } | null>;
   remove(hash: string): Promise<void>;
@@ -60,7 +76,7 @@ export interface BlobStore {
    * (or was already), false when it was kept.
    */
   removeUnlessTouched(hash: string, withinMs: number): Promise<boolean>;
-  /** Every blob hash on disk (for the orphan sweep and fsck). */
+  /** Every blob hash in the store (for the orphan sweep and fsck). */
   list(): AsyncIterable<string>;
   /** Temp files older than the cutoff (left by a crash) are deleted; returns how many. */
   sweepTemp(olderThanMs: number): Promise<number>;
@@ -70,4 +86,6 @@ export interface BlobStore {
   probe(): Promise<void>;
   /** Recomputes the sha256 of a stored blob (fsck). */
   verify(hash: string): Promise<{ hash: string; size: number }>;
+  /** Releases connections (the server is stopping). */
+  close(): Promise<void>;
 }

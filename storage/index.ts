@@ -1,3 +1,14 @@
+import type { BlobStoreSettings } from '../config/index.js';
+import type { BlobStore } from './blob-store.js';
+import { LocalDiskBlobStore } from './local-disk.js';
+import { S3BlobStore } from './s3.js';
+
 export type { BlobStore, StagedBlob, StagedBytes, StagedFile } from './blob-store.js';
-export { BlobTooLarge } from './blob-store.js';
+export { BlobStoreUnavailable, BlobTooLarge } from './blob-store.js';
 export { LocalDiskBlobStore } from './local-disk.js';
+export { S3BlobStore, type S3StoreOptions } from './s3.js';
+
+/** The store the configuration names: the local disk under `dataDir`, or an S3 bucket (temp files still in `dataDir`). */
+export function openBlobStore(where: BlobStoreSettings, dataDir: string, opts: { fsync?: boolean } = {}): BlobStore {
+  return where.kind === 's3' ? new S3BlobStore(where, dataDir) : new LocalDiskBlobStore(dataDir, opts);
+}

@@ -1,11 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { BlobTooLarge, type BlobStore, type StagedBlob, type StagedFile } from './blob-store.js';
-import { StagingSink } from './staging-sink.js';
+import type { Readable } from 'node:stream';
+import type { BlobStore, StagedBlob, StagedFile } from './blob-store.js';
+import { hashStream } from './hash-stream.js';
+import { readdirSafe, stageBody, sweepTempDir } from './staging-sink.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -34,34 +34,8 @@ export class LocalDiskBlobStore implements BlobStore {
 
   stage(body: Readable, opts?: { maxBytes?: number }): Promise<StagedFile>;
   stage(body: Readable, opts: { maxBytes?: number; memoryLimit: number }): Promise<StagedBlob>;
-  async stage(body: Readable, opts: { maxBytes?: number; memoryLimit?: number } = {}): Promise<StagedBlob> {
-    const sha256 = createHash('sha256');
-    const sha1 = createHash('sha1');
-    const md5 = createHash('md5');
-    const limit = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
-    let size = 0;
-    const hasher = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        if (size > limit) return cb(new BlobTooLarge(limit));
-        sha256.update(chunk);
-        sha1.update(chunk);
-        md5.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    const sink = new StagingSink(path.join(this.tmpDir, `${randomUUID()}.part`), opts.memoryLimit);
-    try {
-      if (opts.memoryLimit === undefined) await sink.open();
-      await pipeline(body, hasher, sink);
-      await sink.finish(this.fsync);
-    } catch (err) {
-      await sink.abandon();
-      throw err;
-    }
-    const sums = { hash: sha256.digest('hex'), sha1: sha1.digest('hex'), md5: md5.digest('hex'), size };
-    const bytes = sink.bytes;
-    return bytes ? { ...sums, bytes, tempPath: null } : { ...sums, bytes: null, tempPath: sink.tempPath };
+  stage(body: Readable, opts: { maxBytes?: number; memoryLimit?: number } = {}): Promise<StagedBlob> {
+    return stageBody(this.tmpDir, body, opts, this.fsync);
   }
 
   async place(staged: StagedFile): Promise<void> {
@@ -86,6 +60,8 @@ export class LocalDiskBlobStore implements BlobStore {
     }
     if (this.fsync) await syncDir(dir);
   }
+
+  async close(): Promise<void> {}
 
   async probe(): Promise<void> {
     // Both directories must exist and be writable (a lost mount, a read-only remount, wrong owner).
@@ -155,27 +131,12 @@ export class LocalDiskBlobStore implements BlobStore {
     }
   }
 
-  async sweepTemp(olderThanMs: number): Promise<number> {
-    let removed = 0;
-    for (const name of await readdirSafe(this.tmpDir)) {
-      const p = path.join(this.tmpDir, name);
-      const s = await fsp.stat(p).catch(() => null);
-      if (s && s.mtimeMs < olderThanMs) {
-        await fsp.rm(p, { force: true, recursive: true });
-        removed++;
-      }
-    }
-    return removed;
+  sweepTemp(olderThanMs: number): Promise<number> {
+    return sweepTempDir(this.tmpDir, olderThanMs);
   }
 
-  async verify(hash: string): Promise<{ hash: string; size: number }> {
-    const h = createHash('sha256');
-    let size = 0;
-    for await (const chunk of this.open(hash)) {
-      h.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-    return { hash: h.digest('hex'), size };
+  verify(hash: string): Promise<{ hash: string; size: number }> {
+    return hashStream(this.open(hash));
   }
 }
 
@@ -185,14 +146,5 @@ async function syncDir(dir: string): Promise<void> {
     await h.sync();
   } finally {
     await h.close();
-  }
-}
-
-async function readdirSafe(dir: string): Promise<string[]> {
-  try {
-    return await fsp.readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
   }
 }

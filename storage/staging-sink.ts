@@ -1,5 +1,50 @@
+import { createHash, randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
-import { Writable } from 'node:stream';
+import path from 'node:path';
+import { Transform, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobTooLarge, type StagedBlob } from './blob-store.js';
+
+/**
+ * BlobStore.stage for every store: the body goes to a temp file in `tmpDir` (or memory, within
+ * `memoryLimit`) while its sha256, sha1 and md5 are computed in the same pass. `fsync` makes the
+ * temp file durable before the promise resolves (the local store renames it into place; the S3
+ * store only reads it back, so it need not).
+ */
+export async function stageBody(
+  tmpDir: string,
+  body: Readable,
+  opts: { maxBytes?: number; memoryLimit?: number },
+  fsync: boolean,
+): Promise<StagedBlob> {
+  const sha256 = createHash('sha256');
+  const sha1 = createHash('sha1');
+  const md5 = createHash('md5');
+  const limit = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
+  let size = 0;
+  const hasher = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (size > limit) return cb(new BlobTooLarge(limit));
+      sha256.update(chunk);
+      sha1.update(chunk);
+      md5.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const sink = new StagingSink(path.join(tmpDir, `${randomUUID()}.part`), opts.memoryLimit);
+  try {
+    if (opts.memoryLimit === undefined) await sink.open();
+    await pipeline(body, hasher, sink);
+    await sink.finish(fsync);
+  } catch (err) {
+    await sink.abandon();
+    throw err;
+  }
+  const sums = { hash: sha256.digest('hex'), sha1: sha1.digest('hex'), md5: md5.digest('hex'), size };
+  const bytes = sink.bytes;
+  return bytes ? { ...sums, bytes, tempPath: null } : { ...sums, bytes: null, tempPath: sink.tempPath };
+}
 
 /**
  * Where a body being staged goes: memory while it fits in `memoryLimit` bytes, else the temp file,
@@ -80,5 +125,28 @@ export class StagingSink extends Writable {
     await this.handle?.close().catch(() => {}); // after any write in progress (FileHandle.close waits for it)
     this.handle = null;
     if (this.opened) await fsp.rm(this.tempPath, { force: true });
+  }
+}
+
+/** Removes what a crash left in a temp directory: entries last written before the cutoff. */
+export async function sweepTempDir(dir: string, olderThanMs: number): Promise<number> {
+  let removed = 0;
+  for (const name of await readdirSafe(dir)) {
+    const p = path.join(dir, name);
+    const s = await fsp.stat(p).catch(() => null);
+    if (s && s.mtimeMs < olderThanMs) {
+      await fsp.rm(p, { force: true, recursive: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+export async function readdirSafe(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
   }
 }

@@ -34,6 +34,7 @@ import { Readable } from 'node:stream';
 import type { Db } from '../db/index.js';
 import { inlineBytes } from '../db/repos/blobs.js';
 import type { BlobStore } from '../../storage/index.js';
+import { storeFailure } from './errors.js';
 
 /** The largest blob stored inline in the database (see above). */
 export const INLINE_MAX_BYTES = 64 * 1024;
@@ -78,7 +79,11 @@ export class BlobBytes {
     const bytes = inline !== undefined ? inline : mayBeInline(blob.size) ? await inlineBytes(this.db, blob.hash) : null;
     if (bytes) return range ? bytes.subarray(range.start, range.end + 1) : bytes;
     const stream = this.blobs.open(blob.hash, range);
-    await once(stream, 'ready');
+    try {
+      await once(stream, 'ready');
+    } catch (err) {
+      throw storeFailure(err);
+    }
     return stream;
   }
 }

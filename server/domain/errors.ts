@@ -1,5 +1,6 @@
 /** The one error taxonomy of the domain. Transports map `code` to a status once (api/middleware/errors.ts, dav/errors.ts). */
 import { isDbUnavailable, isDiskFull } from '../db/index.js';
+import { BlobStoreUnavailable } from '../../storage/index.js';
 export type ErrorCode =
   | 'unauthenticated'
   | 'forbidden'
@@ -17,6 +18,7 @@ export type ErrorCode =
   | 'quota_exceeded'
   | 'storage_full'
   | 'unavailable'
+  | 'storage_unavailable'
   | 'internal';
 
 export class DomainError extends Error {
@@ -24,8 +26,9 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    options?: { cause: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'DomainError';
   }
 }
@@ -59,6 +62,19 @@ export const storageFull = (needed?: number) =>
     'The server has no disk space left for this upload; nothing was changed',
     needed === undefined ? undefined : { needed },
   );
+/** The blob store (an object store) could not be reached or did not take the bytes; `cause` is its error, for the log. */
+export const storageUnavailable = (cause: unknown) =>
+  new DomainError(
+    'storage_unavailable',
+    'The storage service is unavailable; nothing was changed, try again later',
+    { retryAfterSeconds: 30 },
+    { cause },
+  );
+
+/** What a failure of the blob store means to a client: a full disk, a store out of reach, or itself. */
+export const storeFailure = (err: unknown): unknown =>
+  isOutOfSpace(err) ? storageFull() : err instanceof BlobStoreUnavailable ? storageUnavailable(err) : err;
+
 /**
  * An error that means the disk (or the filesystem's quota) is full: from the operating system (a
  * temp or blob file), or from the database (an upload stored inline, in its transaction).

@@ -60,10 +60,11 @@ export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, gra
   }
   let orphanFilesRemoved = 0;
   for await (const hash of blobs.list()) {
+    // No row, or a row whose bytes are inline (an inline upload of the same bytes came first). The
+    // database first: a stat may be a request to an object store, and most listed blobs are needed.
+    if (await blobFileNeeded(db, hash)) continue;
     const st = await blobs.stat(hash);
     if (!st || st.mtimeMs > cutoff) continue;
-    // No row, or a row whose bytes are inline (an inline upload of the same bytes came first).
-    if (await blobFileNeeded(db, hash)) continue;
     if (await blobs.removeUnlessTouched(hash, graceMs)) orphanFilesRemoved++;
   }
   const tempFilesRemoved = await blobs.sweepTemp(cutoff);

@@ -18,7 +18,7 @@ import type { Actor } from './actor.js';
 import { recordOn } from './activity.js';
 import { INLINE_MAX_BYTES } from './blob-bytes.js';
 import type { Clock } from './clock.js';
-import { alreadyExists, DomainError, invalidInput, isOutOfSpace, storageFull } from './errors.js';
+import { alreadyExists, DomainError, invalidInput, isOutOfSpace, storageFull, storeFailure } from './errors.js';
 import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
 import { assertUnlocked } from './locks.js';
 import { nameKey, validateName } from './names.js';
@@ -173,7 +173,7 @@ export class Uploads {
       });
     } catch (err) {
       committed = 0;
-      throw isOutOfSpace(err) ? storageFull() : err; // place() found the disk full: nothing was committed
+      throw storeFailure(err); // place() found the disk full or the object store unreachable: nothing was committed
     } finally {
       if (ticket) ticket.release(committed);
       else if (owner !== undefined) this.inFlight.record(owner, committed);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  blobFiles,
+  storedBlobs,
   blobRows,
   expectHealthy,
   hashBody,
@@ -149,12 +149,12 @@ describe('file content: streaming upload and download', function () {
 
   it('stores identical bytes once (dedup): one blob file and one row with two references', async () => {
     const body = patternChunk(99, 256 * 1024); // above the inline limit: a blob file (inline.test.ts: inline blobs)
-    const filesBefore = blobFiles(srv.dataDir).length;
+    const filesBefore = (await storedBlobs(srv)).length;
     const rowsBefore = (await blobRows(srv)).length;
     const one = await a.upload(u.rootId, 'dup-1.bin', body);
     const two = await a.upload(u.rootId, 'dup-2.bin', body);
     expect(one.etag).to.equal(two.etag);
-    expect(blobFiles(srv.dataDir).length).to.equal(filesBefore + 1);
+    expect((await storedBlobs(srv)).length).to.equal(filesBefore + 1);
     const rows = await blobRows(srv);
     expect(rows.length).to.equal(rowsBefore + 1);
     expect(rows.find((r) => r.hash === sha256(body))).to.include({ ref_count: 2, size: body.length });

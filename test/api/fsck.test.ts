@@ -5,7 +5,15 @@ import { expect } from 'chai';
 import { fsck } from '../../server/domain/maintenance.js';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { expectFsckClean, MiB, patternChunk } from '../support/store.js';
+import {
+  expectFsckClean,
+  hideStoredBlob,
+  MiB,
+  patternChunk,
+  readStoredBlob,
+  storedBlobs,
+  writeStoredBlob,
+} from '../support/store.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const fsckJs = path.join(root, 'dist/server/fsck.js');
@@ -32,7 +40,13 @@ function runFsck(srv: TestServer, args: string[] = []) {
   const r = spawnSync(process.execPath, [fsckJs, ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: srv.dataDir, LOG_LEVEL: 'silent', ...srv.databaseEnv },
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: srv.dataDir,
+      LOG_LEVEL: 'silent',
+      ...srv.databaseEnv,
+      ...srv.blobStoreEnv,
+    },
     timeout: 60_000,
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
@@ -109,23 +123,20 @@ describe('fsck: the integrity check', function () {
       const b = (await row(
         'SELECT hash FROM blobs WHERE size > 100 AND ref_count > 0 AND hash NOT IN (SELECT hash FROM inline_blobs) LIMIT 1',
       ))!.hash as string;
-      const file = srv.app.blobs.pathOf(b);
-      const original = fs.readFileSync(file);
+      const original = await readStoredBlob(srv, b);
       try {
-        fs.renameSync(file, file + '.away');
+        await srv.app.blobs.remove(b);
         expect((await problems()).some((x) => x.includes(b) && /missing/.test(x))).to.equal(true);
-        fs.renameSync(file + '.away', file);
-        fs.truncateSync(file, 10);
+        await writeStoredBlob(srv, b, original.subarray(0, 10));
         expect((await problems()).some((x) => x.includes(b) && /bytes/.test(x))).to.equal(true);
         const flipped = Buffer.from(original);
         flipped[50] = flipped[50]! ^ 0xff;
-        fs.writeFileSync(file, flipped);
+        await writeStoredBlob(srv, b, flipped);
         expect((await problems()).some((x) => x.includes(b) && /hashes to/.test(x))).to.equal(true);
         // Without re-hashing, a same-size change goes unseen (that is what --quick means).
         expect((await fsck(srv.app.db, srv.app.blobs)).ok).to.equal(true);
       } finally {
-        if (fs.existsSync(file + '.away')) fs.renameSync(file + '.away', file);
-        fs.writeFileSync(file, original);
+        await writeStoredBlob(srv, b, original);
       }
       await expectFsckClean(srv);
     });
@@ -176,18 +187,15 @@ describe('fsck: the integrity check', function () {
     });
 
     it('exits 1 and prints each problem when the store is damaged', async () => {
-      const blobsDir = path.join(srv.dataDir, 'blobs');
-      const victim = (fs.readdirSync(blobsDir, { recursive: true }) as string[]).find((p) => /[0-9a-f]{64}$/.test(p))!;
-      const full = path.join(blobsDir, victim);
-      const bytes = fs.readFileSync(full);
-      fs.rmSync(full);
+      const victim = (await storedBlobs(srv))[0]!;
+      const putBack = await hideStoredBlob(srv, victim);
       try {
         const { code, out } = runFsck(srv);
         expect(code, out).to.equal(1);
         expect(out).to.match(/PROBLEM: blob [0-9a-f]{64}: file missing/);
         expect(out).to.match(/\d+ problem\(s\) found/);
       } finally {
-        fs.writeFileSync(full, bytes);
+        await putBack();
       }
       expect(runFsck(srv, ['--quick']).code).to.equal(0);
     });

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  blobFiles,
+  storedBlobs,
   blobRows,
   eventually,
   expectHealthy,
@@ -85,7 +85,7 @@ describe('quota', function () {
     await expectNoUnreferencedBlobs(srv);
     const rows = await blobRows(srv);
     expect(rows.length).to.equal(rowsBefore + ok.length);
-    expect(blobFiles(srv.dataDir).length).to.equal(rows.length);
+    expect((await storedBlobs(srv)).length).to.equal(rows.length);
     expect(tempFiles(srv.dataDir)).to.deep.equal([]);
   });
 

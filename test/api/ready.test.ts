@@ -43,7 +43,8 @@ describe('readiness (/api/ready)', () => {
   });
 
   it('answers 503 while the blob store is gone (a lost mount), without naming its path, and 200 once it is back', async () => {
-    const blobs = path.join(srv.dataDir, 'blobs');
+    // On the local disk its folder goes away; on S3 its bucket (s3rver's folder for it: HeadBucket answers 404).
+    const blobs = srv.s3 ? path.join(srv.s3.server.dir, srv.s3.bucket) : path.join(srv.dataDir, 'blobs');
     fs.renameSync(blobs, `${blobs}.away`);
     try {
       const r = await ready(srv);

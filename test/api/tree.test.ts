@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { blobFiles, blobRows, expectHealthy, usedBytes } from '../support/store.js';
+import { storedBlobs, blobRows, expectHealthy, usedBytes } from '../support/store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,7 +112,7 @@ describe('the file tree through the API', () => {
     const f1 = await a.upload(src.id, 'one.bin', Buffer.alloc(1000, 1));
     await a.upload(inner.id, 'two.bin', Buffer.alloc(2000, 2));
     const dest = await a.mkdir(u.rootId, 'copy-dest');
-    const blobsBefore = blobFiles(srv.dataDir).length;
+    const blobsBefore = (await storedBlobs(srv)).length;
     const rowsBefore = (await blobRows(srv)).length;
     const usedBefore = await usedBytes(srv, u.id);
 
@@ -142,7 +142,7 @@ describe('the file tree through the API', () => {
       Buffer.from(await (await a.get(`/api/files/${two.id}/content`)).arrayBuffer()).equals(Buffer.alloc(2000, 2)),
     ).to.equal(true);
 
-    expect(blobFiles(srv.dataDir).length, 'no new blob files').to.equal(blobsBefore);
+    expect((await storedBlobs(srv)).length, 'no new blob files').to.equal(blobsBefore);
     expect((await blobRows(srv)).length, 'no new blob rows').to.equal(rowsBefore);
   });
 

@@ -1,12 +1,19 @@
 /** File versions: no overwrite destroys data, through any door; retention, coalescing, quota, fsck. */
-import fs from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import { ManualClock } from '../../server/domain/clock.js';
 import { basic, Dav } from '../dav/support.js';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { blobFiles, expectFsckClean, expectHealthy, MiB, patternChunk, sha256, usedBytes } from '../support/store.js';
+import {
+  hideStoredBlob,
+  storedBlobs,
+  expectFsckClean,
+  expectHealthy,
+  MiB,
+  patternChunk,
+  sha256,
+  usedBytes,
+} from '../support/store.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -204,9 +211,9 @@ describe('file versions', function () {
     expect((await a.delete(`/api/nodes/${file.id}`)).status).to.equal(204);
     expect((await a.delete(`/api/trash/${file.id}`)).status).to.equal(200);
     expect(await usedBytes(srv, u.id)).to.equal(before - 3 * MiB);
-    expect(blobFiles(srv.dataDir).map((p) => path.basename(p))).to.include(sha256(patternChunk(3, MiB)));
+    expect(await storedBlobs(srv)).to.include(sha256(patternChunk(3, MiB)));
     await srv.app.collectGarbage(0);
-    const onDisk = blobFiles(srv.dataDir).map((p) => path.basename(p));
+    const onDisk = await storedBlobs(srv);
     for (const seed of [3, 4, 5]) expect(onDisk).to.not.include(sha256(patternChunk(seed, MiB)));
     await expectFsckClean(srv);
   });
@@ -234,14 +241,12 @@ describe('file versions', function () {
     await srv.app.collectGarbage(0);
     await expectFsckClean(srv);
     const hash = sha256(versioned);
-    const found = blobFiles(srv.dataDir).find((p) => p.endsWith(hash));
-    expect(found, 'the version keeps its blob through GC').to.be.a('string');
-    const blob = path.join(srv.dataDir, 'blobs', found!);
-    fs.renameSync(blob, `${blob}.moved`);
+    expect(await storedBlobs(srv), 'the version keeps its blob through GC').to.include(hash);
+    const putBack = await hideStoredBlob(srv, hash);
     const { fsck } = await import('../../server/domain/maintenance.js');
     const report = await fsck(srv.app.db, srv.app.blobs);
     expect(report.problems).to.deep.equal([`blob ${hash}: file missing`]);
-    fs.renameSync(`${blob}.moved`, blob);
+    await putBack();
     await a.delete(`/api/nodes/${file.id}/versions/${(await versionsOf(a, file.id))[0]!.id}`);
   });
 });

@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import { expect } from 'chai';
 import yauzl from 'yauzl';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { INLINE_MAX_BYTES } from '../../server/domain/blob-bytes.js';
-import { bytesPlace, patternChunk, expectHealthy, sha256 } from '../support/store.js';
+import { bytesPlace, hideStoredBlob, patternChunk, expectHealthy, sha256 } from '../support/store.js';
 
 /** Every entry of a ZIP: name → bytes (folders map to null). */
 async function unzip(buf: Buffer): Promise<Map<string, Buffer | null>> {
@@ -161,7 +160,7 @@ describe('ZIP downloads', function () {
     const d = await a.mkdir(u.rootId, 'damaged');
     const lost = await a.upload(d.id, 'lost.txt', patternChunk(8, 100 * 1024)); // a blob file, not inline
     await a.upload(d.id, 'kept.txt', 'still here');
-    fs.renameSync(srv.app.blobs.pathOf(lost.etag), srv.app.blobs.pathOf(lost.etag) + '.away');
+    const putBack = await hideStoredBlob(srv, lost.etag);
     try {
       const res = await a.get(`/api/nodes/${d.id}/zip`);
       let complete = true;
@@ -173,7 +172,7 @@ describe('ZIP downloads', function () {
       expect(res.status === 200 && complete, 'a damaged archive must not look complete').to.equal(false);
       expect((await a.get('/api/health')).status).to.equal(200);
     } finally {
-      fs.renameSync(srv.app.blobs.pathOf(lost.etag) + '.away', srv.app.blobs.pathOf(lost.etag));
+      await putBack();
     }
   });
 

@@ -4,7 +4,18 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { blobFiles, blobRows, expectFsckClean, expectHealthy, patternChunk, sha256 } from '../support/store.js';
+import {
+  ageStoredBlob,
+  blobExists,
+  blobRows,
+  expectFsckClean,
+  expectHealthy,
+  patternChunk,
+  readStoredBlob,
+  sha256,
+  storedBlobs,
+  writeStoredBlob,
+} from '../support/store.js';
 
 /** Above the inline limit (64 KiB): these bytes go to a blob file. */
 const FILE = 80 * 1024;
@@ -39,11 +50,11 @@ describe('blob garbage collection (domain, on a real server)', function () {
     expect(await row(sha256(old))).to.include({ ref_count: 0 });
     const kept = await srv.app.collectGarbage(60_000);
     expect(kept.blobsRemoved).to.equal(0);
-    expect(fs.existsSync(srv.app.blobs.pathOf(sha256(old)))).to.equal(true);
+    expect(await blobExists(srv, sha256(old))).to.equal(true);
     const swept = await srv.app.collectGarbage(0);
     expect(swept.blobsRemoved).to.equal(1);
     expect(await row(sha256(old))).to.equal(undefined);
-    expect(fs.existsSync(srv.app.blobs.pathOf(sha256(old)))).to.equal(false);
+    expect(await blobExists(srv, sha256(old))).to.equal(false);
   });
 
   it('a blob that regains a reference before GC is kept', async () => {
@@ -60,21 +71,19 @@ describe('blob garbage collection (domain, on a real server)', function () {
 
   it('removes blob files without a row and stale temp files, but only past the grace period', async () => {
     const orphan = '0'.repeat(63) + '1';
-    const file = srv.app.blobs.pathOf(orphan);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, 'orphan');
+    await writeStoredBlob(srv, orphan, Buffer.from('orphan'));
     const temp = path.join(srv.dataDir, 'tmp', 'crashed-upload.part');
     fs.writeFileSync(temp, 'partial');
     await srv.app.collectGarbage(60_000);
-    expect(fs.existsSync(file)).to.equal(true);
+    expect(await blobExists(srv, orphan)).to.equal(true);
     expect(fs.existsSync(temp)).to.equal(true);
     const old = new Date(Date.now() - 120_000);
-    fs.utimesSync(file, old, old);
+    await ageStoredBlob(srv, orphan, old.getTime());
     fs.utimesSync(temp, old, old);
     const r = await srv.app.collectGarbage(60_000);
     expect(r.orphanFilesRemoved).to.equal(1);
     expect(r.tempFilesRemoved).to.equal(1);
-    expect(fs.existsSync(file)).to.equal(false);
+    expect(await blobExists(srv, orphan)).to.equal(false);
     expect(fs.existsSync(temp)).to.equal(false);
   });
 
@@ -82,7 +91,7 @@ describe('blob garbage collection (domain, on a real server)', function () {
   async function age(hash: string): Promise<void> {
     const old = Date.now() - 3600_000;
     await srv.app.db.run('UPDATE blobs SET released_at = $old WHERE hash = $hash', { old, hash });
-    fs.utimesSync(srv.app.blobs.pathOf(hash), new Date(old), new Date(old));
+    await ageStoredBlob(srv, hash, old);
   }
 
   it('never deletes a blob that a concurrent upload dedups onto (GC racing uploads)', async () => {
@@ -103,11 +112,7 @@ describe('blob garbage collection (domain, on a real server)', function () {
     }
     await expectFsckClean(srv);
     const known = new Set((await blobRows(srv)).map((r) => r.hash));
-    expect(
-      blobFiles(srv.dataDir)
-        .map((p) => path.basename(p))
-        .filter((h) => !known.has(h)),
-    ).to.deep.equal([]);
+    expect((await storedBlobs(srv)).filter((h) => !known.has(h))).to.deep.equal([]);
   });
 
   it('spares a blob an upload has placed but not yet committed (placed before its transaction)', async () => {
@@ -123,11 +128,11 @@ describe('blob garbage collection (domain, on a real server)', function () {
     const r = await srv.app.collectGarbage(60_000);
     expect(r.blobsRemoved).to.equal(0);
     expect(await row(sha256(bytes))).to.include({ ref_count: 0 });
-    expect(fs.readFileSync(srv.app.blobs.pathOf(sha256(bytes))).equals(bytes)).to.equal(true);
+    expect((await readStoredBlob(srv, sha256(bytes))).equals(bytes)).to.equal(true);
     // Once the grace period has passed without a reference, the blob goes.
     await age(sha256(bytes));
     expect((await srv.app.collectGarbage(60_000)).blobsRemoved).to.equal(1);
     expect(await row(sha256(bytes))).to.equal(undefined);
-    expect(fs.existsSync(srv.app.blobs.pathOf(sha256(bytes)))).to.equal(false);
+    expect(await blobExists(srv, sha256(bytes))).to.equal(false);
   });
 });

@@ -16,10 +16,10 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { patternChunk, sha256 } from '../support/store.js';
 import { cleanEnv, ensureBuild, ROOT } from './support.js';
 
-const script = (name: string, dataDir: string, args: string[] = [], db: Record<string, string> = {}) =>
+const script = (name: string, dataDir: string, args: string[] = [], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [`dist/server/${name}.js`, ...args], {
     cwd: ROOT,
-    env: cleanEnv({ DATA_DIR: dataDir, ...db }),
+    env: cleanEnv({ DATA_DIR: dataDir, ...env }),
     encoding: 'utf8',
   });
 
@@ -61,7 +61,8 @@ describe('npm run backup (a running server, restored as a data directory)', func
     });
     expect(share.status).to.equal(201);
 
-    const res = script('backup', srv.dataDir, [backupDir], srv.databaseEnv);
+    // From the server's own blob store (a bucket with TEST_BLOB_STORE=s3): the backup keeps them on disk.
+    const res = script('backup', srv.dataDir, [backupDir], { ...srv.databaseEnv, ...srv.blobStoreEnv });
     expect(res.status, res.stdout + res.stderr).to.equal(0);
     expect(res.stdout)
       .to.match(/1 blob files|2 blob files/)
@@ -81,7 +82,7 @@ describe('npm run backup (a running server, restored as a data directory)', func
     expect(fsck.status, fsck.stdout + fsck.stderr).to.equal(0);
     expect(fsck.stdout).to.match(/clean: no problems found/);
 
-    restored = await startTestServer({ env: { DATA_DIR: backupDir, ...restoredDb.env } });
+    restored = await startTestServer({ env: { DATA_DIR: backupDir, BLOB_STORE: 'local', ...restoredDb.env } });
     const back = Dav.for(restored, alice);
     const got = async (p: string) => Buffer.from(await (await back.request('GET', p)).arrayBuffer());
     expect(sha256(await got('/dav/Plans/small.txt'))).to.equal(sha256(small));

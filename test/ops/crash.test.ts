@@ -15,6 +15,7 @@
  * After the restart every stored content is checked to be where its size says: inline in the
  * database up to INLINE_MAX_BYTES, in a blob file above.
  */
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +26,7 @@ import { ConfigError, loadConfig } from '../../config/index.js';
 import { openDb } from '../../server/db/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { INLINE_MAX_BYTES } from '../../server/domain/blob-bytes.js';
+import { onS3, sharedS3Server } from '../support/s3.js';
 import { login } from '../support/server.js';
 import { MiB, patternChunk, sha256, eventually } from '../support/store.js';
 import { cleanEnv, ensureBuild, ROOT, run, serverEnv, waitForHealth, type Proc } from './support.js';
@@ -159,7 +161,22 @@ describe('kill -9 during uploads (the compiled server)', function () {
     it(`DURABILITY=${durability}: answered uploads survive byte for byte, nothing partial is visible, fsck is clean`, async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-crash-'));
       const database = await createTestDatabase(); // SQLite in dataDir, or a PostgreSQL database
-      const env = serverEnv(dataDir, { ADMIN_PASSWORD: ADMIN, DURABILITY: durability, ...database.env });
+      // With TEST_BLOB_STORE=s3 the killed server keeps its blobs in a bucket of its own.
+      const s3 = onS3 ? await sharedS3Server() : undefined;
+      const bucket = s3 ? await s3.newBucket() : '';
+      const env = serverEnv(dataDir, {
+        ADMIN_PASSWORD: ADMIN,
+        DURABILITY: durability,
+        ...database.env,
+        ...(s3 ? s3.env(bucket) : {}),
+      });
+      const stored = async (hash: string) =>
+        s3
+          ? await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: `blobs/${hash}` })).then(
+              () => true,
+              () => false,
+            )
+          : fs.existsSync(path.join(dataDir, 'blobs', hash.slice(0, 2), hash.slice(2, 4), hash));
       const procs: Proc[] = [];
       const start = async () => {
         const p = run(process.execPath, ['dist/server/main.js'], env);
@@ -268,7 +285,7 @@ describe('kill -9 during uploads (the compiled server)', function () {
           for (const [name, b] of expected) {
             const hash = sha256(b);
             const inline = (await db.get('SELECT 1 AS x FROM inline_blobs WHERE hash = $hash', { hash })) !== undefined;
-            const file = fs.existsSync(path.join(dataDir, 'blobs', hash.slice(0, 2), hash.slice(2, 4), hash));
+            const file = await stored(hash);
             const want = b.length <= INLINE_MAX_BYTES ? 'inline' : 'file';
             expect(inline ? (file ? 'both' : 'inline') : file ? 'file' : 'none', name).to.equal(want);
             kinds[want]++;

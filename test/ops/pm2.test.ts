@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { createTestDatabase, TEST_POSTGRES, type TestDatabase } from '../support/database.js';
 import { login } from '../support/server.js';
 import { cleanEnv, ensureBuild, freePort, ROOT, waitForHealth } from './support.js';
+import { sayLocalDiskOnS3 } from '../support/s3.js';
 
 const exec = promisify(execFile);
 const PM2 = path.join(ROOT, 'node_modules/pm2/bin/pm2');
@@ -34,6 +35,7 @@ describe('pm2 (ecosystem.config.js)', function () {
   const list = async () => JSON.parse(await pm2('jlist')) as Pm2Proc[];
 
   before(async () => {
+    sayLocalDiskOnS3('it checks the pm2 profile (restarts, logs, signals), not where blobs go');
     ensureBuild();
     pm2Home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-pm2-home-'));
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-pm2-data-'));

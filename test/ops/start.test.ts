@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, TEST_POSTGRES, type TestDatabase } from '../support/database.js';
+import { sayLocalDiskOnS3 } from '../support/s3.js';
 import { login } from '../support/server.js';
 import { cleanEnv, ensureBuild, run, waitForHealth } from './support.js';
 
@@ -15,6 +16,7 @@ describe('npm start (the compiled server)', function () {
   let database: TestDatabase;
   let preset: TestDatabase;
   before(async () => {
+    sayLocalDiskOnS3('it checks first start, configuration errors and signals of the process, not where blobs go');
     ensureBuild();
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-start-'));
     dataDir = path.join(base, 'data'); // does not exist yet: the first start creates it

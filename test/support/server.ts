@@ -1,6 +1,8 @@
 /**
  * A real Coffer on an ephemeral port with a temporary data dir and a fresh database: a SQLite file
- * in it, or a PostgreSQL database of its own under TEST_DATABASE_URL (database.ts).
+ * in it, or a PostgreSQL database of its own under TEST_DATABASE_URL (database.ts). With
+ * TEST_BLOB_STORE=s3 its blobs go to a fresh bucket on the test process's s3rver (support/s3.ts),
+ * unless the test's own env names a BLOB_STORE.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +11,7 @@ import { loadConfig } from '../../config/index.js';
 import { createApp, type App } from '../../server/app.js';
 import type { Clock } from '../../server/domain/clock.js';
 import { createLog } from '../../server/log.js';
+import { onS3, sharedS3Server, type S3TestServer } from './s3.js';
 import { createTestDatabase } from './database.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -19,6 +22,10 @@ export interface TestServer {
   dataDir: string;
   /** DATABASE_URL when the server runs on PostgreSQL (for offline tools such as fsck), else {}. */
   databaseEnv: Record<string, string>;
+  /** The S3 server and bucket holding the blobs, when they are in S3 (TEST_BLOB_STORE=s3). */
+  s3: { server: S3TestServer; bucket: string } | undefined;
+  /** The variables that name its blob store (empty on the local disk), for a tool run beside it (fsck, backup). */
+  blobStoreEnv: Record<string, string>;
   adminToken(): Promise<string>;
   /** Every error-level log line the server wrote (an `internal` 500, a failed job): tests can demand none. */
   readonly errors: string[];
@@ -42,7 +49,14 @@ export async function startTestServer(
     other || opts.env?.DATABASE_URL
       ? { env: other?.databaseEnv ?? {}, drop: async () => {} }
       : await createTestDatabase();
+  let s3: TestServer['s3'] = other?.s3;
+  if (!other && onS3 && !opts.env?.BLOB_STORE) {
+    const server = await sharedS3Server();
+    s3 = { server, bucket: await server.newBucket() };
+  }
+  const blobStoreEnv = other?.blobStoreEnv ?? (s3 ? s3.server.env(s3.bucket) : {});
   const config = loadConfig({
+    ...blobStoreEnv,
     DATA_DIR: dataDir,
     PORT: '0',
     HOST: '127.0.0.1',
@@ -80,6 +94,8 @@ export async function startTestServer(
     app,
     dataDir,
     databaseEnv: database.env,
+    s3,
+    blobStoreEnv,
     errors,
     async adminToken() {
       admin ??= (await login(url, 'admin', ADMIN_PASSWORD)).token;
@@ -89,6 +105,7 @@ export async function startTestServer(
       await stop();
       if (!process.env.KEEP_TEST_DATA) {
         if (!other) fs.rmSync(dataDir, { recursive: true, force: true });
+        if (s3 && !other) fs.rmSync(path.join(s3.server.dir, s3.bucket), { recursive: true, force: true });
         await database.drop();
       }
     },

@@ -3,19 +3,74 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { fsck } from '../../server/domain/maintenance.js';
+import { S3BlobStore, type LocalDiskBlobStore } from '../../storage/index.js';
 import type { TestServer } from './server.js';
 
 export const MiB = 1024 * 1024;
 
 export const sha256 = (b: Buffer | Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-/** Every blob file under <dataDir>/blobs. */
-export function blobFiles(dataDir: string): string[] {
-  const root = path.join(dataDir, 'blobs');
-  if (!fs.existsSync(root)) return [];
-  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((p) => /^[0-9a-f]{64}$/.test(path.basename(p)));
+/** The hash of every blob in the server's blob store (files under <dataDir>/blobs, or objects in its bucket). */
+export async function storedBlobs(srv: TestServer): Promise<string[]> {
+  const hashes: string[] = [];
+  for await (const h of srv.app.blobs.list()) hashes.push(h);
+  return hashes;
+}
+
+export async function blobExists(srv: TestServer, hash: string): Promise<boolean> {
+  return (await srv.app.blobs.stat(hash)) !== null;
+}
+
+export async function readStoredBlob(srv: TestServer, hash: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of srv.app.blobs.open(hash)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Writes `bytes` where the store keeps the blob named `hash`, whatever they hash to (damage, or a
+ * blob written by an older version), bypassing place(); `touchedMs` dates it.
+ */
+export async function writeStoredBlob(
+  srv: TestServer,
+  hash: string,
+  bytes: Buffer,
+  touchedMs = Date.now(),
+): Promise<void> {
+  const store = srv.app.blobs;
+  if (store instanceof S3BlobStore) {
+    await store.client.send(
+      new PutObjectCommand({
+        Bucket: store.bucket,
+        Key: store.keyOf(hash),
+        Body: bytes,
+        ContentLength: bytes.length,
+        Metadata: { touched: String(touchedMs) },
+      }),
+    );
+    return;
+  }
+  const file = (store as LocalDiskBlobStore).pathOf(hash);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, bytes);
+  fs.utimesSync(file, new Date(touchedMs), new Date(touchedMs));
+}
+
+/** Dates a stored blob as last touched at `ms` (what the GC's grace period reads). */
+export async function ageStoredBlob(srv: TestServer, hash: string, ms: number): Promise<void> {
+  const store = srv.app.blobs;
+  if (store instanceof S3BlobStore) return writeStoredBlob(srv, hash, await readStoredBlob(srv, hash), ms);
+  fs.utimesSync((store as LocalDiskBlobStore).pathOf(hash), new Date(ms), new Date(ms));
+}
+
+/** Takes a stored blob away; the returned function puts it back. */
+export async function hideStoredBlob(srv: TestServer, hash: string): Promise<() => Promise<void>> {
+  const bytes = await readStoredBlob(srv, hash);
+  await srv.app.blobs.remove(hash);
+  return () => writeStoredBlob(srv, hash, bytes);
 }
 
 /** Every file under <dataDir>/tmp (partial uploads, multipart spools). */
@@ -37,7 +92,7 @@ export async function blobRows(srv: TestServer): Promise<{ hash: string; ref_cou
 /** Where a blob's bytes are: in the database (inline_blobs), in a blob file, both (a file left to the GC) or nowhere. */
 export async function bytesPlace(srv: TestServer, hash: string): Promise<'inline' | 'file' | 'both' | 'none'> {
   const inline = (await srv.app.db.get('SELECT 1 AS x FROM inline_blobs WHERE hash = $hash', { hash })) !== undefined;
-  const file = fs.existsSync(srv.app.blobs.pathOf(hash));
+  const file = await blobExists(srv, hash);
   return inline ? (file ? 'both' : 'inline') : file ? 'file' : 'none';
 }
 
@@ -74,9 +129,7 @@ export async function expectNoUnreferencedBlobs(srv: TestServer): Promise<void> 
   ).to.deep.equal([]);
   const known = new Set(rows.map((r) => r.hash));
   expect(
-    blobFiles(srv.dataDir)
-      .map((p) => path.basename(p))
-      .filter((h) => !known.has(h)),
+    (await storedBlobs(srv)).filter((h) => !known.has(h)),
     'blob files without a row',
   ).to.deep.equal([]);
 }

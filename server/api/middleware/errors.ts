@@ -20,6 +20,7 @@ export const STATUS: Record<ErrorCode, number> = {
   quota_exceeded: 507,
   storage_full: 507,
   unavailable: 503,
+  storage_unavailable: 503,
   internal: 500,
 };
 
@@ -38,7 +39,8 @@ export function errorHandler(log: Logger) {
         return;
       }
       const { status, code, message, details } = describe(err);
-      if (code === 'internal' || code === 'unavailable')
+      // The database or the store out of reach is no bug, but the operator must hear of it (the cause is in err).
+      if (code === 'internal' || code === 'unavailable' || code === 'storage_unavailable')
         log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
       if (ctx.headerSent || !ctx.writable) {
         ctx.res.destroy();
@@ -46,7 +48,7 @@ export function errorHandler(log: Logger) {
       }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
-      if (code === 'rate_limited' && details?.retryAfterSeconds)
+      if ((code === 'rate_limited' || code === 'storage_unavailable') && details?.retryAfterSeconds)
         ctx.set('Retry-After', String(details.retryAfterSeconds));
       if (code === 'unauthenticated' && ctx.path.startsWith('/api/')) ctx.remove('WWW-Authenticate');
       const payload = { error: { code, message, ...(details ? { details } : {}) } };

@@ -89,10 +89,10 @@ describe('npm run migrate-store (local disk → S3-compatible bucket)', function
     for (const b of [gone!, cut!]) expect(sha256(await object(b.hash))).to.equal(b.hash);
   });
 
-  it('refuses --to postgres:// (not in this build) before copying anything, without echoing the password; a bucket it cannot reach; says how it is used', () => {
-    const r = migrate(['--to', 'postgres://coffer:secret-pw@127.0.0.1/coffer', '--blobs', target()]);
+  it('refuses a database it cannot use before copying anything, without echoing the password; a bucket it cannot reach; says how it is used', () => {
+    const r = migrate(['--to', 'postgres://coffer:secret-pw@127.0.0.1:1/coffer', '--blobs', target()]);
     expect(r.status).to.equal(2);
-    expect(r.stderr).to.contain('not available in this build').and.not.contain('secret-pw');
+    expect(r.stderr).to.contain('postgres://…@127.0.0.1:1/coffer cannot be used').and.not.contain('secret-pw');
     const lost = migrate(['--blobs', 's3://no-such-bucket-here/coffer']);
     expect(lost.status).to.equal(2);
     expect(lost.stderr).to.contain('s3://no-such-bucket-here/coffer cannot be reached');

@@ -7,6 +7,7 @@ import { createDavHandler } from '../dav/index.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
+import { listen } from './db/postgres/listener.js';
 import { migrationRules } from './domain/share-names.js';
 import { ActivityLog } from './domain/activity.js';
 import { Admin } from './domain/admin.js';
@@ -16,6 +17,7 @@ import { ContentGrants } from './domain/content-grants.js';
 import { Accounts } from './domain/auth.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
+import { FolderChanges } from './domain/folder-changes.js';
 import { JobRuns } from './domain/job-runs.js';
 import { Links } from './domain/links.js';
 import { Locks } from './domain/locks.js';
@@ -88,6 +90,17 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const grants = new ContentGrants(db, content, clock, secret);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
+  // On PostgreSQL a trigger announces folder changes (migration 012); one connection listens for them.
+  const folderChanges = new FolderChanges(Boolean(config.postgresUrl));
+  const listener = config.postgresUrl
+    ? listen(
+        config.postgresUrl,
+        'coffer_folders',
+        (id) => folderChanges.changed(id),
+        () => folderChanges.resync(),
+      )
+    : null;
+
   const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
   const koa = createApi(
     {
@@ -105,6 +118,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       grants,
       search: (actor, q) => searchNodes(db, clock, actor, q),
       readiness: new Readiness(db, blobs),
+      folderChanges,
       version: VERSION,
     },
     log,
@@ -180,6 +194,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
         server.closeAllConnections();
       });
       await hasher.close();
+      await listener?.close();
       await db.close();
       await blobs.close();
     },

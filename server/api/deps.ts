@@ -12,6 +12,7 @@ import type { Locks } from '../domain/locks.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
 import type { Sharing } from '../domain/sharing.js';
 import type { Versions } from '../domain/versions.js';
+import type { FolderChanges } from '../domain/folder-changes.js';
 import type { Readiness } from '../domain/readiness.js';
 
 /** What the API layer is given by the composition root. */
@@ -30,5 +31,7 @@ export interface ApiDeps {
   grants: ContentGrants;
   search(actor: Actor, query: SearchQuery): Promise<SearchHit[]>;
   readiness: Readiness;
+  /** Folder changes the database announces, for the live-update streams (events.ts). */
+  folderChanges: FolderChanges;
   version: string;
 }

@@ -10,10 +10,21 @@ import { throttle } from './migrations/005-throttle.js';
 import { propertyBytes } from './migrations/006-property-bytes.js';
 import { inlineBlobs } from './migrations/010-inline-blobs.js';
 import { cluster } from './migrations/011-cluster.js';
+import { folderNotify } from './migrations/012-folder-notify.js';
 
 export type { Migration, MigrationRules } from './migration.js';
 
-const MIGRATIONS: Migration[] = [initial, search, versions, shareNames, throttle, propertyBytes, inlineBlobs, cluster];
+const MIGRATIONS: Migration[] = [
+  initial,
+  search,
+  versions,
+  shareNames,
+  throttle,
+  propertyBytes,
+  inlineBlobs,
+  cluster,
+  folderNotify,
+];
 
 export async function runMigrations(db: Db, rules: MigrationRules): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');

@@ -12,6 +12,7 @@ import { api, createUser } from '../support/http.js';
 import { login, startTestServer, type TestServer } from '../support/server.js';
 import { readEvents } from '../support/sse.js';
 import { expectFsckClean } from '../support/store.js';
+import { skipOnSqlite } from '../support/database.js';
 
 const MAX_FAILURES = 10;
 const DAY_MS = 24 * 3600 * 1000;
@@ -135,6 +136,36 @@ describe('two instances on one store', () => {
     const listing = await (await Dav.for(a, u).propfind('/dav/', '1')).text();
     expect(listing.match(/<D:href>\/dav\/f\d+\.bin<\/D:href>/g) ?? []).to.have.length(created);
     await expectFsckClean(a);
+  });
+
+  it('on PostgreSQL, wake a stream on B at once by the database announcing the change made through A (its poll is a minute)', async function () {
+    skipOnSqlite(this, 'announcements are PostgreSQL LISTEN/NOTIFY; on SQLite the stream polls (the test above)');
+    const u = await createUser(a);
+    const folder = await api(a.url).as(u).mkdir(u.rootId, 'Announced');
+    const res = await api(b.url).as(u).get(`/api/events?folder=${folder.id}&interval=60000`);
+    expect(res.status).to.equal(200);
+    const reading = readEvents(res, 2, 4000);
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = Date.now();
+    await Dav.for(a, { username: u.username, password: u.password }).request('PUT', '/dav/Announced/x.txt', {
+      body: 'via WebDAV on A',
+    });
+    const events = await reading;
+    expect(events.map((e) => e.event)).to.deep.equal(['ready', 'changed']);
+    expect(Date.now() - sent).to.be.below(2000);
+
+    // The listening connections cut (a database restart, a network blip): they come back and listen again.
+    const cut = await a.app.db.all(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+       WHERE datname = current_database() AND query LIKE 'LISTEN coffer_folders%'`,
+    );
+    expect(cut.length).to.be.at.least(2); // one per instance
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await api(b.url).as(u).get(`/api/events?folder=${folder.id}&interval=60000`);
+    const more = readEvents(again, 2, 4000);
+    await new Promise((r) => setTimeout(r, 300));
+    await api(a.url).as(u).upload(folder.id, 'after-the-cut.txt', 'again');
+    expect((await more).map((e) => e.event)).to.deep.equal(['ready', 'changed']);
   });
 
   it('run a job that falls due on both exactly once (the bin purge), and the next run again once', async () => {

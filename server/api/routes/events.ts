@@ -1,8 +1,9 @@
 /**
  * Live updates for the console: Server-Sent Events that announce when a watched folder changes.
- * Every change to a folder's children bumps the folder's ETag in the database, so polling it is
- * enough — through any door (API, WebDAV, links), by any user, on any instance — with no
- * in-process event bus that a second instance would miss.
+ * Every change to a folder's children bumps the folder's ETag in the database — through any door
+ * (API, WebDAV, links), by any user, on any instance — so a stream checks that ETag: at once when
+ * the database announces a change to the folder (PostgreSQL's LISTEN/NOTIFY, FolderChanges), and
+ * on a timer: every `interval` on SQLite, every FALLBACK_POLL_MS as a safety net on PostgreSQL.
  */
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
@@ -14,8 +15,10 @@ import { ConcurrencyLimit } from '../../domain/concurrency.js';
 
 const EventsQuery = z.object({ folder: Id, interval: z.coerce.number().int().min(200).max(60_000).default(2000) });
 const HEARTBEAT_MS = 15_000;
+/** With announcements, the poll only covers what they might miss. */
+const FALLBACK_POLL_MS = 15_000;
 
-export function eventRoutes({ drive, config }: ApiDeps) {
+export function eventRoutes({ drive, config, folderChanges }: ApiDeps) {
   const router = new Router();
   // Each stream holds a connection and polls: a few per user (several tabs), not hundreds.
   const streams = new ConcurrencyLimit(config.eventsMaxStreamsPerUser, 'live-update streams', HEARTBEAT_MS / 1000);
@@ -28,7 +31,12 @@ export function eventRoutes({ drive, config }: ApiDeps) {
     const stream = new PassThrough();
     const send = (event: string, data: object) => stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     let lastWrite = Date.now();
-    const timer = setInterval(async () => {
+    // One check at a time; an announcement during a check asks for another after it.
+    let checking = false;
+    let again = false;
+    const check = async () => {
+      if (checking) return void (again = true);
+      checking = true;
       try {
         const now = await drive.stat(actor, folder);
         if (now.etag !== etag) {
@@ -42,10 +50,22 @@ export function eventRoutes({ drive, config }: ApiDeps) {
       } catch {
         send('gone', { folderId: folder }); // trashed, or access revoked
         stream.end();
+      } finally {
+        checking = false;
       }
-    }, interval);
+      if (again) {
+        again = false;
+        await check();
+      }
+    };
+    const timer = setInterval(() => void check(), folderChanges.live ? Math.max(interval, FALLBACK_POLL_MS) : interval);
+    const unwatch = folderChanges.watch(folder, () => void check());
+    let stopped = false;
     const stop = () => {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
+      unwatch();
       release();
     };
     stream.on('close', stop);

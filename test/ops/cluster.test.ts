@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { basic } from '../dav/support.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { onS3, sharedS3Server } from '../support/s3.js';
 import { login } from '../support/server.js';
 import { ensureBuild, ROOT, run, serverEnv, waitForHealth, type Proc } from './support.js';
 
@@ -64,12 +65,16 @@ describe('processes on one store', function () {
     ensureBuild();
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-cluster-'));
   });
-  /** SQLite in the data dir, or on the PostgreSQL pass a database of the test's own. */
+  /**
+   * Where the test's processes keep their data: SQLite in the data dir and blobs on its disk, or on
+   * the PostgreSQL + S3 pass a database and a bucket of the test's own.
+   */
   const databases: TestDatabase[] = [];
   const database = async () => {
     const d = await createTestDatabase();
     databases.push(d);
-    return d.env;
+    const s3 = onS3 ? await sharedS3Server() : undefined;
+    return { ...d.env, ...(s3 ? s3.env(await s3.newBucket()) : {}) };
   };
   afterEach(async () => {
     await Promise.all(procs.splice(0).map((p) => p.stop({ group: true })));

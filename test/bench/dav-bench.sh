@@ -14,6 +14,9 @@
 #   --rounds N     interleaved rounds (default 2; 3 with --stability)
 #   --relaxed      a second Coffer started with DURABILITY=relaxed, its own column in the same run
 #   --workers N    a Coffer started with WORKERS=N (N processes on one port), its own column
+#   --scaleout N   a Coffer on the scale-out stack, its own column: WORKERS=N on one PostgreSQL
+#                  database and an S3-compatible bucket (s3rver), started by test/bench/scaleout-stack.ts;
+#                  run the whole benchmark under scripts/test-postgres.sh (npm run bench:dav:scaleout)
 #   --stability    the servers are never restarted between rounds (they never are); prints each
 #                  Coffer round by round and round N / round 1 per figure (Apache as the control)
 # Env: COFFER_ENV="VAR=value ..." extra environment for Coffer (every Coffer column; values without
@@ -30,6 +33,7 @@ ROUNDS=${ROUNDS:-}
 QUICK=${QUICK:-0}
 RELAXED=0
 WORKERS=0
+SCALEOUT=0
 STABILITY=0
 DAV_USER=alice
 DAV_PASS=wonderland-42
@@ -41,14 +45,17 @@ while (($#)); do
     --rounds | -r) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
     --relaxed) RELAXED=1; shift ;;
     --workers) WORKERS=${2:?--workers needs a number}; shift 2 ;;
+    --scaleout) SCALEOUT=${2:?--scaleout needs a number}; shift 2 ;;
     --stability) STABILITY=1; shift ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 [[ -z $ROUNDS ]] && { ((STABILITY)) && ROUNDS=3 || ROUNDS=2; }
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive number"
 [[ $WORKERS =~ ^[0-9]+$ ]] || die "--workers must be a number"
+[[ $SCALEOUT =~ ^[0-9]+$ ]] || die "--scaleout must be a number"
+((SCALEOUT == 0)) || [[ -n ${TEST_DATABASE_URL:-} ]] || die "--scaleout needs PostgreSQL: npm run bench:dav:scaleout (scripts/test-postgres.sh)"
 read -ra EXTRA_ENV <<<"${COFFER_ENV:-}"
 for kv in "${EXTRA_ENV[@]}"; do [[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "COFFER_ENV: '$kv' is not VAR=value"; done
 
@@ -86,6 +93,8 @@ cleanup() {
     else rm -rf -- "${C_DATA[$name]}" "${C_DATA[$name]}.log"; fi
   done
   ((STARTED_APACHE)) && "$TOOLS/peers.sh" stop apache >/dev/null 2>&1 || true
+  # The scale-out stack after the Coffer on it: drops its database and removes the bucket.
+  if [[ -n ${STACK_PID:-} ]]; then kill -TERM "$STACK_PID" 2>/dev/null; wait "$STACK_PID" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -129,6 +138,16 @@ TARGETS=(apache "coffer=${C_URL[coffer]}#${C_PID[coffer]}")
 if ((RELAXED)); then
   start_coffer coffer-relaxed "${EXTRA_ENV[@]}" DURABILITY=relaxed
   TARGETS+=("coffer-relaxed=${C_URL[coffer-relaxed]}#${C_PID[coffer-relaxed]}")
+fi
+if ((SCALEOUT > 0)); then
+  stack_out=$(mktemp /tmp/coffer-scaleout-XXXXXX)
+  "$TSX" test/bench/scaleout-stack.ts >"$stack_out" 2>&1 &
+  STACK_PID=$!
+  for _ in $(seq 150); do grep -q '^ready$' "$stack_out" && break; sleep 0.2; done
+  grep -q '^ready$' "$stack_out" || { cat "$stack_out" >&2; die "the scale-out stack did not start"; }
+  mapfile -t STACK_ENV < <(grep -E '^[A-Z_0-9]+=' "$stack_out")
+  start_coffer "coffer-pg-s3-x$SCALEOUT" "${EXTRA_ENV[@]}" "${STACK_ENV[@]}" WORKERS="$SCALEOUT"
+  TARGETS+=("coffer-pg-s3-x$SCALEOUT=${C_URL[coffer-pg-s3-x$SCALEOUT]}#${C_PID[coffer-pg-s3-x$SCALEOUT]}")
 fi
 if ((WORKERS > 1)); then
   # The PID is the primary's: CPU and memory are summed over its process tree (the workers).

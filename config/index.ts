@@ -5,60 +5,11 @@
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { blobStoreSettings, type BlobStoreSettings } from './blob-store.js';
+import { bool, bytes, ConfigError, int, KiB, seconds } from './values.js';
 
-const KiB = 1024;
-const UNITS: Record<string, number> = {
-  b: 1,
-  k: KiB,
-  kb: 1000,
-  kib: KiB,
-  m: KiB ** 2,
-  mb: 1e6,
-  mib: KiB ** 2,
-  g: KiB ** 3,
-  gb: 1e9,
-  gib: KiB ** 3,
-  t: KiB ** 4,
-  tb: 1e12,
-  tib: KiB ** 4,
-};
-
-/** "10GiB", "512 MiB", "1048576" → bytes. */
-export function parseBytes(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = UNITS[(m?.[2] || 'b').toLowerCase()];
-  if (!m || unit === undefined) throw new Error(`"${text}" is not a size (examples: 1048576, 512MiB, 10GiB)`);
-  return Math.floor(Number(m[1]) * unit);
-}
-
-const DURATION: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-/** "24h", "15m", "3600" → seconds. */
-export function parseDuration(text: string): number {
-  const m = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(text);
-  if (!m) throw new Error(`"${text}" is not a duration (examples: 3600, 15m, 24h, 30d)`);
-  return Number(m[1]) * DURATION[(m[2] || 's').toLowerCase()]!;
-}
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bytes = z.string().transform((v, ctx) => {
-  try {
-    return parseBytes(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
-const seconds = z.string().transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
+export { blobStoreSettings, type BlobStoreSettings, type S3Settings } from './blob-store.js';
+export { ConfigError, parseBytes, parseDuration } from './values.js';
 
 /** An origin given as configuration ("https://files.example.com"): http(s), no path, query or credentials. */
 const originUrl = z.string().transform((v, ctx) => {
@@ -119,38 +70,6 @@ const basePath = z.string().transform((v, ctx) => {
   return trimmed;
 });
 
-/** `s3://bucket/prefix` → bucket and prefix (no leading or trailing slash; may be empty). */
-const s3Url = z.string().transform((v, ctx) => {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(v);
-  const bucket = m?.[1] ?? '';
-  const prefix = (m?.[2] ?? '').replace(/\/+$/, '');
-  const badSegment = prefix !== '' && prefix.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
-  if (!m || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || badSegment) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${v}" is not an S3 location (example: s3://coffer-blobs/production; leave unset for the local disk)`,
-    });
-    return z.NEVER;
-  }
-  return { bucket, prefix };
-});
-
-const S3Env = z.object({
-  BLOB_STORE: s3Url,
-  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-  S3_REGION: z.string().min(1).default('us-east-1'),
-  /** MinIO and most self-hosted stores want `bucket` in the path, not in the host name. */
-  S3_FORCE_PATH_STYLE: bool.default(false),
-  /** Uploads at most this long go up in one PutObject; longer ones in parts of this size (S3's minimum is 5 MiB). */
-  S3_PART_SIZE: bytes
-    .refine((b) => b >= 5 * KiB ** 2 && b <= 5 * KiB ** 3, 'S3_PART_SIZE must be between 5MiB and 5GiB')
-    .default(8 * KiB ** 2),
-  /** Parts of one upload sent at once (each is held in memory while it is sent). */
-  S3_PARTS_IN_FLIGHT: int(1, 64).default(4),
-  AWS_ACCESS_KEY_ID: z.string().optional(),
-  AWS_SECRET_ACCESS_KEY: z.string().optional(),
-});
-
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -209,23 +128,6 @@ const Env = z.object({
   NODE_ENV: z.string().default('development'),
 });
 
-/** Where large file contents live (small ones are inline in the database either way). */
-export type BlobStoreSettings = { readonly kind: 'local' } | S3Settings;
-
-export interface S3Settings {
-  readonly kind: 's3';
-  readonly bucket: string;
-  /** Key prefix without slashes at either end; '' for the whole bucket. */
-  readonly prefix: string;
-  readonly endpoint: string | undefined;
-  readonly region: string;
-  readonly forcePathStyle: boolean;
-  /** From AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; undefined leaves the SDK's own chain (profile, instance role). */
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
-  readonly partSize: number;
-  readonly partsInFlight: number;
-}
-
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -282,43 +184,6 @@ export interface Config {
   readonly metricsToken: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly production: boolean;
-}
-
-export class ConfigError extends Error {}
-
-/**
- * The blob store that `url` names (`local`, or `s3://bucket/prefix` with the S3_* and AWS_*
- * variables of `env`). Also for `npm run migrate-store`, whose target store is an argument.
- */
-export function blobStoreSettings(
-  url: string | undefined,
-  env: Record<string, string | undefined> = process.env,
-): BlobStoreSettings {
-  if (!url || url === 'local') return Object.freeze({ kind: 'local' });
-  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = S3Env.safeParse({ ...defined, BLOB_STORE: url });
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
-  const e = parsed.data;
-  if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
-    throw new ConfigError('Invalid configuration:\n  AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
-  }
-  return Object.freeze({
-    kind: 's3',
-    bucket: e.BLOB_STORE.bucket,
-    prefix: e.BLOB_STORE.prefix,
-    endpoint: e.S3_ENDPOINT,
-    region: e.S3_REGION,
-    forcePathStyle: e.S3_FORCE_PATH_STYLE,
-    credentials:
-      e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
-        ? Object.freeze({ accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY })
-        : undefined,
-    partSize: e.S3_PART_SIZE,
-    partsInFlight: e.S3_PARTS_IN_FLIGHT,
-  });
 }
 
 /** Parses the environment (process.env by default); throws ConfigError listing every bad variable. */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { Api } from '../support/http.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 import {
@@ -210,16 +210,26 @@ describe('web console (Chromium)', function () {
       // Cancel: the second upload stops and leaves nothing behind. Chromium's emulated throttle slows
       // the progress events, not the socket: the server could have the whole body (and keep the file)
       // before the click. So its request is held back until it is cancelled, as a slow link would.
+      // The held route is aborted explicitly at the end: unrouting a route whose handler never
+      // settled may let Playwright continue the paused request, and the file arrives after all.
       const held = '**/api/folders/*/files/cancelled.bin*';
-      await page.route(held, () => {});
+      let heldRoute: Route | undefined;
+      let routedNow = () => {};
+      const routed = new Promise<void>((resolve) => (routedNow = resolve));
+      await page.route(held, (r) => {
+        heldRoute = r;
+        routedNow();
+      });
       await page.locator('[data-testid="file-input"]').setInputFiles({
         name: 'cancelled.bin',
         mimeType: 'application/octet-stream',
         buffer: Buffer.alloc(3 * 1024 * 1024, 1),
       });
+      await routed;
       const last = page.locator('[data-testid="upload-row"]', { hasText: 'cancelled.bin' });
       await last.getByRole('button', { name: 'Cancel upload of cancelled.bin' }).click();
       expect(await last.getAttribute('data-status')).to.equal('cancelled');
+      await heldRoute!.abort().catch(() => {});
       await page.unroute(held);
     } finally {
       await cdp.send('Network.emulateNetworkConditions', {

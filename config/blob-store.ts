@@ -1,6 +1,6 @@
 /** Where large file contents live: BLOB_STORE and the S3_* / AWS_* settings (config/index.ts reads them). */
 import { z } from 'zod';
-import { bool, bytes, ConfigError, int, KiB } from './values.js';
+import { bool, bytes, ConfigError, int, KiB, seconds } from './values.js';
 
 /** `s3://bucket/prefix` → bucket and prefix (no leading or trailing slash; may be empty). */
 const s3Url = z.string().transform((v, ctx) => {
@@ -30,6 +30,8 @@ const S3Env = z.object({
     .default(8 * KiB ** 2),
   /** Parts of one upload sent at once (each is held in memory while it is sent). */
   S3_PARTS_IN_FLIGHT: int(1, 64).default(4),
+  /** A request to the store that sends and receives nothing for this long fails (the SDK retries it first). */
+  S3_TIMEOUT: seconds.refine((s) => s >= 1, 'S3_TIMEOUT must be at least 1s').default(60),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
 });
@@ -49,6 +51,8 @@ export interface S3Settings {
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   readonly partSize: number;
   readonly partsInFlight: number;
+  /** Seconds a request to the store may stay silent before it fails. */
+  readonly timeoutSeconds: number;
 }
 
 /**
@@ -83,5 +87,6 @@ export function blobStoreSettings(
         : undefined,
     partSize: e.S3_PART_SIZE,
     partsInFlight: e.S3_PARTS_IN_FLIGHT,
+    timeoutSeconds: e.S3_TIMEOUT,
   });
 }

@@ -50,6 +50,12 @@ export class BlobTooLarge extends Error {
  */
 export interface BlobStore {
   /**
+   * True when removeUnlessTouched is atomic against a place() from any process (a rename on one
+   * file system); false when only within this process (an object store shared by instances): the
+   * domain then claims blobs in the database around both (server/domain/blob-claims.ts).
+   */
+  readonly atomicRemoval: boolean;
+  /**
    * Streams `body` to a temp file while hashing it. With `memoryLimit`, a body of at most that many
    * bytes is kept in memory instead (`bytes`; no file is created), and a longer one is written to
    * the temp file from the moment it passes the limit: memory stays bounded by the limit. On any

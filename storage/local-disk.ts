@@ -15,6 +15,7 @@ const HASH = /^[0-9a-f]{64}$/;
  * (DURABILITY=relaxed): then a power cut may lose what the OS had not yet written back.
  */
 export class LocalDiskBlobStore implements BlobStore {
+  readonly atomicRemoval = true;
   private readonly blobsDir: string;
   private readonly tmpDir: string;
   private readonly fsync: boolean;

@@ -26,9 +26,8 @@
  * DeleteObject are two requests, and a refresh between them would be lost. Within one process the
  * two are serialized per hash (hashLocks): a place() waits for a deletion in progress and then
  * finds no object (and uploads its own), or runs first and the collector sees its stamp. Across
- * instances sharing a bucket one window remains: another instance's refresh landing in that one
- * round trip, for a blob that no file has referenced for the whole grace period. That upload then
- * commits a reference to a deleted object, which fsck reports as missing.
+ * instances sharing a bucket, the domain closes that window with claims in the database
+ * (server/domain/blob-claims.ts): an upload never places a blob while the collector deletes it.
  */
 import fsp from 'node:fs/promises';
 import fs from 'node:fs';
@@ -62,6 +61,8 @@ export const STALE_MULTIPART_MS = 24 * 3600 * 1000;
 export type S3StoreOptions = Omit<S3Settings, 'kind'>;
 
 export class S3BlobStore implements BlobStore {
+  /** HeadObject and DeleteObject are two requests; see the GC note above. */
+  readonly atomicRemoval = false;
   readonly client: S3Client;
   readonly bucket: string;
   /** '' or 'some/prefix/': what every key of ours starts with. */
@@ -89,8 +90,11 @@ export class S3BlobStore implements BlobStore {
       // 1,000 sent, no error). Uploads carry Content-MD5 or are checked by size afterwards instead.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      // A store that stops answering must fail the request (a 5xx to the client), not hang it.
-      requestHandler: { connectionTimeout: 5000, requestTimeout: 60_000 },
+      // A store that stops answering must fail the request (a 5xx to the client), not hang it: the
+      // idle timeout covers a response body too (a stalled download fails instead of hanging). Not
+      // the SDK's requestTimeout: without throwOnRequestTimeout it only logs a warning, and with it
+      // it bounds a whole part upload, however fast its bytes are still moving.
+      requestHandler: { connectionTimeout: 5000, socketTimeout: opts.timeoutSeconds * 1000 },
     });
   }
 

@@ -11,6 +11,7 @@ import { propertyBytes } from './migrations/006-property-bytes.js';
 import { inlineBlobs } from './migrations/010-inline-blobs.js';
 import { cluster } from './migrations/011-cluster.js';
 import { folderNotify } from './migrations/012-folder-notify.js';
+import { blobClaims } from './migrations/013-blob-claims.js';
 
 export type { Migration, MigrationRules } from './migration.js';
 
@@ -24,6 +25,7 @@ const MIGRATIONS: Migration[] = [
   inlineBlobs,
   cluster,
   folderNotify,
+  blobClaims,
 ];
 
 export async function runMigrations(db: Db, rules: MigrationRules): Promise<void> {

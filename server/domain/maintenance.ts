@@ -11,6 +11,9 @@
  * copy and took a reference, so its row stays. The grace period must cover an upload's time from
  * place() to commit (milliseconds; BLOB_GC_GRACE is at least a minute).
  *
+ * On an object store the file check and the removal are two requests, atomic only within one
+ * process; across instances the removal also runs under a claim in the database (blob-claims.ts).
+ *
  * Inline blobs (blob-bytes.ts) need none of this: an upload writes their bytes in the same
  * transaction that takes the reference, and deleting the row deletes the bytes, so the two
  * transactions are simply ordered — the upload finds the row and takes a reference (the GC's
@@ -18,6 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/index.js';
+import { BlobClaims } from './blob-claims.js';
 import {
   allBlobs,
   blobFileNeeded,
@@ -42,12 +46,14 @@ const GC_BATCH = 200;
 
 export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, graceMs: number): Promise<GcResult> {
   const cutoff = clock.now() - graceMs;
+  const claims = new BlobClaims(db, blobs, clock);
+  const removeUnlessTouched = (hash: string) => claims.deleting(hash, () => blobs.removeUnlessTouched(hash, graceMs));
+  await claims.sweepStale();
   let blobsRemoved = 0;
   for (let after = ''; ;) {
     const rows = await unreferencedBlobs(db, cutoff, after, GC_BATCH);
     const gone: string[] = [];
-    for (const { hash, inline } of rows)
-      if (inline || (await blobs.removeUnlessTouched(hash, graceMs))) gone.push(hash);
+    for (const { hash, inline } of rows) if (inline || (await removeUnlessTouched(hash))) gone.push(hash);
     if (gone.length > 0) {
       blobsRemoved += await db.tx(async (tx) => {
         let n = 0;
@@ -65,7 +71,7 @@ export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, gra
     if (await blobFileNeeded(db, hash)) continue;
     const st = await blobs.stat(hash);
     if (!st || st.mtimeMs > cutoff) continue;
-    if (await blobs.removeUnlessTouched(hash, graceMs)) orphanFilesRemoved++;
+    if (await removeUnlessTouched(hash)) orphanFilesRemoved++;
   }
   const tempFilesRemoved = await blobs.sweepTemp(cutoff);
   return { blobsRemoved, orphanFilesRemoved, tempFilesRemoved };

@@ -26,6 +26,7 @@ import { remainingBytes, reserveBytes } from './quota.js';
 import { assertNotReserved } from './shared-folder.js';
 import { insertNode, mimeOf, writableFolder } from './tree-rules.js';
 import type { NodeRow, NodeView } from './types.js';
+import { BlobClaims } from './blob-claims.js';
 import { authorOf, fateOfReplaced, keepAsVersion, type VersionPolicy } from './versions.js';
 
 export interface UploadOptions {
@@ -45,13 +46,16 @@ export interface UploadOptions {
 export class Uploads {
   /** Uploads being received by this process (per process by design: see in-flight.ts). */
   private readonly inFlight = new InFlightUploads();
+  private readonly claims: BlobClaims;
 
   constructor(
     private readonly db: Db,
     private readonly blobs: BlobStore,
     private readonly clock: Clock,
     private readonly versionPolicy: VersionPolicy,
-  ) {}
+  ) {
+    this.claims = new BlobClaims(db, blobs, clock);
+  }
 
   /** Uploads being received by this process now (what /metrics shows). */
   inFlightCount(): number {
@@ -104,10 +108,11 @@ export class Uploads {
     }
     let committed = staged.size; // at most: a replaced file gives back its old size
     let owner: string | undefined;
+    let unclaim = async () => {};
     try {
       // Before the transaction, which does no file I/O; the GC spares what an upload placed within its grace period.
       // Bytes staged in memory are stored by the transaction itself (addBlobRef).
-      if (staged.tempPath !== null) await this.blobs.place(staged);
+      if (staged.tempPath !== null) unclaim = await this.claims.place(staged);
       return await this.db.tx(async (tx) => {
         const now = this.clock.now();
         const folder = await writableFolder(tx, actor, parentId, now);
@@ -177,6 +182,7 @@ export class Uploads {
     } finally {
       if (ticket) ticket.release(committed);
       else if (owner !== undefined) this.inFlight.record(owner, committed);
+      await unclaim().catch(() => {}); // a claim left behind only keeps the collector off this blob until it is stale
       await this.blobs.discard(staged);
     }
   }

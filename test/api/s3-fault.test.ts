@@ -29,7 +29,12 @@ describe('S3 faults: the object store refuses or drops the connection mid-upload
     bucket = await s3.newBucket();
     proxy = await startFaultProxy(s3.port);
     srv = await startTestServer({
-      env: { ...s3.env(bucket, { endpoint: proxy.url }), S3_PART_SIZE: '5MiB', S3_PARTS_IN_FLIGHT: '2' },
+      env: {
+        ...s3.env(bucket, { endpoint: proxy.url }),
+        S3_PART_SIZE: '5MiB',
+        S3_PARTS_IN_FLIGHT: '2',
+        S3_TIMEOUT: '1',
+      },
     });
     u = await createUser(srv);
     a = api(srv.url).as(u);
@@ -119,5 +124,27 @@ describe('S3 faults: the object store refuses or drops the connection mid-upload
     expect((await res.json()).error.code).to.equal('storage_unavailable');
     proxy.mode = { kind: 'pass' };
     expect((await hashBody(await a.get(`/api/files/${node.id}/content`))).sha256).to.equal(sha256(bytes));
+  });
+
+  it('a store that takes a request and never answers: 503 once S3_TIMEOUT has passed on every attempt, not a hang', async () => {
+    const bytes = patternChunk(45, 200 * 1024);
+    const node = await a.upload(u.rootId, 'silent.bin', bytes);
+    for (const [method, send] of [
+      ['PUT', () => a.put(`/api/folders/${u.rootId}/files/silent-too.bin`, patternChunk(46, 200 * 1024))],
+      ['GET', () => a.get(`/api/files/${node.id}/content`)],
+    ] as const) {
+      const silent = proxy.hold(method);
+      try {
+        const started = Date.now();
+        const res = await send();
+        expect(res.status, method).to.equal(503);
+        expect((await res.json()).error.code).to.equal('storage_unavailable');
+        // Three attempts of one second each, and the SDK's backoff between them.
+        expect(Date.now() - started, `${method} answered, not hung`).to.be.within(2500, 20_000);
+      } finally {
+        silent.release();
+      }
+    }
+    await expectUploadWorks('silent-too.bin', patternChunk(46, 200 * 1024));
   });
 });

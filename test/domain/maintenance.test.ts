@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
+  ageReleasedBlob,
   ageStoredBlob,
   blobExists,
   blobRows,
@@ -87,12 +88,7 @@ describe('blob garbage collection (domain, on a real server)', function () {
     expect(fs.existsSync(temp)).to.equal(false);
   });
 
-  /** Makes a released blob look older than any grace period: its row's released_at and its file's mtime. */
-  async function age(hash: string): Promise<void> {
-    const old = Date.now() - 3600_000;
-    await srv.app.db.run('UPDATE blobs SET released_at = $old WHERE hash = $hash', { old, hash });
-    await ageStoredBlob(srv, hash, old);
-  }
+  const age = (hash: string) => ageReleasedBlob(srv, hash);
 
   it('never deletes a blob that a concurrent upload dedups onto (GC racing uploads)', async () => {
     const bytes = patternChunk(4, FILE);

@@ -41,6 +41,7 @@ describe('S3 blob store (s3rver on loopback)', () => {
         credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
         partSize: PART,
         partsInFlight: 2,
+        timeoutSeconds: 60,
       },
       dataDir,
     );
@@ -282,6 +283,7 @@ describe('BLOB_STORE configuration (config/index.ts)', () => {
       S3_ENDPOINT: 'http://127.0.0.1:9000',
       S3_FORCE_PATH_STYLE: 'true',
       S3_PART_SIZE: '16MiB',
+      S3_TIMEOUT: '2m',
       AWS_ACCESS_KEY_ID: 'id',
       AWS_SECRET_ACCESS_KEY: 'secret',
     }).blobStore;
@@ -295,6 +297,7 @@ describe('BLOB_STORE configuration (config/index.ts)', () => {
       credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
       partSize: 16 * MiB,
       partsInFlight: 4,
+      timeoutSeconds: 120,
     });
     expect(blobStoreSettings('s3://bucket', {})).to.include({ bucket: 'bucket', prefix: '', credentials: undefined });
   });

@@ -2,7 +2,8 @@
  * A TCP proxy on loopback between Coffer and its object store, for fault tests: it passes traffic,
  * refuses connections (closes them at once), or cuts each connection once it has carried a number
  * of bytes towards the store — and then, if asked, refuses every later one (a store that went away
- * mid-upload and stayed away, so that not even the abort reaches it).
+ * mid-upload and stayed away, so that not even the abort reaches it). It can also hold back the
+ * requests of one HTTP method until released (a slow store, at one chosen step).
  */
 import net from 'node:net';
 
@@ -14,6 +15,11 @@ export interface FaultProxy {
   mode: ProxyMode;
   /** Connections cut or refused so far. */
   readonly faults: number;
+  /**
+   * Holds every request whose first bytes name `method` (a request starts a new chunk on an idle
+   * keep-alive connection) until `release`; `held` settles when the first one is held.
+   */
+  hold(method: string): { held: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -21,6 +27,9 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
   const sockets = new Set<net.Socket>();
   let faults = 0;
   const state: { mode: ProxyMode } = { mode: { kind: 'pass' } };
+  let holding: { prefix: Buffer; onHeld: () => void } | null = null;
+  /** Per held connection, the chunks not yet sent on and what sends them. */
+  const heldBack = new Map<net.Socket, { chunks: Buffer[]; flush: () => void }>();
   const server = net.createServer((client) => {
     const mode = state.mode;
     sockets.add(client);
@@ -39,7 +48,17 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     upstream.on('error', () => {});
     client.once('close', () => upstream.destroy());
     let sent = 0;
+    const forward = (chunk: Buffer) => {
+      if (!upstream.write(chunk)) client.pause();
+    };
     client.on('data', (chunk: Buffer) => {
+      const queue = heldBack.get(client);
+      if (queue) return void queue.chunks.push(chunk);
+      if (holding && chunk.subarray(0, holding.prefix.length).equals(holding.prefix)) {
+        const q = { chunks: [chunk], flush: () => q.chunks.splice(0).forEach(forward) };
+        heldBack.set(client, q);
+        return holding.onHeld();
+      }
       sent += chunk.length;
       if (mode.kind === 'cut' && sent > mode.afterBytes) {
         faults++;
@@ -48,7 +67,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
         for (const s of mode.thenRefuse ? sockets : [client, upstream]) s.destroy();
         return;
       }
-      if (!upstream.write(chunk)) client.pause();
+      forward(chunk);
     });
     upstream.on('drain', () => client.resume());
     upstream.pipe(client);
@@ -67,6 +86,21 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     },
     get faults() {
       return faults;
+    },
+    hold(method) {
+      let onHeld = () => {};
+      const held = new Promise<void>((resolve) => (onHeld = resolve));
+      holding = { prefix: Buffer.from(`${method} `), onHeld };
+      return {
+        held,
+        release() {
+          holding = null;
+          for (const [socket, q] of heldBack) {
+            heldBack.delete(socket);
+            q.flush();
+          }
+        },
+      };
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -66,6 +66,13 @@ export async function ageStoredBlob(srv: TestServer, hash: string, ms: number): 
   fs.utimesSync((store as LocalDiskBlobStore).pathOf(hash), new Date(ms), new Date(ms));
 }
 
+/** Makes a released blob look older than any grace period: its row's released_at and its file's (object's) stamp. */
+export async function ageReleasedBlob(srv: TestServer, hash: string): Promise<void> {
+  const old = Date.now() - 3600_000;
+  await srv.app.db.run('UPDATE blobs SET released_at = $old WHERE hash = $hash', { old, hash });
+  await ageStoredBlob(srv, hash, old);
+}
+
 /** Takes a stored blob away; the returned function puts it back. */
 export async function hideStoredBlob(srv: TestServer, hash: string): Promise<() => Promise<void>> {
   const bytes = await readStoredBlob(srv, hash);

@@ -24,7 +24,7 @@ import { propfind } from './propfind.js';
 import { proppatch } from './proppatch.js';
 import { put } from './put.js';
 import { copyOrMove, mkcol, remove } from './tree.js';
-import { esc } from './xml.js';
+import { esc, XML_CONTENT_TYPE } from './xml.js';
 
 export type DavRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 type Handler = (c: DavContext) => Promise<void>;
@@ -133,7 +133,7 @@ function fail(req: IncomingMessage, res: ServerResponse, method: string, err: un
   const body = f.condition
     ? `<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:${f.condition}/></D:error>\n`
     : `<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:message>${esc(f.message)}</D:message></D:error>\n`;
-  res.setHeader('Content-Type', 'application/xml; charset=utf-8');
+  res.setHeader('Content-Type', XML_CONTENT_TYPE);
   // A body we did not read (refused up front, or cut off by the quota or a full disk) must not be
   // parsed as the next request: answer, then close the connection once the client stops sending.
   if (!req.complete) return answerUnreadBody(req, res, body);

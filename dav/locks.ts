@@ -11,7 +11,7 @@ import { DavError } from './errors.js';
 import { header, readBody } from './http.js';
 import { parseIf, submittedTokens, tokenFromHeader } from './if-header.js';
 import { hrefOf } from './paths.js';
-import { elements, esc, isDav, parseXml, serializeChildren } from './xml.js';
+import { elements, esc, isDav, parseXml, serializeChildren, XML_CONTENT_TYPE } from './xml.js';
 
 export const SUPPORTED_LOCK =
   '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>' +
@@ -73,7 +73,7 @@ function sendLock(
   const xml = `<?xml version="1.0" encoding="utf-8"?>\n<D:prop xmlns:D="DAV:"><D:lockdiscovery>${lockDiscoveryXml([lock], href, path, lock.expiresAt - lock.timeoutSeconds * 1000)}</D:lockdiscovery></D:prop>\n`;
   c.res.statusCode = status;
   if (withHeader) c.res.setHeader('Lock-Token', `<${lock.token}>`);
-  c.res.setHeader('Content-Type', 'application/xml; charset=utf-8');
+  c.res.setHeader('Content-Type', XML_CONTENT_TYPE);
   c.res.setHeader('Content-Length', Buffer.byteLength(xml));
   c.res.end(xml);
 }

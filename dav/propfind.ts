@@ -10,7 +10,7 @@ import { MAX_XML_BODY } from './context.js';
 import { DavError } from './errors.js';
 import { httpDate, readBody, write, header } from './http.js';
 import { encodeName, hrefOf } from './paths.js';
-import { DAV_NS, OC_NS, elements, esc, isDav, parseXml, propElement } from './xml.js';
+import { DAV_NS, OC_NS, elements, esc, isDav, parseXml, propElement, XML_CONTENT_TYPE } from './xml.js';
 import { childPath, covers, type ActiveLock } from '../server/domain/locks.js';
 import { lockDiscoveryXml, SUPPORTED_LOCK } from './locks.js';
 
@@ -219,7 +219,7 @@ export async function propfind(c: DavContext): Promise<void> {
 
   const res = c.res;
   res.statusCode = 207;
-  res.setHeader('Content-Type', 'application/xml; charset=utf-8');
+  res.setHeader('Content-Type', XML_CONTENT_TYPE);
   const head = `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:oc="${OC_NS}">\n`;
   const tail = '</D:multistatus>\n';
   if (entries.length === 1) {

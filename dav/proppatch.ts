@@ -10,7 +10,7 @@ import { MAX_XML_BODY } from './context.js';
 import { DavError } from './errors.js';
 import { readBody } from './http.js';
 import { hrefOf } from './paths.js';
-import { DAV_NS, MS_NS, OC_NS, elements, esc, isDav, parseXml, propElement, serializeChildren, textOf } from './xml.js';
+import { DAV_NS, MS_NS, OC_NS, elements, esc, isDav, parseXml, propElement, serializeChildren, textOf, XML_CONTENT_TYPE } from './xml.js';
 
 /** Live properties a client may not change. */
 const PROTECTED = new Set(
@@ -118,7 +118,7 @@ export async function proppatch(c: DavContext): Promise<void> {
     stat(failed, '424 Failed Dependency') +
     '</D:response></D:multistatus>\n';
   c.res.statusCode = 207;
-  c.res.setHeader('Content-Type', 'application/xml; charset=utf-8');
+  c.res.setHeader('Content-Type', XML_CONTENT_TYPE);
   c.res.setHeader('Content-Length', Buffer.byteLength(xml));
   c.res.end(xml);
 }

@@ -6,6 +6,12 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { DavError } from './errors.js';
 
+/**
+ * What multistatus, lock and error bodies are sent as. RFC 4918 §8.2 allows text/xml and
+ * application/xml; Apache mod_dav sends `text/xml; charset="utf-8"`, and some older clients (Windows'
+ * Mini-Redirector among them) parse a body only when it says text/xml.
+ */
+export const XML_CONTENT_TYPE = 'text/xml; charset="utf-8"';
 export const DAV_NS = 'DAV:';
 export const OC_NS = 'http://owncloud.org/ns';
 export const MS_NS = 'urn:schemas-microsoft-com:';

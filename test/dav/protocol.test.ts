@@ -86,6 +86,30 @@ describe('WebDAV /dav/ (class 1)', function () {
     });
   });
 
+  it('sends multistatus, lock and error bodies as text/xml; charset="utf-8", as Apache does', async () => {
+    const xml = 'text/xml; charset="utf-8"';
+    await dav.put('/dav/ct.txt', 'x');
+    const multistatus = await dav.propfind('/dav/', '1');
+    expect(multistatus.status).to.equal(207);
+    expect(multistatus.headers.get('content-type')).to.equal(xml);
+    const patched = await dav.request('PROPPATCH', '/dav/ct.txt', {
+      body: '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:a>1</Z:a></D:prop></D:set></D:propertyupdate>',
+    });
+    expect(patched.status).to.equal(207);
+    expect(patched.headers.get('content-type')).to.equal(xml);
+    const lock = await dav.request('LOCK', '/dav/ct.txt', {
+      body: '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>',
+      headers: { timeout: 'Second-60' },
+    });
+    expect(lock.status).to.equal(200);
+    expect(lock.headers.get('content-type')).to.equal(xml);
+    const locked = await dav.put('/dav/ct.txt', 'y');
+    expect(locked.status).to.equal(423);
+    expect(locked.headers.get('content-type')).to.equal(xml);
+    const token = lock.headers.get('lock-token')!;
+    expect((await dav.request('UNLOCK', '/dav/ct.txt', { headers: { 'lock-token': token } })).status).to.equal(204);
+  });
+
   describe('PUT, GET, HEAD', () => {
     it('round-trips a file with a strong ETag equal to the API one, 201 then 204, and conditional GETs', async () => {
       const body = randomBytes(3000);

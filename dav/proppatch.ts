@@ -10,7 +10,19 @@ import { MAX_XML_BODY } from './context.js';
 import { DavError } from './errors.js';
 import { readBody } from './http.js';
 import { hrefOf } from './paths.js';
-import { DAV_NS, MS_NS, OC_NS, elements, esc, isDav, parseXml, propElement, serializeChildren, textOf, XML_CONTENT_TYPE } from './xml.js';
+import {
+  DAV_NS,
+  MS_NS,
+  OC_NS,
+  elements,
+  esc,
+  isDav,
+  parseXml,
+  propElement,
+  serializeChildren,
+  textOf,
+  XML_CONTENT_TYPE,
+} from './xml.js';
 
 /** Live properties a client may not change. */
 const PROTECTED = new Set(

@@ -78,6 +78,9 @@ describe('web console (Chromium)', function () {
   it('signs up, and an ended session returns to sign-in and then back to the same page', async () => {
     await page.goto(server.url + '/');
     await page.waitForURL(/\/login\?next=/);
+    // A first visit had no session to end: no "Your session has ended" on it.
+    await page.getByRole('heading', { name: 'Sign in to Coffer' }).waitFor();
+    expect(await page.getByText('Your session has ended').count()).to.equal(0);
     await page.getByRole('link', { name: 'Create one' }).click();
     // The sign-in page has #username and #password too: wait for the sign-up form before typing.
     await page.getByRole('heading', { name: 'Create your account' }).waitFor();
@@ -93,7 +96,7 @@ describe('web console (Chromium)', function () {
     await ctx.clearCookies();
     alice.expect(401, '/api/trash');
     await page.getByRole('link', { name: 'Recycle bin' }).click();
-    await page.waitForURL(/\/login\?next=%2Ftrash/);
+    await page.waitForURL(/\/login\?next=%2Ftrash&ended=1/);
     await page.getByText('Your session has ended').waitFor();
     await page.fill('#username', 'alice');
     await page.fill('#password', password);
@@ -113,7 +116,9 @@ describe('web console (Chromium)', function () {
 
     // A second "projects" clashes: the error toast carries the server's own message.
     alice.expect(409, '/api/folders');
-    await page.keyboard.press('Escape'); // the new folder is selected; clear the selection to get the folder toolbar back
+    // The new folder is selected, and New folder and Upload stay at hand beside the selection's actions.
+    await page.locator('[data-testid="selection-count"]').waitFor();
+    await page.getByRole('button', { name: 'Upload' }).waitFor();
     await page.getByRole('button', { name: 'New folder' }).first().click();
     await page.locator('[data-testid="new-folder-input"]').fill('projects');
     await page.keyboard.press('Enter');
@@ -558,6 +563,20 @@ describe('web console (Chromium)', function () {
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/search\?q=renam/);
     await page.locator('[data-testid="search-results"] [data-name="renamed.txt"]').waitFor();
+    // The dropdown never outlives its page, and never shows for an empty box (no "No matches for “”").
+    await page.focus('#global-search');
+    await page.locator('#search-results').waitFor();
+    await page.goBack();
+    await page.waitForURL((u) => !u.pathname.endsWith('/search'));
+    await page.waitForTimeout(400); // past the search's debounce
+    expect(await page.locator('#search-results').count()).to.equal(0);
+    expect(await page.inputValue('#global-search')).to.equal('');
+    await page.fill('#global-search', 'renam');
+    await page.locator('#search-results').getByText('renamed.txt').waitFor();
+    await page.fill('#global-search', '');
+    await page.waitForTimeout(400);
+    expect(await page.locator('#search-results').count()).to.equal(0);
+    await page.locator('#global-search').blur();
   });
 
   it('lists the uploads, the move, the share, the link, the delete and the restore in the activity log', async () => {
@@ -625,6 +644,11 @@ describe('web console (Chromium)', function () {
     await shot(page, 'shared-by-me-dark');
     await page.getByRole('link', { name: 'Connect a drive' }).click();
     await page.locator('[data-testid="dav-url"]').waitFor();
+    await page.getByRole('tab', { name: 'Linux' }).click();
+    // davfs2 1.6 lists no folder on Linux ≥ 6.16 without buf_size; a boot fstab line has no noauto.
+    await page.getByText('buf_size 64', { exact: true }).waitFor();
+    const fstab = await page.getByText('/mnt/coffer davfs _netdev', { exact: false }).textContent();
+    expect(fstab).to.not.include('noauto');
     await page.getByRole('tab', { name: 'rclone' }).click();
     await page.getByText('vendor=owncloud', { exact: false }).first().waitFor();
     await shot(page, 'connect-dark');

@@ -16,11 +16,18 @@ export class ApiError extends Error {
 
 export const CSRF = { 'X-Requested-With': 'coffer' } as const;
 
-/** Where a 401 sends the user: the sign-in page, with the way back. Public pages opt out. */
+/**
+ * The sign-in page with the way back. `ended`: a session the user had has just been refused (the
+ * page then says so); a first visit, with no session at all, is not told that its session ended.
+ */
+export function signInPath(here: string, ended: boolean): string {
+  return appPath(`/login?next=${encodeURIComponent(here)}${ended ? '&ended=1' : ''}`);
+}
+
+/** Where a 401 from a call made in a session sends the user. Public pages opt out. */
 let onUnauthenticated: (() => void) | null = () => {
   const here = location.pathname + location.search;
-  if (!here.startsWith(appPath('/login')))
-    void goto(appPath(`/login?next=${encodeURIComponent(here)}`), { replaceState: true });
+  if (!here.startsWith(appPath('/login'))) void goto(signInPath(here, true), { replaceState: true });
 };
 export function setUnauthenticatedHandler(fn: (() => void) | null) {
   onUnauthenticated = fn;

@@ -2,7 +2,7 @@
  * The upload queue: raw PUT /api/folders/:id/files/:name through XMLHttpRequest (progress and abort),
  * two at a time, with folder trees recreated and a replace / keep both / skip choice on a name clash.
  */
-import { api, ApiError, CSRF, errorFrom } from './api';
+import { api, ApiError, CSRF, errorFrom, signInPath } from './api';
 import { freeName } from './format';
 import type { Node } from './types';
 import { appPath } from '$lib/paths';
@@ -210,8 +210,7 @@ function start(item: Upload) {
       headers: { 'content-type': xhr.getResponseHeader('content-type') ?? '' },
     });
     const err = await errorFrom(res);
-    if (xhr.status === 401)
-      location.assign(appPath(`/login?next=${encodeURIComponent(location.pathname + location.search)}`));
+    if (xhr.status === 401) location.assign(signInPath(location.pathname + location.search, true));
     void finish('error', err.message);
   };
   xhr.onerror = () =>

@@ -507,7 +507,9 @@ describe('web console (Chromium)', function () {
     await page.getByRole('button', { name: 'Create link' }).click();
     const url = (await page.locator('[data-testid="link-url"]').first().textContent())!;
     expect(url).to.match(/\/s\/[\w-]+$/);
+    // Escape closes the dialog after an action inside it, wherever focus went.
     await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
 
     const anon = await browser!.newContext();
     const visitor = await watchedPage(anon, server.url);

@@ -8,7 +8,7 @@ import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
 import { listen } from './db/postgres/listener.js';
-import { migrationRules } from './domain/share-names.js';
+import { migrationRules } from './domain/migration-rules.js';
 import { ActivityLog } from './domain/activity.js';
 import { Admin } from './domain/admin.js';
 import { Bin } from './domain/bin.js';

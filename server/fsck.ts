@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig } from '../config/index.js';
 import { openDb } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
-import { migrationRules } from './domain/share-names.js';
+import { migrationRules } from './domain/migration-rules.js';
 import { fsck } from './domain/maintenance.js';
 import { openBlobStore } from '../storage/index.js';
 

@@ -20,7 +20,7 @@ import { openDb, type Db } from './db/index.js';
 import { copyDatabase, isEmptyTarget, rowCounts } from './db/copy-database.js';
 import { runMigrations } from './db/migrate.js';
 import { snapshotInto } from './db/repos/snapshot.js';
-import { migrationRules } from './domain/share-names.js';
+import { migrationRules } from './domain/migration-rules.js';
 import { copySnapshotBlobs } from './domain/backup.js';
 
 const USAGE = 'usage: npm run migrate-store -- --blobs s3://bucket/prefix [--to postgres://…]';

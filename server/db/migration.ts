@@ -14,6 +14,8 @@ export interface MigrationRules {
     share: { nodeName: string; kind: 'file' | 'folder'; ownerName: string },
     taken: (key: string) => boolean,
   ): { name: string; key: string };
+  /** The key a node's name sorts by in listings (017). */
+  sortKey(name: string): string;
 }
 
 export interface Migration {

@@ -21,7 +21,7 @@ import { record } from './activity.js';
 import type { Clock } from './clock.js';
 import { forbidden, notFound } from './errors.js';
 import { assertUnlocked } from './locks.js';
-import { nameKey } from './names.js';
+import { nameKey, nameKeys } from './names.js';
 import { releaseBytes } from './quota.js';
 import { isSharedFolderName } from './shared-folder.js';
 import { requireUser } from './users.js';
@@ -74,7 +74,7 @@ export class Bin {
         original && original.deletedAt === null && original.ownerId === item.ownerId ? original.id : owner.rootId;
       const name = await freeName(tx, parentId, item.name, item.kind === 'file', parentId === owner.rootId);
       await assertUnlocked(tx, actor, item.ownerId, [{ parentId, name }], now);
-      await restoreSubtree(tx, { id, parentId, name, nameKey: nameKey(name) });
+      await restoreSubtree(tx, { id, parentId, name, ...nameKeys(name) });
       await touchFolder(tx, parentId, now);
       const restored: NodeRow = { ...item, parentId, name, deletedAt: null, trashRootId: null, originalParentId: null };
       await record(

@@ -34,6 +34,25 @@ export function nameKey(name: string): string {
   return name.normalize('NFC').toLowerCase();
 }
 
+/**
+ * The key a folder's listing sorts by name with: "natural" order, as file managers sort (f2 before
+ * f10, "IMG_9" before "IMG_10"). The name key with every run of digits written as its length (three
+ * digits) and then its value without leading zeros, so that plain string comparison — in SQLite's
+ * binary collation and in PostgreSQL's, where digits sort as digits too — compares numbers by value.
+ * "f2" → "f0012", "f10" → "f00210". Equal keys ("f02" and "f2") fall back to the name key.
+ */
+export function sortKey(name: string): string {
+  return nameKey(name).replace(/\d+/g, (run) => {
+    const digits = run.replace(/^0+(?=\d)/, '');
+    return String(digits.length).padStart(3, '0') + digits;
+  });
+}
+
+/** Both keys a node row stores for its name. */
+export function nameKeys(name: string): { nameKey: string; sortKey: string } {
+  return { nameKey: nameKey(name), sortKey: sortKey(name) };
+}
+
 /** "report.pdf" → "report (1).pdf"; folders and dotfiles keep the whole name as the stem. */
 export function numberedName(name: string, n: number, isFile = true): string {
   const dot = isFile ? name.lastIndexOf('.') : -1;

@@ -8,9 +8,8 @@
  * path a grantee knows never moves to another owner's resource.
  *
  * Pure (no I/O): share creation and the 004 migration's backfill use this one function (the
- * composition root hands it to the migrations as `migrationRules`).
+ * composition root hands it to the migrations: migration-rules.ts).
  */
-import type { MigrationRules } from '../db/migration.js';
 import { nameKey } from './names.js';
 
 const MAX_NAME_BYTES = 255;
@@ -44,11 +43,3 @@ export function stableShareName(
     if (!taken(nameKey(candidate))) return candidate;
   }
 }
-
-/** The domain's rules that database migrations apply in their backfills (server/db/migrate.ts). */
-export const migrationRules: MigrationRules = {
-  receivedShareName: ({ nodeName, kind, ownerName }, taken) => {
-    const name = stableShareName(nodeName, kind, ownerName, taken);
-    return { name, key: nameKey(name) };
-  },
-};

@@ -14,7 +14,7 @@ import type { Actor } from './actor.js';
 import { recordOn } from './activity.js';
 import { alreadyExists, DomainError, forbidden } from './errors.js';
 import { assertUnlocked } from './locks.js';
-import { nameKey, validateName } from './names.js';
+import { nameKey, nameKeys, validateName } from './names.js';
 import { reserveBytes } from './quota.js';
 import { assertNotReserved } from './shared-folder.js';
 import { ensureFree, insertNode, mimeOf, parentForChange, pathOf, writableFolder } from './tree-rules.js';
@@ -58,7 +58,7 @@ export async function moveIn(
   const clash = await childByKey(tx, to.id, nameKey(finalName));
   if (clash && clash.id !== node.id) throw alreadyExists(finalName, clash.name);
   const mimeType = node.kind === 'file' ? mimeOf(finalName) : null;
-  await placeNode(tx, { id, parentId: to.id, name: finalName, nameKey: nameKey(finalName), mime: mimeType });
+  await placeNode(tx, { id, parentId: to.id, name: finalName, ...nameKeys(finalName), mime: mimeType });
   await touchFolder(tx, from.id, now);
   if (to.id !== from.id) await touchFolder(tx, to.id, now);
   const moved = { ...node, parentId: to.id, name: finalName, mime: mimeType };
@@ -105,7 +105,7 @@ export async function copyIn(
     originalParentId: null,
   };
   // One statement each, whatever the folder holds: the rows, then their blob references.
-  await copySubtree(tx, { sourceId: source.id, root: { ...root, nameKey: nameKey(name) }, author: authorOf(actor) });
+  await copySubtree(tx, { sourceId: source.id, root: { ...root, ...nameKeys(name) }, author: authorOf(actor) });
   await addRefsOfSubtree(tx, root.id);
   await touchFolder(tx, target.id, now);
   await recordOn(tx, actor, root, 'node.copied', now, { from: await pathOf(tx, source.id), files, bytes });

@@ -9,7 +9,7 @@ import { childByKey, getLiveNode, insertNodeRow, newEtag, pathOfNode } from '../
 import { atLeast, requireNode, resolveAccess } from './access.js';
 import type { Actor } from './actor.js';
 import { alreadyExists, DomainError, forbidden } from './errors.js';
-import { nameKey } from './names.js';
+import { nameKey, nameKeys } from './names.js';
 import { assertNotReserved } from './shared-folder.js';
 import type { NodeRow } from './types.js';
 import type { Author } from './versions.js';
@@ -77,6 +77,6 @@ export async function insertNode(
     trashRootId: null,
     originalParentId: null,
   };
-  await insertNodeRow(tx, { ...row, nameKey: nameKey(row.name), author: n.kind === 'file' ? n.author : undefined });
+  await insertNodeRow(tx, { ...row, ...nameKeys(row.name), author: n.kind === 'file' ? n.author : undefined });
   return row;
 }

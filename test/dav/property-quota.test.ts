@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { runMigrations } from '../../server/db/migrate.js';
-import { migrationRules } from '../../server/domain/share-names.js';
+import { migrationRules } from '../../server/domain/migration-rules.js';
 import { api } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { expectHealthy, usedBytes } from '../support/store.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { openDb } from '../../server/db/index.js';
 import { runMigrations } from '../../server/db/migrate.js';
-import { migrationRules } from '../../server/domain/share-names.js';
+import { migrationRules } from '../../server/domain/migration-rules.js';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Dav, hrefs } from './support.js';

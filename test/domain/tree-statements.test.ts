@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { openDb, type Db, type Q } from '../../server/db/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { runMigrations } from '../../server/db/migrate.js';
-import { migrationRules } from '../../server/domain/share-names.js';
+import { migrationRules } from '../../server/domain/migration-rules.js';
 import { userActor, type Actor } from '../../server/domain/actor.js';
 import { Bin } from '../../server/domain/bin.js';
 import { systemClock } from '../../server/domain/clock.js';

@@ -61,7 +61,8 @@ export async function childByKey(q: Q, parentId: string, key: string): Promise<N
 }
 
 export type SortKey = 'name' | 'size' | 'modified';
-const ORDER: Record<SortKey, string> = { name: 'n.name_key', size: 'n.size', modified: 'n.modified_at' };
+// By name: natural order (sort_key: f2 before f10; domain/names.ts), then the name key for names it ties.
+const ORDER: Record<SortKey, string> = { name: 'n.sort_key', size: 'n.size', modified: 'n.modified_at' };
 
 /** Live children, folders first, then by the sort key (name as the tie-breaker). */
 export async function listChildren(
@@ -72,7 +73,7 @@ export async function listChildren(
   const dir = opts.order === 'desc' ? 'DESC' : 'ASC';
   const rows = await q.all<RawNode>(
     `SELECT ${NODE_COLS} FROM nodes n WHERE n.parent_id = $parentId AND n.deleted_at IS NULL
-     ORDER BY (n.kind = 'folder') DESC, ${ORDER[opts.sort]} ${dir}, n.name_key ${dir}, n.id
+     ORDER BY (n.kind = 'folder') DESC, ${ORDER[opts.sort]} ${dir}, n.sort_key ${dir}, n.name_key ${dir}, n.id
      LIMIT $limit OFFSET $offset`,
     { parentId, limit: opts.limit, offset: opts.offset },
   );
@@ -254,12 +255,13 @@ export async function replaceContent(
 /** Inserts a node row (its name key computed by the caller's rules). */
 export async function insertNodeRow(
   tx: Q,
-  row: NodeRow & { nameKey: string; author?: { id: string | null; name: string | null; via: string } },
+  row: NodeRow & { nameKey: string; sortKey: string; author?: { id: string | null; name: string | null; via: string } },
 ): Promise<void> {
   await tx.run(
-    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, mime, content_hash, etag, created_at, modified_at,
-       content_by, content_by_name, content_via)
-     VALUES ($id, $ownerId, $parentId, $kind, $name, $key, $size, $mime, $hash, $etag, $createdAt, $modifiedAt, $by, $byName, $via)`,
+    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, sort_key, size, mime, content_hash, etag, created_at,
+       modified_at, content_by, content_by_name, content_via)
+     VALUES ($id, $ownerId, $parentId, $kind, $name, $key, $sortKey, $size, $mime, $hash, $etag, $createdAt, $modifiedAt,
+       $by, $byName, $via)`,
     {
       id: row.id,
       ownerId: row.ownerId,
@@ -267,6 +269,7 @@ export async function insertNodeRow(
       kind: row.kind,
       name: row.name,
       key: row.nameKey,
+      sortKey: row.sortKey,
       size: row.size,
       mime: row.mime,
       hash: row.contentHash,
@@ -283,8 +286,8 @@ export async function insertNodeRow(
 /** A user's home folder: the root of their tree (no parent, no name). */
 export async function insertRootFolder(tx: Q, r: { id: string; ownerId: string; now: number }): Promise<void> {
   await tx.run(
-    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, etag, created_at, modified_at)
-     VALUES ($rootId, $ownerId, NULL, 'folder', '', '', 0, $etag, $now, $now)`,
+    `INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, sort_key, size, etag, created_at, modified_at)
+     VALUES ($rootId, $ownerId, NULL, 'folder', '', '', '', 0, $etag, $now, $now)`,
     { rootId: r.id, ownerId: r.ownerId, etag: newEtag(), now: r.now },
   );
 }

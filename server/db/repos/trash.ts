@@ -31,7 +31,7 @@ export async function trashSubtree(tx: Q, t: { id: string; now: number; by: stri
  */
 export async function restoreSubtree(
   tx: Q,
-  r: { id: string; parentId: string; name: string; nameKey: string },
+  r: { id: string; parentId: string; name: string; nameKey: string; sortKey: string },
 ): Promise<void> {
   await tx.run(
     `UPDATE nodes SET deleted_at = NULL, trash_root_id = NULL, deleted_by = NULL, original_parent_id = NULL
@@ -40,8 +40,8 @@ export async function restoreSubtree(
   );
   await tx.run(
     `UPDATE nodes SET deleted_at = NULL, trash_root_id = NULL, deleted_by = NULL, original_parent_id = NULL,
-       parent_id = $parentId, name = $name, name_key = $key WHERE id = $id`,
-    { id: r.id, parentId: r.parentId, name: r.name, key: r.nameKey },
+       parent_id = $parentId, name = $name, name_key = $key, sort_key = $sortKey WHERE id = $id`,
+    { id: r.id, parentId: r.parentId, name: r.name, key: r.nameKey, sortKey: r.sortKey },
   );
 }
 

@@ -30,11 +30,12 @@ const copySql = perDialect(
        SELECT c.id, ${randomUuid(d)}, copy.new_id, copy.depth + 1
        FROM copy JOIN nodes c ON c.parent_id = copy.id WHERE c.deleted_at IS NULL
      )
-     INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, size, mime, content_hash, etag, created_at,
-       modified_at, content_by, content_by_name, content_via)
+     INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, sort_key, size, mime, content_hash, etag,
+       created_at, modified_at, content_by, content_by_name, content_via)
      SELECT copy.new_id, $ownerId, copy.new_parent, n.kind,
        CASE WHEN copy.depth = 0 THEN $name ELSE n.name END,
        CASE WHEN copy.depth = 0 THEN $nameKey ELSE n.name_key END,
+       CASE WHEN copy.depth = 0 THEN $sortKey ELSE n.sort_key END,
        CASE WHEN n.content_hash IS NULL THEN 0 ELSE n.size END,
        CASE WHEN copy.depth = 0 THEN $mime ELSE n.mime END,
        n.content_hash,
@@ -55,7 +56,10 @@ export async function copySubtree(
   tx: Q,
   c: {
     sourceId: string;
-    root: Pick<NodeRow, 'id' | 'ownerId' | 'parentId' | 'name' | 'mime' | 'etag' | 'createdAt'> & { nameKey: string };
+    root: Pick<NodeRow, 'id' | 'ownerId' | 'parentId' | 'name' | 'mime' | 'etag' | 'createdAt'> & {
+      nameKey: string;
+      sortKey: string;
+    };
     author: { id: string | null; name: string | null; via: string };
   },
 ): Promise<void> {
@@ -66,6 +70,7 @@ export async function copySubtree(
     ownerId: c.root.ownerId,
     name: c.root.name,
     nameKey: c.root.nameKey,
+    sortKey: c.root.sortKey,
     mime: c.root.mime,
     etag: c.root.etag,
     now: c.root.createdAt,
@@ -78,15 +83,12 @@ export async function copySubtree(
 /** Puts a node under `parentId` as `name` (a move, a rename, or both); its subtree follows. */
 export async function placeNode(
   tx: Q,
-  p: { id: string; parentId: string; name: string; nameKey: string; mime: string | null },
+  p: { id: string; parentId: string; name: string; nameKey: string; sortKey: string; mime: string | null },
 ): Promise<void> {
-  await tx.run('UPDATE nodes SET parent_id = $p, name = $name, name_key = $key, mime = $mime WHERE id = $id', {
-    id: p.id,
-    p: p.parentId,
-    name: p.name,
-    key: p.nameKey,
-    mime: p.mime,
-  });
+  await tx.run(
+    'UPDATE nodes SET parent_id = $p, name = $name, name_key = $key, sort_key = $sortKey, mime = $mime WHERE id = $id',
+    { id: p.id, p: p.parentId, name: p.name, key: p.nameKey, sortKey: p.sortKey, mime: p.mime },
+  );
 }
 
 export async function setModifiedAt(tx: Q, id: string, modifiedAt: number): Promise<void> {

@@ -3,14 +3,11 @@
  * upload, new folder, WebDAV, rename, copy, restore — and for rows written before the sort key
  * existed (the 017 migration's backfill).
  */
-import path from 'node:path';
 import { expect } from 'chai';
-import { openDb } from '../../server/db/index.js';
-import { runMigrations } from '../../server/db/migrate.js';
-import { migrationRules } from '../../server/domain/migration-rules.js';
 import { sortKey } from '../../server/domain/names.js';
 import { Dav } from '../dav/support.js';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';
+import { rerunMigration } from '../support/migrations.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { expectHealthy } from '../support/store.js';
 
@@ -95,18 +92,10 @@ describe('natural sort by name', () => {
       const v = await createUser(own);
       const b = api(own.url).as(v);
       for (const n of ['v10', 'v9', 'v1']) await b.upload(v.rootId, n, n);
-      await own.stop();
-      const file = own.databaseEnv.DATABASE_URL ?? path.join(own.dataDir, 'coffer.sqlite');
-      const old = await openDb(file);
-      for (const sql of [
+      const db = await rerunMigration(own, '017-natural-sort', [
         'DROP INDEX nodes_parent_sort',
         'ALTER TABLE nodes DROP COLUMN sort_key',
-        "DELETE FROM schema_migrations WHERE name = '017-natural-sort'",
-      ])
-        await old.run(sql);
-      await old.close();
-      const db = await openDb(file);
-      await runMigrations(db, migrationRules);
+      ]);
       const rows = await db.all<{ name: string; sort_key: string | null }>(
         'SELECT name, sort_key FROM nodes WHERE parent_id IS NOT NULL',
       );

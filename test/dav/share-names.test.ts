@@ -3,12 +3,9 @@
  * when the share is created and changed only by the grantee, so no other user can make it point
  * at her own folder; the 004 migration names existing shares oldest first.
  */
-import path from 'node:path';
 import { expect } from 'chai';
-import { openDb } from '../../server/db/index.js';
-import { runMigrations } from '../../server/db/migrate.js';
-import { migrationRules } from '../../server/domain/migration-rules.js';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
+import { rerunMigration } from '../support/migrations.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Dav, hrefs } from './support.js';
 
@@ -225,21 +222,12 @@ describe('migration 004-share-names: backfill of existing shares', () => {
       const order = [ids.alicePlans, ids.bobPlans, ids.bobReport, ids.aliceReport, ids.bobToAlice];
       for (const [i, id] of order.entries())
         await srv.app.db.run('UPDATE shares SET created_at = $t WHERE id = $id', { t: 1000 + i, id });
-      await srv.stop();
-      // The database as it was before 004: no name columns, the migration not applied.
-      const file = srv.databaseEnv.DATABASE_URL ?? path.join(srv.dataDir, 'coffer.sqlite');
-      const old = await openDb(file);
-      for (const sql of [
+      // The database as it was before 004: no name columns, the migration not applied; then 004 again, with its backfill.
+      const db = await rerunMigration(srv, '004-share-names', [
         'DROP INDEX shares_grantee_name',
         'ALTER TABLE shares DROP COLUMN grantee_name_key',
         'ALTER TABLE shares DROP COLUMN grantee_name',
-        "DELETE FROM schema_migrations WHERE name = '004-share-names'",
-      ])
-        await old.run(sql);
-      await old.close();
-
-      const db = await openDb(file);
-      await runMigrations(db, migrationRules); // runs 004 again, with its backfill
+      ]);
       const rows = await db.all<{ id: string; grantee_name: string; grantee_name_key: string }>(
         'SELECT id, grantee_name, grantee_name_key FROM shares',
       );

@@ -3,6 +3,7 @@
  * works once and for one hour, ends every session, and the request answers the same for known,
  * unknown and disabled addresses (no account oracle), throttled per address and per IP.
  */
+import net from 'node:net';
 import { expect } from 'chai';
 import { loadConfig } from '../../config/index.js';
 import { ManualClock } from '../../server/domain/clock.js';
@@ -228,6 +229,31 @@ describe('password reset by email: without a working mail server', () => {
       );
     } finally {
       await srv.close();
+    }
+  });
+
+  it('with a mail server that never answers: the answer does not wait for it', async () => {
+    // Accepts connections and says nothing: a send would wait for the greeting (10 s).
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((s) => sockets.add(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const srv = await startTestServer({ env: { SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL } });
+    try {
+      const u = await createUser(srv);
+      for (const email of [u.email, 'nobody-at-all@example.test']) {
+        const started = performance.now();
+        const res = await api(srv.url).post('/api/auth/forgot', { email });
+        expect(res.status).to.equal(202);
+        expect(performance.now() - started).to.be.lessThan(2000);
+      }
+      // The known address's mail is under way, held by the silent server.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(sockets.size).to.equal(1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await srv.close();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 

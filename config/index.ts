@@ -6,10 +6,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { blobStoreSettings, type BlobStoreSettings } from './blob-store.js';
+import { mailSettings, type MailSettings } from './mail.js';
 import { bool, bytes, ConfigError, int, KiB, seconds } from './values.js';
 
 export { blobStoreSettings, type BlobStoreSettings, type S3Settings } from './blob-store.js';
 export { ConfigError, parseBytes, parseDuration } from './values.js';
+export type { MailSettings } from './mail.js';
 
 /** An origin given as configuration ("https://files.example.com"): http(s), no path, query or credentials. */
 const originUrl = z.string().transform((v, ctx) => {
@@ -182,6 +184,8 @@ export interface Config {
   readonly contentOrigin: { readonly origin: string; readonly host: string } | undefined;
   /** The bearer token /metrics asks for; without one, /metrics is off (404). */
   readonly metricsToken: string | undefined;
+  /** SMTP_URL, MAIL_FROM and the password-reset request budgets (config/mail.ts). */
+  readonly mail: MailSettings;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly production: boolean;
 }
@@ -263,6 +267,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     basePath: e.BASE_PATH,
     contentOrigin: e.CONTENT_ORIGIN,
     metricsToken: e.METRICS_TOKEN,
+    mail: mailSettings(defined, Boolean(e.PUBLIC_URL)),
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   });

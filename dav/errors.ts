@@ -48,6 +48,7 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
     case 'invalid_name':
       return { status: 400, message: m };
     case 'invalid_input':
+    case 'invalid_token':
       return { status: 400, message: m };
     case 'payload_too_large':
       return { status: 413, message: m };
@@ -63,6 +64,8 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
       return { status: 507, message: m };
     case 'storage_unavailable':
       return { status: 503, message: m, retryAfter: Number(err.details?.retryAfterSeconds ?? 30) };
+    case 'not_configured':
+      return { status: 501, message: m };
     case 'unavailable':
     case 'internal':
       return null;

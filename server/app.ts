@@ -22,6 +22,8 @@ import { JobRuns } from './domain/job-runs.js';
 import { Links } from './domain/links.js';
 import { Locks } from './domain/locks.js';
 import { Namespace } from './domain/namespace.js';
+import { Notifications } from './domain/notifications.js';
+import { PasswordResets } from './domain/password-reset.js';
 import { Readiness } from './domain/readiness.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
@@ -30,6 +32,7 @@ import { Versions } from './domain/versions.js';
 import { sweepThrottle } from './domain/throttle.js';
 import { createHttpServer } from './http.js';
 import { BcryptPool } from './passwords/bcrypt-pool.js';
+import { SmtpMailer } from './mail/smtp-mailer.js';
 import { startScheduler, type Scheduler } from './jobs/scheduler.js';
 import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
@@ -48,6 +51,8 @@ export interface App {
   readonly blobs: BlobStore;
   /** The background jobs: scheduled unless JOBS_ENABLED=false; `fire` runs one as its schedule would. */
   readonly jobs: Scheduler;
+  /** Sends mail when SMTP_URL is set; `settled()` waits for the messages under way (tests). */
+  readonly mailer: SmtpMailer | undefined;
   /** The generated admin password on first start (printed once by main). */
   readonly firstAdminPassword: string | undefined;
   listen(): Promise<string>;
@@ -84,7 +89,20 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds,
   });
   const admin = new Admin(db, clock);
-  const sharing = new Sharing(db, clock, { directory: config.directory });
+  const mailer = config.mail.smtpUrl ? new SmtpMailer(config.mail.smtpUrl, config.mail.from, log) : undefined;
+  // Links in mails go to PUBLIC_URL (config/mail.ts requires it with SMTP_URL), never to a request's Host.
+  const siteUrl = config.publicUrl && config.publicUrl.origin + config.basePath;
+  const notifications = new Notifications(db, mailer, siteUrl);
+  const passwordResets = new PasswordResets(db, clock, accounts, mailer, {
+    siteUrl: siteUrl ?? '',
+    maxPerAddress: config.mail.resetMaxPerAddress,
+    maxPerIp: config.mail.resetMaxPerIp,
+    windowMs: config.login.windowSeconds * 1000,
+  });
+  const sharing = new Sharing(db, clock, {
+    directory: config.directory,
+    onShared: (share) => notifications.shareCreated(share),
+  });
   const links = new Links(db, clock, { hasher, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
   const grants = new ContentGrants(db, content, clock, secret);
@@ -109,6 +127,8 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       content,
       activity: new ActivityLog(db),
       accounts,
+      passwordResets,
+      notifications,
       admin,
       sharing,
       links,
@@ -176,6 +196,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     versions,
     blobs,
     jobs,
+    mailer,
     firstAdminPassword,
     listen: () =>
       new Promise((resolve, reject) => {
@@ -193,6 +214,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await mailer?.close();
       await hasher.close();
       await listener?.close();
       await db.close();

@@ -8,6 +8,8 @@ import type { ContentGrants } from '../domain/content-grants.js';
 import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
 import type { Links } from '../domain/links.js';
+import type { Notifications } from '../domain/notifications.js';
+import type { PasswordResets } from '../domain/password-reset.js';
 import type { Locks } from '../domain/locks.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
 import type { Sharing } from '../domain/sharing.js';
@@ -22,6 +24,8 @@ export interface ApiDeps {
   content: Content;
   activity: ActivityLog;
   accounts: Accounts;
+  passwordResets: PasswordResets;
+  notifications: Notifications;
   admin: Admin;
   sharing: Sharing;
   links: Links;

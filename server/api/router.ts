@@ -19,6 +19,8 @@ import { contentRoutes } from './routes/content.js';
 import { journalRoutes } from './routes/journal.js';
 import { lockRoutes } from './routes/locks.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { passwordResetRoutes } from './routes/password-reset.js';
+import { preferenceRoutes } from './routes/preferences.js';
 import { publicRoutes } from './routes/public.js';
 import { searchRoutes } from './routes/search.js';
 import { shareRoutes } from './routes/shares.js';
@@ -74,6 +76,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
       version: deps.version,
       openRegistration: deps.config.openRegistration,
       trashRetentionDays: deps.config.trashRetentionDays,
+      passwordResetByEmail: deps.passwordResets.available,
     };
   });
   api.get('/ready', async (ctx) => {
@@ -93,6 +96,8 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
   api.use(authenticate(deps.accounts, deps.config.basePath + '/'));
   for (const r of [
     authRoutes(deps, json),
+    passwordResetRoutes(deps, json),
+    preferenceRoutes(deps, json),
     nodeRoutes(deps, json),
     contentRoutes(deps),
     zipRoutes(deps),

@@ -24,6 +24,8 @@ export type Action =
   | 'auth.login_failed'
   | 'auth.logout'
   | 'auth.password_changed'
+  | 'auth.password_reset_requested'
+  | 'auth.password_reset'
   | 'user.created'
   | 'user.updated'
   | 'share.created'

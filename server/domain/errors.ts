@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'invalid_move'
   | 'invalid_name'
   | 'invalid_input'
+  | 'invalid_token'
   | 'payload_too_large'
   | 'precondition_failed'
   | 'locked'
@@ -19,6 +20,7 @@ export type ErrorCode =
   | 'storage_full'
   | 'unavailable'
   | 'storage_unavailable'
+  | 'not_configured'
   | 'internal';
 
 export class DomainError extends Error {

@@ -54,7 +54,11 @@ export class Sharing {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-    private readonly opts: { directory: DirectoryMode },
+    private readonly opts: {
+      directory: DirectoryMode;
+      /** Told of each new user share once it is committed (the grantee's notification mail). */
+      onShared?: (share: UserShareView) => void;
+    },
   ) {}
 
   /**
@@ -67,7 +71,8 @@ export class Sharing {
     nodeId: string,
     input: { user: string; permission: Permission; expiresAt?: number | null },
   ): Promise<UserShareView> {
-    return this.db.tx(async (tx) => {
+    let created = false;
+    const share = await this.db.tx(async (tx) => {
       const now = this.clock.now();
       const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
       if (node.parentId === null)
@@ -79,6 +84,7 @@ export class Sharing {
       if (input.expiresAt != null && input.expiresAt <= now)
         throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
       const existing = await userShareId(tx, nodeId, grantee.id);
+      created = existing === undefined;
       const id = existing ?? randomUUID();
       if (existing) {
         await updateUserShare(tx, id, { permission: input.permission, expiresAt: input.expiresAt ?? null });
@@ -104,6 +110,8 @@ export class Sharing {
       });
       return (await this.userShare(tx, id))!;
     });
+    if (created) this.opts.onShared?.(share);
+    return share;
   }
 
   /**

@@ -26,6 +26,8 @@ export interface User {
   disabled: boolean;
   rootId: string;
   createdAt: string | null;
+  /** Mail me when someone shares with me (only in /api/auth/me). */
+  notifyShares?: boolean;
 }
 
 export interface TrashItem {

@@ -13,6 +13,7 @@ export const STATUS: Record<ErrorCode, number> = {
   invalid_move: 409,
   invalid_name: 400,
   invalid_input: 400,
+  invalid_token: 400,
   payload_too_large: 413,
   precondition_failed: 412,
   locked: 423,
@@ -21,6 +22,7 @@ export const STATUS: Record<ErrorCode, number> = {
   storage_full: 507,
   unavailable: 503,
   storage_unavailable: 503,
+  not_configured: 501,
   internal: 500,
 };
 

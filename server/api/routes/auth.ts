@@ -11,7 +11,7 @@ const Register = z.object({ username: z.string(), email: z.string(), password: z
 const Login = z.object({ username: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
 const ChangePassword = z.object({ currentPassword: z.string().max(1024), newPassword: z.string() });
 
-export function authRoutes({ accounts, bin, versions, config }: ApiDeps, json: RouterMiddleware) {
+export function authRoutes({ accounts, bin, versions, notifications, config }: ApiDeps, json: RouterMiddleware) {
   // The session cookie goes only to Coffer's own paths (other applications may share the host under BASE_PATH).
   const cookiePath = config.basePath + '/';
   const router = new Router();
@@ -57,10 +57,13 @@ export function authRoutes({ accounts, bin, versions, config }: ApiDeps, json: R
     const actor = requireActor(ctx);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
-      user: presentUser(actor.user, {
-        trashBytes: await bin.bytes(actor),
-        versionBytes: await versions.bytesOf(actor),
-      }),
+      user: {
+        ...presentUser(actor.user, {
+          trashBytes: await bin.bytes(actor),
+          versionBytes: await versions.bytesOf(actor),
+        }),
+        ...(await notifications.preferences(actor)),
+      },
     };
   });
 

@@ -20,7 +20,7 @@ const sources = Math.max(
   ),
 );
 if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < sources) {
-  console.log('Building the server (tsc)…');
+  console.log('Building the server…');
   execFileSync(
     process.execPath,
     [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')],
@@ -52,9 +52,18 @@ const builtBase = fs.existsSync(consoleIndex)
   ? (/\bbase: "([^"]*)"/.exec(fs.readFileSync(consoleIndex, 'utf8'))?.[1] ?? wantedBase)
   : null;
 if (!fs.existsSync(consoleIndex) || fs.statSync(consoleIndex).mtimeMs < consoleSources || builtBase !== wantedBase) {
-  console.log(`Building the web console (vite)${wantedBase ? ` for BASE_PATH=${wantedBase}` : ''}…`);
-  execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], {
-    cwd: consoleDir,
-    stdio: 'inherit',
-  });
+  console.log(`Building the web console${wantedBase ? ` for BASE_PATH=${wantedBase}` : ''}…`);
+  // The build tool's own report (chunk sizes, plugin timings) is noise on a first start: shown only when it fails.
+  try {
+    execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], {
+      cwd: consoleDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    process.stdout.write(err.stdout ?? '');
+    process.stderr.write(err.stderr ?? '');
+    console.error('Building the web console failed (output above).');
+    process.exit(1);
+  }
 }

@@ -19,6 +19,7 @@ import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import type { Config } from '../config/index.js';
 import { createApp, printFirstAdminPassword } from './app.js';
+import { printReachableUrls } from './addresses.js';
 import type { Log } from './log.js';
 import { answerScrapes } from './metrics.js';
 
@@ -57,6 +58,7 @@ export async function runPrimary(config: Config, log: Log): Promise<void> {
       if (!isListening(m) || announced) return;
       announced = true;
       log.info({ url: m.url, dataDir: config.dataDir, workers: count }, 'Coffer is listening');
+      printReachableUrls(config, m.url);
     });
     return worker;
   };

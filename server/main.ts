@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { createApp, printFirstAdminPassword } from './app.js';
+import { printReachableUrls } from './addresses.js';
 import { announceListening, runPrimary, workerCount } from './cluster.js';
 import { createLog } from './log.js';
 
@@ -29,7 +30,10 @@ async function main(): Promise<void> {
   printFirstAdminPassword(app.firstAdminPassword);
   const url = await app.listen();
   if (cluster.isWorker) announceListening(url);
-  else log.info({ url, dataDir: config.dataDir }, 'Coffer is listening');
+  else {
+    log.info({ url, dataDir: config.dataDir }, 'Coffer is listening');
+    printReachableUrls(config, url);
+  }
   const stop = async (signal: string) => {
     if (cluster.isPrimary) log.info({ signal }, 'shutting down');
     await app.close();

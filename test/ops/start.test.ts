@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../../config/index.js';
+import { reachableUrls } from '../../server/addresses.js';
 import { createTestDatabase, TEST_POSTGRES, type TestDatabase } from '../support/database.js';
 import { sayLocalDiskOnS3 } from '../support/s3.js';
 import { login } from '../support/server.js';
@@ -53,6 +55,10 @@ describe('npm start (the compiled server)', function () {
       adminPassword = printed[0]![1]!;
       expect(adminPassword).to.have.length.of.at.least(16);
       expect(p.stdout().split(adminPassword)).to.have.length(2); // nowhere else, not in a log line
+      // For a person: where to open it, in plain words (HOST is loopback here), and no build tool's report.
+      await p.waitFor(/Open it at:/, 10_000);
+      expect(p.stdout()).to.include(`Coffer is running. Open it at:\n    ${url}/\n`);
+      expect(p.stdout()).to.not.match(/vite|rolldown|chunk/i);
 
       const health = await waitForHealth(url);
       expect(await health.json()).to.include({ status: 'ok' });
@@ -67,6 +73,26 @@ describe('npm start (the compiled server)', function () {
       await p.stop({ group: true }); // npm itself dies of the signal; the server shuts down cleanly
     }
     expect(p.stdout()).to.match(/"msg":"shutting down","signal":"SIGTERM"/);
+  });
+
+  it('prints the addresses people can use: PUBLIC_URL, else localhost and each network address when on all of them', () => {
+    const cfg = (extra: Record<string, string>) =>
+      loadConfig({ DATA_DIR: dataDir, ADMIN_PASSWORD: 'x'.repeat(12), ...extra });
+    const lan = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => a && !a.internal && a.family === 'IPv4')
+      .map((a) => `http://${a!.address}:8080/`);
+    expect(reachableUrls(cfg({ HOST: '0.0.0.0' }), 'http://127.0.0.1:8080')).to.deep.equal([
+      'http://localhost:8080/',
+      ...lan,
+    ]);
+    expect(reachableUrls(cfg({ HOST: '0.0.0.0', BASE_PATH: '/coffer' }), 'http://127.0.0.1:8080')[0]).to.equal(
+      'http://localhost:8080/coffer/',
+    );
+    expect(reachableUrls(cfg({ HOST: '10.1.2.3' }), 'http://10.1.2.3:8080')).to.deep.equal(['http://10.1.2.3:8080/']);
+    expect(
+      reachableUrls(cfg({ HOST: '0.0.0.0', PUBLIC_URL: 'https://files.example.org' }), 'http://127.0.0.1:8080'),
+    ).to.deep.equal(['https://files.example.org/']);
   });
 
   it('second start: keeps the account and the secret, prints no password, exits 0 on SIGTERM', async function () {

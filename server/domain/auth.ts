@@ -175,7 +175,17 @@ export class Accounts {
    */
   private async secondFactor(user: UserRow, factors: SignInFactors, reservation: Reservation, origin: Origin) {
     if (factors.dav || !factors.totp) {
-      await this.db.tx((tx) => refundAttempt(tx, reservation));
+      await this.db.tx(async (tx) => {
+        await refundAttempt(tx, reservation);
+        // A WebDAV client still set up with the account password: the owner sees it in the activity.
+        if (factors.dav)
+          await record(
+            tx,
+            { kind: 'user', user, origin },
+            { ownerId: user.id, action: 'auth.login_failed', details: { reason: 'app_password_required' } },
+            this.clock.now(),
+          );
+      });
       if (factors.dav)
         throw unauthenticated(
           'This account uses two-factor sign-in: WebDAV clients sign in with an app password ' +

@@ -102,6 +102,11 @@ describe('two-factor sign-in (TOTP)', function () {
       expect(refused.status).to.equal(401);
       expect(refused.headers.get('www-authenticate')).to.match(/^Basic/);
       expect(await refused.text()).to.contain('app password');
+      const as = api(srv.url).as(u);
+      const failed = await as.json(as.get('/api/activity?action=auth.login_failed'));
+      expect(failed.items.map((i: { details: { reason: string } }) => i.details.reason)).to.deep.equal([
+        'app_password_required',
+      ]);
       const app = new Dav(srv.url, basic(u.username, password));
       expect((await app.put('/dav/x.txt', 'x')).status).to.equal(201);
     });

@@ -1,6 +1,6 @@
 /**
  * Real clients with an app password against an account that has two-factor sign-in on: rclone
- * (vendor other, as the console's line sets it up) and davfs2, while the main password is refused.
+ * (vendor owncloud, as the console's line sets it up) and davfs2, while the main password is refused.
  * davfs2: this machine's FUSE fails directory listings (STACK.md §10), so files are checked by name.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -72,14 +72,14 @@ describe('app passwords with real WebDAV clients, TOTP on', function () {
     const remote = (password: string) => ({
       RCLONE_CONFIG_COFFER_TYPE: 'webdav',
       RCLONE_CONFIG_COFFER_URL: `${srv.url}/dav/`,
-      RCLONE_CONFIG_COFFER_VENDOR: 'other',
+      RCLONE_CONFIG_COFFER_VENDOR: 'owncloud',
       RCLONE_CONFIG_COFFER_USER: u.username,
       RCLONE_CONFIG_COFFER_PASS: spawnSync('rclone', ['obscure', password]).stdout.toString().trim(),
       RCLONE_CONFIG: path.join(tmp, 'none.conf'),
     });
     const up = await run('rclone', ['copy', src, 'coffer:synced', '--retries', '1'], remote(appPassword));
     expect(up.code, up.out).to.equal(0);
-    const check = await run('rclone', ['check', src, 'coffer:synced', '--size-only'], remote(appPassword));
+    const check = await run('rclone', ['check', src, 'coffer:synced'], remote(appPassword));
     expect(check.code, check.out).to.equal(0);
     await expectOnServer('synced');
 

@@ -93,6 +93,7 @@ const Env = z.object({
     .transform((v) => (v === 'auto' ? 0 : v)),
   BCRYPT_COST: int(4, 15).default(12),
   OPEN_REGISTRATION: bool.default(false),
+  REQUIRE_2FA: bool.default(false),
   ADMIN_PASSWORD: z.string().min(8, 'ADMIN_PASSWORD must have at least 8 characters').optional(),
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),
@@ -150,6 +151,8 @@ export interface Config {
   readonly workers: number;
   readonly bcryptCost: number;
   readonly openRegistration: boolean;
+  /** Every user must turn on two-factor sign-in: a session without it may only set it up. */
+  readonly require2fa: boolean;
   readonly adminPassword: string | undefined;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   readonly login: { readonly maxFailures: number; readonly maxFailuresPerIp: number; readonly windowSeconds: number };
@@ -233,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: e.WORKERS,
     bcryptCost: e.BCRYPT_COST,
     openRegistration: e.OPEN_REGISTRATION,
+    require2fa: e.REQUIRE_2FA,
     adminPassword: e.ADMIN_PASSWORD,
     tls:
       e.TLS_CERT && e.TLS_KEY

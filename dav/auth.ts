@@ -11,9 +11,15 @@
  * 2 s (bench:dav, a wrk timeout), or a first burst of 40 counted 40 attempts against the sign-in
  * throttle (429). Only success is shared: after a failed check each request is checked on its own,
  * so guesses are each still counted.
+ *
+ * App passwords go through the same check (Accounts.verifyCredentials with `dav`: counted, then
+ * matched by hash before any bcrypt). Their claim also carries credentials_version, so deleting
+ * one ends it at its next request even from the cache, and its scope, which the caller enforces.
+ * A cached app password notes its use at most once a minute (NOTE_USE_EVERY_MS).
  */
 import { hash, randomBytes } from 'node:crypto';
 import type { Origin } from '../server/domain/actor.js';
+import { NOTE_USE_EVERY_MS, type AppPasswords } from '../server/domain/app-passwords.js';
 import type { Accounts } from '../server/domain/auth.js';
 import { claimOf, type Claim } from '../server/domain/credentials.js';
 import { unauthenticated } from '../server/domain/errors.js';
@@ -21,6 +27,8 @@ import { unauthenticated } from '../server/domain/errors.js';
 interface Entry {
   claim: Claim;
   expiresAt: number;
+  /** When an app password's use was last noted. */
+  notedAt: number;
 }
 
 const MAX_ENTRIES = 10_000;
@@ -38,6 +46,7 @@ export class DavAuth {
   constructor(
     private readonly accounts: Accounts,
     private readonly ttlMs: number,
+    private readonly appPasswords: AppPasswords,
   ) {}
 
   /**
@@ -57,7 +66,13 @@ export class DavAuth {
     const hit = this.cache.get(digest);
     if (hit && hit.expiresAt > Date.now()) {
       const found = await read(hit.claim);
-      if (found !== null) return found;
+      if (found !== null) {
+        if (hit.claim.appPasswordId && Date.now() - hit.notedAt >= NOTE_USE_EVERY_MS) {
+          hit.notedAt = Date.now();
+          await this.appPasswords.noteCachedUse(hit.claim.appPasswordId, origin);
+        }
+        return found;
+      }
     }
     const pending = this.checks.get(digest);
     if (pending) {
@@ -77,10 +92,12 @@ export class DavAuth {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw unauthenticated('Malformed Basic credentials');
-    const user = await this.accounts.verifyCredentials(decoded.slice(0, colon), decoded.slice(colon + 1), origin);
+    const user = await this.accounts.verifyCredentials(decoded.slice(0, colon), decoded.slice(colon + 1), origin, {
+      dav: true,
+    });
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    const claim = claimOf(user);
-    this.cache.set(digest, { claim, expiresAt: Date.now() + this.ttlMs });
+    const claim = claimOf(user, user.appPassword);
+    this.cache.set(digest, { claim, expiresAt: Date.now() + this.ttlMs, notedAt: Date.now() });
     return claim;
   }
 

@@ -28,7 +28,10 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
   const m = err.message;
   switch (err.code) {
     case 'unauthenticated':
+    case 'totp_required':
       return { status: 401, message: m };
+    case 'two_factor_setup_required':
+      return { status: 403, message: m };
     case 'forbidden':
       return { status: 403, message: m };
     case 'not_found':

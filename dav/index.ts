@@ -8,8 +8,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Actor } from '../server/domain/actor.js';
+import type { AppPasswords } from '../server/domain/app-passwords.js';
 import type { Accounts } from '../server/domain/auth.js';
 import { clientAddress } from '../server/client-address.js';
+import type { Claim } from '../server/domain/credentials.js';
+import { forbidden } from '../server/domain/errors.js';
 import { DavAuth } from './auth.js';
 import { makeResolver, MAX_XML_BODY, type DavContext, type DavDeps } from './context.js';
 import { DavError, toDavFailure } from './errors.js';
@@ -50,6 +53,13 @@ const HANDLERS: Record<string, Handler> = {
  */
 const CONDITIONAL = new Set(['PUT', 'PROPPATCH', 'DELETE', 'MOVE', 'COPY', 'MKCOL', 'LOCK', 'UNLOCK']);
 
+/**
+ * What a read-only app password may do: a list of what reads rather than of what writes, so a
+ * method added later is refused to it until someone decides otherwise (OPTIONS is answered before
+ * authentication).
+ */
+const READ_ONLY_METHODS = new Set(['GET', 'HEAD', 'PROPFIND']);
+
 /** On every answer to an authenticated request (Windows' client looks for them, not only on OPTIONS). */
 const DAV_HEADERS: [string, string][] = [
   ['DAV', DAV_CLASS],
@@ -58,8 +68,10 @@ const DAV_HEADERS: [string, string][] = [
   ['Server', 'Coffer'],
 ];
 
-export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavRequestHandler {
-  const auth = new DavAuth(deps.accounts, deps.config.dav.authCacheTtlSeconds * 1000);
+export function createDavHandler(
+  deps: DavDeps & { accounts: Accounts; appPasswords: AppPasswords },
+): DavRequestHandler {
+  const auth = new DavAuth(deps.accounts, deps.config.dav.authCacheTtlSeconds * 1000, deps.appPasswords);
   const { log } = deps;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -77,9 +89,13 @@ export function createDavHandler(deps: DavDeps & { accounts: Accounts }): DavReq
     const details = method === 'PROPFIND';
     // A small file's bytes come with the path for a GET that will likely send them (not a revalidation).
     const bytes = method === 'GET' && header(req, 'if-none-match') === undefined;
-    const lookup = await auth.authenticate(header(req, 'authorization'), origin, (claim) =>
-      deps.namespace.lookup(claim, names, { details, bytes }),
-    );
+    let scope: Claim['scope'];
+    const lookup = await auth.authenticate(header(req, 'authorization'), origin, (claim) => {
+      scope = claim.scope;
+      return deps.namespace.lookup(claim, names, { details, bytes });
+    });
+    if (scope === 'read' && !READ_ONLY_METHODS.has(method))
+      throw forbidden('This app password is read-only: it can list and download, not change anything');
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);
     const actor: Actor = { kind: 'user', user: lookup.user, origin };

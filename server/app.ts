@@ -11,6 +11,7 @@ import { listen } from './db/postgres/listener.js';
 import { migrationRules } from './domain/migration-rules.js';
 import { ActivityLog } from './domain/activity.js';
 import { Admin } from './domain/admin.js';
+import { AppPasswords } from './domain/app-passwords.js';
 import { Bin } from './domain/bin.js';
 import { Content } from './domain/content.js';
 import { ContentGrants } from './domain/content-grants.js';
@@ -28,6 +29,7 @@ import { Readiness } from './domain/readiness.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
+import { TwoFactor } from './domain/totp.js';
 import { Versions } from './domain/versions.js';
 import { sweepThrottle } from './domain/throttle.js';
 import { createHttpServer } from './http.js';
@@ -81,6 +83,8 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const secret = await loadSigningSecret(db, config.dataDir, config.jwtSecret);
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);
+  const appPasswords = new AppPasswords(db, clock);
+  const twoFactor = new TwoFactor(db, clock, accounts, config.require2fa);
   const drive = new Drive(db, blobs, clock, config.versions, { maxPropertyBytes: config.davMaxPropertyBytes });
   const versions = new Versions(db, clock, config.versions);
   const content = new Content(db, blobs, clock);
@@ -129,6 +133,8 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       accounts,
       passwordResets,
       notifications,
+      appPasswords,
+      twoFactor,
       admin,
       sharing,
       links,
@@ -159,6 +165,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       locks,
       sharing,
       accounts,
+      appPasswords,
       log,
     }),
     metrics,

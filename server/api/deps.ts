@@ -1,7 +1,9 @@
 import type { Config } from '../../config/index.js';
 import type { ActivityLog } from '../domain/activity.js';
 import type { Admin } from '../domain/admin.js';
+import type { AppPasswords } from '../domain/app-passwords.js';
 import type { Accounts } from '../domain/auth.js';
+import type { TwoFactor } from '../domain/totp.js';
 import type { Bin } from '../domain/bin.js';
 import type { Content } from '../domain/content.js';
 import type { ContentGrants } from '../domain/content-grants.js';
@@ -26,6 +28,8 @@ export interface ApiDeps {
   accounts: Accounts;
   passwordResets: PasswordResets;
   notifications: Notifications;
+  appPasswords: AppPasswords;
+  twoFactor: TwoFactor;
   admin: Admin;
   sharing: Sharing;
   links: Links;

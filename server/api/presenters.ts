@@ -1,5 +1,6 @@
 /** Domain views → JSON. Only what the client needs leaves the server. */
 import type { ActivityView } from '../domain/activity.js';
+import type { AppPasswordRow } from '../domain/app-passwords.js';
 import type { SearchHit } from '../domain/search.js';
 import type { LockView } from '../domain/lock-breaking.js';
 import type { IncomingShare, LinkView, UserShareView } from '../domain/sharing.js';
@@ -24,7 +25,10 @@ export function presentNode(n: NodeView) {
   };
 }
 
-export function presentUser(u: UserRow, extra: { trashBytes?: number; versionBytes?: number } = {}) {
+export function presentUser(
+  u: UserRow,
+  extra: { trashBytes?: number; versionBytes?: number; twoFactorRequired?: boolean } = {},
+) {
   return {
     id: u.id,
     username: u.username,
@@ -37,6 +41,22 @@ export function presentUser(u: UserRow, extra: { trashBytes?: number; versionByt
     disabled: u.disabled,
     rootId: u.rootId,
     createdAt: iso(u.createdAt),
+    // `required`: REQUIRE_2FA is on, where the caller knows it (a user's own session: sign-in and /me).
+    twoFactor: {
+      enabled: u.totpEnabled,
+      ...(extra.twoFactorRequired !== undefined ? { required: extra.twoFactorRequired } : {}),
+    },
+  };
+}
+
+export function presentAppPassword(a: AppPasswordRow) {
+  return {
+    id: a.id,
+    name: a.name,
+    scope: a.scope,
+    createdAt: iso(a.createdAt),
+    lastUsedAt: iso(a.lastUsedAt),
+    lastUsedIp: a.lastUsedIp,
   };
 }
 

@@ -10,8 +10,10 @@ import { jsonBody } from './json-body.js';
 import { serveConsole } from './static.js';
 import { authenticate } from './middleware/auth.js';
 import { errorHandler } from './middleware/errors.js';
+import { twoFactorGate } from './middleware/two-factor-gate.js';
 import { notFound } from '../domain/errors.js';
 import { adminRoutes } from './routes/admin.js';
+import { appPasswordRoutes } from './routes/app-passwords.js';
 import { authRoutes } from './routes/auth.js';
 import { binRoutes } from './routes/bin.js';
 import { eventRoutes } from './routes/events.js';
@@ -24,6 +26,7 @@ import { preferenceRoutes } from './routes/preferences.js';
 import { publicRoutes } from './routes/public.js';
 import { searchRoutes } from './routes/search.js';
 import { shareRoutes } from './routes/shares.js';
+import { twoFactorRoutes } from './routes/two-factor.js';
 import { versionRoutes } from './routes/versions.js';
 import { zipRoutes } from './routes/zip.js';
 
@@ -94,10 +97,13 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     };
   });
   api.use(authenticate(deps.accounts, deps.config.basePath + '/'));
+  api.use(twoFactorGate(deps.twoFactor));
   for (const r of [
     authRoutes(deps, json),
     passwordResetRoutes(deps, json),
     preferenceRoutes(deps, json),
+    appPasswordRoutes(deps, json),
+    twoFactorRoutes(deps, json),
     nodeRoutes(deps, json),
     contentRoutes(deps),
     zipRoutes(deps),

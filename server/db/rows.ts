@@ -17,6 +17,9 @@ export interface UserRow {
   tokenVersion: number;
   rootId: string;
   createdAt: number;
+  /** Moves when an app password is deleted or 2FA changes: ends cached WebDAV credentials, not sessions. */
+  credentialsVersion: number;
+  totpEnabled: boolean;
 }
 
 export interface NodeRow {

@@ -37,7 +37,14 @@ export type Action =
   | 'version.deleted'
   | 'version.pruned'
   | 'share.renamed'
-  | 'lock.broken';
+  | 'lock.broken'
+  | 'app_password.created'
+  | 'app_password.deleted'
+  | 'app_password.first_used'
+  | 'totp.enabled'
+  | 'totp.disabled'
+  | 'totp.reset'
+  | 'auth.recovery_code_used';
 
 export interface ActivityEntry {
   ownerId: string;

@@ -10,11 +10,22 @@ import { deleteExpiredRevocations, revokeToken, sessionUser } from '../db/repos/
 import { anyAdminId, bumpTokenVersion, passwordHashOf, setPasswordHash } from '../db/repos/users.js';
 import type { Actor, Origin } from './actor.js';
 import { record } from './activity.js';
+import { matchAppPassword, type AppPasswordRow } from './app-passwords.js';
 import type { Clock } from './clock.js';
 import { claimHolds } from './credentials.js';
 import { DomainError, forbidden, invalidInput, unauthenticated } from './errors.js';
 import type { PasswordHasher } from './hasher.js';
-import { accountKey, ipKey, reserveAttempt, settleSuccess, unknownLoginKey, type ThrottleRule } from './throttle.js';
+import {
+  accountKey,
+  ipKey,
+  refundAttempt,
+  reserveAttempt,
+  settleSuccess,
+  unknownLoginKey,
+  type Reservation,
+  type ThrottleRule,
+} from './throttle.js';
+import { useSecondFactor } from './second-factor.js';
 import { findUserByLogin, insertUser, requireUser, validatePassword } from './users.js';
 import type { Role, UserRow } from './types.js';
 
@@ -23,6 +34,20 @@ export interface Session {
   user: UserRow;
   expiresAt: number;
 }
+
+/** What a sign-in accepts besides the main password, or demands with it (app-passwords.ts, totp.ts). */
+export interface SignInFactors {
+  /**
+   * WebDAV Basic: an app password opens it too (checked first, by hash: no bcrypt); with two-factor
+   * sign-in on, the main password does not (a WebDAV client cannot ask for a code).
+   */
+  dav?: boolean;
+  /** The second factor sent with the password: a TOTP code or a recovery code. */
+  totp?: string;
+}
+
+/** A checked credential: the user, and the app password it was when it was one. */
+export type VerifiedUser = UserRow & { appPassword?: AppPasswordRow };
 
 export interface TokenInfo {
   user: UserRow;
@@ -88,9 +113,15 @@ export class Accounts {
   /**
    * Checks a username (or email) and password. Unknown user and wrong password look the same
    * (same error, same bcrypt cost, same budget). The attempt is counted before bcrypt runs, per
-   * account (username and email share it) and per IP; disabled users are refused.
+   * account (username and email share it) and per IP; disabled users are refused. A wrong second
+   * factor is a failed attempt on the same budget; only a complete sign-in clears it.
    */
-  async verifyCredentials(login: string, password: string, origin: Origin): Promise<UserRow> {
+  async verifyCredentials(
+    login: string,
+    password: string,
+    origin: Origin,
+    factors: SignInFactors = {},
+  ): Promise<VerifiedUser> {
     const found = await findUserByLogin(this.db, login);
     const reservation = await reserveAttempt(
       this.db,
@@ -105,6 +136,14 @@ export class Accounts {
       this.windowMs,
       this.clock.now(),
     );
+    if (factors.dav && found && !found.disabled) {
+      const appPassword = await matchAppPassword(this.db, this.clock, found, password, origin);
+      if (appPassword) {
+        await this.db.tx((tx) => settleSuccess(tx, reservation));
+        const { passwordHash: _omit, ...user } = found;
+        return { ...user, appPassword };
+      }
+    }
     const ok = await this.hasher.compare(prehash(password), found?.passwordHash ?? (await this.unmatchableHash()));
     const now = this.clock.now();
     if (!found || !ok || found.disabled) {
@@ -122,13 +161,57 @@ export class Accounts {
       if (found?.disabled && ok) throw new DomainError('unauthenticated', 'This account is disabled');
       throw unauthenticated('Wrong username or password');
     }
+    if (found.totpEnabled) await this.secondFactor(found, factors, reservation, origin);
     await this.db.tx((tx) => settleSuccess(tx, reservation));
     const { passwordHash: _omit, ...user } = found;
     return user;
   }
 
-  async login(login: string, password: string, origin: Origin): Promise<Session> {
-    const user = await this.verifyCredentials(login, password, origin);
+  /**
+   * The right main password of an account with two-factor sign-in on: WebDAV is refused and a
+   * sign-in without a code is asked for one, each with this attempt given back (the password was
+   * right; earlier failures stay counted, so a known password cannot reset the budget that guesses
+   * of the code spend). A wrong or used code stays counted.
+   */
+  private async secondFactor(user: UserRow, factors: SignInFactors, reservation: Reservation, origin: Origin) {
+    if (factors.dav || !factors.totp) {
+      await this.db.tx(async (tx) => {
+        await refundAttempt(tx, reservation);
+        // A WebDAV client still set up with the account password: the owner sees it in the activity.
+        if (factors.dav)
+          await record(
+            tx,
+            { kind: 'user', user, origin },
+            { ownerId: user.id, action: 'auth.login_failed', details: { reason: 'app_password_required' } },
+            this.clock.now(),
+          );
+      });
+      if (factors.dav)
+        throw unauthenticated(
+          'This account uses two-factor sign-in: WebDAV clients sign in with an app password ' +
+            '(console: Settings → Devices and app passwords), not the account password',
+        );
+      throw new DomainError('totp_required', 'Enter the code from your authenticator app, or a recovery code');
+    }
+    const used = await useSecondFactor(this.db, this.clock, user.id, factors.totp);
+    if (used === 'totp') return;
+    const now = this.clock.now();
+    await this.db.tx((tx) =>
+      record(
+        tx,
+        { kind: 'user', user, origin },
+        used === null
+          ? { ownerId: user.id, action: 'auth.login_failed', details: { reason: 'bad_code' } }
+          : { ownerId: user.id, action: 'auth.recovery_code_used' },
+        now,
+      ),
+    );
+    if (used === null)
+      throw new DomainError('totp_required', 'That code is wrong or was used already', { invalidCode: true });
+  }
+
+  async login(login: string, password: string, origin: Origin, totp?: string): Promise<Session> {
+    const user = await this.verifyCredentials(login, password, origin, { totp });
     const now = this.clock.now();
     await this.db.tx((tx) =>
       record(tx, { kind: 'user', user, origin }, { ownerId: user.id, action: 'auth.login' }, now),

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'precondition_failed'
   | 'locked'
   | 'rate_limited'
+  | 'totp_required'
+  | 'two_factor_setup_required'
   | 'quota_exceeded'
   | 'storage_full'
   | 'unavailable'

@@ -67,6 +67,14 @@ export async function settleSuccess(tx: Q, reservation: Reservation): Promise<vo
   }
 }
 
+/**
+ * Gives the attempt back on every key without clearing earlier failures: a check that proved the
+ * password but did not sign in (a second factor still to come, a door the account has closed).
+ */
+export async function refundAttempt(tx: Q, reservation: Reservation): Promise<void> {
+  for (const rule of reservation.rules) await uncountAttempt(tx, rule.key, reservation.windows.get(rule.key)!);
+}
+
 /** Forgets counters whose window has ended (the daily cleanup job). */
 export async function sweepThrottle(db: Db, windowMs: number, now: number): Promise<number> {
   return deleteFinishedWindows(db, now - windowMs);

@@ -65,6 +65,8 @@ export async function insertUser(
     tokenVersion: 0,
     rootId: randomUUID(),
     createdAt: now,
+    credentialsVersion: 0,
+    totpEnabled: false,
   };
   await insertUserRow(tx, {
     ...user,

@@ -28,6 +28,18 @@ export interface User {
   createdAt: string | null;
   /** Mail me when someone shares with me (only in /api/auth/me). */
   notifyShares?: boolean;
+  /** Two-factor sign-in; `required` (REQUIRE_2FA) comes with the user's own session only. */
+  twoFactor?: { enabled: boolean; required?: boolean };
+}
+
+/** A WebDAV credential of its own, per device (GET /api/auth/app-passwords); the password is shown once, on creation. */
+export interface AppPassword {
+  id: string;
+  name: string;
+  scope: 'full' | 'read';
+  createdAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
 }
 
 export interface TrashItem {

@@ -18,6 +18,8 @@ export const STATUS: Record<ErrorCode, number> = {
   precondition_failed: 412,
   locked: 423,
   rate_limited: 429,
+  totp_required: 401,
+  two_factor_setup_required: 403,
   quota_exceeded: 507,
   storage_full: 507,
   unavailable: 503,

@@ -8,7 +8,11 @@ import { parseBody } from '../validate.js';
 import type { Session } from '../../domain/auth.js';
 
 const Register = z.object({ username: z.string(), email: z.string(), password: z.string() });
-const Login = z.object({ username: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
+const Login = z.object({
+  username: z.string().min(1).max(320),
+  password: z.string().min(1).max(1024),
+  totp: z.string().min(1).max(64).optional(),
+});
 const ChangePassword = z.object({ currentPassword: z.string().max(1024), newPassword: z.string() });
 
 export function authRoutes({ accounts, bin, versions, notifications, config }: ApiDeps, json: RouterMiddleware) {
@@ -25,7 +29,8 @@ export function authRoutes({ accounts, bin, versions, notifications, config }: A
       path: cookiePath,
       overwrite: true,
     });
-    return { token: s.token, expiresAt: new Date(s.expiresAt).toISOString(), user: presentUser(s.user) };
+    const user = presentUser(s.user, { twoFactorRequired: config.require2fa });
+    return { token: s.token, expiresAt: new Date(s.expiresAt).toISOString(), user };
   };
 
   router.post('/auth/register', json, async (ctx) => {
@@ -36,8 +41,8 @@ export function authRoutes({ accounts, bin, versions, notifications, config }: A
   });
 
   router.post('/auth/login', json, async (ctx) => {
-    const { username, password } = parseBody(ctx, Login);
-    ctx.body = startSession(ctx, await accounts.login(username, password, origin(ctx)));
+    const { username, password, totp } = parseBody(ctx, Login);
+    ctx.body = startSession(ctx, await accounts.login(username, password, origin(ctx), totp));
   });
 
   router.post('/auth/logout', async (ctx) => {
@@ -61,6 +66,7 @@ export function authRoutes({ accounts, bin, versions, notifications, config }: A
         ...presentUser(actor.user, {
           trashBytes: await bin.bytes(actor),
           versionBytes: await versions.bytesOf(actor),
+          twoFactorRequired: config.require2fa,
         }),
         ...(await notifications.preferences(actor)),
       },

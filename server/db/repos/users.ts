@@ -3,7 +3,7 @@ import { bool, num, type Q } from '../index.js';
 import type { Role, UserRow } from '../rows.js';
 
 export const USER_COLS =
-  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at';
+  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at, credentials_version, totp_enabled';
 
 export interface RawUser {
   id: string;
@@ -16,6 +16,8 @@ export interface RawUser {
   token_version: unknown;
   root_id: string;
   created_at: unknown;
+  credentials_version: unknown;
+  totp_enabled: unknown;
 }
 
 export function toUser(r: RawUser): UserRow {
@@ -30,6 +32,8 @@ export function toUser(r: RawUser): UserRow {
     tokenVersion: num(r.token_version),
     rootId: r.root_id,
     createdAt: num(r.created_at),
+    credentialsVersion: num(r.credentials_version),
+    totpEnabled: bool(r.totp_enabled),
   };
 }
 
@@ -53,6 +57,8 @@ export function joinedUser(r: Record<string, unknown>): UserRow {
     token_version: r.u_token_version,
     root_id: r.u_root_id as string,
     created_at: r.u_created_at,
+    credentials_version: r.u_credentials_version,
+    totp_enabled: r.u_totp_enabled,
   });
 }
 

@@ -134,7 +134,7 @@ describe('web console (Chromium)', function () {
     ]);
     await uploadsSettled();
     await row(page, 'notes.txt').waitFor();
-    expect(await row(page, 'notes.txt').locator('[data-testid="size"]').textContent()).to.equal('2.2 KB');
+    expect(await row(page, 'notes.txt').locator('[data-testid="size"]').textContent()).to.equal('2.2 KiB');
     await row(page, 'photo.png').waitFor();
 
     // Drag and drop from the desktop: a drop event carrying a file.
@@ -350,10 +350,12 @@ describe('web console (Chromium)', function () {
     await page.getByRole('link', { name: 'Recycle bin' }).click();
     const binRow = page.locator('[data-testid="trash-row"][data-name="dropped.md"]');
     await binRow.waitFor();
-    expect(await binRow.textContent()).to.contain('/dropped.md');
+    expect(await binRow.textContent()).to.contain('My files/dropped.md');
     await shot(page, 'bin');
     await binRow.getByRole('button', { name: /Restore/ }).click();
     await binRow.waitFor({ state: 'detached' });
+    // Places are named as the console names them: "My files", not "/".
+    await page.locator('[data-testid="toast"]', { hasText: 'Restored “dropped.md” to My files' }).waitFor();
     await page.getByRole('link', { name: 'My files' }).click();
     await row(page, 'dropped.md').waitFor();
   });

@@ -1,6 +1,7 @@
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+// Binary multiples, named as such: quotas are configured in GiB (DEFAULT_QUOTA=10GiB) and shown the same way.
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
-/** 1536 → "1.5 KB" (binary multiples, labelled the way file managers do). */
+/** 1536 → "1.5 KiB". */
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
   let i = 0;
@@ -29,6 +30,12 @@ export function date(iso: string | null | undefined): string {
 export function dateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A path in the user's own tree as people read it: "My files" for the home folder, "My files/Projects" below it. */
+export function placeLabel(path: string): string {
+  const p = path.replace(/\/+$/, '');
+  return p ? `My files${p.startsWith('/') ? '' : '/'}${p}` : 'My files';
 }
 
 export function speed(bytesPerSecond: number): string {

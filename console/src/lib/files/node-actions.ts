@@ -32,7 +32,7 @@ export async function moveOrCopy(
   try {
     await api.post('/api/nodes/bulk', { action: mode, ids: nodes.map((n) => n.id), parentId: target.id });
     toast(
-      `${mode === 'move' ? 'Moved' : 'Copied'} ${nodes.length === 1 ? `“${nodes[0]!.name}”` : `${nodes.length} items`} to “${target.name}”`,
+      `${mode === 'move' ? 'Moved' : 'Copied'} ${nodes.length === 1 ? `“${nodes[0]!.name}”` : `${nodes.length} items`} to “${target.name || 'My files'}”`, // the home folder has no name
       'success',
     );
     quotaChanged();

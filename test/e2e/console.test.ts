@@ -638,6 +638,14 @@ describe('web console (Chromium)', function () {
       'rgb(255, 255, 255)',
     );
     await page.getByRole('button', { name: 'Grid view' }).click();
+    // Names in the grid wrap between words (a word is broken only when it alone is too long), two lines at most.
+    const tileName = page.locator('[data-testid="file-list"] [data-testid="name"]').first();
+    expect(
+      await tileName.evaluate((e) => {
+        const s = getComputedStyle(e);
+        return [s.wordBreak, s.overflowWrap, s.webkitLineClamp];
+      }),
+    ).to.deep.equal(['normal', 'break-word', '2']);
     await shot(page, 'files-dark-grid');
     await page.getByRole('button', { name: 'List view' }).click();
     await shot(page, 'files-dark');

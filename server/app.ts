@@ -10,6 +10,7 @@ import { runMigrations } from './db/migrate.js';
 import { listen } from './db/postgres/listener.js';
 import { migrationRules } from './domain/share-names.js';
 import { ActivityLog } from './domain/activity.js';
+import { Sessions } from './domain/sessions.js';
 import { Admin } from './domain/admin.js';
 import { Bin } from './domain/bin.js';
 import { Content } from './domain/content.js';
@@ -84,6 +85,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds,
   });
   const admin = new Admin(db, clock);
+  const sessions = new Sessions(db, clock);
   const sharing = new Sharing(db, clock, { directory: config.directory });
   const links = new Links(db, clock, { hasher, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
@@ -109,6 +111,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       content,
       activity: new ActivityLog(db),
       accounts,
+      sessions,
       admin,
       sharing,
       links,
@@ -154,7 +157,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
         name: 'session-cleanup',
         schedule: '41 3 * * *',
         run: async () => ({
-          revoked: await accounts.sweepRevokedSessions(),
+          expiredSessions: await sessions.sweep(),
           throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
         }),
       },

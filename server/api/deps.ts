@@ -14,6 +14,7 @@ import type { Sharing } from '../domain/sharing.js';
 import type { Versions } from '../domain/versions.js';
 import type { FolderChanges } from '../domain/folder-changes.js';
 import type { Readiness } from '../domain/readiness.js';
+import type { Sessions } from '../domain/sessions.js';
 
 /** What the API layer is given by the composition root. */
 export interface ApiDeps {
@@ -22,6 +23,7 @@ export interface ApiDeps {
   content: Content;
   activity: ActivityLog;
   accounts: Accounts;
+  sessions: Sessions;
   admin: Admin;
   sharing: Sharing;
   links: Links;

@@ -2,6 +2,7 @@
 import type { ActivityView } from '../domain/activity.js';
 import type { SearchHit } from '../domain/search.js';
 import type { LockView } from '../domain/lock-breaking.js';
+import type { SessionView } from '../domain/sessions.js';
 import type { IncomingShare, LinkView, UserShareView } from '../domain/sharing.js';
 import type { TrashItem } from '../domain/bin.js';
 import type { NodeView, UserRow } from '../domain/types.js';
@@ -118,5 +119,16 @@ export function presentLock(l: LockView) {
     expiresAt: iso(l.expiresAt),
     createdAt: iso(l.createdAt),
     canBreak: l.canBreak,
+  };
+}
+
+export function presentSession(s: SessionView) {
+  return {
+    id: s.id,
+    createdAt: iso(s.createdAt),
+    lastSeenAt: iso(s.lastSeenAt),
+    ip: s.ip,
+    userAgent: s.userAgent,
+    current: s.current,
   };
 }

@@ -21,6 +21,7 @@ import { lockRoutes } from './routes/locks.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { publicRoutes } from './routes/public.js';
 import { searchRoutes } from './routes/search.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { shareRoutes } from './routes/shares.js';
 import { versionRoutes } from './routes/versions.js';
 import { zipRoutes } from './routes/zip.js';
@@ -93,6 +94,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
   api.use(authenticate(deps.accounts, deps.config.basePath + '/'));
   for (const r of [
     authRoutes(deps, json),
+    sessionRoutes(deps),
     nodeRoutes(deps, json),
     contentRoutes(deps),
     zipRoutes(deps),

@@ -12,6 +12,7 @@ import { inlineBlobs } from './migrations/010-inline-blobs.js';
 import { cluster } from './migrations/011-cluster.js';
 import { folderNotify } from './migrations/012-folder-notify.js';
 import { blobClaims } from './migrations/013-blob-claims.js';
+import { sessionsAndProfiles } from './migrations/014-sessions-and-profiles.js';
 
 export type { Migration, MigrationRules } from './migration.js';
 
@@ -26,6 +27,7 @@ const MIGRATIONS: Migration[] = [
   cluster,
   folderNotify,
   blobClaims,
+  sessionsAndProfiles,
 ];
 
 export async function runMigrations(db: Db, rules: MigrationRules): Promise<void> {

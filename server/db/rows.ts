@@ -17,6 +17,10 @@ export interface UserRow {
   tokenVersion: number;
   rootId: string;
   createdAt: number;
+  /** Shown instead of the username where a person is shown; null: the username is shown. */
+  displayName: string | null;
+  /** The last sign-in through the API (not each WebDAV request); null: never. */
+  lastLoginAt: number | null;
 }
 
 export interface NodeRow {

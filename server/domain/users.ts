@@ -65,6 +65,8 @@ export async function insertUser(
     tokenVersion: 0,
     rootId: randomUUID(),
     createdAt: now,
+    displayName: null,
+    lastLoginAt: null,
   };
   await insertUserRow(tx, {
     ...user,

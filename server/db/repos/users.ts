@@ -3,7 +3,7 @@ import { bool, num, type Q } from '../index.js';
 import type { Role, UserRow } from '../rows.js';
 
 export const USER_COLS =
-  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at';
+  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at, display_name, last_login_at';
 
 export interface RawUser {
   id: string;
@@ -16,6 +16,8 @@ export interface RawUser {
   token_version: unknown;
   root_id: string;
   created_at: unknown;
+  display_name: string | null;
+  last_login_at: unknown;
 }
 
 export function toUser(r: RawUser): UserRow {
@@ -30,6 +32,8 @@ export function toUser(r: RawUser): UserRow {
     tokenVersion: num(r.token_version),
     rootId: r.root_id,
     createdAt: num(r.created_at),
+    displayName: r.display_name ?? null,
+    lastLoginAt: r.last_login_at === null || r.last_login_at === undefined ? null : num(r.last_login_at),
   };
 }
 
@@ -42,18 +46,7 @@ export const JOINED_USER_COLS = USER_COLS.split(', ')
   .join(', ');
 
 export function joinedUser(r: Record<string, unknown>): UserRow {
-  return toUser({
-    id: r.u_id as string,
-    username: r.u_username as string,
-    email: r.u_email as string,
-    role: r.u_role as Role,
-    quota_bytes: r.u_quota_bytes,
-    used_bytes: r.u_used_bytes,
-    disabled: r.u_disabled,
-    token_version: r.u_token_version,
-    root_id: r.u_root_id as string,
-    created_at: r.u_created_at,
-  });
+  return toUser(Object.fromEntries(USER_COLS.split(', ').map((c) => [c, r[`u_${c}`]])) as unknown as RawUser);
 }
 
 export async function getUser(q: Q, id: string): Promise<UserRow | undefined> {
@@ -109,6 +102,11 @@ export async function anyAdminId(q: Q): Promise<string | undefined> {
   return (await q.get<{ id: string }>("SELECT id FROM users WHERE role = 'admin' LIMIT 1"))?.id;
 }
 
+/** When the user last signed in through the API (WebDAV requests do not count: they are not sign-ins). */
+export async function setLastLogin(tx: Q, id: string, now: number): Promise<void> {
+  await tx.run('UPDATE users SET last_login_at = $now WHERE id = $id', { now, id });
+}
+
 export async function setQuota(tx: Q, id: string, quotaBytes: number): Promise<void> {
   await tx.run('UPDATE users SET quota_bytes = $q WHERE id = $id', { q: quotaBytes, id });
 }
@@ -117,17 +115,26 @@ export async function setRole(tx: Q, id: string, role: Role): Promise<void> {
   await tx.run('UPDATE users SET role = $r WHERE id = $id', { r: role, id });
 }
 
+/**
+ * A token_version bump ends every session; the user's session rows go with it, so the devices list
+ * never shows a session that can no longer be used. (Here rather than in sessions.ts, which reads
+ * users and so cannot be imported back.)
+ */
+const DELETE_SESSIONS = 'DELETE FROM sessions WHERE user_id = $id';
+
 /** Enables or disables a user; token_version moves too, which ends their sessions at once. */
 export async function setDisabled(tx: Q, id: string, disabled: boolean): Promise<void> {
   await tx.run('UPDATE users SET disabled = $d, token_version = token_version + 1 WHERE id = $id', {
     d: disabled ? 1 : 0,
     id,
   });
+  await tx.run(DELETE_SESSIONS, { id });
 }
 
 /** Ends every session and cached WebDAV credential of the user. */
 export async function bumpTokenVersion(q: Q, id: string): Promise<void> {
   await q.run('UPDATE users SET token_version = token_version + 1 WHERE id = $id', { id });
+  await q.run(DELETE_SESSIONS, { id });
 }
 
 export interface DirectoryRow {
@@ -147,6 +154,7 @@ export async function setPasswordHash(tx: Q, userId: string, hash: string): Prom
     hash,
     id: userId,
   });
+  await tx.run(DELETE_SESSIONS, { id: userId });
 }
 
 const escapeLike = (key: string) => key.replace(/[\\%_]/g, '\\$&');

@@ -84,7 +84,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds,
     granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds,
   });
-  const admin = new Admin(db, clock);
+  const admin = new Admin(db, clock, (password) => accounts.hashPassword(password));
   const sessions = new Sessions(db, clock);
   const sharing = new Sharing(db, clock, { directory: config.directory });
   const links = new Links(db, clock, { hasher, ...config.login, secret });

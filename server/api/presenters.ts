@@ -29,6 +29,7 @@ export function presentUser(u: UserRow, extra: { trashBytes?: number; versionByt
   return {
     id: u.id,
     username: u.username,
+    displayName: u.displayName,
     email: u.email,
     role: u.role,
     quotaBytes: u.quotaBytes,

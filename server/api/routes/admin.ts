@@ -18,6 +18,9 @@ const PatchUser = z
     quotaBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     disabled: z.boolean().optional(),
     role: z.enum(['admin', 'user']).optional(),
+    password: z.string().optional(),
+    displayName: z.string().nullable().optional(),
+    email: z.string().optional(),
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'Nothing to change' });
 

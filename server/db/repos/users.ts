@@ -107,6 +107,22 @@ export async function setLastLogin(tx: Q, id: string, now: number): Promise<void
   await tx.run('UPDATE users SET last_login_at = $now WHERE id = $id', { now, id });
 }
 
+/** Whether another user (not `exceptId`) has this email key (already lower-cased). */
+export async function emailKeyTaken(q: Q, emailKey: string, exceptId: string): Promise<boolean> {
+  return (
+    (await q.get('SELECT id FROM users WHERE email_key = $e AND id <> $id', { e: emailKey, id: exceptId })) !==
+    undefined
+  );
+}
+
+export async function setEmail(tx: Q, id: string, email: string, emailKey: string): Promise<void> {
+  await tx.run('UPDATE users SET email = $email, email_key = $key WHERE id = $id', { email, key: emailKey, id });
+}
+
+export async function setDisplayName(tx: Q, id: string, displayName: string | null): Promise<void> {
+  await tx.run('UPDATE users SET display_name = $name WHERE id = $id', { name: displayName, id });
+}
+
 export async function setQuota(tx: Q, id: string, quotaBytes: number): Promise<void> {
   await tx.run('UPDATE users SET quota_bytes = $q WHERE id = $id', { q: quotaBytes, id });
 }

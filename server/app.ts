@@ -36,6 +36,7 @@ import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
 import { loadSigningSecret } from './secrets.js';
 import { VERSION } from './version.js';
+import { UserDeletion } from './domain/user-deletion.js';
 
 export interface App {
   readonly config: Config;
@@ -89,6 +90,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const sharing = new Sharing(db, clock, { directory: config.directory });
   const links = new Links(db, clock, { hasher, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
+  const userDeletion = new UserDeletion(db, clock, bin);
   const grants = new ContentGrants(db, content, clock, secret);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
@@ -113,6 +115,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       accounts,
       sessions,
       admin,
+      userDeletion,
       sharing,
       links,
       bin,

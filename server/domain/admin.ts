@@ -1,11 +1,12 @@
 /** Administration: users, quotas, roles. Every call needs an admin actor. */
 import type { Db } from '../db/index.js';
 import { systemStats, type SystemStats } from '../db/repos/stats.js';
+import { isDeleted } from '../db/repos/user-deletion.js';
 import { setDisabled, setPasswordHash, setQuota, setRole } from '../db/repos/users.js';
 import type { Actor } from './actor.js';
 import { record } from './activity.js';
 import type { Clock } from './clock.js';
-import { forbidden, invalidInput } from './errors.js';
+import { forbidden, invalidInput, notFound } from './errors.js';
 import { dropLocksOfUser } from './lock-breaking.js';
 import { applyProfile, type ProfilePatch } from './profile.js';
 import { listUsers, requireUser, validatePassword } from './users.js';
@@ -58,6 +59,7 @@ export class Admin {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const user = await requireUser(tx, id);
+      if (await isDeleted(tx, id)) throw notFound('User');
       if (actor.kind === 'user' && actor.user.id === id && (patch.disabled === true || patch.role === 'user')) {
         throw forbidden('You cannot disable or demote yourself');
       }

@@ -17,6 +17,7 @@ export interface Node {
 export interface User {
   id: string;
   username: string;
+  displayName: string | null;
   email: string;
   role: 'admin' | 'user';
   quotaBytes: number | null;
@@ -26,6 +27,7 @@ export interface User {
   disabled: boolean;
   rootId: string;
   createdAt: string | null;
+  lastLoginAt?: string | null;
 }
 
 export interface TrashItem {

@@ -95,7 +95,9 @@ export async function insertUserRow(
 }
 
 export async function listUsers(q: Q): Promise<UserRow[]> {
-  return (await q.all<RawUser>(`SELECT ${USER_COLS} FROM users ORDER BY username_key`)).map(toUser);
+  return (await q.all<RawUser>(`SELECT ${USER_COLS} FROM users WHERE deleted_at IS NULL ORDER BY username_key`)).map(
+    toUser,
+  );
 }
 
 export async function anyAdminId(q: Q): Promise<string | undefined> {

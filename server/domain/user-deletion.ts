@@ -62,7 +62,7 @@ export class UserDeletion {
    * administrator's rare action, traded for never leaving an account half deleted.
    */
   async delete(actor: Actor, id: string, transferTo?: string): Promise<DeletionResult> {
-    if (actor.kind !== 'system') requireAdmin(actor);
+    requireAdmin(actor);
     if (actor.kind === 'user' && actor.user.id === id) throw forbidden('You cannot delete your own account');
     if (transferTo === id) throw invalidInput('Transfer the files to another user', { field: 'transferTo' });
     return this.db.tx(async (tx) => {

@@ -11,6 +11,7 @@ import { listen } from './db/postgres/listener.js';
 import { migrationRules } from './domain/share-names.js';
 import { ActivityLog } from './domain/activity.js';
 import { Sessions } from './domain/sessions.js';
+import { Profiles } from './domain/profile.js';
 import { Admin } from './domain/admin.js';
 import { Bin } from './domain/bin.js';
 import { Content } from './domain/content.js';
@@ -87,6 +88,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   });
   const admin = new Admin(db, clock, (password) => accounts.hashPassword(password));
   const sessions = new Sessions(db, clock);
+  const profiles = new Profiles(db, clock);
   const sharing = new Sharing(db, clock, { directory: config.directory });
   const links = new Links(db, clock, { hasher, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
@@ -114,6 +116,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       activity: new ActivityLog(db),
       accounts,
       sessions,
+      profiles,
       admin,
       userDeletion,
       sharing,

@@ -15,6 +15,7 @@ import type { Versions } from '../domain/versions.js';
 import type { FolderChanges } from '../domain/folder-changes.js';
 import type { Readiness } from '../domain/readiness.js';
 import type { Sessions } from '../domain/sessions.js';
+import type { Profiles } from '../domain/profile.js';
 import type { UserDeletion } from '../domain/user-deletion.js';
 
 /** What the API layer is given by the composition root. */
@@ -25,6 +26,7 @@ export interface ApiDeps {
   activity: ActivityLog;
   accounts: Accounts;
   sessions: Sessions;
+  profiles: Profiles;
   admin: Admin;
   userDeletion: UserDeletion;
   sharing: Sharing;

@@ -59,7 +59,7 @@ export function presentActivity(a: ActivityView) {
   return {
     id: a.id,
     ownerId: a.ownerId,
-    actor: a.actorId ? { id: a.actorId, username: a.actorName } : { id: null, username: a.actorName },
+    actor: { id: a.actorId, username: a.actorName, displayName: a.actorDisplayName },
     action: a.action,
     nodeId: a.nodeId,
     path: a.path,

@@ -20,6 +20,7 @@ import { journalRoutes } from './routes/journal.js';
 import { lockRoutes } from './routes/locks.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { publicRoutes } from './routes/public.js';
+import { profileRoutes } from './routes/profile.js';
 import { searchRoutes } from './routes/search.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { shareRoutes } from './routes/shares.js';
@@ -95,6 +96,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
   for (const r of [
     authRoutes(deps, json),
     sessionRoutes(deps),
+    profileRoutes(deps, json),
     nodeRoutes(deps, json),
     contentRoutes(deps),
     zipRoutes(deps),

@@ -83,6 +83,7 @@ export interface ActivityView {
   ownerId: string;
   actorId: string | null;
   actorName: string | null;
+  actorDisplayName: string | null;
   action: string;
   nodeId: string | null;
   path: string | null;

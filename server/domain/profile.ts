@@ -2,10 +2,14 @@
  * A user's profile: display name and email, changed by the user (PATCH /api/auth/me) or an admin
  * (PATCH /api/admin/users/:id) under the same rules, in the caller's transaction.
  */
-import type { Q } from '../db/index.js';
+import type { Db, Q } from '../db/index.js';
 import { emailKeyTaken, setDisplayName, setEmail } from '../db/repos/users.js';
-import { DomainError, invalidInput } from './errors.js';
-import { validateEmail } from './users.js';
+import type { Actor } from './actor.js';
+import { record } from './activity.js';
+import type { Clock } from './clock.js';
+import { DomainError, forbidden, invalidInput } from './errors.js';
+import { requireUser, validateEmail } from './users.js';
+import type { UserRow } from './types.js';
 
 export interface ProfilePatch {
   /** null or blank: no display name (the username is shown). */
@@ -48,4 +52,26 @@ export async function applyProfile(tx: Q, userId: string, patch: ProfilePatch): 
     changed.email = email;
   }
   return changed;
+}
+
+/** The signed-in user's own profile. */
+export class Profiles {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Changes the actor's display name and/or email (logged as user.updated, old email beside the new). */
+  async update(actor: Actor, patch: ProfilePatch): Promise<UserRow> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a profile');
+    const me = actor.user;
+    return this.db.tx(async (tx) => {
+      const changed = await applyProfile(tx, me.id, patch);
+      if (changed.email !== undefined) changed.previousEmail = me.email;
+      if (Object.keys(changed).length > 0) {
+        await record(tx, actor, { ownerId: me.id, action: 'user.updated', details: changed }, this.clock.now());
+      }
+      return requireUser(tx, me.id);
+    });
+  }
 }

@@ -72,3 +72,8 @@ export function previewKind(name: string, mime: string | null): PreviewKind {
     return 'text';
   return null;
 }
+
+/** How a person is shown: their display name when they chose one, else their username. */
+export function personName(p: { username: string | null; displayName?: string | null } | null | undefined): string {
+  return p?.displayName || p?.username || '?';
+}

@@ -44,7 +44,7 @@ export interface TrashItem {
 export interface Activity {
   id: number;
   ownerId: string;
-  actor: { id: string | null; username: string };
+  actor: { id: string | null; username: string; displayName?: string | null };
   action: string;
   nodeId: string | null;
   path: string | null;
@@ -59,6 +59,7 @@ export interface Activity {
 export interface DirectoryEntry {
   id: string;
   username: string;
+  displayName?: string | null;
   email?: string;
 }
 
@@ -66,8 +67,8 @@ export interface Share {
   id: string;
   nodeId: string;
   node: Node;
-  grantee: { id: string; username: string; email: string };
-  owner: { id: string; username: string };
+  grantee: { id: string; username: string; email: string; displayName?: string | null };
+  owner: { id: string; username: string; displayName?: string | null };
   permission: 'view' | 'edit';
   expiresAt: string | null;
   createdAt: string | null;
@@ -89,7 +90,7 @@ export interface IncomingShare extends Node {
   shareId: string;
   /** Your stable name for it in "Shared with me" (you may rename it; the owner's name is `name`). */
   shareName: string;
-  sharedBy: { id: string; username: string };
+  sharedBy: { id: string; username: string; displayName?: string | null };
 }
 
 export interface SearchHit extends Node {

@@ -159,6 +159,7 @@ export interface DirectoryRow {
   id: string;
   username: string;
   email: string;
+  displayName: string | null;
 }
 
 export async function passwordHashOf(q: Q, userId: string): Promise<string | undefined> {
@@ -188,7 +189,7 @@ export async function usersByPrefix(
 ): Promise<DirectoryRow[]> {
   const emailClause = opts.byEmail ? " OR email_key LIKE $p ESCAPE '\\'" : '';
   return q.all<DirectoryRow>(
-    `SELECT id, username, email FROM users
+    `SELECT id, username, email, display_name AS "displayName" FROM users
      WHERE (username_key LIKE $p ESCAPE '\\'${emailClause}) AND id <> $except AND disabled = FALSE
      ORDER BY username_key LIMIT $limit`,
     { p: `${escapeLike(keyPrefix)}%`, except: opts.exceptId, limit: opts.limit },
@@ -202,7 +203,7 @@ export async function usersByExactKey(
   exceptId: string,
 ): Promise<(DirectoryRow & { byEmail: boolean })[]> {
   const rows = await q.all<DirectoryRow & { email_key: string }>(
-    `SELECT id, username, email, email_key FROM users
+    `SELECT id, username, email, display_name AS "displayName", email_key FROM users
      WHERE (username_key = $key OR email_key = $key) AND id <> $except AND disabled = FALSE
      ORDER BY username_key`,
     { key, except: exceptId },

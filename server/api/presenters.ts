@@ -39,6 +39,7 @@ export function presentUser(u: UserRow, extra: { trashBytes?: number; versionByt
     disabled: u.disabled,
     rootId: u.rootId,
     createdAt: iso(u.createdAt),
+    lastLoginAt: iso(u.lastLoginAt),
   };
 }
 

@@ -31,6 +31,12 @@ export function dateTime(iso: string | null | undefined): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** Date and time in a narrow column: "11/30/26, 9:53 AM" (the locale's short styles). */
+export function shortDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}
+
 export function speed(bytesPerSecond: number): string {
   return `${bytes(bytesPerSecond)}/s`;
 }

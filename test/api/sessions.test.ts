@@ -143,6 +143,19 @@ describe('sessions and devices', () => {
     expect((await sessions(srv, u.token))[0]!.lastSeenAt).to.equal(seen);
   });
 
+  it('checks the session in the query that reads the user: one statement, and one more a minute later', async () => {
+    const u = await createUser(srv);
+    const statements = async () => {
+      const before = srv.app.db.stats().statements;
+      expect(await status(api(srv.url).as(u).get('/api/auth/sessions'))).to.equal(200);
+      return srv.app.db.stats().statements - before;
+    };
+    expect(await statements()).to.equal(2); // the session check, then the list
+    clock.advance(MINUTE + 1);
+    expect(await statements()).to.equal(3); // last_seen_at written once
+    expect(await statements()).to.equal(2);
+  });
+
   it('sweeps expired session rows in the daily clean-up', async () => {
     const u = await createUser(srv);
     const count = async () =>

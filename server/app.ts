@@ -10,6 +10,8 @@ import { runMigrations } from './db/migrate.js';
 import { listen } from './db/postgres/listener.js';
 import { migrationRules } from './domain/migration-rules.js';
 import { ActivityLog } from './domain/activity.js';
+import { Sessions } from './domain/sessions.js';
+import { Profiles } from './domain/profile.js';
 import { Admin } from './domain/admin.js';
 import { AppPasswords } from './domain/app-passwords.js';
 import { Bin } from './domain/bin.js';
@@ -40,6 +42,7 @@ import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
 import { loadSigningSecret } from './secrets.js';
 import { VERSION } from './version.js';
+import { UserDeletion } from './domain/user-deletion.js';
 
 export interface App {
   readonly config: Config;
@@ -92,7 +95,9 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     maxTimeoutSeconds: config.dav.lockMaxTimeoutSeconds,
     granteeMaxTimeoutSeconds: config.dav.granteeLockMaxTimeoutSeconds,
   });
-  const admin = new Admin(db, clock);
+  const admin = new Admin(db, clock, (password) => accounts.hashPassword(password));
+  const sessions = new Sessions(db, clock);
+  const profiles = new Profiles(db, clock);
   const mailer = config.mail.smtpUrl ? new SmtpMailer(config.mail.smtpUrl, config.mail.from, log) : undefined;
   // Links in mails go to PUBLIC_URL (config/mail.ts requires it with SMTP_URL), never to a request's Host.
   const siteUrl = config.publicUrl && config.publicUrl.origin + config.basePath;
@@ -109,6 +114,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   });
   const links = new Links(db, clock, { hasher, ...config.login, secret });
   const bin = new Bin(db, clock, config.trashRetentionDays);
+  const userDeletion = new UserDeletion(db, clock, bin);
   const grants = new ContentGrants(db, content, clock, secret);
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
@@ -135,7 +141,10 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       notifications,
       appPasswords,
       twoFactor,
+      sessions,
+      profiles,
       admin,
+      userDeletion,
       sharing,
       links,
       bin,
@@ -181,7 +190,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
         name: 'session-cleanup',
         schedule: '41 3 * * *',
         run: async () => ({
-          revoked: await accounts.sweepRevokedSessions(),
+          expiredSessions: await sessions.sweep(),
           throttleCounters: await sweepThrottle(db, config.login.windowSeconds * 1000, clock.now()),
         }),
       },

@@ -18,6 +18,9 @@ import type { Sharing } from '../domain/sharing.js';
 import type { Versions } from '../domain/versions.js';
 import type { FolderChanges } from '../domain/folder-changes.js';
 import type { Readiness } from '../domain/readiness.js';
+import type { Sessions } from '../domain/sessions.js';
+import type { Profiles } from '../domain/profile.js';
+import type { UserDeletion } from '../domain/user-deletion.js';
 
 /** What the API layer is given by the composition root. */
 export interface ApiDeps {
@@ -30,7 +33,10 @@ export interface ApiDeps {
   notifications: Notifications;
   appPasswords: AppPasswords;
   twoFactor: TwoFactor;
+  sessions: Sessions;
+  profiles: Profiles;
   admin: Admin;
+  userDeletion: UserDeletion;
   sharing: Sharing;
   links: Links;
   bin: Bin;

@@ -3,6 +3,7 @@ import type { ActivityView } from '../domain/activity.js';
 import type { AppPasswordRow } from '../domain/app-passwords.js';
 import type { SearchHit } from '../domain/search.js';
 import type { LockView } from '../domain/lock-breaking.js';
+import type { SessionView } from '../domain/sessions.js';
 import type { IncomingShare, LinkView, UserShareView } from '../domain/sharing.js';
 import type { TrashItem } from '../domain/bin.js';
 import type { NodeView, UserRow } from '../domain/types.js';
@@ -32,6 +33,7 @@ export function presentUser(
   return {
     id: u.id,
     username: u.username,
+    displayName: u.displayName,
     email: u.email,
     role: u.role,
     quotaBytes: u.quotaBytes,
@@ -41,6 +43,7 @@ export function presentUser(
     disabled: u.disabled,
     rootId: u.rootId,
     createdAt: iso(u.createdAt),
+    lastLoginAt: iso(u.lastLoginAt),
     // `required`: REQUIRE_2FA is on, where the caller knows it (a user's own session: sign-in and /me).
     twoFactor: {
       enabled: u.totpEnabled,
@@ -77,7 +80,7 @@ export function presentActivity(a: ActivityView) {
   return {
     id: a.id,
     ownerId: a.ownerId,
-    actor: a.actorId ? { id: a.actorId, username: a.actorName } : { id: null, username: a.actorName },
+    actor: { id: a.actorId, username: a.actorName, displayName: a.actorDisplayName },
     action: a.action,
     nodeId: a.nodeId,
     path: a.path,
@@ -138,5 +141,16 @@ export function presentLock(l: LockView) {
     expiresAt: iso(l.expiresAt),
     createdAt: iso(l.createdAt),
     canBreak: l.canBreak,
+  };
+}
+
+export function presentSession(s: SessionView) {
+  return {
+    id: s.id,
+    createdAt: iso(s.createdAt),
+    lastSeenAt: iso(s.lastSeenAt),
+    ip: s.ip,
+    userAgent: s.userAgent,
+    current: s.current,
   };
 }

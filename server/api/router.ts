@@ -24,7 +24,9 @@ import { nodeRoutes } from './routes/nodes.js';
 import { passwordResetRoutes } from './routes/password-reset.js';
 import { preferenceRoutes } from './routes/preferences.js';
 import { publicRoutes } from './routes/public.js';
+import { profileRoutes } from './routes/profile.js';
 import { searchRoutes } from './routes/search.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { shareRoutes } from './routes/shares.js';
 import { twoFactorRoutes } from './routes/two-factor.js';
 import { versionRoutes } from './routes/versions.js';
@@ -104,6 +106,8 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     preferenceRoutes(deps, json),
     appPasswordRoutes(deps, json),
     twoFactorRoutes(deps, json),
+    sessionRoutes(deps),
+    profileRoutes(deps, json),
     nodeRoutes(deps, json),
     contentRoutes(deps),
     zipRoutes(deps),

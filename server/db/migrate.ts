@@ -12,6 +12,7 @@ import { inlineBlobs } from './migrations/010-inline-blobs.js';
 import { cluster } from './migrations/011-cluster.js';
 import { folderNotify } from './migrations/012-folder-notify.js';
 import { blobClaims } from './migrations/013-blob-claims.js';
+import { sessionsAndProfiles } from './migrations/014-sessions-and-profiles.js';
 import { appPasswordsAndTotp } from './migrations/015-app-passwords-and-totp.js';
 import { mail } from './migrations/016-mail.js';
 import { naturalSort } from './migrations/017-natural-sort.js';
@@ -29,6 +30,7 @@ const MIGRATIONS: Migration[] = [
   cluster,
   folderNotify,
   blobClaims,
+  sessionsAndProfiles,
   appPasswordsAndTotp,
   mail,
   naturalSort,

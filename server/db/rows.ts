@@ -20,6 +20,10 @@ export interface UserRow {
   /** Moves when an app password is deleted or 2FA changes: ends cached WebDAV credentials, not sessions. */
   credentialsVersion: number;
   totpEnabled: boolean;
+  /** Shown instead of the username where a person is shown; null: the username is shown. */
+  displayName: string | null;
+  /** The last sign-in through the API (not each WebDAV request); null: never. */
+  lastLoginAt: number | null;
 }
 
 export interface NodeRow {

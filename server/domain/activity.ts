@@ -26,6 +26,9 @@ export type Action =
   | 'auth.password_changed'
   | 'auth.password_reset_requested'
   | 'auth.password_reset'
+  | 'auth.session_ended'
+  | 'user.password_set'
+  | 'user.deleted'
   | 'user.created'
   | 'user.updated'
   | 'share.created'
@@ -89,6 +92,7 @@ export interface ActivityView {
   ownerId: string;
   actorId: string | null;
   actorName: string | null;
+  actorDisplayName: string | null;
   action: string;
   nodeId: string | null;
   path: string | null;

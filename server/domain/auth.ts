@@ -1,13 +1,14 @@
 /**
  * Accounts and sessions: bcrypt passwords, HS256 JWTs that carry token_version (a password change
- * revokes them all) and a jti (logout revokes one), throttled sign-in.
+ * revokes them all) and a jti naming the token's session row (sessions.ts; logout deletes it),
+ * throttled sign-in.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../../config/index.js';
 import { num, type Db } from '../db/index.js';
-import { deleteExpiredRevocations, revokeToken, sessionUser } from '../db/repos/sessions.js';
-import { anyAdminId, bumpTokenVersion, passwordHashOf, setPasswordHash } from '../db/repos/users.js';
+import { deleteSession, sessionUser } from '../db/repos/sessions.js';
+import { anyAdminId, bumpTokenVersion, passwordHashOf, setLastLogin, setPasswordHash } from '../db/repos/users.js';
 import type { Actor, Origin } from './actor.js';
 import { record } from './activity.js';
 import { matchAppPassword, type AppPasswordRow } from './app-passwords.js';
@@ -15,6 +16,7 @@ import type { Clock } from './clock.js';
 import { claimHolds } from './credentials.js';
 import { DomainError, forbidden, invalidInput, unauthenticated } from './errors.js';
 import type { PasswordHasher } from './hasher.js';
+import { noteSeen, openSession } from './sessions.js';
 import {
   accountKey,
   ipKey,
@@ -213,23 +215,28 @@ export class Accounts {
   async login(login: string, password: string, origin: Origin, totp?: string): Promise<Session> {
     const user = await this.verifyCredentials(login, password, origin, { totp });
     const now = this.clock.now();
-    await this.db.tx((tx) =>
-      record(tx, { kind: 'user', user, origin }, { ownerId: user.id, action: 'auth.login' }, now),
-    );
-    return this.issue(user);
+    await this.db.tx(async (tx) => {
+      await record(tx, { kind: 'user', user, origin }, { ownerId: user.id, action: 'auth.login' }, now);
+      await setLastLogin(tx, user.id, now);
+    });
+    return this.issue({ ...user, lastLoginAt: now }, origin);
   }
 
-  issue(user: UserRow): Session {
-    const expiresAt = Math.floor(this.clock.now() / 1000) + this.config.jwtTtlSeconds;
+  /** Signs a token and records its session (the device it was issued to: `origin`). */
+  async issue(user: UserRow, origin: Origin = { via: 'api' }): Promise<Session> {
+    const now = this.clock.now();
+    const expiresAt = Math.floor(now / 1000) + this.config.jwtTtlSeconds;
+    const jti = randomUUID();
     const token = jwt.sign({ tv: user.tokenVersion, exp: expiresAt }, this.secret, {
       algorithm: 'HS256',
       subject: user.id,
-      jwtid: randomUUID(),
+      jwtid: jti,
     });
+    await this.db.tx((tx) => openSession(tx, { id: jti, userId: user.id, origin, now, expiresAt: expiresAt * 1000 }));
     return { token, user, expiresAt: expiresAt * 1000 };
   }
 
-  /** Verifies signature, expiry, revocation (logout), token_version (password change) and that the user is enabled. */
+  /** Verifies signature, expiry, the session row (logout, ended devices), token_version (password change) and that the user is enabled. */
   async verifyToken(token: string): Promise<TokenInfo> {
     let claims: jwt.JwtPayload;
     try {
@@ -246,22 +253,24 @@ export class Accounts {
     const { sub, tv, jti } = claims;
     if (typeof sub !== 'string' || typeof tv !== 'number' || typeof jti !== 'string')
       throw unauthenticated('Your session is invalid or has expired; sign in again');
-    // One query: the user row (token_version, disabled) and the revocation of this token id.
-    const row = await sessionUser(this.db, sub, jti);
+    // One query: the user row (token_version, disabled) and this token's live session row.
+    const now = this.clock.now();
+    const row = await sessionUser(this.db, sub, jti, now);
     if (!row || !claimHolds(row.user, { userId: sub, tokenVersion: tv })) {
       throw unauthenticated('Your session is invalid or has expired; sign in again');
     }
-    if (row.revoked) throw unauthenticated('You have signed out; sign in again');
+    if (!row.session) throw unauthenticated('This session has ended; sign in again');
+    await noteSeen(this.db, jti, row.session.lastSeenAt, now);
     return { user: row.user, jti, expiresAt: num(claims.exp) * 1000 };
   }
 
-  /** Ends one session: its token id is refused until it would have expired anyway. */
+  /** Ends one session: its row goes, so its token is refused from the next request on. */
   async logout(actor: Actor, session: { jti: string; expiresAt: number }): Promise<void> {
+    if (actor.kind !== 'user') return;
     const now = this.clock.now();
     await this.db.tx(async (tx) => {
-      await revokeToken(tx, session.jti, session.expiresAt);
-      await deleteExpiredRevocations(tx, now);
-      if (actor.kind === 'user') await record(tx, actor, { ownerId: actor.user.id, action: 'auth.logout' }, now);
+      await deleteSession(tx, actor.user.id, session.jti);
+      await record(tx, actor, { ownerId: actor.user.id, action: 'auth.logout' }, now);
     });
   }
 
@@ -291,7 +300,7 @@ export class Accounts {
       await record(tx, actor, { ownerId: actor.user.id, action: 'auth.password_changed' }, now);
       return requireUser(tx, actor.user.id);
     });
-    return this.issue(user);
+    return this.issue(user, actor.origin);
   }
 
   /** Ends every session of the user (token_version + 1). */
@@ -309,11 +318,6 @@ export class Accounts {
       { username: 'admin', email: 'admin@localhost', password, role: 'admin' },
     );
     return { created: true, password: this.config.adminPassword ? undefined : password };
-  }
-
-  /** The daily clean-up: revocations of tokens that have expired anyway go. */
-  async sweepRevokedSessions(): Promise<number> {
-    return deleteExpiredRevocations(this.db, this.clock.now());
   }
 
   private get windowMs(): number {

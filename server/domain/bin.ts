@@ -30,6 +30,10 @@ import { versionsInTrash } from '../db/repos/versions.js';
 import type { NodeRow, NodeView } from './types.js';
 
 const DAY_MS = 24 * 3600 * 1000;
+const PURGE_BATCH = 50;
+
+type PurgeWhich = Parameters<typeof trashRootsToPurge>[1];
+type PurgeTotal = { items: number; files: number; bytes: number };
 
 export interface TrashItem extends TrashRow {
   originalPath: string;
@@ -112,22 +116,30 @@ export class Bin {
     return this.purgeWhere(systemActor, { cutoff: now - this.retentionDays * DAY_MS });
   }
 
-  private async purgeWhere(actor: Actor, which: Parameters<typeof trashRootsToPurge>[1]) {
+  /** Purges everything in one owner's bin inside the caller's transaction (an account being deleted). */
+  async purgeAllOf(tx: Q, actor: Actor, ownerId: string): Promise<PurgeTotal> {
+    const total = { items: 0, files: 0, bytes: 0 };
+    while ((await this.purgeBatch(tx, actor, { ownerId }, total)) === PURGE_BATCH);
+    return total;
+  }
+
+  private async purgeWhere(actor: Actor, which: PurgeWhich): Promise<PurgeTotal> {
     const total = { items: 0, files: 0, bytes: 0 };
     // Batches keep each write transaction short.
-    for (;;) {
-      const done = await this.db.tx(async (tx) => {
-        const roots = await trashRootsToPurge(tx, which, 50);
-        for (const id of roots) {
-          const r = await this.purgeIn(tx, actor, (await getNode(tx, id))!);
-          total.items++;
-          total.files += r.files;
-          total.bytes += r.bytes;
-        }
-        return roots.length;
-      });
-      if (done < 50) return total;
+    while ((await this.db.tx((tx) => this.purgeBatch(tx, actor, which, total))) === PURGE_BATCH);
+    return total;
+  }
+
+  /** Purges up to PURGE_BATCH trashed roots, adding to `total`; returns how many it found. */
+  private async purgeBatch(tx: Q, actor: Actor, which: PurgeWhich, total: PurgeTotal): Promise<number> {
+    const roots = await trashRootsToPurge(tx, which, PURGE_BATCH);
+    for (const id of roots) {
+      const r = await this.purgeIn(tx, actor, (await getNode(tx, id))!);
+      total.items++;
+      total.files += r.files;
+      total.bytes += r.bytes;
     }
+    return roots.length;
   }
 
   private async purgeIn(tx: Q, actor: Actor, item: NodeRow): Promise<{ files: number; bytes: number }> {

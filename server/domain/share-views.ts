@@ -11,8 +11,8 @@ export interface UserShareView {
   node: NodeRow;
   /** The grantee's stable name for it in their "Shared with me" (share-names.ts). */
   shareName: string;
-  grantee: { id: string; username: string; email: string };
-  owner: { id: string; username: string };
+  grantee: { id: string; username: string; email: string; displayName: string | null };
+  owner: { id: string; username: string; displayName: string | null };
   permission: Permission;
   expiresAt: number | null;
   createdAt: number;
@@ -36,8 +36,13 @@ export function toUserShare(r: ShareRow): UserShareView {
     permission: r.permission,
     expiresAt: r.expiresAt,
     createdAt: r.createdAt,
-    grantee: { id: r.granteeId!, username: r.granteeUsername!, email: r.granteeEmail! },
-    owner: { id: r.node.ownerId, username: r.ownerUsername },
+    grantee: {
+      id: r.granteeId!,
+      username: r.granteeUsername!,
+      email: r.granteeEmail!,
+      displayName: r.granteeDisplayName,
+    },
+    owner: { id: r.node.ownerId, username: r.ownerUsername, displayName: r.ownerDisplayName },
   };
 }
 

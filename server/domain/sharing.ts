@@ -37,6 +37,7 @@ export type { LinkView, UserShareView } from './share-views.js';
 export interface DirectoryEntry {
   id: string;
   username: string;
+  displayName: string | null;
   email?: string;
 }
 
@@ -47,7 +48,7 @@ export interface IncomingShare extends NodeView {
   shareId: string;
   /** Its stable name in the grantee's "Shared with me" (what `/dav/Shared with me/<shareName>` resolves). */
   shareName: string;
-  sharedBy: { id: string; username: string };
+  sharedBy: { id: string; username: string; displayName: string | null };
 }
 
 export class Sharing {
@@ -190,7 +191,7 @@ export class Sharing {
       permission: r.permission,
       shareId: r.id,
       shareName: r.granteeName ?? r.node.name,
-      sharedBy: { id: r.node.ownerId, username: r.ownerUsername },
+      sharedBy: { id: r.node.ownerId, username: r.ownerUsername, displayName: r.ownerDisplayName },
     }));
   }
 
@@ -209,14 +210,11 @@ export class Sharing {
       return key.length < 2 ? [] : usersByPrefix(this.db, key, { byEmail: true, exceptId: me.id, limit });
     const found = new Map<string, DirectoryEntry>();
     for (const u of await usersByExactKey(this.db, key, me.id)) {
-      found.set(
-        u.id,
-        u.byEmail ? { id: u.id, username: u.username, email: u.email } : { id: u.id, username: u.username },
-      );
+      found.set(u.id, u.byEmail ? { ...person(u), email: u.email } : person(u));
     }
     if (this.opts.directory === 'all' && key.length >= 2) {
       for (const u of await usersByPrefix(this.db, key, { byEmail: false, exceptId: me.id, limit })) {
-        if (!found.has(u.id)) found.set(u.id, { id: u.id, username: u.username });
+        if (!found.has(u.id)) found.set(u.id, person(u));
       }
     }
     return [...found.values()].slice(0, limit);
@@ -248,3 +246,10 @@ export class Sharing {
     return r && toUserShare(r);
   }
 }
+
+/** What the directory tells anyone about a user: who they are, not how to reach them. */
+const person = (u: { id: string; username: string; displayName: string | null }): DirectoryEntry => ({
+  id: u.id,
+  username: u.username,
+  displayName: u.displayName,
+});

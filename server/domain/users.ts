@@ -67,6 +67,8 @@ export async function insertUser(
     createdAt: now,
     credentialsVersion: 0,
     totpEnabled: false,
+    displayName: null,
+    lastLoginAt: null,
   };
   await insertUserRow(tx, {
     ...user,

@@ -46,7 +46,7 @@ describe('user directory (DIRECTORY=all, the default)', () => {
   after(() => srv.close());
 
   it('gives a non-admin usernames for a prefix, without emails (and never disabled users)', async () => {
-    expect(await lookup(srv, me, 'car')).to.deep.equal([{ id: carolId, username: 'carol' }]);
+    expect(await lookup(srv, me, 'car')).to.deep.equal([{ id: carolId, username: 'carol', displayName: null }]);
   });
 
   it('never matches an email prefix for a non-admin', async () => {
@@ -57,21 +57,23 @@ describe('user directory (DIRECTORY=all, the default)', () => {
 
   it('returns the email only when the whole address was typed (any case)', async () => {
     expect(await lookup(srv, me, 'CARLA.private@Corp.Example')).to.deep.equal([
-      { id: zedId, username: 'zed', email: 'Carla.Private@corp.example' },
+      { id: zedId, username: 'zed', displayName: null, email: 'Carla.Private@corp.example' },
     ]);
     expect(await lookup(srv, me, 'carol.jones@corp.example')).to.deep.equal([
-      { id: carolId, username: 'carol', email: 'carol.jones@corp.example' },
+      { id: carolId, username: 'carol', displayName: null, email: 'carol.jones@corp.example' },
     ]);
   });
 
   it('finds a one-character username only when typed whole', async () => {
     const oneId = await addUser(srv, 'q', 'q@corp.example');
-    expect(await lookup(srv, me, 'Q')).to.deep.equal([{ id: oneId, username: 'q' }]);
+    expect(await lookup(srv, me, 'Q')).to.deep.equal([{ id: oneId, username: 'q', displayName: null }]);
   });
 
   it('gives admins prefix search on usernames and emails, with emails', async () => {
     const items = await lookup(srv, await srv.adminToken(), 'carla');
-    expect(items).to.deep.equal([{ id: zedId, username: 'zed', email: 'Carla.Private@corp.example' }]);
+    expect(items).to.deep.equal([
+      { id: zedId, username: 'zed', displayName: null, email: 'Carla.Private@corp.example' },
+    ]);
     expect((await lookup(srv, await srv.adminToken(), 'car')).map((u) => u.email)).to.deep.equal([
       'carol.jones@corp.example',
       'Carla.Private@corp.example',
@@ -101,15 +103,15 @@ describe('user directory (DIRECTORY=exact)', () => {
   });
 
   it('finds a user by the whole username (no email) or the whole email (with it)', async () => {
-    expect(await lookup(srv, me, 'Carol')).to.deep.equal([{ id: carolId, username: 'carol' }]);
+    expect(await lookup(srv, me, 'Carol')).to.deep.equal([{ id: carolId, username: 'carol', displayName: null }]);
     expect(await lookup(srv, me, 'carol.jones@corp.example')).to.deep.equal([
-      { id: carolId, username: 'carol', email: 'carol.jones@corp.example' },
+      { id: carolId, username: 'carol', displayName: null, email: 'carol.jones@corp.example' },
     ]);
   });
 
   it('still gives admins full prefix search', async () => {
     expect(await lookup(srv, await srv.adminToken(), 'car')).to.deep.equal([
-      { id: carolId, username: 'carol', email: 'carol.jones@corp.example' },
+      { id: carolId, username: 'carol', displayName: null, email: 'carol.jones@corp.example' },
     ]);
   });
 

@@ -71,7 +71,7 @@ describe('every mutation writes one activity row (owner, actor, action, path)', 
     expect(rows.map((r) => [r.action, r.path])).to.deep.equal(expected.map(([action, path]) => [action, path]));
     for (const [i, r] of rows.entries()) {
       expect(r.ownerId, r.action).to.equal(u.id);
-      expect(r.actor, r.action).to.deep.equal({ id: u.id, username: u.username });
+      expect(r.actor, r.action).to.deep.equal({ id: u.id, username: u.username, displayName: null });
       expect(r.via).to.equal('api');
       if (expected[i]![2]) expect(r.nodeId, `${r.action} node`).to.equal(expected[i]![2]);
       expect(Date.parse(r.createdAt)).to.be.within(start - 1000, Date.now() + 1000);

@@ -38,6 +38,12 @@ export function placeLabel(path: string): string {
   return p ? `My files${p.startsWith('/') ? '' : '/'}${p}` : 'My files';
 }
 
+/** Date and time in a narrow column: "11/30/26, 9:53 AM" (the locale's short styles). */
+export function shortDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}
+
 export function speed(bytesPerSecond: number): string {
   return `${bytes(bytesPerSecond)}/s`;
 }
@@ -78,4 +84,9 @@ export function previewKind(name: string, mime: string | null): PreviewKind {
   )
     return 'text';
   return null;
+}
+
+/** How a person is shown: their display name when they chose one, else their username. */
+export function personName(p: { username: string | null; displayName?: string | null } | null | undefined): string {
+  return p?.displayName || p?.username || '?';
 }

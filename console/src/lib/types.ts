@@ -17,6 +17,7 @@ export interface Node {
 export interface User {
   id: string;
   username: string;
+  displayName: string | null;
   email: string;
   role: 'admin' | 'user';
   quotaBytes: number | null;
@@ -26,6 +27,7 @@ export interface User {
   disabled: boolean;
   rootId: string;
   createdAt: string | null;
+  lastLoginAt?: string | null;
   /** Mail me when someone shares with me (only in /api/auth/me). */
   notifyShares?: boolean;
   /** Two-factor sign-in; `required` (REQUIRE_2FA) comes with the user's own session only. */
@@ -56,7 +58,7 @@ export interface TrashItem {
 export interface Activity {
   id: number;
   ownerId: string;
-  actor: { id: string | null; username: string };
+  actor: { id: string | null; username: string; displayName?: string | null };
   action: string;
   nodeId: string | null;
   path: string | null;
@@ -71,6 +73,7 @@ export interface Activity {
 export interface DirectoryEntry {
   id: string;
   username: string;
+  displayName?: string | null;
   email?: string;
 }
 
@@ -78,8 +81,8 @@ export interface Share {
   id: string;
   nodeId: string;
   node: Node;
-  grantee: { id: string; username: string; email: string };
-  owner: { id: string; username: string };
+  grantee: { id: string; username: string; email: string; displayName?: string | null };
+  owner: { id: string; username: string; displayName?: string | null };
   permission: 'view' | 'edit';
   expiresAt: string | null;
   createdAt: string | null;
@@ -101,7 +104,7 @@ export interface IncomingShare extends Node {
   shareId: string;
   /** Your stable name for it in "Shared with me" (you may rename it; the owner's name is `name`). */
   shareName: string;
-  sharedBy: { id: string; username: string };
+  sharedBy: { id: string; username: string; displayName?: string | null };
 }
 
 export interface SearchHit extends Node {

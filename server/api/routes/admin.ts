@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps.js';
 import { requireActor } from '../middleware/auth.js';
 import { presentUser } from '../presenters.js';
-import { IdParams, parseBody, parseParams } from '../validate.js';
+import { Id, IdParams, parseBody, parseParams, parseQuery } from '../validate.js';
 import { requireAdmin } from '../../domain/admin.js';
 
 const CreateUser = z.object({
@@ -18,10 +18,15 @@ const PatchUser = z
     quotaBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     disabled: z.boolean().optional(),
     role: z.enum(['admin', 'user']).optional(),
+    password: z.string().optional(),
+    displayName: z.string().nullable().optional(),
+    email: z.string().optional(),
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'Nothing to change' });
 
-export function adminRoutes({ admin, accounts }: ApiDeps, json: RouterMiddleware) {
+const DeleteUser = z.object({ transferTo: Id.optional() });
+
+export function adminRoutes({ admin, accounts, userDeletion }: ApiDeps, json: RouterMiddleware) {
   const router = new Router();
 
   router.get('/admin/users', async (ctx) => {
@@ -43,6 +48,13 @@ export function adminRoutes({ admin, accounts }: ApiDeps, json: RouterMiddleware
   router.patch('/admin/users/:id', json, async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
     ctx.body = { user: presentUser(await admin.updateUser(requireActor(ctx), id, parseBody(ctx, PatchUser))) };
+  });
+
+  router.delete('/admin/users/:id', async (ctx) => {
+    const { id } = parseParams(ctx, IdParams);
+    const { transferTo } = parseQuery(ctx, DeleteUser);
+    await userDeletion.delete(requireActor(ctx), id, transferTo);
+    ctx.status = 204;
   });
 
   return router;

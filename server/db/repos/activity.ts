@@ -19,6 +19,8 @@ export interface ActivityInsert {
 export interface ActivityRow extends Omit<ActivityInsert, 'actorName'> {
   id: number;
   actorName: string | null;
+  /** The actor's display name now (the log keeps the username they had then). */
+  actorDisplayName: string | null;
 }
 
 export interface ActivityQuery {
@@ -37,6 +39,7 @@ interface RawActivity {
   owner_id: string;
   actor_id: string | null;
   actor_name: string | null;
+  actor_display_name: string | null;
   action: string;
   node_id: string | null;
   path: string | null;
@@ -76,7 +79,8 @@ export async function listActivity(q: Q, f: ActivityQuery): Promise<ActivityRow[
   add('created_at <= $to', 'to', f.to);
   add('id < $before', 'before', f.before);
   const rows = await q.all<RawActivity>(
-    `SELECT * FROM activities ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $limit`,
+    `SELECT a.*, (SELECT u.display_name FROM users u WHERE u.id = a.actor_id) AS actor_display_name
+     FROM activities a ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $limit`,
     params,
   );
   return rows.map((r) => ({
@@ -84,6 +88,7 @@ export async function listActivity(q: Q, f: ActivityQuery): Promise<ActivityRow[
     ownerId: r.owner_id,
     actorId: r.actor_id,
     actorName: r.actor_name,
+    actorDisplayName: r.actor_display_name,
     action: r.action,
     nodeId: r.node_id,
     path: r.path,

@@ -19,6 +19,8 @@ export interface ShareRow {
   granteeUsername: string | null;
   granteeEmail: string | null;
   ownerUsername: string;
+  granteeDisplayName: string | null;
+  ownerDisplayName: string | null;
   /** The grantee's stable name for a user share in their "Shared with me". */
   granteeName: string | null;
 }
@@ -36,11 +38,13 @@ interface RawShare extends RawNode {
   grantee_email: string | null;
   owner_username: string;
   grantee_name: string | null;
+  grantee_display_name: string | null;
+  owner_display_name: string | null;
 }
 
 const SHARE_SELECT = `SELECT ${NODE_COLS}, s.id AS share_id, s.kind AS share_kind, s.grantee_id, s.permission, s.token, s.password_hash,
     s.expires_at, s.created_at AS share_created_at, g.username AS grantee_username, g.email AS grantee_email, o.username AS owner_username,
-    s.grantee_name
+    s.grantee_name, g.display_name AS grantee_display_name, o.display_name AS owner_display_name
   FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id LEFT JOIN users g ON g.id = s.grantee_id`;
 
 const toShare = (r: RawShare): ShareRow => ({
@@ -56,6 +60,8 @@ const toShare = (r: RawShare): ShareRow => ({
   granteeUsername: r.grantee_username,
   granteeEmail: r.grantee_email,
   ownerUsername: r.owner_username,
+  granteeDisplayName: r.grantee_display_name,
+  ownerDisplayName: r.owner_display_name,
   granteeName: r.grantee_name,
 });
 

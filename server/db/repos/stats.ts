@@ -20,8 +20,8 @@ export interface SystemStats {
 export async function systemStats(q: Q): Promise<SystemStats> {
   const r = await q.get<Record<string, unknown>>(
     `SELECT
-       (SELECT COUNT(*) FROM users) AS users,
-       (SELECT COUNT(*) FROM users WHERE disabled = TRUE) AS disabled_users,
+       (SELECT COUNT(*) FROM users WHERE deleted_at IS NULL) AS users,
+       (SELECT COUNT(*) FROM users WHERE disabled = TRUE AND deleted_at IS NULL) AS disabled_users,
        (SELECT COUNT(*) FROM nodes WHERE kind = 'file' AND deleted_at IS NULL) AS files,
        (SELECT COUNT(*) FROM nodes WHERE kind = 'folder' AND deleted_at IS NULL AND parent_id IS NOT NULL) AS folders,
        (SELECT COALESCE(SUM(size), 0) FROM nodes WHERE kind = 'file' AND deleted_at IS NULL) AS logical_bytes,

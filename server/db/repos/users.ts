@@ -3,7 +3,7 @@ import { bool, num, type Q } from '../index.js';
 import type { Role, UserRow } from '../rows.js';
 
 export const USER_COLS =
-  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at, credentials_version, totp_enabled';
+  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at, credentials_version, totp_enabled, display_name, last_login_at';
 
 export interface RawUser {
   id: string;
@@ -18,6 +18,8 @@ export interface RawUser {
   created_at: unknown;
   credentials_version: unknown;
   totp_enabled: unknown;
+  display_name: string | null;
+  last_login_at: unknown;
 }
 
 export function toUser(r: RawUser): UserRow {
@@ -34,6 +36,8 @@ export function toUser(r: RawUser): UserRow {
     createdAt: num(r.created_at),
     credentialsVersion: num(r.credentials_version),
     totpEnabled: bool(r.totp_enabled),
+    displayName: r.display_name ?? null,
+    lastLoginAt: r.last_login_at === null || r.last_login_at === undefined ? null : num(r.last_login_at),
   };
 }
 
@@ -46,20 +50,7 @@ export const JOINED_USER_COLS = USER_COLS.split(', ')
   .join(', ');
 
 export function joinedUser(r: Record<string, unknown>): UserRow {
-  return toUser({
-    id: r.u_id as string,
-    username: r.u_username as string,
-    email: r.u_email as string,
-    role: r.u_role as Role,
-    quota_bytes: r.u_quota_bytes,
-    used_bytes: r.u_used_bytes,
-    disabled: r.u_disabled,
-    token_version: r.u_token_version,
-    root_id: r.u_root_id as string,
-    created_at: r.u_created_at,
-    credentials_version: r.u_credentials_version,
-    totp_enabled: r.u_totp_enabled,
-  });
+  return toUser(Object.fromEntries(USER_COLS.split(', ').map((c) => [c, r[`u_${c}`]])) as unknown as RawUser);
 }
 
 export async function getUser(q: Q, id: string): Promise<UserRow | undefined> {
@@ -108,11 +99,34 @@ export async function insertUserRow(
 }
 
 export async function listUsers(q: Q): Promise<UserRow[]> {
-  return (await q.all<RawUser>(`SELECT ${USER_COLS} FROM users ORDER BY username_key`)).map(toUser);
+  return (await q.all<RawUser>(`SELECT ${USER_COLS} FROM users WHERE deleted_at IS NULL ORDER BY username_key`)).map(
+    toUser,
+  );
 }
 
 export async function anyAdminId(q: Q): Promise<string | undefined> {
   return (await q.get<{ id: string }>("SELECT id FROM users WHERE role = 'admin' LIMIT 1"))?.id;
+}
+
+/** When the user last signed in through the API (WebDAV requests do not count: they are not sign-ins). */
+export async function setLastLogin(tx: Q, id: string, now: number): Promise<void> {
+  await tx.run('UPDATE users SET last_login_at = $now WHERE id = $id', { now, id });
+}
+
+/** Whether another user (not `exceptId`) has this email key (already lower-cased). */
+export async function emailKeyTaken(q: Q, emailKey: string, exceptId: string): Promise<boolean> {
+  return (
+    (await q.get('SELECT id FROM users WHERE email_key = $e AND id <> $id', { e: emailKey, id: exceptId })) !==
+    undefined
+  );
+}
+
+export async function setEmail(tx: Q, id: string, email: string, emailKey: string): Promise<void> {
+  await tx.run('UPDATE users SET email = $email, email_key = $key WHERE id = $id', { email, key: emailKey, id });
+}
+
+export async function setDisplayName(tx: Q, id: string, displayName: string | null): Promise<void> {
+  await tx.run('UPDATE users SET display_name = $name WHERE id = $id', { name: displayName, id });
 }
 
 export async function setQuota(tx: Q, id: string, quotaBytes: number): Promise<void> {
@@ -123,23 +137,33 @@ export async function setRole(tx: Q, id: string, role: Role): Promise<void> {
   await tx.run('UPDATE users SET role = $r WHERE id = $id', { r: role, id });
 }
 
+/**
+ * A token_version bump ends every session; the user's session rows go with it, so the devices list
+ * never shows a session that can no longer be used. (Here rather than in sessions.ts, which reads
+ * users and so cannot be imported back.)
+ */
+const DELETE_SESSIONS = 'DELETE FROM sessions WHERE user_id = $id';
+
 /** Enables or disables a user; token_version moves too, which ends their sessions at once. */
 export async function setDisabled(tx: Q, id: string, disabled: boolean): Promise<void> {
   await tx.run('UPDATE users SET disabled = $d, token_version = token_version + 1 WHERE id = $id', {
     d: disabled ? 1 : 0,
     id,
   });
+  await tx.run(DELETE_SESSIONS, { id });
 }
 
 /** Ends every session and cached WebDAV credential of the user. */
 export async function bumpTokenVersion(q: Q, id: string): Promise<void> {
   await q.run('UPDATE users SET token_version = token_version + 1 WHERE id = $id', { id });
+  await q.run(DELETE_SESSIONS, { id });
 }
 
 export interface DirectoryRow {
   id: string;
   username: string;
   email: string;
+  displayName: string | null;
 }
 
 export async function passwordHashOf(q: Q, userId: string): Promise<string | undefined> {
@@ -153,6 +177,7 @@ export async function setPasswordHash(tx: Q, userId: string, hash: string): Prom
     hash,
     id: userId,
   });
+  await tx.run(DELETE_SESSIONS, { id: userId });
 }
 
 const escapeLike = (key: string) => key.replace(/[\\%_]/g, '\\$&');
@@ -168,7 +193,7 @@ export async function usersByPrefix(
 ): Promise<DirectoryRow[]> {
   const emailClause = opts.byEmail ? " OR email_key LIKE $p ESCAPE '\\'" : '';
   return q.all<DirectoryRow>(
-    `SELECT id, username, email FROM users
+    `SELECT id, username, email, display_name AS "displayName" FROM users
      WHERE (username_key LIKE $p ESCAPE '\\'${emailClause}) AND id <> $except AND disabled = FALSE
      ORDER BY username_key LIMIT $limit`,
     { p: `${escapeLike(keyPrefix)}%`, except: opts.exceptId, limit: opts.limit },
@@ -182,7 +207,7 @@ export async function usersByExactKey(
   exceptId: string,
 ): Promise<(DirectoryRow & { byEmail: boolean })[]> {
   const rows = await q.all<DirectoryRow & { email_key: string }>(
-    `SELECT id, username, email, email_key FROM users
+    `SELECT id, username, email, display_name AS "displayName", email_key FROM users
      WHERE (username_key = $key OR email_key = $key) AND id <> $except AND disabled = FALSE
      ORDER BY username_key`,
     { key, except: exceptId },

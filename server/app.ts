@@ -97,7 +97,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   });
   const admin = new Admin(db, clock, (password) => accounts.hashPassword(password));
   const sessions = new Sessions(db, clock);
-  const profiles = new Profiles(db, clock);
+  const profiles = new Profiles(db, clock, (actor, password) => accounts.confirmPassword(actor, password));
   const mailer = config.mail.smtpUrl ? new SmtpMailer(config.mail.smtpUrl, config.mail.from, log) : undefined;
   // Links in mails go to PUBLIC_URL (config/mail.ts requires it with SMTP_URL), never to a request's Host.
   const siteUrl = config.publicUrl && config.publicUrl.origin + config.basePath;

@@ -24,6 +24,8 @@ export interface UserRow {
   displayName: string | null;
   /** The last sign-in through the API (not each WebDAV request); null: never. */
   lastLoginAt: number | null;
+  /** Mail me when someone shares a file or folder with me (users.notify_shares). */
+  notifyShares: boolean;
 }
 
 export interface NodeRow {

@@ -274,14 +274,16 @@ export class Accounts {
     });
   }
 
-  /** Changes the password and bumps token_version: every other session and cached WebDAV credential ends. */
-  async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<Session> {
-    if (actor.kind !== 'user') throw forbidden('Only a signed-in user can change a password');
-    validatePassword(newPassword, 'newPassword');
-    if (typeof currentPassword !== 'string')
+  /**
+   * Checks the signed-in user's own password before a change a stolen session must not make alone
+   * (a new password, a new email — the address password resets go to). The same secret as sign-in,
+   * so the same per-account budget, counted before bcrypt: a stolen session cannot guess the
+   * password faster than the sign-in form allows. Throws forbidden when it is wrong.
+   */
+  async confirmPassword(actor: Actor, currentPassword: unknown): Promise<void> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user can do this');
+    if (typeof currentPassword !== 'string' || currentPassword === '')
       throw invalidInput('currentPassword is required', { field: 'currentPassword' });
-    // The same secret as sign-in, so the same per-account budget: a stolen session cannot be used
-    // to guess the password faster than the sign-in form allows.
     const rule: ThrottleRule = {
       key: accountKey(actor.user.id),
       max: this.config.login.maxFailures,
@@ -292,10 +294,17 @@ export class Accounts {
     if (current === undefined || !(await this.hasher.compare(prehash(currentPassword), current))) {
       throw new DomainError('forbidden', 'The current password is wrong', { field: 'currentPassword' });
     }
+    await this.db.tx((tx) => settleSuccess(tx, reservation));
+  }
+
+  /** Changes the password and bumps token_version: every other session and cached WebDAV credential ends. */
+  async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<Session> {
+    if (actor.kind !== 'user') throw forbidden('Only a signed-in user can change a password');
+    validatePassword(newPassword, 'newPassword');
+    await this.confirmPassword(actor, currentPassword);
     const hash = await this.hashPassword(newPassword);
     const user = await this.db.tx(async (tx) => {
       const now = this.clock.now();
-      await settleSuccess(tx, reservation);
       await setPasswordHash(tx, actor.user.id, hash);
       await record(tx, actor, { ownerId: actor.user.id, action: 'auth.password_changed' }, now);
       return requireUser(tx, actor.user.id);

@@ -23,14 +23,15 @@ export class Notifications {
     private readonly siteUrl: string | undefined,
   ) {}
 
-  async preferences(actor: Actor): Promise<MailPreferences> {
-    return { notifyShares: await notifySharesOf(this.db, signedInUser(actor).id) };
+  /** From the user row the request's session check read: no query of its own. */
+  preferences(actor: Actor): MailPreferences {
+    return { notifyShares: signedInUser(actor).notifyShares };
   }
 
   async setPreferences(actor: Actor, prefs: Partial<MailPreferences>): Promise<MailPreferences> {
     const me = signedInUser(actor);
     if (prefs.notifyShares !== undefined) await setNotifyShares(this.db, me.id, prefs.notifyShares);
-    return this.preferences(actor);
+    return { notifyShares: prefs.notifyShares ?? me.notifyShares };
   }
 
   /** A new user share (Sharing calls this once its transaction has committed). */

@@ -17,6 +17,9 @@ export interface ProfilePatch {
   email?: string;
 }
 
+/** Checks the actor's own password (Accounts.confirmPassword): throttled, throws when wrong. */
+export type ConfirmPassword = (actor: Actor, currentPassword: unknown) => Promise<void>;
+
 const MAX_DISPLAY_NAME = 100;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
@@ -59,14 +62,23 @@ export class Profiles {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly confirmPassword: ConfirmPassword,
   ) {}
 
-  /** Changes the actor's display name and/or email (logged as user.updated, old email beside the new). */
-  async update(actor: Actor, patch: ProfilePatch): Promise<UserRow> {
+  /**
+   * Changes the actor's display name and/or email (logged as user.updated, old email beside the
+   * new). A new email needs the current password: password reset links go to it, so a stolen
+   * session could otherwise turn itself into the account.
+   */
+  async update(actor: Actor, patch: ProfilePatch & { currentPassword?: string }): Promise<UserRow> {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a profile');
     const me = actor.user;
+    const { currentPassword, ...fields } = patch;
+    if (fields.email !== undefined && fields.email.trim().toLowerCase() !== me.email.toLowerCase()) {
+      await this.confirmPassword(actor, currentPassword);
+    }
     return this.db.tx(async (tx) => {
-      const changed = await applyProfile(tx, me.id, patch);
+      const changed = await applyProfile(tx, me.id, fields);
       if (changed.email !== undefined) changed.previousEmail = me.email;
       if (Object.keys(changed).length > 0) {
         await record(tx, actor, { ownerId: me.id, action: 'user.updated', details: changed }, this.clock.now());

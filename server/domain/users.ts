@@ -69,6 +69,7 @@ export async function insertUser(
     totpEnabled: false,
     displayName: null,
     lastLoginAt: null,
+    notifyShares: true,
   };
   await insertUserRow(tx, {
     ...user,

@@ -24,19 +24,26 @@ describe('profiles and display names', () => {
     expect((await a.patch('/api/auth/me', { displayName: 'bad\u0007bell' })).status).to.equal(400);
   });
 
-  it('changes the email: validated, unique, then good for signing in; nothing else can be changed here', async () => {
+  it('changes the email with the current password: validated, unique, then good for signing in; nothing else can be changed here', async () => {
     const u = await createUser(srv);
     const other = await createUser(srv);
     const a = api(srv.url).as(u);
-    const changed = await a.patch('/api/auth/me', { email: `new-${u.email}` });
+    // Reset links go to this address: a session alone (perhaps a stolen one) cannot move it.
+    const bare = await a.patch('/api/auth/me', { email: `new-${u.email}` });
+    expect(bare.status).to.equal(400);
+    expect((await bare.json()).error.details).to.deep.equal({ field: 'currentPassword' });
+    const wrong = await a.patch('/api/auth/me', { email: `new-${u.email}`, currentPassword: 'not-it' });
+    expect(wrong.status).to.equal(403);
+    expect((await a.json(a.get('/api/auth/me'))).user.email).to.equal(u.email);
+    const changed = await a.patch('/api/auth/me', { email: `new-${u.email}`, currentPassword: u.password });
     expect(changed.status).to.equal(200);
     expect((await changed.json()).user.email).to.equal(`new-${u.email}`);
     const signIn = await api(srv.url).post('/api/auth/login', { username: `NEW-${u.email}`, password: u.password });
     expect(signIn.status).to.equal(200);
-    const taken = await a.patch('/api/auth/me', { email: other.email });
+    const taken = await a.patch('/api/auth/me', { email: other.email, currentPassword: u.password });
     expect(taken.status).to.equal(409);
     expect((await taken.json()).error).to.deep.include({ code: 'already_exists', details: { field: 'email' } });
-    expect((await a.patch('/api/auth/me', { email: 'nope' })).status).to.equal(400);
+    expect((await a.patch('/api/auth/me', { email: 'nope', currentPassword: u.password })).status).to.equal(400);
     expect((await a.patch('/api/auth/me', { role: 'admin' })).status).to.equal(400);
     expect((await a.patch('/api/auth/me', { quotaBytes: 1 })).status).to.equal(400);
     expect((await a.patch('/api/auth/me', {})).status).to.equal(400);

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { systemActor } from '../../server/domain/actor.js';
 import { UserDeletion } from '../../server/domain/user-deletion.js';
 import { systemClock } from '../../server/domain/clock.js';
-import { Dav, davUser, type DavUser } from '../dav/support.js';
+import { basic, Dav, davUser, type DavUser } from '../dav/support.js';
 import { api, type Api } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { expectFsckClean, expectHealthy, expectNoUnreferencedBlobs, sha256, usedBytes } from '../support/store.js';
@@ -24,6 +24,8 @@ interface Holdings {
   fileId: string;
   linkToken: string;
   carolFolderId: string;
+  /** An app password alice's WebDAV client signed in with (its credential cached). */
+  appPassword: string;
 }
 
 describe('deleting a user', function () {
@@ -64,7 +66,18 @@ describe('deleting a user', function () {
     expect(
       (await c.post(`/api/nodes/${carols.id}/shares`, { user: alice.username, permission: 'edit' })).status,
     ).to.equal(201);
-    return { alice, text, docsId: docs.id, fileId: file.id, linkToken: link.token, carolFolderId: carols.id };
+    const app = await a.json(a.post('/api/auth/app-passwords', { name: 'laptop', scope: 'full' }));
+    const viaApp = await new Dav(srv.url, basic(alice.username, app.password)).propfind('/dav/', '0');
+    expect(viaApp.status).to.equal(207);
+    return {
+      alice,
+      text,
+      docsId: docs.id,
+      fileId: file.id,
+      linkToken: link.token,
+      carolFolderId: carols.id,
+      appPassword: app.password,
+    };
   }
 
   async function expectGone(h: Holdings, carol: DavUser) {
@@ -79,6 +92,11 @@ describe('deleting a user', function () {
     const dav = await Dav.for(srv, alice).request('PROPFIND', '/dav/', { headers: { depth: '0' } });
     await dav.arrayBuffer();
     expect(dav.status).to.equal(401);
+    // Her app passwords went with the account, the one a client had cached too.
+    expect((await new Dav(srv.url, basic(alice.username, h.appPassword)).propfind('/dav/', '0')).status).to.equal(401);
+    expect(await srv.app.db.all('SELECT id FROM app_passwords WHERE user_id = $id', { id: alice.id })).to.deep.equal(
+      [],
+    );
     expect((await api(srv.url).get(`/api/public/${h.linkToken}`)).status).to.equal(404);
     const c = api(srv.url).as(carol);
     expect((await c.json(c.get(`/api/nodes/${h.carolFolderId}/shares`))).items).to.deep.equal([]);

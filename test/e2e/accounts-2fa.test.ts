@@ -118,7 +118,8 @@ describe('accounts: two-factor sign-in and app passwords (Chromium)', function (
       await aw.page.goto(server.url + '/admin');
       const carol = aw.page.locator(`[data-testid="user-row"][data-name="${username}"]`);
       expect(await carol.getByTestId('two-factor-cell').textContent()).to.equal('On');
-      await carol.getByRole('button', { name: 'Reset 2FA' }).click();
+      await carol.getByRole('button', { name: `Actions for ${username}` }).click();
+      await carol.getByRole('menuitem', { name: 'Reset 2FA' }).click();
       await aw.page.getByRole('dialog').getByRole('button', { name: 'Reset 2FA' }).click();
       await carol.getByTestId('two-factor-cell').getByText('Off').waitFor();
       expect(aw.problems).to.deep.equal([]);

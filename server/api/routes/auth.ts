@@ -68,7 +68,7 @@ export function authRoutes({ accounts, bin, versions, notifications, config }: A
           versionBytes: await versions.bytesOf(actor),
           twoFactorRequired: config.require2fa,
         }),
-        ...(await notifications.preferences(actor)),
+        ...notifications.preferences(actor),
       },
     };
   });

@@ -12,7 +12,7 @@ export function preferenceRoutes({ notifications }: ApiDeps, json: RouterMiddlew
 
   router.get('/auth/me/preferences', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await notifications.preferences(requireActor(ctx));
+    ctx.body = notifications.preferences(requireActor(ctx));
   });
 
   router.patch('/auth/me/preferences', json, async (ctx) => {

@@ -7,7 +7,11 @@ import { presentUser } from '../presenters.js';
 import { parseBody } from '../validate.js';
 
 const PatchMe = z
-  .object({ displayName: z.string().max(1000).nullable().optional(), email: z.string().max(400).optional() })
+  .object({
+    displayName: z.string().max(1000).nullable().optional(),
+    email: z.string().max(400).optional(),
+    currentPassword: z.string().max(1024).optional(),
+  })
   .strict()
   .refine((p) => Object.keys(p).length > 0, { message: 'Nothing to change' });
 

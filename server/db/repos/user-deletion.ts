@@ -104,15 +104,20 @@ export async function isDeleted(q: Q, userId: string): Promise<boolean> {
 
 /**
  * Marks the row deleted: disabled, no role or quota, its sessions ended (token_version and rows),
- * and its username and email keys freed (`deleted:<id>`: unique, and no sign-in matches them) while
- * the username itself stays for the activity log and the names of past actors.
+ * its other credentials gone (app passwords, with credentials_version moved for WebDAV's cached
+ * claims; two-factor secrets and recovery codes; password reset links), and its username and email
+ * keys freed (`deleted:<id>`: unique, and no sign-in matches them) while the username itself stays
+ * for the activity log and the names of past actors. The row stays, so those tables' ON DELETE
+ * CASCADE never fires: their rows go here.
  */
 export async function markUserDeleted(tx: Q, userId: string, now: number): Promise<void> {
   await tx.run(
     `UPDATE users SET deleted_at = $now, disabled = TRUE, role = 'user', quota_bytes = 0,
-       token_version = token_version + 1, username_key = 'deleted:' || id, email_key = 'deleted:' || id
+       token_version = token_version + 1, credentials_version = credentials_version + 1, totp_enabled = FALSE,
+       username_key = 'deleted:' || id, email_key = 'deleted:' || id
      WHERE id = $id`,
     { id: userId, now },
   );
-  await tx.run('DELETE FROM sessions WHERE user_id = $id', { id: userId });
+  for (const table of ['sessions', 'app_passwords', 'totp_secrets', 'recovery_codes', 'password_resets'])
+    await tx.run(`DELETE FROM ${table} WHERE user_id = $id`, { id: userId });
 }

@@ -3,7 +3,7 @@ import { bool, num, type Q } from '../index.js';
 import type { Role, UserRow } from '../rows.js';
 
 export const USER_COLS =
-  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at, credentials_version, totp_enabled, display_name, last_login_at';
+  'id, username, email, role, quota_bytes, used_bytes, disabled, token_version, root_id, created_at, credentials_version, totp_enabled, display_name, last_login_at, notify_shares';
 
 export interface RawUser {
   id: string;
@@ -20,6 +20,7 @@ export interface RawUser {
   totp_enabled: unknown;
   display_name: string | null;
   last_login_at: unknown;
+  notify_shares: unknown;
 }
 
 export function toUser(r: RawUser): UserRow {
@@ -38,6 +39,7 @@ export function toUser(r: RawUser): UserRow {
     totpEnabled: bool(r.totp_enabled),
     displayName: r.display_name ?? null,
     lastLoginAt: r.last_login_at === null || r.last_login_at === undefined ? null : num(r.last_login_at),
+    notifyShares: bool(r.notify_shares),
   };
 }
 

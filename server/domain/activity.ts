@@ -3,7 +3,13 @@
  * attributed to the resource's owner with the actor beside it.
  */
 import type { Db, Q } from '../db/index.js';
-import { insertActivity, listActivity as activityRows, type ActivityQuery } from '../db/repos/activity.js';
+import {
+  insertActivity,
+  latestActivityOn,
+  listActivity as activityRows,
+  updateActivity,
+  type ActivityQuery,
+} from '../db/repos/activity.js';
 import { pathOfNode } from '../db/repos/nodes.js';
 import type { Actor } from './actor.js';
 import { forbidden } from './errors.js';
@@ -71,6 +77,31 @@ export async function record(tx: Q, actor: Actor, entry: ActivityEntry, now: num
     userAgent: actor.origin.userAgent?.slice(0, 512) ?? null,
     createdAt: now,
   });
+}
+
+/** How soon after creating an empty file its content may follow and still count as the same upload. */
+const FILL_WINDOW_MS = 60_000;
+
+/**
+ * Content written into a file that was created empty moments before by the same actor through the
+ * same door: davfs2, macOS Finder and Windows create an empty file, then PUT its bytes. That is one
+ * upload to the person who did it, so the content joins the creation's "Uploaded" row (its size and
+ * time updated) instead of adding a "Replaced" row. False when it is not such a pair.
+ */
+export async function recordFill(
+  tx: Q,
+  actor: Actor,
+  node: { id: string; ownerId: string },
+  now: number,
+  size: number,
+): Promise<boolean> {
+  const last = await latestActivityOn(tx, { ownerId: node.ownerId, nodeId: node.id, since: now - FILL_WINDOW_MS });
+  const actorId = actor.kind === 'user' ? actor.user.id : null;
+  if (!last || last.action !== 'file.uploaded' || last.actorId !== actorId || last.via !== actor.origin.via)
+    return false;
+  const details = { ...(last.details ? (JSON.parse(last.details) as Record<string, unknown>) : {}), size };
+  await updateActivity(tx, { id: last.id, details: JSON.stringify(details), createdAt: now });
+  return true;
 }
 
 /** Records an action on a node in its owner's log, at the node's path now (or `path`, when it is gone from there). */

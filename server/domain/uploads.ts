@@ -15,7 +15,7 @@ import { childByKey, replaceContent, touchFolder } from '../db/repos/nodes.js';
 import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
 import { requireNode, resolveAccess } from './access.js';
 import type { Actor } from './actor.js';
-import { recordOn } from './activity.js';
+import { recordFill, recordOn } from './activity.js';
 import { INLINE_MAX_BYTES } from './blob-bytes.js';
 import type { Clock } from './clock.js';
 import { alreadyExists, DomainError, invalidInput, isOutOfSpace, storageFull, storeFailure } from './errors.js';
@@ -170,10 +170,13 @@ export class Uploads {
           });
         }
         await touchFolder(tx, folder.id, now);
-        await recordOn(tx, actor, node, current ? 'file.replaced' : 'file.uploaded', now, {
-          size: staged.size,
-          ...(current ? { versioned: fate === 'keep' } : {}),
-        });
+        const filled = current?.size === 0 && (await recordFill(tx, actor, node, now, staged.size));
+        if (!filled) {
+          await recordOn(tx, actor, node, current ? 'file.replaced' : 'file.uploaded', now, {
+            size: staged.size,
+            ...(current ? { versioned: fate === 'keep' } : {}),
+          });
+        }
         return { node: { ...node, permission: await resolveAccess(tx, actor, node, now) }, created: !current };
       });
     } catch (err) {

@@ -78,6 +78,8 @@ export async function fateOfReplaced(
   policy: VersionPolicy,
 ): Promise<'keep' | 'drop'> {
   if (current.contentHash === newHash) return 'drop';
+  // An empty file is nothing to go back to (and clients create one before writing the content).
+  if (current.size === 0) return 'drop';
   const writer = authorOf(actor);
   if (writer.id === null || policy.coalesceMs <= 0) return 'keep';
   const made = await contentAuthor(q, current.id);

@@ -604,6 +604,12 @@ describe('web console (Chromium)', function () {
     ]) {
       expect(actions, a).to.include(a);
     }
+    // A rename shows the old name, a move where the item was, and the console's door is "web".
+    const activityRow = (action: string) =>
+      page.locator(`[data-testid="activity-row"][data-action="${action}"]`, { hasText: 'renamed.txt' }).first();
+    expect(await activityRow('node.renamed').textContent()).to.contain('was “notes (1).txt”');
+    expect(await activityRow('node.moved').textContent()).to.contain('was at My files/renamed.txt');
+    expect(await activityRow('node.moved').locator('td').last().textContent()).to.match(/^web\b/);
     await shot(page, 'activity');
 
     // Infinite scroll: 60 more entries, the first page holds 50, scrolling to the end loads the rest.

@@ -58,6 +58,28 @@ export async function insertActivity(tx: Q, a: ActivityInsert): Promise<void> {
   );
 }
 
+/**
+ * The newest row about `nodeId` in its owner's log written since `since` (the index on owner and
+ * time bounds the walk to that window), with what it takes to tell whether the same actor wrote it.
+ */
+export async function latestActivityOn(
+  q: Q,
+  a: { ownerId: string; nodeId: string; since: number },
+): Promise<{ id: number; action: string; actorId: string | null; via: string; details: string | null } | undefined> {
+  const r = await q.get<{ id: unknown; action: string; actor_id: string | null; via: string; details: string | null }>(
+    `SELECT id, action, actor_id, via, details FROM activities
+     WHERE owner_id = $ownerId AND created_at >= $since AND node_id = $nodeId
+     ORDER BY created_at DESC, id DESC LIMIT 1`,
+    a,
+  );
+  return r && { id: num(r.id), action: r.action, actorId: r.actor_id, via: r.via, details: r.details };
+}
+
+/** Rewrites a row's details and time (a later step of the same change joins its row). */
+export async function updateActivity(tx: Q, a: { id: number; details: string | null; createdAt: number }): Promise<void> {
+  await tx.run('UPDATE activities SET details = $details, created_at = $createdAt WHERE id = $id', { ...a });
+}
+
 /** Newest first; `before` is the id cursor of the previous page. */
 export async function listActivity(q: Q, f: ActivityQuery): Promise<ActivityRow[]> {
   const where: string[] = [];

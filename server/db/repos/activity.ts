@@ -76,7 +76,10 @@ export async function latestActivityOn(
 }
 
 /** Rewrites a row's details and time (a later step of the same change joins its row). */
-export async function updateActivity(tx: Q, a: { id: number; details: string | null; createdAt: number }): Promise<void> {
+export async function updateActivity(
+  tx: Q,
+  a: { id: number; details: string | null; createdAt: number },
+): Promise<void> {
   await tx.run('UPDATE activities SET details = $details, created_at = $createdAt WHERE id = $id', { ...a });
 }
 

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
+import { rerunMigration } from '../support/migrations.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { basic, Dav } from '../dav/support.js';
 
@@ -220,5 +221,67 @@ describe('file-drop links and link limits', function () {
       expect((await res.json()).error.message).to.match(/all its downloads/);
     }
     expect((await fetch(`${srv.url}/public-dav/${l.token}/song.txt`)).status).to.equal(404);
+  });
+});
+
+describe('migration 020 (link limits)', function () {
+  this.timeout(60_000);
+  it('keeps the links and shares of an older install, and then takes upload links', async () => {
+    const srv = await startTestServer();
+    try {
+      const [owner, friend] = [await createUser(srv), await createUser(srv)];
+      const a = api(srv.url).as(owner);
+      const folder = await a.mkdir(owner.rootId, 'Old');
+      expect(
+        (await a.post(`/api/nodes/${folder.id}/links`, { permission: 'view', password: 'pw-123' })).status,
+      ).to.equal(201);
+      expect(
+        (await a.post(`/api/nodes/${folder.id}/shares`, { user: friend.username, permission: 'edit' })).status,
+      ).to.equal(201);
+      const postgres = srv.databaseEnv.DATABASE_URL !== undefined;
+      const cols =
+        'id, node_id, kind, grantee_id, permission, token, password_hash, expires_at, created_by, created_at, grantee_name, grantee_name_key';
+      // The schema before 020: no limit columns, and only view or edit.
+      const undo = postgres
+        ? [
+            'ALTER TABLE shares DROP COLUMN max_upload_bytes',
+            'ALTER TABLE shares DROP COLUMN max_downloads',
+            'ALTER TABLE shares DROP COLUMN download_count',
+            'ALTER TABLE shares DROP CONSTRAINT shares_permission_check',
+            "ALTER TABLE shares ADD CONSTRAINT shares_permission_check CHECK (permission IN ('view','edit'))",
+          ]
+        : [
+            `CREATE TABLE shares_old AS SELECT ${cols} FROM shares`,
+            'DROP TABLE shares',
+            'ALTER TABLE shares_old RENAME TO shares',
+          ];
+      const db = await rerunMigration(srv, '020-link-limits', undo);
+      const rows = await db.all<{
+        kind: string;
+        permission: string;
+        password_hash: string | null;
+        download_count: unknown;
+      }>('SELECT kind, permission, password_hash, download_count FROM shares ORDER BY kind');
+      // A user share can never be `upload` (the new CHECK).
+      const refused = await db
+        .run(
+          `INSERT INTO shares (id, node_id, kind, grantee_id, permission, created_by, created_at)
+           VALUES ('x', $node, 'user', $friend, 'upload', $owner, 0)`,
+          { node: folder.id, friend: friend.id, owner: owner.id },
+        )
+        .then(
+          () => false,
+          () => true,
+        );
+      expect(refused).to.equal(true);
+      await db.close();
+      expect(rows.map((r) => `${r.kind}:${r.permission}:${Number(r.download_count)}`)).to.deep.equal([
+        'link:view:0',
+        'user:edit:0',
+      ]);
+      expect(rows[0]!.password_hash).to.be.a('string');
+    } finally {
+      await srv.close();
+    }
   });
 });

@@ -52,7 +52,12 @@ export function createPublicDavHandler(deps: DavDeps & { links: Links; fileDrops
     if (permission === 'view' && !READ_ONLY_METHODS.has(method))
       throw forbidden('This link is read-only: it can list and download, not change anything');
     if (method !== 'PUT') sendContinue(req, res);
-    const c: DavContext = { ...r, actor, names, mount, resolve: makePlainResolver(deps.namespace, actor, names) };
+    const c: DavContext = Object.assign(r, {
+      actor,
+      names,
+      mount,
+      resolve: makePlainResolver(deps.namespace, actor, names),
+    });
     return permission === 'upload' ? dropRequest(c, deps.fileDrops) : dispatch(c);
   });
 }

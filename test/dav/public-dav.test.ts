@@ -158,6 +158,39 @@ describe('public links over WebDAV (/public-dav/<token>/)', function () {
     expect((await dav.put(p, 'v2', { if: `(${token})` })).status).to.equal(204);
     expect((await dav.request('UNLOCK', p, { headers: { 'lock-token': token } })).status).to.equal(204);
     expect((await dav.put(p, 'v3')).status).to.equal(204);
+    // The owner sees a visitor's lock as the link's, and revoking the link ends it.
+    await dav.request('LOCK', p, { body: LOCK_BODY });
+    const locks = (await api(srv.url).as(alice).json(api(srv.url).as(alice).get('/api/locks'))).items as {
+      holder: { username: string };
+    }[];
+    expect(locks.map((l) => l.holder.username)).to.deep.equal(['link visitor']);
+    expect((await api(srv.url).as(alice).delete(`/api/links/${l.id}`)).status).to.equal(204);
+    expect((await api(srv.url).as(alice).json(api(srv.url).as(alice).get('/api/locks'))).items).to.deep.equal([]);
+    expect((await dav.put(p, 'gone')).status).to.equal(404);
+  });
+
+  it('works under BASE_PATH: hrefs, the link’s WebDAV URL and Destinations carry the prefix', async () => {
+    const own = await startTestServer({ env: { BASE_PATH: '/coffer' } });
+    try {
+      const site = new URL(own.url).origin; // own.url ends with the base path
+      const bob = await createUser(own, { prefix: 'bob' });
+      const b = api(own.url).as(bob);
+      const folder = await b.mkdir(bob.rootId, 'Base');
+      const res = await b.post(`/api/nodes/${folder.id}/links`, { permission: 'edit' });
+      const l = (await res.json()) as { token: string; davUrl: string };
+      expect(l.davUrl).to.equal(`${site}/coffer/public-dav/${l.token}/`);
+      const dav = new Dav(site);
+      expect((await dav.put(`/coffer/public-dav/${l.token}/a.txt`, 'a')).status).to.equal(201);
+      const list = await dav.propfind(`/coffer/public-dav/${l.token}/`, '1');
+      expect(await list.text()).to.include(`<D:href>/coffer/public-dav/${l.token}/a.txt</D:href>`);
+      const cp = await dav.request('COPY', `/coffer/public-dav/${l.token}/a.txt`, {
+        headers: { destination: `${site}/coffer/public-dav/${l.token}/b.txt` },
+      });
+      expect(cp.status).to.equal(201);
+      expect((await fetch(`${site}/public-dav/${l.token}/a.txt`)).status).to.equal(404); // outside the base
+    } finally {
+      await own.close();
+    }
   });
 
   it('answers 404 once the link has expired (injected clock)', async () => {

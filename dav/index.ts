@@ -121,7 +121,7 @@ export function createDavHandler(
     if (method !== 'PUT') sendContinue(req, res);
     const actor: Actor = { kind: 'user', user: lookup.user, origin };
     const resolve = makeResolver(deps.namespace, actor, names, lookup);
-    // Completed in place: a small request's CPU is mostly such work (README, "WebDAV").
+    // Completed in place rather than copied again: this is every request's path (README, "WebDAV").
     return dispatch(Object.assign(r, { actor, names, mount: MOUNT, resolve }));
   });
 }

@@ -41,8 +41,10 @@ export interface DavContext extends DavDeps {
   res: ServerResponse;
   method: string;
   actor: Actor;
-  /** The request path as names under the user's root. */
+  /** The request path as names under the mount's root. */
   names: string[];
+  /** Where the names start: /dav (the user's root) or /public-dav/<token> (a link's node), without BASE_PATH. */
+  mount: string;
   resolve(names?: string[]): Promise<Resolved>;
 }
 
@@ -50,17 +52,32 @@ export interface DavContext extends DavDeps {
 export const MAX_XML_BODY = 1024 * 1024;
 
 /** The request's own path comes from the lookup that authenticated it; other paths (Destination, `If:`) are resolved on demand. */
+/** A path's existing nodes shaped as a Resolved (target and parent, when they exist). */
+function shape(names: string[], chain: NamespaceNode[]): Resolved {
+  const node = chain.length === names.length + 1 ? chain[chain.length - 1]! : null;
+  const parent = names.length > 0 && chain.length >= names.length ? chain[names.length - 1]! : null;
+  return { names, chain, node, parent };
+}
+
+/** Every path resolved through the Namespace, the request's own once (a link visitor: no credential lookup to ride on). */
+export function makePlainResolver(
+  namespace: Namespace,
+  actor: Actor,
+  own: string[],
+): (names?: string[]) => Promise<Resolved> {
+  let mine: Promise<Resolved> | undefined;
+  return (names?: string[]) => {
+    if (names && names !== own) return namespace.resolve(actor, names).then((chain) => shape(names, chain));
+    return (mine ??= namespace.resolve(actor, own).then((chain) => shape(own, chain)));
+  };
+}
+
 export function makeResolver(
   namespace: Namespace,
   actor: Actor,
   own: string[],
   lookup: Lookup,
 ): (names?: string[]) => Promise<Resolved> {
-  const shape = (names: string[], chain: NamespaceNode[]) => {
-    const node = chain.length === names.length + 1 ? chain[chain.length - 1]! : null;
-    const parent = names.length > 0 && chain.length >= names.length ? chain[names.length - 1]! : null;
-    return { names, chain, node, parent };
-  };
   const mine: Promise<Resolved> = Promise.resolve({
     ...shape(own, lookup.chain),
     properties: lookup.properties,

@@ -159,6 +159,7 @@ export async function checkIf(c: DavContext): Promise<string[]> {
               host: header(c.req, 'host'),
               publicUrl: c.config.publicUrl,
               basePath: c.config.basePath,
+              mount: c.mount,
             });
           } catch {
             return null; // not a resource of this drive: its conditions are false

@@ -7,7 +7,7 @@
  * than a small request's own work (README, "WebDAV"), so this module dispatches itself.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Actor } from '../server/domain/actor.js';
+import type { Actor, Origin } from '../server/domain/actor.js';
 import type { AppPasswords } from '../server/domain/app-passwords.js';
 import type { Accounts } from '../server/domain/auth.js';
 import { clientAddress } from '../server/client-address.js';
@@ -22,7 +22,7 @@ import { checkIf } from './if-header.js';
 import { lock, unlock } from './locks.js';
 import { withLockTokens } from '../server/domain/locks.js';
 import { ALLOWED, DAV_CLASS, options, setCors } from './options.js';
-import { namesOf } from './paths.js';
+import { MOUNT, namesOf } from './paths.js';
 import { propfind } from './propfind.js';
 import { proppatch } from './proppatch.js';
 import { put } from './put.js';
@@ -58,33 +58,54 @@ const CONDITIONAL = new Set(['PUT', 'PROPPATCH', 'DELETE', 'MOVE', 'COPY', 'MKCO
  * method added later is refused to it until someone decides otherwise (OPTIONS is answered before
  * authentication).
  */
-const READ_ONLY_METHODS = new Set(['GET', 'HEAD', 'PROPFIND']);
+export const READ_ONLY_METHODS = new Set(['GET', 'HEAD', 'PROPFIND']);
 
 /** On every answer to an authenticated request (Windows' client looks for them, not only on OPTIONS). */
-const DAV_HEADERS: [string, string][] = [
+export const DAV_HEADERS: [string, string][] = [
   ['DAV', DAV_CLASS],
   ['MS-Author-Via', 'DAV'],
   ['Allow', ALLOWED.join(', ')],
   ['Server', 'Coffer'],
 ];
 
+/** What every WebDAV request starts with, once it is not an OPTIONS: the deps and the request. */
+export type DavRequest<D extends DavDeps> = D & {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  origin: Origin;
+};
+
+/**
+ * The part every mount shares (/dav/, /public-dav/: public.ts): OPTIONS without credentials, CORS,
+ * non-PUT bodies capped, the request's origin; a failure anywhere answered by `fail`.
+ */
+export function serveDav<D extends DavDeps>(
+  deps: D,
+  via: Origin['via'],
+  handle: (r: DavRequest<D>) => Promise<void>,
+): DavRequestHandler {
+  const start = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'OPTIONS') return options(req, res);
+    setCors(req, res);
+    if (method !== 'PUT' && Number(header(req, 'content-length') ?? 0) > MAX_XML_BODY)
+      throw new DavError(413, 'Request body too large');
+    const origin = { via, ip: clientAddress(req, deps.config), userAgent: header(req, 'user-agent') ?? null };
+    return handle({ ...deps, req, res, method, origin });
+  };
+  return (req, res) => {
+    start(req, res).catch((err: unknown) => fail(req, res, (req.method ?? '').toUpperCase(), err, deps.log));
+  };
+}
+
 export function createDavHandler(
   deps: DavDeps & { accounts: Accounts; appPasswords: AppPasswords },
 ): DavRequestHandler {
   const auth = new DavAuth(deps.accounts, deps.config.dav.authCacheTtlSeconds * 1000, deps.appPasswords);
-  const { log } = deps;
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const method = (req.method ?? 'GET').toUpperCase();
-    if (method === 'OPTIONS') return options(req, res);
-    setCors(req, res);
+  return serveDav(deps, 'dav', async (r) => {
+    const { req, res, method, origin } = r;
     const names = namesOf(req.url ?? '/');
-    if (method !== 'PUT' && Number(header(req, 'content-length') ?? 0) > MAX_XML_BODY)
-      throw new DavError(413, 'Request body too large');
-    const origin = {
-      via: 'dav' as const,
-      ip: clientAddress(req, deps.config),
-      userAgent: header(req, 'user-agent') ?? null,
-    };
     // The credential's user is read with the request's own path, in one query (namespace.lookup).
     const details = method === 'PROPFIND';
     // A small file's bytes come with the path for a GET that will likely send them (not a revalidation).
@@ -99,26 +120,21 @@ export function createDavHandler(
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);
     const actor: Actor = { kind: 'user', user: lookup.user, origin };
-    const c: DavContext = {
-      ...deps,
-      req,
-      res,
-      method,
-      actor,
-      names,
-      resolve: makeResolver(deps.namespace, actor, names, lookup),
-    };
-    for (const [name, value] of DAV_HEADERS) res.setHeader(name, value);
-    const handler = HANDLERS[method];
-    if (handler) return run(c, handler);
-    res.statusCode = 501;
-    res.setHeader('Content-Length', 0);
-    res.end();
-  };
+    const resolve = makeResolver(deps.namespace, actor, names, lookup);
+    // Completed in place rather than copied again: this is every request's path (README, "WebDAV").
+    return dispatch(Object.assign(r, { actor, names, mount: MOUNT, resolve }));
+  });
+}
 
-  return (req, res) => {
-    handle(req, res).catch((err: unknown) => fail(req, res, (req.method ?? '').toUpperCase(), err, log));
-  };
+/** Runs the method's handler on a request whose actor is known (/dav/ and /public-dav/: public.ts). */
+export function dispatch(c: DavContext): Promise<void> {
+  for (const [name, value] of DAV_HEADERS) c.res.setHeader(name, value);
+  const handler = HANDLERS[c.method];
+  if (handler) return run(c, handler);
+  c.res.statusCode = 501;
+  c.res.setHeader('Content-Length', 0);
+  c.res.end();
+  return Promise.resolve();
 }
 
 async function run(c: DavContext, handler: Handler): Promise<void> {
@@ -134,7 +150,14 @@ async function run(c: DavContext, handler: Handler): Promise<void> {
   }
 }
 
-function fail(req: IncomingMessage, res: ServerResponse, method: string, err: unknown, log: DavDeps['log']): void {
+/** Answers a failed request: its RFC status and a DAV:error body (or cuts the connection mid-response). */
+export function fail(
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  err: unknown,
+  log: DavDeps['log'],
+): void {
   if (res.headersSent || res.destroyed || (req.destroyed && !req.complete)) {
     if (!res.writableEnded) res.destroy();
     return;

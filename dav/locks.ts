@@ -69,7 +69,7 @@ function sendLock(
   isFolder: boolean,
   withHeader: boolean,
 ): void {
-  const href = hrefOf(c.names, isFolder, c.config.basePath);
+  const href = hrefOf(c.names, isFolder, c.config.basePath, c.mount);
   const xml = `<?xml version="1.0" encoding="utf-8"?>\n<D:prop xmlns:D="DAV:"><D:lockdiscovery>${lockDiscoveryXml([lock], href, path, lock.expiresAt - lock.timeoutSeconds * 1000)}</D:lockdiscovery></D:prop>\n`;
   c.res.statusCode = status;
   if (withHeader) c.res.setHeader('Lock-Token', `<${lock.token}>`);

@@ -1,4 +1,8 @@
-/** Request URLs ↔ names under the user's root, and correctly percent-encoded hrefs. */
+/**
+ * Request URLs ↔ names under a mount, and correctly percent-encoded hrefs. The mount is /dav (the
+ * user's root) or /public-dav/<token> (a link's node: dav/public.ts); every path of either goes
+ * through these functions.
+ */
 import { DavError } from './errors.js';
 import { normalHost } from './http.js';
 
@@ -9,15 +13,15 @@ export const MOUNT = '/dav';
  * empty segments ignored. Malformed %-escapes or invalid UTF-8 → 400. Decoded names are
  * only ever looked up in the node tree, so "..%2f" is just a name that does not exist.
  */
-export function namesOf(rawPath: string): string[] {
+export function namesOf(rawPath: string, mount = MOUNT): string[] {
   let p = rawPath;
   const cut = p.indexOf('?');
   if (cut >= 0) p = p.slice(0, cut);
   // A fragment never belongs in a request line: refuse rather than act on a truncated path.
   if (p.includes('#')) throw new DavError(400, 'A request URL cannot contain "#"');
-  if (p !== MOUNT && !p.startsWith(MOUNT + '/')) throw new DavError(404, 'Not under ' + MOUNT);
+  if (p !== mount && !p.startsWith(mount + '/')) throw new DavError(404, 'Not under ' + mount);
   const names: string[] = [];
-  for (const seg of p.slice(MOUNT.length).split('/')) {
+  for (const seg of p.slice(mount.length).split('/')) {
     if (seg === '') continue;
     let name: string;
     try {
@@ -35,6 +39,8 @@ export interface ThisServer {
   host: string | undefined;
   publicUrl: { origin: string; host: string } | undefined;
   basePath: string;
+  /** The request's mount (default /dav): a Destination elsewhere — another link, /dav/ — is not on this share (502). */
+  mount?: string;
 }
 
 /**
@@ -62,7 +68,7 @@ export function destinationNames(header: string | undefined, here: ThisServer): 
       if (!p.startsWith(here.basePath + '/')) throw new DavError(404, 'Not under ' + here.basePath);
       p = p.slice(here.basePath.length);
     }
-    return namesOf(p);
+    return namesOf(p, here.mount);
   } catch (err) {
     if (err instanceof DavError && err.status === 404)
       throw new DavError(502, 'Destination is not on this WebDAV share');
@@ -75,9 +81,12 @@ export function encodeName(name: string): string {
   return encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
-/** "/dav/a%20b/c" (a collection gets a trailing slash), under BASE_PATH ("/coffer/dav/a%20b/c"). */
-export function hrefOf(names: readonly string[], collection: boolean, basePath: string): string {
-  let h = basePath + MOUNT + '/';
+/**
+ * "/dav/a%20b/c" (a collection gets a trailing slash), under BASE_PATH ("/coffer/dav/a%20b/c"). The
+ * mount itself is a collection, but for a link to a single file ("/public-dav/<token>").
+ */
+export function hrefOf(names: readonly string[], collection: boolean, basePath: string, mount = MOUNT): string {
+  let h = basePath + mount + '/';
   for (const n of names) h += encodeName(n) + '/';
-  return collection || names.length === 0 ? h : h.slice(0, -1);
+  return collection || (names.length === 0 && mount === MOUNT) ? h : h.slice(0, -1);
 }

@@ -176,7 +176,7 @@ export async function propfind(c: DavContext): Promise<void> {
   const max = c.config.dav.propfindMaxEntries;
   let entries: NamespaceNode[];
   let hrefs: string[];
-  const selfHref = hrefOf(c.names, node.kind === 'folder', c.config.basePath);
+  const selfHref = hrefOf(c.names, node.kind === 'folder', c.config.basePath, c.mount);
   if (depth === 0 || node.kind === 'file') {
     entries = [node];
     hrefs = [selfHref];

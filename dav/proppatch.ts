@@ -123,7 +123,7 @@ export async function proppatch(c: DavContext): Promise<void> {
   const stat = (props: string, status: string) =>
     props === '' ? '' : `<D:propstat><D:prop>${props}</D:prop><D:status>HTTP/1.1 ${status}</D:status></D:propstat>`;
   const xml =
-    `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:oc="${OC_NS}"><D:response><D:href>${esc(hrefOf(c.names, node.kind === 'folder', c.config.basePath))}</D:href>` +
+    `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:oc="${OC_NS}"><D:response><D:href>${esc(hrefOf(c.names, node.kind === 'folder', c.config.basePath, c.mount))}</D:href>` +
     stat(ok, '200 OK') +
     stat(forbidden, '403 Forbidden') +
     stat(insufficient, '507 Insufficient Storage') +

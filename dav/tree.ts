@@ -26,7 +26,7 @@ export async function mkcol(c: DavContext): Promise<void> {
 export async function remove(c: DavContext): Promise<void> {
   const { node } = await c.resolve();
   if (!node) throw new DavError(404, 'Not found');
-  if (node.parentId === null) throw new DavError(403, 'The root cannot be deleted');
+  if (node.parentId === null || c.names.length === 0) throw new DavError(403, 'The root cannot be deleted');
   const depth = header(c.req, 'depth');
   if (node.kind === 'folder' && depth !== undefined && depth.trim().toLowerCase() !== 'infinity') {
     throw new DavError(400, 'DELETE on a collection needs Depth: infinity');
@@ -45,6 +45,7 @@ export async function copyOrMove(c: DavContext): Promise<void> {
     host: header(c.req, 'host'),
     publicUrl: c.config.publicUrl,
     basePath: c.config.basePath,
+    mount: c.mount,
   });
   const overwriteHeader = (header(c.req, 'overwrite') ?? 'T').trim().toUpperCase();
   if (overwriteHeader !== 'T' && overwriteHeader !== 'F') throw new DavError(400, 'Overwrite must be T or F');
@@ -54,7 +55,7 @@ export async function copyOrMove(c: DavContext): Promise<void> {
     throw new DavError(400, 'Depth must be 0 or infinity');
   if (move && node.kind === 'folder' && depthHeader === '0')
     throw new DavError(400, 'MOVE of a collection needs Depth: infinity');
-  if (node.parentId === null) throw new DavError(403, 'The root cannot be copied or moved');
+  if (node.parentId === null || c.names.length === 0) throw new DavError(403, 'The root cannot be copied or moved');
   if (destNames.length === 0) throw new DavError(403, 'The destination is the root');
   checkIfMatch(c, node.etag);
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
 import { openBlobStore, type BlobStore } from '../storage/index.js';
 import { createDavHandler } from '../dav/index.js';
+import { createPublicDavHandler } from '../dav/public.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
@@ -22,6 +23,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { Drive } from './domain/drive.js';
 import { FolderChanges } from './domain/folder-changes.js';
 import { JobRuns } from './domain/job-runs.js';
+import { FileDrops } from './domain/file-drop.js';
 import { Links } from './domain/links.js';
 import { Locks } from './domain/locks.js';
 import { Namespace } from './domain/namespace.js';
@@ -112,7 +114,13 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     directory: config.directory,
     onShared: (share) => notifications.shareCreated(share),
   });
-  const links = new Links(db, clock, { hasher, ...config.login, secret });
+  const links = new Links(db, clock, {
+    hasher,
+    ...config.login,
+    secret,
+    verifiedTtlMs: config.dav.authCacheTtlSeconds * 1000,
+  });
+  const fileDrops = new FileDrops(drive);
   const bin = new Bin(db, clock, config.trashRetentionDays);
   const userDeletion = new UserDeletion(db, clock, bin);
   const grants = new ContentGrants(db, content, clock, secret);
@@ -147,6 +155,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       userDeletion,
       sharing,
       links,
+      fileDrops,
       bin,
       versions,
       locks,
@@ -163,21 +172,13 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     activeLocks: () => locks.countActive(),
     db: () => db.stats(),
   });
+  const davDeps = { config, drive, namespace: new Namespace(db, clock), content, locks, sharing, log };
   const server = createHttpServer(
     config,
     koa.callback(),
-    createDavHandler({
-      config,
-      drive,
-      namespace: new Namespace(db, clock),
-      content,
-      locks,
-      sharing,
-      accounts,
-      appPasswords,
-      log,
-    }),
+    createDavHandler({ ...davDeps, accounts, appPasswords }),
     metrics,
+    createPublicDavHandler({ ...davDeps, links, fileDrops }),
   );
   // Every instance schedules the jobs; each run happens on the one that claims it (job-runs.ts).
   const jobs = startScheduler(

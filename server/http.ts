@@ -1,6 +1,6 @@
 /**
- * The one HTTP(S) server: /dav/* goes to the WebDAV handler before Koa ever sees the request
- * (Koa must never consume a DAV body); everything else goes to the Koa app.
+ * The one HTTP(S) server: /dav/* and /public-dav/* go to the WebDAV handlers before Koa ever sees
+ * the request (Koa must never consume a DAV body); everything else goes to the Koa app.
  */
 import fs from 'node:fs';
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
@@ -16,6 +16,8 @@ export function createHttpServer(
   koa: RequestListener,
   dav: DavHandler | null,
   metrics?: Metrics,
+  /** Public links over WebDAV (/public-dav/<token>/), beside /dav/ and likewise before Koa. */
+  publicDav?: DavHandler,
 ): http.Server {
   const content = config.contentOrigin;
   const door = (req: IncomingMessage, url: string): Door => {
@@ -29,6 +31,7 @@ export function createHttpServer(
         (req.method === 'OPTIONS' && url === '/'))
     )
       return 'dav';
+    if (publicDav && isPublicDav(url)) return 'dav';
     return url === '/api' || url.startsWith('/api/') ? 'api' : 'console';
   };
   const base = config.basePath;
@@ -43,7 +46,7 @@ export function createHttpServer(
       return;
     }
     metrics?.track(to, req, res);
-    if (to === 'dav') dav!(req, res);
+    if (to === 'dav') (publicDav && isPublicDav(url) ? publicDav : dav!)(req, res);
     else koa(req, res);
   };
   const server = config.tls
@@ -78,6 +81,10 @@ export function createHttpServer(
   server.keepAliveTimeout = 65_000;
   server.setTimeout(10 * 60_000, (socket) => socket.destroy());
   return server;
+}
+
+function isPublicDav(url: string): boolean {
+  return url === '/public-dav' || url.startsWith('/public-dav/') || url.startsWith('/public-dav?');
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Content } from '../domain/content.js';
 import type { ContentGrants } from '../domain/content-grants.js';
 import type { Drive } from '../domain/drive.js';
 import type { Actor } from '../domain/actor.js';
+import type { FileDrops } from '../domain/file-drop.js';
 import type { Links } from '../domain/links.js';
 import type { Notifications } from '../domain/notifications.js';
 import type { PasswordResets } from '../domain/password-reset.js';
@@ -39,6 +40,7 @@ export interface ApiDeps {
   userDeletion: UserDeletion;
   sharing: Sharing;
   links: Links;
+  fileDrops: FileDrops;
   bin: Bin;
   versions: Versions;
   locks: Locks;

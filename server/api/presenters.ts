@@ -114,10 +114,15 @@ export function presentLink(l: LinkView, origin: string) {
     node: presentNode({ ...l.node, permission: 'owner' }),
     token: l.token,
     url: `${origin}/s/${l.token}`,
+    // The same link over WebDAV (dav/public.ts): any username, the link's password.
+    davUrl: `${origin}/public-dav/${l.token}/`,
     permission: l.permission,
     hasPassword: l.hasPassword,
     expiresAt: iso(l.expiresAt),
     createdAt: iso(l.createdAt),
+    maxUploadBytes: l.maxUploadBytes,
+    maxDownloads: l.maxDownloads,
+    downloadCount: l.downloadCount,
   };
 }
 

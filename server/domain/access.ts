@@ -28,7 +28,10 @@ export async function resolveAccess(q: Q, actor: Actor, node: NodeRow, now: numb
     }
     case 'link': {
       if (node.ownerId !== actor.share.ownerId) return 'none';
-      return (await isSelfOrAncestor(q, actor.share.nodeId, node.id)) ? actor.share.permission : 'none';
+      // A file drop's visitors see nothing: their one write, a new file, goes through FileDrops (file-drop.ts).
+      const { permission } = actor.share;
+      if (permission === 'upload') return 'none';
+      return (await isSelfOrAncestor(q, actor.share.nodeId, node.id)) ? permission : 'none';
     }
   }
 }

@@ -8,17 +8,20 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Db } from '../db/index.js';
 import { insertLink, linkIdByToken } from '../db/repos/links.js';
+import { listLocks } from '../db/repos/locks.js';
 import { deleteShare } from '../db/repos/shares.js';
 import { linkByToken, shareById } from '../db/repos/share-rows.js';
-import type { Actor, Origin, ShareRef } from './actor.js';
+import { linkLockHolder, type Actor, type LinkPermission, type Origin, type ShareRef } from './actor.js';
 import { recordOn } from './activity.js';
 import { requireNode } from './access.js';
 import type { Clock } from './clock.js';
+import { checkLimits, downloadsExhausted } from './link-limits.js';
+import { removeLock } from './lock-breaking.js';
 import { DomainError, invalidInput, notFound } from './errors.js';
 import type { PasswordHasher } from './hasher.js';
+import { VerifiedLinkPasswords } from './link-passwords.js';
 import { ownedShare, toLink, type LinkView } from './share-views.js';
 import { ipKey, linkKey, reserveAttempt, settleSuccess } from './throttle.js';
-import type { Permission } from './types.js';
 
 const LINK_COOKIE_TTL_MS = 24 * 3600 * 1000;
 
@@ -32,14 +35,27 @@ export class Links {
       maxFailuresPerIp: number;
       windowSeconds: number;
       secret: string;
+      /** How long a good link password is taken without bcrypt (link-passwords.ts); 0: never. */
+      verifiedTtlMs?: number;
     },
-  ) {}
+  ) {
+    this.verified = new VerifiedLinkPasswords(opts.verifiedTtlMs ?? 0);
+  }
+
+  private readonly verified: VerifiedLinkPasswords;
 
   async create(
     actor: Actor,
     nodeId: string,
-    input: { permission: Permission; password?: string | null; expiresAt?: number | null },
+    input: {
+      permission: LinkPermission;
+      password?: string | null;
+      expiresAt?: number | null;
+      maxUploadBytes?: number | null;
+      maxDownloads?: number | null;
+    },
   ): Promise<LinkView> {
+    checkLimits(input);
     if (input.password != null && (input.password.length < 4 || input.password.length > 1024)) {
       throw invalidInput('A link password needs 4 to 1024 characters', { field: 'password' });
     }
@@ -49,7 +65,7 @@ export class Links {
       const { node } = await requireNode(tx, actor, nodeId, 'owner', now);
       if (node.parentId === null)
         throw invalidInput('Create links for folders inside your home folder, not the home folder itself');
-      if (input.permission === 'edit' && node.kind !== 'folder')
+      if (input.permission !== 'view' && node.kind !== 'folder')
         throw invalidInput('Upload links need a folder', { field: 'permission' });
       if (input.expiresAt != null && input.expiresAt <= now)
         throw invalidInput('The expiry date is in the past', { field: 'expiresAt' });
@@ -63,11 +79,15 @@ export class Links {
         expiresAt: input.expiresAt ?? null,
         createdBy: node.ownerId,
         now,
+        maxUploadBytes: input.maxUploadBytes ?? null,
+        maxDownloads: input.maxDownloads ?? null,
       });
       await recordOn(tx, actor, node, 'link.created', now, {
         permission: input.permission,
         password: passwordHash !== null,
         expiresAt: input.expiresAt ?? null,
+        ...(input.maxUploadBytes != null ? { maxUploadBytes: input.maxUploadBytes } : {}),
+        ...(input.maxDownloads != null ? { maxDownloads: input.maxDownloads } : {}),
       });
       return toLink((await shareById(tx, id, 'link'))!);
     });
@@ -79,6 +99,9 @@ export class Links {
       const now = this.clock.now();
       const link = await ownedShare(tx, actor, linkId, 'link');
       await deleteShare(tx, linkId);
+      // Locks its visitors took over /public-dav/ end with it (they name the link as holder).
+      for (const l of await listLocks(tx, { holderId: linkLockHolder(linkId) }, now))
+        await removeLock(tx, actor, l, 'share_revoked', now);
       await recordOn(tx, actor, link.node, 'link.revoked', now, {
         link: linkId,
       });
@@ -97,8 +120,11 @@ export class Links {
     const now = this.clock.now();
     const row = await linkByToken(this.db, token);
     if (!row || (row.expiresAt !== null && row.expiresAt <= now)) throw notFound('Link');
+    if (row.maxDownloads !== null && row.downloadCount >= row.maxDownloads) throw downloadsExhausted();
     const link = toLink(row);
-    if (row.passwordHash && !auth.unlocked) {
+    const recent =
+      !!auth.password && !!row.passwordHash && this.verified.holds(row.id, auth.password, row.passwordHash, now);
+    if (row.passwordHash && !auth.unlocked && !recent) {
       if (!auth.password)
         throw new DomainError('unauthenticated', 'This link is protected by a password', { passwordRequired: true });
       const reservation = await reserveAttempt(
@@ -114,14 +140,9 @@ export class Links {
         throw new DomainError('unauthenticated', 'Wrong password for this link', { passwordRequired: true });
       }
       await this.db.tx((tx) => settleSuccess(tx, reservation));
+      this.verified.remember(row.id, auth.password, row.passwordHash, now);
     }
-    const share: ShareRef = {
-      id: link.id,
-      nodeId: link.node.id,
-      ownerId: link.node.ownerId,
-      permission: link.permission,
-    };
-    return { actor: { kind: 'link', share, origin: { ...origin, via: 'link' } }, link };
+    return { actor: { kind: 'link', share: toShareRef(link), origin: { ...origin, via: 'link' } }, link };
   }
 
   /** A signed proof that the visitor gave this link's password: valid a day, or until the link expires. */
@@ -151,4 +172,16 @@ export class Links {
   async idOf(token: string): Promise<string | undefined> {
     return linkIdByToken(this.db, token);
   }
+}
+
+/** What a link actor carries of its link. */
+function toShareRef(link: LinkView): ShareRef {
+  return {
+    id: link.id,
+    nodeId: link.node.id,
+    ownerId: link.node.ownerId,
+    permission: link.permission,
+    maxUploadBytes: link.maxUploadBytes,
+    maxDownloads: link.maxDownloads,
+  };
 }

@@ -9,7 +9,7 @@
 import type { Q } from '../db/index.js';
 import { inheritedShareLevel } from '../db/repos/nodes.js';
 import { deleteLock, listLocks, within, type LockListRow, type LockRow } from '../db/repos/locks.js';
-import type { Actor } from './actor.js';
+import { lockHolderOf, type Actor } from './actor.js';
 import { record } from './activity.js';
 import { walkKeys } from '../db/repos/paths.js';
 
@@ -34,6 +34,7 @@ export type RemovalReason = 'unlocked' | 'released' | 'broken' | 'share_revoked'
 
 /** The holder, the owner of the locked resource and any administrator. */
 export function mayBreak(actor: Actor, lock: LockRow): boolean {
+  if (actor.kind === 'link') return lock.userId === lockHolderOf(actor);
   if (actor.kind !== 'user') return actor.kind === 'system';
   return lock.userId === actor.user.id || lock.ownerId === actor.user.id || actor.user.role === 'admin';
 }

@@ -27,7 +27,7 @@ import {
   countActiveLocks,
 } from '../db/repos/locks.js';
 import { requireNode } from './access.js';
-import type { Actor } from './actor.js';
+import { lockHolderOf, type Actor } from './actor.js';
 import type { Clock } from './clock.js';
 import { lockViews, mayBreak, removeLock, type LockView } from './lock-breaking.js';
 import { DomainError, forbidden, notFound } from './errors.js';
@@ -106,7 +106,7 @@ export async function assertUnlocked(
 ): Promise<void> {
   if (!(await ownerHasLocks(q, ownerId, now))) return;
   const tokens = new Set(lockTokensOf(actor));
-  const userId = actor.kind === 'user' ? actor.user.id : null;
+  const userId = lockHolderOf(actor);
   const held = (l: ActiveLock) => tokens.has(l.token) && l.userId === userId;
   for (const c of checks) {
     let path: string;
@@ -176,7 +176,8 @@ export class Locks {
 
   /** Takes a new lock on an existing node the actor may edit; a conflicting lock → `locked`. */
   async lock(actor: Actor, nodeId: string, req: LockRequest): Promise<ActiveLock> {
-    if (actor.kind !== 'user') throw new DomainError('forbidden', 'Only a signed-in user can lock');
+    const holder = lockHolderOf(actor);
+    if (holder === null) throw new DomainError('forbidden', 'Only a signed-in user or a link visitor can lock');
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       await requireNode(tx, actor, nodeId, 'edit', now);
@@ -186,11 +187,11 @@ export class Locks {
       for (const l of around) {
         if (l.scope === 'exclusive' || req.scope === 'exclusive') throw lockedError(l.path);
       }
-      const timeoutSeconds = grantedTimeout(req.timeoutSeconds, ownerId !== actor.user.id, this.limits);
+      const timeoutSeconds = grantedTimeout(req.timeoutSeconds, ownerId !== holder, this.limits);
       const lock: ActiveLock = {
         token: newLockToken(),
         ownerId,
-        userId: actor.user.id,
+        userId: holder,
         path,
         depth: req.depth,
         scope: req.scope,
@@ -214,7 +215,7 @@ export class Locks {
     return this.db.tx(async (tx) => {
       const now = this.clock.now();
       const l = await this.covering(tx, nodeId, token, now);
-      if (!l || actor.kind !== 'user' || l.userId !== actor.user.id) return undefined;
+      if (!l || l.userId !== lockHolderOf(actor)) return undefined;
       const timeoutSeconds = grantedTimeout(requestedSeconds, l.ownerId !== l.userId, this.limits);
       await refreshLock(tx, token, timeoutSeconds, now);
       return { ...l, timeoutSeconds, expiresAt: now + timeoutSeconds * 1000 };
@@ -233,7 +234,7 @@ export class Locks {
       const [l] = await listLocks(tx, { token }, now);
       if (!l || !mayBreak(actor, l))
         throw forbidden('Only the holder of this lock, the owner of the item or an administrator can remove it');
-      await removeLock(tx, actor, l, actor.kind === 'user' && actor.user.id === l.userId ? 'unlocked' : 'broken', now);
+      await removeLock(tx, actor, l, lockHolderOf(actor) === l.userId ? 'unlocked' : 'broken', now);
       return true;
     });
   }

@@ -124,6 +124,9 @@ export class Namespace {
 
   /** Resolves names under the actor's home folder: the existing live nodes of the path, root first. */
   async resolve(actor: Actor, names: string[]): Promise<NamespaceNode[]> {
+    // A link's visitors (/public-dav/<token>/) address names under the link's node: nothing above it exists for them.
+    if (actor.kind === 'link' && actor.share.permission !== 'upload')
+      return resolveChain(this.db, actor.share.nodeId, names);
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a drive');
     if (names.length === 0 || !namesMatch(SHARED_FOLDER_NAME, names[0]!))
       return resolveChain(this.db, actor.user.rootId, names);
@@ -193,10 +196,11 @@ export class Namespace {
 
   /**
    * The actor's own usage and the room left (RFC 4331 quota properties), from the user row read for
-   * this request (`lookup` reads it with the path).
+   * this request (`lookup` reads it with the path); null for anyone but a signed-in user.
    */
-  quota(actor: Actor): { used: number; available: number } {
-    if (actor.kind !== 'user') return { used: 0, available: 0 };
+  quota(actor: Actor): { used: number; available: number } | null {
+    // A link visitor is not told its owner's usage (the properties are then absent, RFC 4331 §3).
+    if (actor.kind !== 'user') return null;
     const { quotaBytes, usedBytes } = actor.user;
     return { used: usedBytes, available: Math.max(0, quotaBytes - usedBytes) };
   }

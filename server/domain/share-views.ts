@@ -2,7 +2,7 @@
 import type { Q } from '../db/index.js';
 import { getLiveNode } from '../db/repos/nodes.js';
 import { shareById, type ShareRow } from '../db/repos/share-rows.js';
-import type { Actor } from './actor.js';
+import type { Actor, LinkPermission } from './actor.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
 import type { NodeRow, Permission, UserRow } from './types.js';
 
@@ -22,10 +22,20 @@ export interface LinkView {
   id: string;
   node: NodeRow;
   token: string;
-  permission: Permission;
+  permission: LinkPermission;
   hasPassword: boolean;
   expiresAt: number | null;
   createdAt: number;
+  /** File drops: the largest file a visitor may upload (null: only the owner's quota limits it). */
+  maxUploadBytes: number | null;
+  /** View and edit links: how many downloads the link serves, and how many it has (link-limits.ts). */
+  maxDownloads: number | null;
+  downloadCount: number;
+}
+
+/** A user share's permission (the table allows `upload` on links only). */
+export function userPermission(r: ShareRow): Permission {
+  return r.permission === 'edit' ? 'edit' : 'view';
 }
 
 export function toUserShare(r: ShareRow): UserShareView {
@@ -33,7 +43,7 @@ export function toUserShare(r: ShareRow): UserShareView {
     id: r.id,
     node: r.node,
     shareName: r.granteeName ?? r.node.name,
-    permission: r.permission,
+    permission: userPermission(r),
     expiresAt: r.expiresAt,
     createdAt: r.createdAt,
     grantee: {
@@ -55,6 +65,9 @@ export function toLink(r: ShareRow): LinkView {
     hasPassword: r.passwordHash !== null,
     expiresAt: r.expiresAt,
     createdAt: r.createdAt,
+    maxUploadBytes: r.maxUploadBytes,
+    maxDownloads: r.maxDownloads,
+    downloadCount: r.downloadCount,
   };
 }
 

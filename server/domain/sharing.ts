@@ -26,7 +26,15 @@ import { dropLocksAfterRevoke } from './lock-breaking.js';
 import { nodeKeyPath } from './locks.js';
 import { nameKey, validateName } from './names.js';
 import { stableShareName } from './share-names.js';
-import { byKind, ownedShare, signedInUser, toUserShare, type LinkView, type UserShareView } from './share-views.js';
+import {
+  byKind,
+  ownedShare,
+  signedInUser,
+  toUserShare,
+  userPermission,
+  type LinkView,
+  type UserShareView,
+} from './share-views.js';
 import { SHARED_FOLDER_NAME } from './shared-folder.js';
 import { findUserByLogin, requireUser } from './users.js';
 import type { NodeView, Permission } from './types.js';
@@ -188,7 +196,7 @@ export class Sharing {
     const me = signedInUser(actor);
     return (await sharesReceived(this.db, me.id, this.clock.now())).map((r) => ({
       ...r.node,
-      permission: r.permission,
+      permission: userPermission(r),
       shareId: r.id,
       shareName: r.granteeName ?? r.node.name,
       sharedBy: { id: r.node.ownerId, username: r.ownerUsername, displayName: r.ownerDisplayName },

@@ -9,7 +9,7 @@
  * file I/O inside it).
  */
 import type { Readable } from 'node:stream';
-import type { Db } from '../db/index.js';
+import type { Db, Q } from '../db/index.js';
 import { addBlobRef, releaseBlobRefs } from '../db/repos/blobs.js';
 import { childByKey, replaceContent, touchFolder } from '../db/repos/nodes.js';
 import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
@@ -21,7 +21,7 @@ import type { Clock } from './clock.js';
 import { alreadyExists, DomainError, invalidInput, isOutOfSpace, storageFull, storeFailure } from './errors.js';
 import { InFlightUploads, metered, type UploadTicket } from './in-flight.js';
 import { assertUnlocked } from './locks.js';
-import { nameKey, validateName } from './names.js';
+import { nameKey, numberedName, validateName } from './names.js';
 import { remainingBytes, reserveBytes } from './quota.js';
 import { assertNotReserved } from './shared-folder.js';
 import { insertNode, mimeOf, writableFolder } from './tree-rules.js';
@@ -41,6 +41,8 @@ export interface UploadOptions {
   ifMatch?: string | null;
   /** The body's bytes are already counted among the uploads in flight by this ticket (a spooled multipart file). */
   inFlight?: UploadTicket;
+  /** A name taken is not replaced nor refused: the file gets the first free "name (n).ext" (file drops). */
+  onClash?: 'rename';
 }
 
 export class Uploads {
@@ -86,7 +88,7 @@ export class Uploads {
     body: Readable,
     opts: UploadOptions = {},
   ): Promise<{ node: NodeView; created: boolean }> {
-    const name = validateName(rawName);
+    let name = validateName(rawName);
     const expected = opts.expectedSize ?? null;
     // A body declared small enough to be held in memory and stored inline is read straight away:
     // the checks below exist to refuse a large body before it fills the disk, and the transaction
@@ -117,6 +119,7 @@ export class Uploads {
         const now = this.clock.now();
         const folder = await writableFolder(tx, actor, parentId, now);
         owner = folder.ownerId;
+        if (opts.onClash === 'rename') name = await freeName(tx, folder.id, name);
         const current = await childByKey(tx, folder.id, nameKey(name));
         checkReplace(current, name, opts);
         if (!ticket) {
@@ -205,7 +208,7 @@ export class Uploads {
     const before = this.clock.now();
     const parent = await writableFolder(this.db, actor, parentId, before);
     assertNotReserved(parent.parentId === null, name);
-    const existing = await childByKey(this.db, parent.id, nameKey(name));
+    const existing = opts.onClash === 'rename' ? undefined : await childByKey(this.db, parent.id, nameKey(name));
     checkReplace(existing, name, opts);
     if (existing) await requireNode(this.db, actor, existing.id, 'edit', before);
     await assertUnlocked(
@@ -231,4 +234,12 @@ function checkReplace(existing: NodeRow | undefined, name: string, opts: UploadO
   if (!existing) return;
   if (existing.kind === 'folder') throw alreadyExists(name);
   if (!opts.overwrite) throw alreadyExists(name);
+}
+
+/** The name itself when no live sibling has it, else the first free "name (n).ext" (names.ts numberedName). */
+async function freeName(q: Q, folderId: string, name: string): Promise<string> {
+  let candidate = name;
+  for (let n = 1; await childByKey(q, folderId, nameKey(candidate)); n++)
+    candidate = validateName(numberedName(name, n));
+  return candidate;
 }

@@ -94,10 +94,16 @@ export interface Link {
   node: Node;
   token: string;
   url: string;
-  permission: 'view' | 'edit';
+  /** The same link over WebDAV: any username, the link's password. */
+  davUrl: string;
+  /** `upload`: a file drop — visitors add files and see nothing. */
+  permission: 'view' | 'edit' | 'upload';
   hasPassword: boolean;
   expiresAt: string | null;
   createdAt: string | null;
+  maxUploadBytes: number | null;
+  maxDownloads: number | null;
+  downloadCount: number;
 }
 
 export interface IncomingShare extends Node {

@@ -8,6 +8,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Actor } from '../../domain/actor.js';
 import { forbidden } from '../../domain/errors.js';
+import { FileDrops } from '../../domain/file-drop.js';
 import type { LinkView } from '../../domain/share-views.js';
 import type { ApiDeps } from '../deps.js';
 import { sendContinue } from '../http-util.js';
@@ -38,6 +39,7 @@ function presentLinkInfo(link: LinkView) {
     expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
     hasPassword: link.hasPassword,
     rootId: link.node.id,
+    maxUploadBytes: link.maxUploadBytes,
   };
 }
 
@@ -66,6 +68,9 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
   router.get('/public/:token', async (ctx) => {
     const { actor, link } = await open(ctx);
     const { id } = parseQuery(ctx, NodeQuery);
+    // A file drop shows its folder's name and nothing of what is in it (domain/file-drop.ts).
+    if (FileDrops.isDrop(actor))
+      return void (ctx.body = { link: presentLinkInfo(link), node: null, name: link.node.name });
     ctx.body = { link: presentLinkInfo(link), node: presentNode(await drive.stat(actor, id ?? link.node.id)) };
   });
 
@@ -115,10 +120,20 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
     await sendZip(ctx, deps.content, actor, ids);
   });
 
-  /** Upload through an edit link (into the link's folder or `?id=` a folder inside it); never overwrites. */
+  /** Upload through an edit link (into the link's folder or `?id=` a folder inside it) or a file drop; never overwrites. */
   router.put('/public/:token/files/:name', async (ctx) => {
     const { actor, link } = await open(ctx);
     const { name } = parseParams(ctx, UploadParams);
+    if (FileDrops.isDrop(actor)) {
+      // Through a file drop: a new file, renamed when the name is taken; the visitor learns only what was stored.
+      const node = await deps.fileDrops.upload(actor, name, ctx.req, {
+        expectedSize: ctx.request.length ?? null,
+        beforeRead: () => sendContinue(ctx.req, ctx.res),
+      });
+      ctx.status = 201;
+      ctx.body = { name: node.name, size: node.size };
+      return;
+    }
     const { id } = parseQuery(ctx, NodeQuery);
     const { node } = await drive.upload(actor, id ?? link.node.id, name, ctx.req, {
       expectedSize: ctx.request.length ?? null,

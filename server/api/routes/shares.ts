@@ -20,10 +20,14 @@ const PatchShare = z
   .refine((p) => p.permission !== undefined || p.name !== undefined, {
     message: 'Send permission (owner) or name (grantee)',
   });
+const Limit = z.number().int().positive().nullable().optional();
 const CreateLink = z.object({
-  permission: Permission.default('view'),
+  // `upload`: a file drop (folders only): visitors add files and see nothing (domain/file-drop.ts).
+  permission: z.enum(['view', 'edit', 'upload']).default('view'),
   password: z.string().max(1024).nullable().optional(),
   expiresAt: Expiry,
+  maxUploadBytes: Limit,
+  maxDownloads: Limit,
 });
 const Lookup = z.object({ q: z.string().max(320).default('') });
 

@@ -116,8 +116,9 @@ export async function listLocks(
   }
   if (filter.limit !== undefined) params.limit = filter.limit;
   const rows = await q.all<RawLock & { holder_name: string; owner_name: string; owner_root_id: string }>(
-    `SELECT l.*, h.username AS holder_name, o.username AS owner_name, o.root_id AS owner_root_id
-     FROM locks l JOIN users h ON h.id = l.user_id JOIN users o ON o.id = l.owner_id
+    // A link visitor's lock names no user (user_id is "link:<id>").
+    `SELECT l.*, COALESCE(h.username, 'link visitor') AS holder_name, o.username AS owner_name, o.root_id AS owner_root_id
+     FROM locks l LEFT JOIN users h ON h.id = l.user_id JOIN users o ON o.id = l.owner_id
      WHERE ${where.join(' AND ')} ORDER BY l.owner_id, l.path, l.created_at${filter.limit !== undefined ? ' LIMIT $limit' : ''}`,
     params,
   );

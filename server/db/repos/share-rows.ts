@@ -11,11 +11,16 @@ export interface ShareRow {
   kind: 'user' | 'link';
   node: NodeRow;
   granteeId: string | null;
-  permission: 'view' | 'edit';
+  /** `upload` only on links (a file drop; the table's CHECK). */
+  permission: 'view' | 'edit' | 'upload';
   token: string | null;
   passwordHash: string | null;
   expiresAt: number | null;
   createdAt: number;
+  /** Links: the largest file a visitor may upload, and how many downloads the link serves (null: no limit). */
+  maxUploadBytes: number | null;
+  maxDownloads: number | null;
+  downloadCount: number;
   granteeUsername: string | null;
   granteeEmail: string | null;
   ownerUsername: string;
@@ -29,10 +34,13 @@ interface RawShare extends RawNode {
   share_id: string;
   share_kind: 'user' | 'link';
   grantee_id: string | null;
-  permission: 'view' | 'edit';
+  permission: 'view' | 'edit' | 'upload';
   token: string | null;
   password_hash: string | null;
   expires_at: unknown;
+  max_upload_bytes: unknown;
+  max_downloads: unknown;
+  download_count: unknown;
   share_created_at: unknown;
   grantee_username: string | null;
   grantee_email: string | null;
@@ -43,7 +51,8 @@ interface RawShare extends RawNode {
 }
 
 const SHARE_SELECT = `SELECT ${NODE_COLS}, s.id AS share_id, s.kind AS share_kind, s.grantee_id, s.permission, s.token, s.password_hash,
-    s.expires_at, s.created_at AS share_created_at, g.username AS grantee_username, g.email AS grantee_email, o.username AS owner_username,
+    s.expires_at, s.max_upload_bytes, s.max_downloads, s.download_count, s.created_at AS share_created_at,
+    g.username AS grantee_username, g.email AS grantee_email, o.username AS owner_username,
     s.grantee_name, g.display_name AS grantee_display_name, o.display_name AS owner_display_name
   FROM shares s JOIN nodes n ON n.id = s.node_id JOIN users o ON o.id = n.owner_id LEFT JOIN users g ON g.id = s.grantee_id`;
 
@@ -57,6 +66,9 @@ const toShare = (r: RawShare): ShareRow => ({
   passwordHash: r.password_hash,
   expiresAt: numOrNull(r.expires_at),
   createdAt: num(r.share_created_at),
+  maxUploadBytes: numOrNull(r.max_upload_bytes),
+  maxDownloads: numOrNull(r.max_downloads),
+  downloadCount: num(r.download_count),
   granteeUsername: r.grantee_username,
   granteeEmail: r.grantee_email,
   ownerUsername: r.owner_username,

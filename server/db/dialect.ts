@@ -100,3 +100,7 @@ export const jsonArrayOf = (value: string, orderBy: string): Fragment =>
  * would nest it as a string; PostgreSQL's json type nests as it is).
  */
 export const jsonValue = (sql: string): Fragment => pick(`json(${sql})`, sql);
+
+/** One member of a JSON object stored as TEXT, as text (NULL when absent). */
+export const jsonTextMember = (column: string, key: string): Fragment =>
+  pick(`json_extract(${column}, '$.${key}')`, `(${column}::json ->> '${key}')`);

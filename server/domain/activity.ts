@@ -6,6 +6,7 @@ import type { Db, Q } from '../db/index.js';
 import {
   insertActivity,
   latestActivityOn,
+  latestVisit,
   listActivity as activityRows,
   updateActivity,
   type ActivityQuery,
@@ -42,6 +43,9 @@ export type Action =
   | 'share.revoked'
   | 'link.created'
   | 'link.revoked'
+  | 'link.viewed'
+  | 'link.downloaded'
+  | 'link.password_failed'
   | 'version.restored'
   | 'version.deleted'
   | 'version.pruned'
@@ -102,6 +106,39 @@ export async function recordFill(
   const details = { ...(last.details ? (JSON.parse(last.details) as Record<string, unknown>) : {}), size };
   await updateActivity(tx, { id: last.id, details: JSON.stringify(details), createdAt: now });
   return true;
+}
+
+/** Visits of one public link from one address within this window share a row (with a count). */
+const VISIT_WINDOW_MS = 3600_000;
+
+/**
+ * A link visitor's view of the link or download through it, in the owner's log: coalesced, so a
+ * visitor who opens the page ten times in an hour (or a player fetching a video in pieces) makes one
+ * row whose `count` says how often, not ten rows that bury everything else.
+ */
+export async function recordVisit(
+  tx: Q,
+  actor: Actor & { kind: 'link' },
+  node: { id: string; ownerId: string },
+  action: 'link.viewed' | 'link.downloaded',
+  now: number,
+): Promise<void> {
+  const ip = actor.origin.ip ?? '';
+  const last = await latestVisit(tx, {
+    ownerId: node.ownerId,
+    nodeId: node.id,
+    action,
+    linkId: actor.share.id,
+    ip,
+    since: now - VISIT_WINDOW_MS,
+  });
+  if (last) {
+    const details = last.details ? (JSON.parse(last.details) as Record<string, unknown>) : {};
+    const count = (typeof details.count === 'number' ? details.count : 1) + 1;
+    await updateActivity(tx, { id: last.id, details: JSON.stringify({ ...details, count }), createdAt: now });
+    return;
+  }
+  await recordOn(tx, actor, node, action, now, { link: actor.share.id, count: 1 });
 }
 
 /** Records an action on a node in its owner's log, at the node's path now (or `path`, when it is gone from there). */

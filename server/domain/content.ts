@@ -13,7 +13,7 @@ import type { BlobStore } from '../../storage/index.js';
 import { requireNode, requireViewable } from './access.js';
 import type { Actor } from './actor.js';
 import { BlobBytes, mayBeInline, type ByteRange } from './blob-bytes.js';
-import { countDownload } from './link-limits.js';
+import { noteDownload } from './link-limits.js';
 import type { Clock } from './clock.js';
 import { invalidInput, notFound } from './errors.js';
 import { nameKey, numberedName } from './names.js';
@@ -80,7 +80,7 @@ export class Content {
       md5: blob?.md5 ?? null,
       open: hash
         ? async (range) => {
-            await countDownload(this.db, actor, range?.start);
+            await noteDownload(this.db, actor, node, this.clock.now(), range?.start);
             return this.bytes.open({ hash, size: node.size }, range, blob?.bytes ?? null);
           }
         : null,
@@ -99,7 +99,7 @@ export class Content {
     else await requireViewable(this.db, actor, (node = file), now);
     if (node.kind !== 'file') throw invalidInput('This item is a folder; download it as a ZIP');
     if (!node.contentHash) return Buffer.alloc(0);
-    await countDownload(this.db, actor, range?.start);
+    await noteDownload(this.db, actor, node, now, range?.start);
     return this.bytes.read({ hash: node.contentHash, size: node.size }, range, node.inlineBytes);
   }
 
@@ -151,7 +151,8 @@ export class Content {
         });
       }
     }
-    await countDownload(this.db, actor);
+    if (actor.kind === 'link')
+      await noteDownload(this.db, actor, { id: actor.share.nodeId, ownerId: actor.share.ownerId }, now);
     const name =
       roots.length === 1 && roots[0]!.parentId !== null ? roots[0]!.name : roots.length === 1 ? 'files' : 'selection';
     return { name, entries };

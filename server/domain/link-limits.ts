@@ -8,9 +8,10 @@
  * that starts at 0 — a player's or a resuming client's later ranges continue the same download),
  * and a ZIP. HEAD, 304 revalidations and listings are not downloads.
  */
-import type { Q } from '../db/index.js';
+import type { Db, Q } from '../db/index.js';
 import { claimDownload } from '../db/repos/links.js';
 import type { Actor } from './actor.js';
+import { recordVisit } from './activity.js';
 import { DomainError, invalidInput } from './errors.js';
 import type { LinkPermission } from './actor.js';
 
@@ -22,6 +23,23 @@ export function downloadsExhausted(): DomainError {
 export async function countDownload(q: Q, actor: Actor, start = 0): Promise<void> {
   if (actor.kind !== 'link' || actor.share.maxDownloads == null || start > 0) return;
   if (!(await claimDownload(q, actor.share.id))) throw downloadsExhausted();
+}
+
+/**
+ * A download by a link visitor: counted against the link's limit, and noted in the owner's activity
+ * log (coalesced per visitor and hour: recordVisit). `node`: the file, or for a ZIP the link's folder.
+ * Later ranges of the same download count for neither.
+ */
+export async function noteDownload(
+  db: Db,
+  actor: Actor,
+  node: { id: string; ownerId: string },
+  now: number,
+  start = 0,
+): Promise<void> {
+  await countDownload(db, actor, start);
+  if (actor.kind !== 'link' || start > 0) return;
+  await db.tx((tx) => recordVisit(tx, actor, node, 'link.downloaded', now));
 }
 
 /** Refuses an upload larger than the file drop's cap (before its body is read when its size is known). */

@@ -12,7 +12,7 @@ import { listLocks } from '../db/repos/locks.js';
 import { deleteShare } from '../db/repos/shares.js';
 import { linkByToken, shareById } from '../db/repos/share-rows.js';
 import { linkLockHolder, type Actor, type LinkPermission, type Origin, type ShareRef } from './actor.js';
-import { recordOn } from './activity.js';
+import { recordOn, recordVisit } from './activity.js';
 import { requireNode } from './access.js';
 import type { Clock } from './clock.js';
 import { checkLimits, downloadsExhausted } from './link-limits.js';
@@ -114,7 +114,7 @@ export class Links {
    */
   async open(
     token: string,
-    auth: { password?: string | null; unlocked?: boolean },
+    auth: { password?: string | null; unlocked?: boolean; visit?: boolean },
     origin: Origin,
   ): Promise<{ actor: Actor; link: LinkView }> {
     const now = this.clock.now();
@@ -137,12 +137,20 @@ export class Links {
         now,
       );
       if (!(await this.opts.hasher.compare(auth.password, row.passwordHash))) {
+        // The owner sees guesses at their link's password (each one already counted by the throttle).
+        const guesser = linkActor(link, origin);
+        await this.db.tx((tx) =>
+          recordOn(tx, guesser, link.node, 'link.password_failed', this.clock.now(), { link: link.id }),
+        );
         throw new DomainError('unauthenticated', 'Wrong password for this link', { passwordRequired: true });
       }
       await this.db.tx((tx) => settleSuccess(tx, reservation));
       this.verified.remember(row.id, auth.password, row.passwordHash, now);
     }
-    return { actor: { kind: 'link', share: toShareRef(link), origin: { ...origin, via: 'link' } }, link };
+    const actor = linkActor(link, origin);
+    // `visit`: the visitor opened the link's page (not each request it makes): a coalesced row for the owner.
+    if (auth.visit) await this.db.tx((tx) => recordVisit(tx, actor, link.node, 'link.viewed', now));
+    return { actor, link };
   }
 
   /** A signed proof that the visitor gave this link's password: valid a day, or until the link expires. */
@@ -184,4 +192,8 @@ function toShareRef(link: LinkView): ShareRef {
     maxUploadBytes: link.maxUploadBytes,
     maxDownloads: link.maxDownloads,
   };
+}
+
+function linkActor(link: LinkView, origin: Origin): Actor & { kind: 'link' } {
+  return { kind: 'link', share: toShareRef(link), origin: { ...origin, via: 'link' } };
 }

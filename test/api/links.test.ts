@@ -136,6 +136,38 @@ describe('public links', () => {
     expect(blocked.headers.get('retry-after')).to.match(/^\d+$/);
   });
 
+  it("logs visits and downloads in the owner's log, one row per visitor and hour with a count, and wrong passwords", async () => {
+    const l = await link({ permission: 'view', password: 'right-password' }, inner.id);
+    const p = { 'x-link-password': 'right-password' };
+    expect((await visitor().get(`/api/public/${l.token}`, { 'x-link-password': 'wrong' })).status).to.equal(401);
+    for (let i = 0; i < 3; i++) expect((await visitor().get(`/api/public/${l.token}`, p)).status).to.equal(200);
+    expect((await visitor().get(`/api/public/${l.token}/children`, p)).status).to.equal(200); // not a visit
+    for (let i = 0; i < 2; i++) {
+      const res = await visitor().get(`/api/public/${l.token}/content?id=${photo.id}`, p);
+      expect(await res.text()).to.equal('sand and sea');
+    }
+    // A later range of the same download (a player, a resumed transfer) is not another download.
+    await (await visitor().get(`/api/public/${l.token}/content?id=${photo.id}`, { ...p, range: 'bytes=4-' })).text();
+    const a = api(srv.url).as(alice);
+    const log = async () =>
+      ((await a.json(a.get('/api/activity?limit=200'))).items as any[])
+        .filter((r) => r.details?.link === l.id)
+        .map((r) => [r.action, r.path, r.via, r.details.count ?? null]);
+    expect(await log()).to.deep.equal([
+      ['link.downloaded', '/Holiday/Day 1/beach.txt', 'link', 2],
+      ['link.viewed', '/Holiday/Day 1', 'link', 3],
+      ['link.password_failed', '/Holiday/Day 1', 'link', null],
+    ]);
+    clock.advance(2 * 3600_000); // an hour later, a new row
+    await visitor().get(`/api/public/${l.token}`, p);
+    expect((await log()).map(([action, , , count]) => [action, count])).to.deep.equal([
+      ['link.viewed', 1],
+      ['link.downloaded', 2],
+      ['link.viewed', 3],
+      ['link.password_failed', null],
+    ]);
+  });
+
   it('answers 404 once the link has expired or been revoked, and for unknown tokens', async () => {
     const soon = new Date(clock.now() + 3600_000).toISOString();
     const l = await link({ permission: 'view', expiresAt: soon });

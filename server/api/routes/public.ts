@@ -47,14 +47,15 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
   const { links, drive } = deps;
   const router = new Router();
 
-  const open = async (ctx: Context): Promise<{ actor: Actor; link: LinkView }> => {
+  /** `visit`: this request is the visitor opening the link's page (logged, coalesced), not one it makes from there. */
+  const open = async (ctx: Context, visit = false): Promise<{ actor: Actor; link: LinkView }> => {
     const { token } = parseParams(ctx, TokenParams);
     const linkId = await links.idOf(token);
     const cookie = linkId ? ctx.cookies.get(cookieName(linkId)) : undefined;
     const unlocked = linkId !== undefined && links.isUnlocked(cookie, linkId);
     const opened = await links.open(
       token,
-      { password: ctx.get('x-link-password') || null, unlocked },
+      { password: ctx.get('x-link-password') || null, unlocked, visit },
       origin(ctx, 'link'),
     );
     if (unlocked && !['GET', 'HEAD'].includes(ctx.method) && ctx.get('x-requested-with') !== 'coffer') {
@@ -66,8 +67,8 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
   };
 
   router.get('/public/:token', async (ctx) => {
-    const { actor, link } = await open(ctx);
     const { id } = parseQuery(ctx, NodeQuery);
+    const { actor, link } = await open(ctx, id === undefined);
     // A file drop shows its folder's name and nothing of what is in it (domain/file-drop.ts).
     if (FileDrops.isDrop(actor))
       return void (ctx.body = { link: presentLinkInfo(link), node: null, name: link.node.name });

@@ -1,4 +1,5 @@
 /** The activity log's rows: appended in the transaction of each change, read newest first. */
+import { jsonTextMember, perDialect } from '../dialect.js';
 import { num, numOrNull, type Q } from '../index.js';
 
 export interface ActivityInsert {
@@ -73,6 +74,22 @@ export async function latestActivityOn(
     a,
   );
   return r && { id: num(r.id), action: r.action, actorId: r.actor_id, via: r.via, details: r.details };
+}
+
+const latestVisitSql = perDialect(
+  (d) => `SELECT id, details FROM activities
+     WHERE owner_id = $ownerId AND created_at >= $since AND node_id = $nodeId AND action = $action
+       AND COALESCE(ip, '') = $ip AND ${jsonTextMember('details', 'link')(d)} = $linkId
+     ORDER BY created_at DESC, id DESC LIMIT 1`,
+);
+
+/** The newest `action` row about `nodeId` through one link from one client address since `since` (a visit to coalesce into). */
+export async function latestVisit(
+  q: Q,
+  a: { ownerId: string; nodeId: string; action: string; linkId: string; ip: string; since: number },
+): Promise<{ id: number; details: string | null } | undefined> {
+  const r = await q.get<{ id: unknown; details: string | null }>(latestVisitSql(q), a);
+  return r && { id: num(r.id), details: r.details };
 }
 
 /** Rewrites a row's details and time (a later step of the same change joins its row). */

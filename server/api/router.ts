@@ -26,6 +26,7 @@ import { preferenceRoutes } from './routes/preferences.js';
 import { publicRoutes } from './routes/public.js';
 import { searchRoutes } from './routes/search.js';
 import { shareRoutes } from './routes/shares.js';
+import { thumbnailRoutes } from './routes/thumbnails.js';
 import { twoFactorRoutes } from './routes/two-factor.js';
 import { versionRoutes } from './routes/versions.js';
 import { zipRoutes } from './routes/zip.js';
@@ -106,6 +107,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     twoFactorRoutes(deps, json),
     nodeRoutes(deps, json),
     contentRoutes(deps),
+    thumbnailRoutes(deps),
     zipRoutes(deps),
     journalRoutes(deps),
     adminRoutes(deps, json),

@@ -14,7 +14,7 @@ import fsp from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import sharp from 'sharp';
+import type Sharp from 'sharp';
 import { pdfFirstPage, videoPoster } from './external.js';
 
 export type SourceKind = 'image' | 'pdf' | 'video';
@@ -32,8 +32,17 @@ export interface RenderLimits {
 export const RECIPE = 'w1';
 export const THUMBNAIL_TYPE = 'image/webp';
 
-// libvips' operation cache keeps decoded images for reuse; thumbnails are made once and cached on disk.
-sharp.cache(false);
+let sharpModule: Promise<typeof Sharp> | undefined;
+/**
+ * sharp (libvips) is loaded on the first thumbnail: it costs ~19 MiB of RSS that a server used only
+ * through WebDAV never needs. Its operation cache is off: thumbnails are made once and kept on disk.
+ */
+function loadSharp(): Promise<typeof Sharp> {
+  return (sharpModule ??= import('sharp').then(({ default: sharp }) => {
+    sharp.cache(false);
+    return sharp;
+  }));
+}
 
 /** Raster formats by their first bytes; anything else (SVG, PostScript, a mislabelled file) is not decoded. */
 function isRasterImage(head: Buffer): boolean {
@@ -95,6 +104,7 @@ export class ThumbnailRenderer {
 
   private async image(source: Buffer | string, head: Buffer, size: number): Promise<RenderResult> {
     if (!isRasterImage(head)) return { unrenderable: 'The file is not an image format thumbnails are made of' };
+    const sharp = await loadSharp();
     try {
       const image = await sharp(source, {
         limitInputPixels: this.limits.maxPixels,

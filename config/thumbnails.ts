@@ -13,6 +13,9 @@ const ThumbnailEnv = z.object({
   THUMBNAIL_QUEUE: int(0, 10_000).default(64),
   /** Longest a PDF or video renderer (pdftoppm, ffmpeg) may run before it is killed. */
   THUMBNAIL_TIMEOUT: seconds.default(20),
+  /** The programs that render PDFs and videos (a name on PATH or a path); `off`: no thumbnails of that kind. */
+  THUMBNAIL_PDFTOPPM: z.string().min(1).default('pdftoppm'),
+  THUMBNAIL_FFMPEG: z.string().min(1).default('ffmpeg'),
 });
 
 export interface ThumbnailSettings {
@@ -21,6 +24,9 @@ export interface ThumbnailSettings {
   readonly concurrency: number;
   readonly queue: number;
   readonly timeoutMs: number;
+  /** The PDF and video renderers; null when turned off. */
+  readonly pdftoppm: string | null;
+  readonly ffmpeg: string | null;
 }
 
 export function thumbnailSettings(env: Record<string, string | undefined>): ThumbnailSettings {
@@ -36,5 +42,7 @@ export function thumbnailSettings(env: Record<string, string | undefined>): Thum
     concurrency: e.THUMBNAIL_CONCURRENCY,
     queue: e.THUMBNAIL_QUEUE,
     timeoutMs: Math.max(1, e.THUMBNAIL_TIMEOUT) * 1000,
+    pdftoppm: e.THUMBNAIL_PDFTOPPM === 'off' ? null : e.THUMBNAIL_PDFTOPPM,
+    ffmpeg: e.THUMBNAIL_FFMPEG === 'off' ? null : e.THUMBNAIL_FFMPEG,
   });
 }

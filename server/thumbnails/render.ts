@@ -23,6 +23,9 @@ export type RenderResult = { image: Buffer } | { unrenderable: string };
 export interface RenderLimits {
   maxPixels: number;
   timeoutMs: number;
+  /** The PDF and video renderers (null: turned off). */
+  pdftoppm: string | null;
+  ffmpeg: string | null;
 }
 
 /**
@@ -90,10 +93,11 @@ export class ThumbnailRenderer {
       if (kind === 'image') return await this.image(source, await headOf(source), size);
       const raster = (await temp(kind)) + '.png';
       temps.push(raster);
+      const { timeoutMs } = this.limits;
       const made =
         kind === 'pdf'
-          ? await pdfFirstPage(source, raster, size, this.limits.timeoutMs)
-          : await videoPoster(source, raster, size, this.limits.timeoutMs);
+          ? await pdfFirstPage({ program: this.limits.pdftoppm, timeoutMs }, source, raster, size)
+          : await videoPoster({ program: this.limits.ffmpeg, timeoutMs }, source, raster, size);
       if (!made.ok) return { unrenderable: made.reason };
       return await this.image(raster, await headOf(raster), size);
     } finally {

@@ -225,6 +225,44 @@ describe('thumbnails', function () {
     }
   });
 
+  it('answers no_thumbnail when a renderer is missing, or killed after THUMBNAIL_TIMEOUT', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-tools-'));
+    const slow = path.join(dir, 'slow-pdftoppm');
+    fs.writeFileSync(slow, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
+    const env = {
+      THUMBNAIL_PDFTOPPM: slow,
+      THUMBNAIL_FFMPEG: path.join(dir, 'no-such-ffmpeg'),
+      THUMBNAIL_TIMEOUT: '1',
+    };
+    const tools = await startTestServer({ env });
+    try {
+      const v = await createUser(tools);
+      const b = api(tools.url).as(v);
+      const reason = async (res: Response) => {
+        expect(res.status).to.equal(404);
+        const { error } = (await res.json()) as { error: { code: string; message: string } };
+        expect(error.code).to.equal('no_thumbnail');
+        return error.message;
+      };
+      const video = await b.upload(v.rootId, 'clip.mp4', Buffer.alloc(2000, 1));
+      expect(await reason(await b.get(`/api/files/${video.id}/thumbnail?size=64`))).to.match(/not installed/);
+      const pdf = await b.upload(v.rootId, 'doc.pdf', samplePdf());
+      const started = Date.now();
+      expect(await reason(await b.get(`/api/files/${pdf.id}/thumbnail?size=64`))).to.match(/took longer than 1000 ms/);
+      expect(Date.now() - started, 'killed at the timeout, not after the sleep').to.be.lessThan(10_000);
+      const off = await startTestServer({ env: { THUMBNAIL_FFMPEG: 'off' }, shareStoreWith: tools });
+      try {
+        const res = await api(off.url).as(v).get(`/api/files/${video.id}/thumbnail?size=64`);
+        expect(await reason(res)).to.match(/no thumbnails of this kind/);
+      } finally {
+        await off.close();
+      }
+    } finally {
+      await tools.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps the RSS growth of a 100-megapixel image under 300 MiB', async function () {
     // The fixture is made in a child process: memory sharp takes here would be reused by the server's
     // decode (this process hosts the server) and hide its growth.

@@ -53,8 +53,18 @@ function sourceKind(node: NodeRow): SourceKind | null {
   return null;
 }
 
+/** How long a source that could not be rendered is not tried again, and how many such answers are kept. */
+const FAILURE_TTL_MS = 3600_000;
+const FAILURES_KEPT = 10_000;
+
 export class Thumbnails {
   private readonly queue: WorkQueue;
+  /**
+   * Sources that could not be rendered (corrupt, unsupported, a renderer missing or too slow), by
+   * hash and size: the grid asks again on every visit, and reading a large video anew each time to
+   * fail again would cost more than all the thumbnails that work. Per process; forgotten after an hour.
+   */
+  private readonly failures = new Map<string, { reason: string; at: number }>();
 
   constructor(
     private readonly db: Db,
@@ -86,7 +96,10 @@ export class Thumbnails {
     if (opts.ifNoneMatch?.(etag)) return { etag, type, bytes: null };
     const cached = await this.cache.read(hash, size);
     if (cached) return { etag, type, bytes: cached };
-    const bytes = await this.queue.run(`${hash}-${size}`, () => this.make(actor, node, kind, size));
+    const key = `${hash}-${size}`;
+    const failed = this.failures.get(key);
+    if (failed && this.clock.now() - failed.at < FAILURE_TTL_MS) throw noThumbnail(failed.reason);
+    const bytes = await this.queue.run(key, () => this.make(actor, node, kind, size));
     return { etag, type, bytes };
   }
 
@@ -97,7 +110,14 @@ export class Thumbnails {
     if (cached) return cached;
     const input = await this.content.openContent(actor, node);
     const result = await this.renderer.render(kind, input, size);
-    if ('unrenderable' in result) throw noThumbnail(result.unrenderable);
+    if ('unrenderable' in result) {
+      const key = `${hash}-${size}`;
+      this.failures.delete(key);
+      this.failures.set(key, { reason: result.unrenderable, at: this.clock.now() });
+      // A Map iterates in insertion order: the first key is the oldest answer.
+      if (this.failures.size > FAILURES_KEPT) this.failures.delete(this.failures.keys().next().value!);
+      throw noThumbnail(result.unrenderable);
+    }
     await this.cache.write(hash, size, result.image);
     return result.image;
   }

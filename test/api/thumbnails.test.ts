@@ -250,6 +250,10 @@ describe('thumbnails', function () {
       const started = Date.now();
       expect(await reason(await b.get(`/api/files/${pdf.id}/thumbnail?size=64`))).to.match(/took longer than 1000 ms/);
       expect(Date.now() - started, 'killed at the timeout, not after the sleep').to.be.lessThan(10_000);
+      // The failure is remembered: asked again, the answer comes without running the renderer.
+      const again = Date.now();
+      expect(await reason(await b.get(`/api/files/${pdf.id}/thumbnail?size=64`))).to.match(/took longer than/);
+      expect(Date.now() - again).to.be.lessThan(500);
       const off = await startTestServer({ env: { THUMBNAIL_FFMPEG: 'off' }, shareStoreWith: tools });
       try {
         const res = await api(off.url).as(v).get(`/api/files/${video.id}/thumbnail?size=64`);

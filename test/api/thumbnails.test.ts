@@ -27,6 +27,14 @@ const hasFfmpeg = (() => {
 const solid = (width: number, height: number, background = '#3a7') =>
   sharp({ create: { width, height, channels: 3, background } });
 
+/** Two 80 × 40 frames, red then blue. */
+async function animatedGif(): Promise<Buffer> {
+  const frames = await Promise.all(['#f00', '#00f'].map((c) => solid(80, 40, c).png().toBuffer()));
+  return sharp(frames, { join: { animated: true } })
+    .gif()
+    .toBuffer();
+}
+
 /** Peak RSS since the last reset (Linux: VmHWM), and the reset itself; null where /proc does not offer them. */
 function peakRss(): number | null {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
@@ -92,7 +100,7 @@ describe('thumbnails', function () {
     const sources: [string, Buffer][] = [
       ['wide.png', await solid(600, 300).png().toBuffer()],
       ['photo.webp', await solid(300, 600).webp().toBuffer()],
-      ['anim.gif', await solid(80, 40).gif().toBuffer()],
+      ['anim.gif', await animatedGif()],
       ['pic.avif', await solid(400, 200).avif().toBuffer()],
     ];
     const want: Record<string, [number, number]> = {
@@ -106,6 +114,16 @@ describe('thumbnails', function () {
       const meta = await image(await thumb(node.id, 256));
       expect([meta.width, meta.height], name).to.deep.equal(want[name]);
     }
+  });
+
+  it('takes the first frame of an animated GIF, still', async () => {
+    const node = await a.upload(u.rootId, 'frames.gif', await animatedGif());
+    const res = await thumb(node.id, 256);
+    const meta = await image(res.clone());
+    expect([meta.width, meta.height, meta.pages ?? 1]).to.deep.equal([80, 40, 1]);
+    const [red, green, blue] = (await sharp(Buffer.from(await res.arrayBuffer())).stats()).channels;
+    expect(red!.mean, 'the red first frame').to.be.greaterThan(240);
+    expect(Math.max(green!.mean, blue!.mean), 'not the blue second frame').to.be.lessThan(15);
   });
 
   it('makes HEIC thumbnails when this sharp build can decode HEVC', async function () {

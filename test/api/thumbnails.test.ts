@@ -1,7 +1,7 @@
 /**
  * Thumbnails through HTTP on a real server: every source kind, EXIF orientation and metadata,
  * corrupt input, the 100-megapixel memory bound, the disk cache and 304s, GC, access and links.
- * Fixture images are made with sharp here (no binary fixtures in the repository).
+ * Fixtures are made on the fly with sharp and ffmpeg (support/media.ts): no binary fixtures in the repository.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,42 +12,10 @@ import sharp, { type Metadata } from 'sharp';
 import { samplePdf } from '../e2e/support.js';
 import { api, createUser, type Api, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { animatedGif, hasFfmpeg, peakRss, resetPeakRss, solid, writeVideo } from '../support/media.js';
 import { expectHealthy, sha256 } from '../support/store.js';
 
 const MiB = 1024 * 1024;
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const solid = (width: number, height: number, background = '#3a7') =>
-  sharp({ create: { width, height, channels: 3, background } });
-
-/** Two 80 × 40 frames, red then blue. */
-async function animatedGif(): Promise<Buffer> {
-  const frames = await Promise.all(['#f00', '#00f'].map((c) => solid(80, 40, c).png().toBuffer()));
-  return sharp(frames, { join: { animated: true } })
-    .gif()
-    .toBuffer();
-}
-
-/** Peak RSS since the last reset (Linux: VmHWM), and the reset itself; null where /proc does not offer them. */
-function peakRss(): number | null {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : null;
-}
-function resetPeakRss(): boolean {
-  try {
-    fs.writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('thumbnails', function () {
   this.timeout(120_000);
@@ -157,10 +125,7 @@ describe('thumbnails', function () {
       return this.skip();
     }
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-video-')), 'clip.mp4');
-    execFileSync('ffmpeg', [
-      ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '2'],
-      ...['-pix_fmt', 'yuv420p', '-y', file],
-    ]);
+    writeVideo(file);
     const node = await a.upload(u.rootId, 'clip.mp4', fs.readFileSync(file));
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
     const meta = await image(await thumb(node.id, 64));

@@ -1,8 +1,8 @@
 /** Thumbnails in the console (Chromium): the grid, the preview (its strip, a PDF's first page at once) and a link's page. */
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import sharp from 'sharp';
 import { api, createUser, type TestUser } from '../support/http.js';
+import { solid } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { consoleBrowser, samplePdf, shot, watchedPage, type Watched } from './support.js';
 
@@ -26,9 +26,7 @@ describe('web console: thumbnails (Chromium)', function () {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     w = await watchedPage(ctx, server.url);
     const a = api(server.url).as(user);
-    const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c84' } })
-      .jpeg()
-      .toBuffer();
+    const photo = await solid(1600, 1200, '#c84').jpeg().toBuffer();
     await a.upload(user.rootId, 'photo.jpg', photo);
     await a.upload(user.rootId, 'paper.pdf', samplePdf());
     await a.upload(user.rootId, 'broken.png', Buffer.from('not a png at all'));
@@ -93,13 +91,7 @@ describe('web console: thumbnails (Chromium)', function () {
   it("shows thumbnails on a public link's page", async () => {
     const a = api(server.url).as(user);
     const folder = await a.mkdir(user.rootId, 'Album');
-    await a.upload(
-      folder.id,
-      'shot.jpg',
-      await sharp({ create: { width: 300, height: 200, channels: 3, background: '#48c' } })
-        .jpeg()
-        .toBuffer(),
-    );
+    await a.upload(folder.id, 'shot.jpg', await solid(300, 200, '#48c').jpeg().toBuffer());
     const { token } = await a.json(a.post(`/api/nodes/${folder.id}/links`, { permission: 'view' }));
     const { page } = w;
     await page.goto(`${server.url}/s/${token}`);

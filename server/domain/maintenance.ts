@@ -71,9 +71,9 @@ export async function collectGarbage(
     for (const { hash, inline } of rows) if (inline || (await removeUnlessTouched(hash))) gone.push(hash);
     if (gone.length > 0) {
       const deleted = await db.tx(async (tx) => {
-        const rows: string[] = [];
-        for (const hash of gone) if ((await deleteUnreferencedBlob(tx, hash)) > 0) rows.push(hash);
-        return rows;
+        const deletedRows: string[] = [];
+        for (const hash of gone) if ((await deleteUnreferencedBlob(tx, hash)) > 0) deletedRows.push(hash);
+        return deletedRows;
       });
       blobsRemoved += deleted.length;
       if (derived) thumbnailsRemoved += await derived.forget(deleted);

@@ -7,11 +7,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { blobStoreSettings, type BlobStoreSettings } from './blob-store.js';
 import { mailSettings, type MailSettings } from './mail.js';
+import { thumbnailSettings, type ThumbnailSettings } from './thumbnails.js';
 import { bool, bytes, ConfigError, int, KiB, seconds } from './values.js';
 
 export { blobStoreSettings, type BlobStoreSettings, type S3Settings } from './blob-store.js';
 export { ConfigError, parseBytes, parseDuration } from './values.js';
 export type { MailSettings } from './mail.js';
+export type { ThumbnailSettings } from './thumbnails.js';
 
 /** An origin given as configuration ("https://files.example.com"): http(s), no path, query or credentials. */
 const originUrl = z.string().transform((v, ctx) => {
@@ -189,6 +191,8 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** SMTP_URL, MAIL_FROM and the password-reset request budgets (config/mail.ts). */
   readonly mail: MailSettings;
+  /** THUMBNAIL_* : input limits, concurrency and renderer timeouts (config/thumbnails.ts). */
+  readonly thumbnails: ThumbnailSettings;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readonly production: boolean;
 }
@@ -272,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     contentOrigin: e.CONTENT_ORIGIN,
     metricsToken: e.METRICS_TOKEN,
     mail: mailSettings(defined, Boolean(e.PUBLIC_URL)),
+    thumbnails: thumbnailSettings(defined),
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   });

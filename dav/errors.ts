@@ -69,6 +69,10 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
       return { status: 503, message: m, retryAfter: Number(err.details?.retryAfterSeconds ?? 30) };
     case 'not_configured':
       return { status: 501, message: m };
+    case 'no_thumbnail':
+      return { status: 404, message: m };
+    case 'overloaded':
+      return { status: 503, message: m, retryAfter: Number(err.details?.retryAfterSeconds ?? 5) };
     case 'unavailable':
     case 'internal':
       return null;

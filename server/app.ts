@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
-import { openBlobStore, type BlobStore } from '../storage/index.js';
+import { openBlobStore, ThumbnailCache, type BlobStore } from '../storage/index.js';
 import { createDavHandler } from '../dav/index.js';
 import { createPublicDavHandler } from '../dav/public.js';
 import { createApi } from './api/router.js';
@@ -35,6 +35,8 @@ import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
 import { TwoFactor } from './domain/totp.js';
 import { Versions } from './domain/versions.js';
+import { Thumbnails } from './domain/thumbnails.js';
+import { RECIPE, THUMBNAIL_TYPE, ThumbnailRenderer } from './thumbnails/render.js';
 import { sweepThrottle } from './domain/throttle.js';
 import { createHttpServer } from './http.js';
 import { BcryptPool } from './passwords/bcrypt-pool.js';
@@ -124,6 +126,17 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const bin = new Bin(db, clock, config.trashRetentionDays);
   const userDeletion = new UserDeletion(db, clock, bin);
   const grants = new ContentGrants(db, content, clock, secret);
+  // Thumbnails are cached per instance under DATA_DIR, whatever the blob store (README, Thumbnails).
+  const thumbnailCache = new ThumbnailCache(config.dataDir, RECIPE);
+  const thumbnails = new Thumbnails(
+    db,
+    clock,
+    content,
+    thumbnailCache,
+    new ThumbnailRenderer((what) => thumbnailCache.tempPath(what), config.thumbnails),
+    { id: RECIPE, type: THUMBNAIL_TYPE },
+    config.thumbnails,
+  );
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   // On PostgreSQL a trigger announces folder changes (migration 012); one connection listens for them.
@@ -137,7 +150,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       )
     : null;
 
-  const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs);
+  const gc = (graceMs = config.blobGcGraceSeconds * 1000) => collectGarbage(db, blobs, clock, graceMs, thumbnails);
   const koa = createApi(
     {
       config,
@@ -160,6 +173,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       versions,
       locks,
       grants,
+      thumbnails,
       search: (actor, q) => searchNodes(db, clock, actor, q),
       readiness: new Readiness(db, blobs),
       folderChanges,

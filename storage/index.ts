@@ -12,3 +12,4 @@ export { S3BlobStore, type S3StoreOptions } from './s3.js';
 export function openBlobStore(where: BlobStoreSettings, dataDir: string, opts: { fsync?: boolean } = {}): BlobStore {
   return where.kind === 's3' ? new S3BlobStore(where, dataDir) : new LocalDiskBlobStore(dataDir, opts);
 }
+export { ThumbnailCache } from './thumbnail-cache.js';

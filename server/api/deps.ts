@@ -16,6 +16,7 @@ import type { PasswordResets } from '../domain/password-reset.js';
 import type { Locks } from '../domain/locks.js';
 import type { SearchHit, SearchQuery } from '../domain/search.js';
 import type { Sharing } from '../domain/sharing.js';
+import type { Thumbnails } from '../domain/thumbnails.js';
 import type { Versions } from '../domain/versions.js';
 import type { FolderChanges } from '../domain/folder-changes.js';
 import type { Readiness } from '../domain/readiness.js';
@@ -45,6 +46,7 @@ export interface ApiDeps {
   versions: Versions;
   locks: Locks;
   grants: ContentGrants;
+  thumbnails: Thumbnails;
   search(actor: Actor, query: SearchQuery): Promise<SearchHit[]>;
   readiness: Readiness;
   /** Folder changes the database announces, for the live-update streams (events.ts). */

@@ -28,6 +28,7 @@ import { profileRoutes } from './routes/profile.js';
 import { searchRoutes } from './routes/search.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { shareRoutes } from './routes/shares.js';
+import { thumbnailRoutes } from './routes/thumbnails.js';
 import { twoFactorRoutes } from './routes/two-factor.js';
 import { versionRoutes } from './routes/versions.js';
 import { zipRoutes } from './routes/zip.js';
@@ -110,6 +111,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     profileRoutes(deps, json),
     nodeRoutes(deps, json),
     contentRoutes(deps),
+    thumbnailRoutes(deps),
     zipRoutes(deps),
     journalRoutes(deps),
     adminRoutes(deps, json),

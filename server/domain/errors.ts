@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'unavailable'
   | 'storage_unavailable'
   | 'not_configured'
+  | 'no_thumbnail'
+  | 'overloaded'
   | 'internal';
 
 export class DomainError extends Error {
@@ -59,6 +61,11 @@ export const quotaExceeded = (needed: number, available: number) =>
 export const unauthenticated = (message = 'Authentication required') => new DomainError('unauthenticated', message);
 export const rateLimited = (retryAfterSeconds: number, message = 'Too many failed attempts; try again later') =>
   new DomainError('rate_limited', message, { retryAfterSeconds });
+/** This file has no thumbnail (its kind has none, or its bytes could not be rendered): clients show an icon. */
+export const noThumbnail = (message: string) => new DomainError('no_thumbnail', message);
+/** Work the server bounds (thumbnail generation) is full right now; try again after `retryAfterSeconds`. */
+export const overloaded = (message: string, retryAfterSeconds = 5) =>
+  new DomainError('overloaded', message, { retryAfterSeconds });
 /** The server's disk (not the user's quota) cannot hold the upload. */
 export const storageFull = (needed?: number) =>
   new DomainError(

@@ -40,26 +40,43 @@ export interface GcResult {
   blobsRemoved: number;
   orphanFilesRemoved: number;
   tempFilesRemoved: number;
+  /** Cached thumbnails removed: those of the blobs deleted now, and any whose blob has no row. */
+  thumbnailsRemoved: number;
+}
+
+/** Files derived from blobs (thumbnails) that go when their blob goes. */
+export interface DerivedFiles {
+  forget(hashes: string[]): Promise<number>;
+  sweep(tempCutoffMs: number): Promise<number>;
 }
 
 const GC_BATCH = 200;
 
-export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, graceMs: number): Promise<GcResult> {
+export async function collectGarbage(
+  db: Db,
+  blobs: BlobStore,
+  clock: Clock,
+  graceMs: number,
+  derived?: DerivedFiles,
+): Promise<GcResult> {
   const cutoff = clock.now() - graceMs;
   const claims = new BlobClaims(db, blobs, clock);
   const removeUnlessTouched = (hash: string) => claims.deleting(hash, () => blobs.removeUnlessTouched(hash, graceMs));
   await claims.sweepStale();
   let blobsRemoved = 0;
+  let thumbnailsRemoved = 0;
   for (let after = ''; ;) {
     const rows = await unreferencedBlobs(db, cutoff, after, GC_BATCH);
     const gone: string[] = [];
     for (const { hash, inline } of rows) if (inline || (await removeUnlessTouched(hash))) gone.push(hash);
     if (gone.length > 0) {
-      blobsRemoved += await db.tx(async (tx) => {
-        let n = 0;
-        for (const hash of gone) n += await deleteUnreferencedBlob(tx, hash);
-        return n;
+      const deleted = await db.tx(async (tx) => {
+        const deletedRows: string[] = [];
+        for (const hash of gone) if ((await deleteUnreferencedBlob(tx, hash)) > 0) deletedRows.push(hash);
+        return deletedRows;
       });
+      blobsRemoved += deleted.length;
+      if (derived) thumbnailsRemoved += await derived.forget(deleted);
     }
     if (rows.length < GC_BATCH) break;
     after = rows[rows.length - 1]!.hash;
@@ -74,7 +91,8 @@ export async function collectGarbage(db: Db, blobs: BlobStore, clock: Clock, gra
     if (await removeUnlessTouched(hash)) orphanFilesRemoved++;
   }
   const tempFilesRemoved = await blobs.sweepTemp(cutoff);
-  return { blobsRemoved, orphanFilesRemoved, tempFilesRemoved };
+  if (derived) thumbnailsRemoved += await derived.sweep(cutoff);
+  return { blobsRemoved, orphanFilesRemoved, tempFilesRemoved, thumbnailsRemoved };
 }
 
 export interface FsckReport {

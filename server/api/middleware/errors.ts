@@ -25,6 +25,8 @@ export const STATUS: Record<ErrorCode, number> = {
   unavailable: 503,
   storage_unavailable: 503,
   not_configured: 501,
+  no_thumbnail: 404,
+  overloaded: 503,
   internal: 500,
 };
 
@@ -52,7 +54,7 @@ export function errorHandler(log: Logger) {
       }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
-      if ((code === 'rate_limited' || code === 'storage_unavailable') && details?.retryAfterSeconds)
+      if (['rate_limited', 'storage_unavailable', 'overloaded'].includes(code) && details?.retryAfterSeconds)
         ctx.set('Retry-After', String(details.retryAfterSeconds));
       if (code === 'unauthenticated' && ctx.path.startsWith('/api/')) ctx.remove('WWW-Authenticate');
       const payload = { error: { code, message, ...(details ? { details } : {}) } };

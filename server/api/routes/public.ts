@@ -16,6 +16,7 @@ import { origin } from '../middleware/auth.js';
 import { presentNode } from '../presenters.js';
 import { sendFile } from '../send-file.js';
 import { Id, parseBody, parseParams, parseQuery } from '../validate.js';
+import { sendThumbnail, ThumbnailQuery } from './thumbnails.js';
 import { sendZip } from './zip.js';
 
 const TokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not a link token') });
@@ -107,6 +108,12 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
     const { actor, link } = await open(ctx);
     const { id, download } = parseQuery(ctx, ContentQuery);
     await sendFile(ctx, deps, actor, id ?? link.node.id, { download: download !== undefined && download !== '0' });
+  });
+
+  router.get('/public/:token/thumbnail', async (ctx) => {
+    const { actor, link } = await open(ctx);
+    const { id, size } = parseQuery(ctx, NodeQuery.merge(ThumbnailQuery));
+    await sendThumbnail(ctx, deps, actor, id ?? link.node.id, size);
   });
 
   router.get('/public/:token/zip', async (ctx) => {

@@ -162,3 +162,12 @@ export async function allBlobs(q: Q): Promise<BlobListing[]> {
     inlineSize: numOrNull(r.inline_size),
   }));
 }
+
+const existingSql = perDialect((d) => `SELECT b.hash FROM blobs b WHERE b.hash IN ${jsonRows('$hashes')(d)}`);
+
+/** Which of these hashes still have a blob row (the thumbnail cache's sweep keeps their thumbnails). */
+export async function existingBlobs(q: Q, hashes: string[]): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const rows = await q.all<{ hash: string }>(existingSql(q), { hashes: JSON.stringify(hashes) });
+  return new Set(rows.map((r) => r.hash));
+}

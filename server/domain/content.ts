@@ -92,14 +92,20 @@ export class Content {
    * Namespace (its own nodes then cost no query, and the bytes are those the caller described).
    * A small file's bytes come back as a Buffer, a larger file's as a stream (BlobBytes.read).
    */
-  async openContent(actor: Actor, file: string | NodeWithBytes, range?: ByteRange): Promise<Buffer | Readable> {
+  async openContent(
+    actor: Actor,
+    file: string | NodeWithBytes,
+    range?: ByteRange,
+    /** `render`: read to make a thumbnail, not a download (not counted against a link's limit, not logged). */
+    purpose: 'download' | 'render' = 'download',
+  ): Promise<Buffer | Readable> {
     const now = this.clock.now();
     let node: NodeWithBytes;
     if (typeof file === 'string') node = (await requireNode(this.db, actor, file, 'view', now)).node;
     else await requireViewable(this.db, actor, (node = file), now);
     if (node.kind !== 'file') throw invalidInput('This item is a folder; download it as a ZIP');
     if (!node.contentHash) return Buffer.alloc(0);
-    await noteDownload(this.db, actor, node, now, range?.start);
+    if (purpose === 'download') await noteDownload(this.db, actor, node, now, range?.start);
     return this.bytes.read({ hash: node.contentHash, size: node.size }, range, node.inlineBytes);
   }
 

@@ -108,7 +108,7 @@ export class Thumbnails {
     // Another request may have made it while this one waited for a slot.
     const cached = await this.cache.read(hash, size);
     if (cached) return cached;
-    const input = await this.content.openContent(actor, node);
+    const input = await this.content.openContent(actor, node, undefined, 'render');
     const result = await this.renderer.render(kind, input, size);
     if ('unrenderable' in result) {
       const key = `${hash}-${size}`;

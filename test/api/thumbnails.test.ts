@@ -363,5 +363,18 @@ describe('thumbnails', function () {
       (await visitor.get(`/api/public/${fileLink.token}/thumbnail?size=256`)).status,
       'a file link, no id',
     ).to.equal(200);
+    // A thumbnail is not a download: it spends none of a limited link's downloads and logs none.
+    const limited = (await (
+      await a.post(`/api/nodes/${album.id}/links`, { permission: 'view', maxDownloads: 1 })
+    ).json()) as { id: string; token: string };
+    for (const size of [64, 256, 1024])
+      expect(
+        (await visitor.get(`/api/public/${limited.token}/thumbnail?id=${inside.id}&size=${size}`)).status,
+      ).to.equal(200);
+    const download = await visitor.get(`/api/public/${limited.token}/content?id=${inside.id}`);
+    expect(download.status).to.equal(200);
+    await download.arrayBuffer();
+    const log = (await a.json(a.get('/api/activity?action=link.downloaded&limit=100'))).items as any[];
+    expect(log.filter((r) => r.details.link === limited.id).map((r) => r.details.count)).to.deep.equal([1]);
   });
 });

@@ -90,6 +90,7 @@ describe('web console: accounts (Chromium)', function () {
     await sessions.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('Signed out that device').waitFor();
     expect((await api(server.url).as(u).get('/api/auth/me')).status).to.equal(401);
+    await sessions.locator('li').nth(1).waitFor({ state: 'detached' }); // the list reloads after the toast
     expect(await sessions.locator('li').count()).to.equal(1);
     await shot(page, 'settings-sessions');
   });

@@ -116,7 +116,8 @@ describe('web console (Chromium)', function () {
 
     // A second "projects" clashes: the error toast carries the server's own message.
     alice.expect(409, '/api/folders');
-    // The new folder is selected, and New folder and Upload stay at hand beside the selection's actions.
+    // With an item selected, New folder and Upload stay at hand beside the selection's actions.
+    await row(page, 'Projects').click();
     await page.locator('[data-testid="selection-count"]').waitFor();
     await page.getByRole('button', { name: 'Upload' }).waitFor();
     await page.getByRole('button', { name: 'New folder' }).first().click();

@@ -18,6 +18,7 @@ import type { Sharing } from '../domain/sharing.js';
 import type { Versions } from '../domain/versions.js';
 import type { FolderChanges } from '../domain/folder-changes.js';
 import type { Readiness } from '../domain/readiness.js';
+import type { ResumableUploads } from '../domain/resumable-uploads.js';
 
 /** What the API layer is given by the composition root. */
 export interface ApiDeps {
@@ -42,4 +43,6 @@ export interface ApiDeps {
   /** Folder changes the database announces, for the live-update streams (events.ts). */
   folderChanges: FolderChanges;
   version: string;
+  /** Resumable (tus) uploads: routes/tus.ts. */
+  resumable: ResumableUploads;
 }

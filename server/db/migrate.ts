@@ -15,6 +15,7 @@ import { blobClaims } from './migrations/013-blob-claims.js';
 import { appPasswordsAndTotp } from './migrations/015-app-passwords-and-totp.js';
 import { mail } from './migrations/016-mail.js';
 import { naturalSort } from './migrations/017-natural-sort.js';
+import { resumableUploads } from './migrations/019-resumable-uploads.js';
 
 export type { Migration, MigrationRules } from './migration.js';
 
@@ -32,6 +33,7 @@ const MIGRATIONS: Migration[] = [
   appPasswordsAndTotp,
   mail,
   naturalSort,
+  resumableUploads,
 ];
 
 export async function runMigrations(db: Db, rules: MigrationRules): Promise<void> {

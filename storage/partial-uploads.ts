@@ -54,11 +54,12 @@ export class PartialUploads {
     id: string,
     offset: number,
     body: Readable,
-    opts: { limit: number; algorithm?: string },
+    opts: { limit: number; algorithm?: string; checkpoint?: Checkpoint },
   ): Promise<AppendResult> {
     const fh = await fsp.open(this.file(id), 'r+');
     const hash: Hash | undefined = opts.algorithm ? createHash(opts.algorithm) : undefined;
     let position = offset;
+    let saved = offset;
     let batch: Buffer[] = [];
     let batched = 0;
     const flush = async () => {
@@ -78,7 +79,13 @@ export class PartialUploads {
         hash?.update(chunk);
         batch.push(chunk);
         batched += chunk.length;
-        if (batched >= WRITE_BATCH) await flush();
+        if (batched < WRITE_BATCH) continue;
+        await flush();
+        if (opts.checkpoint && position - saved >= opts.checkpoint.everyBytes) {
+          if (this.fsync) await fh.sync();
+          await opts.checkpoint.save(position - offset);
+          saved = position;
+        }
       }
       complete = true;
     } catch (err) {
@@ -118,6 +125,13 @@ export class PartialUploads {
       throw err;
     });
   }
+}
+
+/** Bytes of a long chunk made durable on the way (synced, then `save`d), so a crash loses at most `everyBytes`. */
+export interface Checkpoint {
+  everyBytes: number;
+  /** `written` bytes of this chunk are synced to the file. */
+  save(written: number): Promise<void>;
 }
 
 /** A chunk longer than the upload has room left for. */

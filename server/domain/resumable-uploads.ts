@@ -41,6 +41,10 @@ const failure = (reason: ResumableFailure, message: string) => new DomainError('
 
 /** A partial file with no upload row is a leftover (a crash between its creation and the row's) after this long. */
 const LEFTOVER_AGE_MS = 3600_000;
+/** A long chunk's bytes are made durable (and its offset saved) this often: a crash loses at most this much. */
+const CHECKPOINT_BYTES = 64 * 1024 * 1024;
+/** Commit failures that retrying cannot cure: the upload is discarded and its room given back. */
+const HOPELESS = new Set(['not_found', 'forbidden', 'not_a_folder', 'already_exists', 'invalid_name']);
 
 export interface ResumableTarget {
   parentId: string;
@@ -70,6 +74,8 @@ export interface Checksum {
 export class ResumableUploads {
   /** The request working on each upload in this process: the next one waits for it to settle. */
   private readonly busy = new Map<string, Promise<unknown>>();
+  /** The body a chunk is being read from, per upload: a newer request for the upload ends it (see exclusive). */
+  private readonly reading = new Map<string, Readable>();
 
   constructor(
     private readonly db: Db,
@@ -147,10 +153,27 @@ export class ResumableUploads {
       if (offset !== row.received) {
         throw failure('offset_mismatch', `The upload is at offset ${row.received}, not ${offset}`);
       }
-      const result = await this.partials.append(id, offset, body, {
-        limit: row.length - offset,
-        ...(checksum ? { algorithm: checksum.algorithm } : {}),
-      });
+      // Without a checksum, a long chunk is saved as it goes; with one, it is kept whole or not at all.
+      let saved = offset;
+      const save = async (to: number) => {
+        const expiresAt = this.clock.now() + this.expiryMs;
+        if (!(await advanceResumableUpload(this.db, { id, from: saved, to, expiresAt }))) {
+          throw failure('offset_mismatch', 'The upload was moved on by another request');
+        }
+        saved = to;
+        return expiresAt;
+      };
+      const checkpoint = {
+        everyBytes: CHECKPOINT_BYTES,
+        save: (written: number) => save(offset + written).then(() => {}),
+      };
+      this.reading.set(id, body);
+      const result = await this.partials
+        .append(id, offset, body, {
+          limit: row.length - offset,
+          ...(checksum ? { algorithm: checksum.algorithm } : { checkpoint }),
+        })
+        .finally(() => this.reading.delete(id));
       const whole = checksum ? result.complete && result.digest!.equals(checksum.digest) : true;
       if (result.error instanceof TooLong || !whole) {
         await this.partials.truncate(id, offset);
@@ -159,10 +182,7 @@ export class ResumableUploads {
         throw result.error!;
       }
       const received = offset + result.written;
-      const expiresAt = this.clock.now() + this.expiryMs;
-      if (!(await advanceResumableUpload(this.db, { id, from: offset, to: received, expiresAt }))) {
-        throw failure('offset_mismatch', 'The upload was moved on by another request');
-      }
+      const expiresAt = await save(received);
       if (!result.complete) throw result.error!; // the client went away: what arrived is kept
       const moved = { ...row, received, expiresAt };
       if (received < row.length) return stateOf(moved);
@@ -184,6 +204,7 @@ export class ResumableUploads {
     for (;;) {
       const rows = await expiredResumableUploads(this.db, this.clock.now(), 100);
       for (const row of rows) {
+        if (this.busy.has(row.id)) continue; // a chunk is arriving: it moves the expiry on
         await this.exclusive(row.id, async () => {
           if (await this.discard(row)) expired++;
         });
@@ -198,14 +219,24 @@ export class ResumableUploads {
     while (this.busy.size > 0) await Promise.allSettled([...this.busy.values()]);
   }
 
+  /**
+   * The last byte is in: the file is committed, and the upload's row and reservation go in the same
+   * transaction. When the target can no longer take it (the folder gone, the name taken meanwhile)
+   * the upload is discarded; a transient failure (a lock) leaves it whole, for a retry.
+   */
   private async commit(actor: Actor, row: ResumableUploadRow): Promise<NodeView> {
-    const { node } = await this.uploads.commitHeld(actor, row.parentId, row.name, this.partials.read(row.id), {
-      overwrite: row.overwrite,
-      ...(row.modifiedAt !== null ? { modifiedAt: row.modifiedAt } : {}),
-      inTx: (tx) => this.release(tx, row),
-    });
-    await this.partials.remove(row.id);
-    return node;
+    try {
+      const { node } = await this.uploads.commitHeld(actor, row.parentId, row.name, this.partials.read(row.id), {
+        overwrite: row.overwrite,
+        ...(row.modifiedAt !== null ? { modifiedAt: row.modifiedAt } : {}),
+        inTx: (tx) => this.release(tx, row),
+      });
+      await this.partials.remove(row.id);
+      return node;
+    } catch (err) {
+      if (err instanceof DomainError && HOPELESS.has(err.code)) await this.discard(row);
+      throw err;
+    }
   }
 
   /** Deletes the row and gives its reservation back, in `tx`; not_found when it is already gone. */
@@ -257,8 +288,14 @@ export class ResumableUploads {
     return row;
   }
 
-  /** Runs `work` once the requests before it on the same upload (in this process) have settled. */
+  /**
+   * Runs `work` once the requests before it on the same upload (in this process) have settled. A
+   * chunk still being read is ended first, keeping what arrived: a client that lost its connection
+   * resumes at once, though the server may not notice the old connection is dead for minutes (as
+   * tusd hands its upload lock to the newer request).
+   */
   private async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.reading.get(id)?.destroy(new Error('A newer request took the upload over'));
     const before = this.busy.get(id);
     const run = (async () => {
       if (before) await before.catch(() => {});

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { ManualClock } from '../../server/domain/clock.js';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { expectHealthy, sha256 } from '../support/store.js';
+import { eventually, expectHealthy, MiB, sha256 } from '../support/store.js';
 import { sha256Header, Tus, TUS } from '../support/tus.js';
 
 const KiB = 1024;
@@ -161,6 +161,50 @@ describe('resumable uploads (tus)', () => {
     expect(versions.items.map((v) => v.size)).to.deep.equal(['first draft'.length]);
   });
 
+  it('saves a long chunk as it goes, and a newer request takes over a chunk whose connection went quiet', async () => {
+    const dave = await createUser(srv, { prefix: 'dave', quotaBytes: 200 * MiB });
+    const d = new Tus(api(srv.url).as(dave));
+    const where = await d.start(100 * MiB, { parentId: dave.rootId, name: 'long.bin' });
+    const id = where.split('/').pop()!;
+    // 70 MiB, then the client stalls with the connection open (as one whose network dropped silently).
+    let sent = 0;
+    const stalled = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent >= 70 * MiB) return new Promise<void>(() => {});
+        controller.enqueue(new Uint8Array(MiB));
+        sent += MiB;
+      },
+    });
+    const patch = d.patch(where, 0, stalled).catch((err: Error) => err);
+    const received = async () =>
+      Number(
+        (await srv.app.db.get<{ r: unknown }>('SELECT received AS r FROM resumable_uploads WHERE id = $id', { id }))?.r,
+      );
+    await eventually(async () => (await received()) >= 64 * MiB, 20_000, 'a checkpoint');
+    expect(await received()).to.be.below(70 * MiB + 1);
+    // HEAD does not wait for the stalled chunk to time out: it ends it, keeping every byte that arrived.
+    await eventually(() => sent >= 70 * MiB, 20_000, 'the client to stall');
+    await eventually(
+      async () => fs.statSync(path.join(srv.dataDir, 'uploads', id)).size === 70 * MiB,
+      20_000,
+      'all 70 MiB on disk',
+    );
+    expect(await d.offset(where)).to.equal(70 * MiB);
+    expect(await patch).to.not.be.an.instanceOf(Response); // the stalled request was cut
+    expect((await d.terminate(where)).status).to.equal(204);
+  });
+
+  it('discards an upload whose target cannot take it any more (the name taken meanwhile), giving the room back', async () => {
+    const where = await tus.start(4, { parentId: alice.rootId, name: 'raced.txt' });
+    await tus.api.upload(alice.rootId, 'raced.txt', 'first');
+    const last = await tus.patch(where, 0, 'late');
+    expect(last.status).to.equal(409);
+    expect((await last.json()).error.code).to.equal('already_exists');
+    expect((await tus.head(where)).status).to.equal(404);
+    expect(await reserved(alice.id)).to.equal(0);
+    expect(partials()).to.deep.equal([]);
+  });
+
   it('reserves the length against the room: 507 when it cannot fit, and concurrent creations cannot overbook', async () => {
     const carol = await createUser(srv, { prefix: 'carol', quotaBytes: 100 * KiB });
     const c = new Tus(api(srv.url).as(carol));
@@ -224,5 +268,23 @@ describe('resumable uploads (tus)', () => {
     expect(await reserved(alice.id)).to.equal(0);
     expect(partials()).to.deep.equal([]);
     expect((await tus.api.children(alice.rootId)).map((n) => n.name)).to.not.include('forgotten.bin');
+  });
+});
+
+describe('resumable uploads under BASE_PATH', () => {
+  let srv: TestServer;
+  before(async () => (srv = await startTestServer({ env: { BASE_PATH: '/coffer' } })));
+  after(() => srv.close());
+
+  it('answers with a Location under the base path, which takes the chunks', async () => {
+    const user = await createUser(srv);
+    const tus = new Tus(api(srv.url).as(user));
+    const res = await tus.create(3, { parentId: user.rootId, name: 'based.txt' });
+    expect(res.status).to.equal(201);
+    const location = res.headers.get('location')!;
+    expect(location).to.match(/^\/coffer\/api\/uploads\/[A-Za-z0-9_-]+$/);
+    const where = location.slice('/coffer'.length); // the test client's URL already ends with the base
+    expect((await tus.patch(where, 0, 'abc')).status).to.equal(204);
+    expect((await tus.api.children(user.rootId)).map((n) => n.name)).to.include('based.txt');
   });
 });

@@ -22,9 +22,6 @@ const TUS_VERSION = '1.0.0';
 const EXTENSIONS = 'creation,termination,expiration,checksum';
 const ALGORITHMS = ['sha256', 'sha1'] as const;
 const FAILURE_STATUS: Record<ResumableFailure, number> = { offset_mismatch: 409, checksum_mismatch: 460, expired: 410 };
-const HEADERS_TO_EXPOSE =
-  'Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Checksum-Algorithm, Coffer-File-Id';
-
 /** Who is uploading, and where an upload goes when its metadata names no folder. */
 type Visitor = (ctx: Context) => Promise<{ actor: Actor; defaultParentId: string | null }>;
 
@@ -59,7 +56,6 @@ function mount(router: Router, deps: ApiDeps, prefix: string, visitor: Visitor, 
   const tus = async (ctx: Context, next: () => Promise<unknown>) => {
     ctx.set('Tus-Resumable', TUS_VERSION);
     ctx.set('Cache-Control', 'no-store');
-    ctx.set('Access-Control-Expose-Headers', HEADERS_TO_EXPOSE);
     if (ctx.method !== 'OPTIONS' && ctx.get('tus-resumable') !== TUS_VERSION) {
       ctx.set('Tus-Version', TUS_VERSION);
       ctx.status = 412;

@@ -90,6 +90,18 @@ export async function resumableUploadIds(q: Q): Promise<string[]> {
   return (await q.all<{ id: string }>('SELECT id FROM resumable_uploads')).map((r) => r.id);
 }
 
+/** What users.reserved_bytes says, and what the uploads under way add up to, per user (fsck). */
+export async function reservationsByOwner(
+  q: Q,
+): Promise<{ id: string; username: string; recorded: number; actual: number }[]> {
+  const rows = await q.all<{ id: string; username: string; reserved_bytes: unknown; actual: unknown }>(
+    `SELECT u.id, u.username, u.reserved_bytes,
+       (SELECT COALESCE(SUM(r.length), 0) FROM resumable_uploads r WHERE r.owner_id = u.id) AS actual
+     FROM users u`,
+  );
+  return rows.map((r) => ({ id: r.id, username: r.username, recorded: num(r.reserved_bytes), actual: num(r.actual) }));
+}
+
 function toRow(r: Record<string, unknown>): ResumableUploadRow {
   return {
     id: String(r.id),

@@ -135,6 +135,29 @@ describe('web console: resumable uploads (Chromium)', function () {
     expect(stored).to.deep.equal([]);
   });
 
+  it('uploads a large file through an edit link page with tus', async () => {
+    const a = api(server.url).as(user);
+    const inbox = await a.mkdir(user.rootId, 'Inbox');
+    const link = await a.json<{ token: string }>(a.post(`/api/nodes/${inbox.id}/links`, { permission: 'edit' }));
+    const { file, sha256 } = bigFile('via-link.bin', 9 * MiB);
+    const { page } = w;
+    const tusRequests: string[] = [];
+    const seen = (req: { method(): string; url(): string }) => {
+      if (req.url().includes(`/api/public/${link.token}/uploads`)) tusRequests.push(req.method());
+    };
+    page.on('request', seen);
+    try {
+      await page.goto(`${server.url}/s/${link.token}`);
+      await page.locator('[data-testid="public-file-input"]').setInputFiles(file);
+      await page.getByText(`Uploaded “${path.basename(file)}”`).waitFor({ timeout: 30_000 });
+    } finally {
+      page.off('request', seen);
+    }
+    expect(tusRequests).to.include.members(['POST', 'PATCH']);
+    const stored = (await a.children(inbox.id)).find((n) => n.name === path.basename(file));
+    expect(stored?.etag).to.equal(sha256);
+  });
+
   it('had no unexpected errors (other than the requests the offline network refused)', () => {
     const offline = /ERR_INTERNET_DISCONNECTED$/;
     expect(w.problems.filter((p) => !offline.test(p))).to.deep.equal([]);

@@ -158,8 +158,26 @@ describe('web console: resumable uploads (Chromium)', function () {
     expect(stored?.etag).to.equal(sha256);
   });
 
-  it('had no unexpected errors (other than the requests the offline network refused)', () => {
-    const offline = /ERR_INTERNET_DISCONNECTED$/;
-    expect(w.problems.filter((p) => !offline.test(p))).to.deep.equal([]);
+  it("shows the server's reason when a large upload cannot fit (507 at creation)", async () => {
+    const admin = api(server.url).as(await server.adminToken());
+    const setQuota = (quotaBytes: number) => admin.patch(`/api/admin/users/${user.id}`, { quotaBytes });
+    expect((await setQuota(100 * MiB)).status).to.equal(200);
+    w.expect(507, '/api/uploads');
+    try {
+      const { file } = bigFile('too-big.bin', 110 * MiB);
+      const { page } = w;
+      await page.goto(`${server.url}/files`);
+      await page.locator('[data-testid="file-input"]').setInputFiles(file);
+      const failed = page.locator('[data-testid="upload-row"][data-status="error"]', { hasText: path.basename(file) });
+      await failed.waitFor({ timeout: 15_000 });
+      expect(await failed.innerText()).to.include('Failed: Not enough storage space left'); // the server's message
+    } finally {
+      await setQuota(10 * 1024 * MiB);
+    }
+  });
+
+  it('had no unexpected errors (other than the requests the offline network refused, and the 507 provoked)', () => {
+    const expected = /ERR_INTERNET_DISCONNECTED$|responded with a status of 507 \(Insufficient Storage\)$/;
+    expect(w.problems.filter((p) => !expected.test(p))).to.deep.equal([]);
   });
 });

@@ -58,8 +58,11 @@ export function uploadResumable(
     onShouldRetry: (err: DetailedError) => {
       const status = err.originalResponse?.getStatus() ?? 0;
       const chunk = err.originalRequest?.getMethod() === 'PATCH';
-      // A refusal (4xx) stands, except a chunk's stale offset (409) or a lock (423); offline, onError waits instead.
-      return navigator.onLine && (status === 0 || status >= 500 || (chunk && status === 409) || status === 423);
+      // A refusal stands (4xx, a full quota's 507), except a chunk's stale offset (409), a lock (423)
+      // and a server or proxy briefly unable to answer; offline, onError waits for the network instead.
+      const passing =
+        status === 0 || status === 423 || (chunk && status === 409) || [500, 502, 503, 504].includes(status);
+      return navigator.onLine && passing;
     },
     onAfterResponse: (req, res) => {
       if (req.getMethod() === 'HEAD' && res.getStatus() === 200) {
@@ -102,14 +105,24 @@ export function uploadResumable(
   };
 }
 
-/** The server's JSON error message when there is one, else tus-js-client's own. */
-function serverMessage(err: Error | DetailedError): Error {
-  const body = 'originalResponse' in err ? err.originalResponse?.getBody() : undefined;
+/** A failed upload: the server's JSON error message when there is one, and the HTTP status (0: no answer). */
+export class ResumableError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+function serverMessage(err: Error | DetailedError): ResumableError {
+  const response = 'originalResponse' in err ? err.originalResponse : null;
+  let message = err.message;
   try {
-    const message = body ? (JSON.parse(body) as { error?: { message?: string } }).error?.message : undefined;
-    if (message) return new Error(message);
+    const body = response?.getBody();
+    message = (body && (JSON.parse(body) as { error?: { message?: string } }).error?.message) || message;
   } catch {
     // not JSON: keep tus-js-client's message
   }
-  return err;
+  return new ResumableError(message, response?.getStatus() ?? 0);
 }

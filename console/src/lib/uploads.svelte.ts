@@ -8,7 +8,7 @@ import { api, ApiError, CSRF, errorFrom, signInPath } from './api';
 import { freeName } from './format';
 import type { Node } from './types';
 import { appPath } from '$lib/paths';
-import { RESUMABLE_MIN_BYTES, uploadResumable, type ResumableUpload } from './resumable';
+import { RESUMABLE_MIN_BYTES, ResumableError, uploadResumable, type ResumableUpload } from './resumable';
 
 export type UploadStatus = 'queued' | 'uploading' | 'done' | 'error' | 'cancelled' | 'skipped';
 
@@ -261,7 +261,8 @@ function startResumable(u: Upload) {
     () => finished(u, 'done'),
     (err: Error) => {
       if (err.name === 'AbortError') return finished(u, 'cancelled');
-      if (/\b401\b/.test(err.message)) location.assign(signInPath(location.pathname + location.search, true));
+      if (err instanceof ResumableError && err.status === 401)
+        location.assign(signInPath(location.pathname + location.search, true));
       finished(u, 'error', err.message);
     },
   );

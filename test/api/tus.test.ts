@@ -252,6 +252,34 @@ describe('resumable uploads (tus)', () => {
     await tus.terminate(mine);
   });
 
+  it('asks a password link for its password, and a cookie session for the CSRF header', async () => {
+    const folder = await tus.api.mkdir(alice.rootId, 'Locked drop');
+    const link = await tus.api.json<{ token: string }>(
+      tus.api.post(`/api/nodes/${folder.id}/links`, { permission: 'edit', password: 'open sesame' }),
+    );
+    const endpoint = `/api/public/${link.token}/uploads`;
+    expect((await new Tus(api(srv.url), endpoint).create(2, { name: 'a.txt' })).status).to.equal(401);
+    const withPassword = new Tus(api(srv.url), endpoint, { 'x-link-password': 'open sesame' });
+    const where = await withPassword.start(2, { name: 'a.txt' });
+    expect((await withPassword.patch(where, 0, 'ok')).status).to.equal(204);
+
+    const signIn = await fetch(`${srv.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: alice.username, password: alice.password }),
+    });
+    const cookie = signIn.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const viaCookie = (csrf: Record<string, string>) =>
+      new Tus(api(srv.url), '/api/uploads', { cookie, ...csrf }).create(1, { parentId: alice.rootId, name: 'c.txt' });
+    expect((await viaCookie({})).status).to.equal(403);
+    const created = await viaCookie({ 'x-requested-with': 'coffer' });
+    expect(created.status).to.equal(201);
+    await tus.terminate(new URL(created.headers.get('location')!, srv.url).pathname);
+  });
+
   it('expires an upload left alone: 410 until the job removes it, then 404, bytes gone and room released', async () => {
     const where = await tus.start(50, { parentId: alice.rootId, name: 'forgotten.bin' });
     await tus.patch(where, 0, Buffer.alloc(20));

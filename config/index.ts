@@ -85,6 +85,8 @@ const Env = z.object({
   BLOB_STORE: z.string().optional(),
   DEFAULT_QUOTA: bytes.default(10 * KiB ** 3),
   TRASH_RETENTION_DAYS: int(1, 3650).default(30),
+  /** A resumable (tus) upload left without a new chunk this long is removed and its reserved room given back. */
+  UPLOAD_EXPIRY_HOURS: int(1, 24 * 365).default(24),
   JWT_TTL: seconds.default(24 * 3600),
   /** Signs session tokens instead of the secret Coffer keeps in its database (same on every instance). */
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -146,6 +148,7 @@ export interface Config {
   readonly blobStore: BlobStoreSettings;
   readonly defaultQuotaBytes: number;
   readonly trashRetentionDays: number;
+  readonly uploadExpiryHours: number;
   readonly jwtTtlSeconds: number;
   /** JWT_SECRET, when set; otherwise the secret stored in the database signs tokens. */
   readonly jwtSecret: string | undefined;
@@ -235,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     blobStore,
     defaultQuotaBytes: e.DEFAULT_QUOTA,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
+    uploadExpiryHours: e.UPLOAD_EXPIRY_HOURS,
     jwtTtlSeconds: e.JWT_TTL,
     jwtSecret: e.JWT_SECRET,
     workers: e.WORKERS,

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
-import { openBlobStore, ThumbnailCache, type BlobStore } from '../storage/index.js';
+import { openBlobStore, PartialUploads, ThumbnailCache, type BlobStore } from '../storage/index.js';
 import { createDavHandler } from '../dav/index.js';
 import { createPublicDavHandler } from '../dav/public.js';
 import { createApi } from './api/router.js';
@@ -30,6 +30,7 @@ import { Namespace } from './domain/namespace.js';
 import { Notifications } from './domain/notifications.js';
 import { PasswordResets } from './domain/password-reset.js';
 import { Readiness } from './domain/readiness.js';
+import { ResumableUploads } from './domain/resumable-uploads.js';
 import { collectGarbage, type GcResult } from './domain/maintenance.js';
 import { searchNodes } from './domain/search.js';
 import { Sharing } from './domain/sharing.js';
@@ -137,6 +138,15 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     { id: RECIPE, type: THUMBNAIL_TYPE },
     config.thumbnails,
   );
+  // Partial bytes stay in the data directory whatever the blob store: it only ever sees whole files.
+  const resumable = new ResumableUploads(
+    db,
+    drive.uploads,
+    new PartialUploads(config.dataDir, config.durability === 'full'),
+    blobs,
+    clock,
+    config.uploadExpiryHours * 3600_000,
+  );
   const { password: firstAdminPassword } = await accounts.ensureAdmin();
 
   // On PostgreSQL a trigger announces folder changes (migration 012); one connection listens for them.
@@ -178,6 +188,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       readiness: new Readiness(db, blobs),
       folderChanges,
       version: VERSION,
+      resumable,
     },
     log,
   );
@@ -200,6 +211,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       { name: 'trash-purge', schedule: '7 3 * * *', run: () => bin.purgeExpired() },
       { name: 'version-retention', schedule: '27 3 * * *', run: () => versions.prune() },
       { name: 'lock-sweep', schedule: '*/10 * * * *', run: () => locks.sweep() },
+      { name: 'upload-expiry', schedule: '37 * * * *', run: () => resumable.expire() },
       { name: 'blob-gc', schedule: '17 * * * *', run: () => gc() as Promise<object> },
       {
         name: 'session-cleanup',
@@ -245,6 +257,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await resumable.drain(); // a chunk cut off by the closing keeps what arrived: its offset is written first
       await mailer?.close();
       await hasher.close();
       await listener?.close();

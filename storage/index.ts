@@ -6,6 +6,7 @@ import { S3BlobStore } from './s3.js';
 export type { BlobStore, StagedBlob, StagedBytes, StagedFile } from './blob-store.js';
 export { BlobStoreUnavailable, BlobTooLarge } from './blob-store.js';
 export { LocalDiskBlobStore } from './local-disk.js';
+export { PartialUploads, TooLong, type AppendResult, type Checkpoint } from './partial-uploads.js';
 export { S3BlobStore, type S3StoreOptions } from './s3.js';
 
 /** The store the configuration names: the local disk under `dataDir`, or an S3 bucket (temp files still in `dataDir`). */

@@ -23,6 +23,7 @@ import type { Readiness } from '../domain/readiness.js';
 import type { Sessions } from '../domain/sessions.js';
 import type { Profiles } from '../domain/profile.js';
 import type { UserDeletion } from '../domain/user-deletion.js';
+import type { ResumableUploads } from '../domain/resumable-uploads.js';
 
 /** What the API layer is given by the composition root. */
 export interface ApiDeps {
@@ -52,4 +53,6 @@ export interface ApiDeps {
   /** Folder changes the database announces, for the live-update streams (events.ts). */
   folderChanges: FolderChanges;
   version: string;
+  /** Resumable (tus) uploads: routes/tus.ts. */
+  resumable: ResumableUploads;
 }

@@ -30,11 +30,14 @@ import { sessionRoutes } from './routes/sessions.js';
 import { shareRoutes } from './routes/shares.js';
 import { thumbnailRoutes } from './routes/thumbnails.js';
 import { twoFactorRoutes } from './routes/two-factor.js';
+import { tusRoutes } from './routes/tus.js';
 import { versionRoutes } from './routes/versions.js';
 import { zipRoutes } from './routes/zip.js';
 
 /** Routes that read a (possibly huge) body themselves and decide when to send `100 Continue`. */
 const STREAMING_UPLOAD = /^\/api\/(folders\/[^/]+\/(files\/[^/]+|upload)|public\/[^/]+\/files\/[^/]+)$/;
+/** Resumable (tus) upload chunks, read by routes/tus.ts, which sends `100 Continue` itself too. */
+const RESUMABLE_UPLOAD = /^\/api\/(public\/[^/]+\/)?uploads(\/[^/]+)?$/;
 
 export function createApi(deps: ApiDeps, log: Log): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
@@ -65,7 +68,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
   });
   app.use(errorHandler(log));
   app.use(async (ctx, next) => {
-    if (!STREAMING_UPLOAD.test(ctx.path)) sendContinue(ctx.req, ctx.res);
+    if (!STREAMING_UPLOAD.test(ctx.path) && !RESUMABLE_UPLOAD.test(ctx.path)) sendContinue(ctx.req, ctx.res);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'same-origin');
     // Koa's own ctx.ip believes the left-most X-Forwarded-For entry, which the client writes.
@@ -122,6 +125,7 @@ export function createApi(deps: ApiDeps, log: Log): Koa {
     eventRoutes(deps),
     versionRoutes(deps),
     lockRoutes(deps),
+    tusRoutes(deps),
   ]) {
     api.use(r.routes(), r.allowedMethods());
   }

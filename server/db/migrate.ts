@@ -16,6 +16,7 @@ import { sessionsAndProfiles } from './migrations/014-sessions-and-profiles.js';
 import { appPasswordsAndTotp } from './migrations/015-app-passwords-and-totp.js';
 import { mail } from './migrations/016-mail.js';
 import { naturalSort } from './migrations/017-natural-sort.js';
+import { resumableUploads } from './migrations/019-resumable-uploads.js';
 import { linkLimits } from './migrations/020-link-limits.js';
 
 export type { Migration, MigrationRules } from './migration.js';
@@ -35,6 +36,7 @@ const MIGRATIONS: Migration[] = [
   appPasswordsAndTotp,
   mail,
   naturalSort,
+  resumableUploads,
   linkLimits,
 ];
 

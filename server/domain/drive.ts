@@ -49,6 +49,8 @@ export class Drive {
   /** Counts a body a transport spools before handing its files to `upload` among the uploads in flight (uploads.ts). */
   readonly reserveUpload: Uploads['reserve'];
   readonly uploadsInFlight: Uploads['inFlightCount'];
+  /** The upload rules themselves, for the resumable uploads that commit through them (resumable-uploads.ts). */
+  readonly uploads: Uploads;
 
   constructor(
     private readonly db: Db,
@@ -61,6 +63,7 @@ export class Drive {
     this.upload = uploads.upload.bind(uploads);
     this.reserveUpload = uploads.reserve.bind(uploads);
     this.uploadsInFlight = uploads.inFlightCount.bind(uploads);
+    this.uploads = uploads;
   }
 
   // ── reads ──────────────────────────────────────────────────────────────────────────────

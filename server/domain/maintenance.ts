@@ -32,6 +32,7 @@ import {
 } from '../db/repos/blobs.js';
 import { countFiles, nodeRefsByHash, nodesOwnedApartFromParent, nodesWithWrongSize } from '../db/repos/fsck.js';
 import { fileBytesByOwner, propertyBytesByOwner, recordedUsage } from '../db/repos/usage.js';
+import { reservationsByOwner } from '../db/repos/resumable-uploads.js';
 import type { BlobStore } from '../../storage/index.js';
 import type { Clock } from './clock.js';
 import { versionBytesByOwner, versionRefsByHash, versionsWithWrongSize } from '../db/repos/versions.js';
@@ -134,6 +135,12 @@ export async function fsck(db: Db, blobs: BlobStore, opts: { verifyContent?: boo
         `user ${u.username}: used_bytes ${u.usedBytes} but ${parts.map(([what, b]) => `${what} (${b})`).join(' + ')} add up to ${actual}`,
       );
     }
+  }
+  for (const r of await reservationsByOwner(db)) {
+    if (r.recorded !== r.actual)
+      problems.push(
+        `user ${r.username}: reserved_bytes ${r.recorded} but the resumable uploads under way reserve ${r.actual}`,
+      );
   }
   for (const id of await nodesOwnedApartFromParent(db))
     problems.push(`node ${id}: owner differs from its parent's owner`);

@@ -10,8 +10,8 @@ export async function reserveBytes(tx: Q, ownerId: string, delta: number): Promi
     return;
   }
   if (!(await tryReserve(tx, ownerId, delta))) {
-    const { quota, used } = await usage(tx, ownerId);
-    throw quotaExceeded(delta, quota - used);
+    const { quota, used, reserved } = await usage(tx, ownerId);
+    throw quotaExceeded(delta, quota - used - reserved);
   }
 }
 
@@ -20,13 +20,14 @@ export async function releaseBytes(tx: Q, ownerId: string, bytes: number): Promi
   await release(tx, ownerId, bytes);
 }
 
-export async function usage(q: Q, ownerId: string): Promise<{ quota: number; used: number }> {
+/** `reserved`: bytes held for resumable uploads under way (resumable-uploads.ts), room taken though not used. */
+export async function usage(q: Q, ownerId: string): Promise<{ quota: number; used: number; reserved: number }> {
   const u = await usageOf(q, ownerId);
   if (!u) throw notFound('User');
   return u;
 }
 
 export async function remainingBytes(q: Q, ownerId: string): Promise<number> {
-  const { quota, used } = await usage(q, ownerId);
-  return Math.max(0, quota - used);
+  const { quota, used, reserved } = await usage(q, ownerId);
+  return Math.max(0, quota - used - reserved);
 }

@@ -108,6 +108,40 @@ export class Uploads {
       if (err instanceof BlobTooLarge) throw invalidInput('The body is longer than its declared length');
       throw isOutOfSpace(err) ? storageFull(expected ?? undefined) : err;
     }
+    return this.commit(actor, parentId, name, staged, opts, ticket);
+  }
+
+  /**
+   * Commits a body whose room the caller holds itself (a resumable upload's partial file, reserved
+   * at its creation: resumable-uploads.ts), so it takes no claim among the uploads in flight;
+   * `opts.inTx` runs first in the committing transaction (to release that reservation with it).
+   */
+  async commitHeld(
+    actor: Actor,
+    parentId: string,
+    rawName: string,
+    body: Readable,
+    opts: UploadOptions & { inTx: (tx: Q) => Promise<void> },
+  ): Promise<{ node: NodeView; created: boolean }> {
+    const name = validateName(rawName);
+    let staged: StagedBlob;
+    try {
+      staged = await this.blobs.stage(body, { memoryLimit: INLINE_MAX_BYTES });
+    } catch (err) {
+      throw isOutOfSpace(err) ? storageFull() : err;
+    }
+    return this.commit(actor, parentId, name, staged, opts, null);
+  }
+
+  /** The staged body becomes the file: one transaction, after placing the blob (no file I/O inside it). */
+  private async commit(
+    actor: Actor,
+    parentId: string,
+    name: string,
+    staged: StagedBlob,
+    opts: UploadOptions & { inTx?: (tx: Q) => Promise<void> },
+    ticket: UploadTicket | null,
+  ): Promise<{ node: NodeView; created: boolean }> {
     let committed = staged.size; // at most: a replaced file gives back its old size
     let owner: string | undefined;
     let unclaim = async () => {};
@@ -116,6 +150,7 @@ export class Uploads {
       // Bytes staged in memory are stored by the transaction itself (addBlobRef).
       if (staged.tempPath !== null) unclaim = await this.claims.place(staged);
       return await this.db.tx(async (tx) => {
+        await opts.inTx?.(tx);
         const now = this.clock.now();
         const folder = await writableFolder(tx, actor, parentId, now);
         owner = folder.ownerId;
@@ -194,17 +229,16 @@ export class Uploads {
   }
 
   /**
-   * Before a body that may go to disk is read: the checks that refuse it up front (no `100
-   * Continue`) — the folder, the name, the lock, the disk and the room left — and its claim on the
-   * owner's room while it arrives (in-flight.ts).
+   * The checks that refuse an upload before its body is read: the folder writable by the actor, the
+   * name valid, free or (with `overwrite`) an editable file, and neither locked.
    */
-  private async admit(
+  async preflight(
     actor: Actor,
     parentId: string,
-    name: string,
-    expected: number | null,
-    opts: UploadOptions,
-  ): Promise<UploadTicket> {
+    rawName: string,
+    opts: Pick<UploadOptions, 'overwrite' | 'ifMatch' | 'onClash'>,
+  ): Promise<{ parent: NodeRow; existing: NodeRow | undefined; name: string }> {
+    const name = validateName(rawName);
     const before = this.clock.now();
     const parent = await writableFolder(this.db, actor, parentId, before);
     assertNotReserved(parent.parentId === null, name);
@@ -218,6 +252,22 @@ export class Uploads {
       [existing ? { nodeId: existing.id } : { parentId: parent.id, name }],
       before,
     );
+    return { parent, existing, name };
+  }
+
+  /**
+   * Before a body that may go to disk is read: the checks that refuse it up front (no `100
+   * Continue`) — the folder, the name, the lock, the disk and the room left — and its claim on the
+   * owner's room while it arrives (in-flight.ts).
+   */
+  private async admit(
+    actor: Actor,
+    parentId: string,
+    name: string,
+    expected: number | null,
+    opts: UploadOptions,
+  ): Promise<UploadTicket> {
+    const { parent, existing } = await this.preflight(actor, parentId, name, opts);
     this.inFlight.checkDisk(expected, await this.blobs.freeBytes());
     const room = async () => (await remainingBytes(this.db, parent.ownerId)) + (existing?.size ?? 0);
     return opts.inFlight ? opts.inFlight.split(expected ?? 0) : this.inFlight.begin(parent.ownerId, room, expected);

@@ -102,6 +102,15 @@ export async function watchedPage(context: BrowserContext, origin: string): Prom
   return { page, problems, expect: (status, prefix) => void allowed.push({ status, prefix }) };
 }
 
+/** Signs in through the console's sign-in page and waits for the file browser. */
+export async function signIn(page: Page, url: string, user: { username: string; password: string }): Promise<void> {
+  await page.goto(`${url}/login`);
+  await page.fill('#username', user.username);
+  await page.fill('#password', user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/files/);
+}
+
 export async function shot(page: Page, name: string) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });

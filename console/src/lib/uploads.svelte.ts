@@ -1,11 +1,14 @@
 /**
  * The upload queue: raw PUT /api/folders/:id/files/:name through XMLHttpRequest (progress and abort),
  * two at a time, with folder trees recreated and a replace / keep both / skip choice on a name clash.
+ * Large files (RESUMABLE_MIN_BYTES and up) go through tus instead (resumable.ts): they survive a
+ * dropped connection and a page reload.
  */
 import { api, ApiError, CSRF, errorFrom, signInPath } from './api';
 import { freeName } from './format';
 import type { Node } from './types';
 import { appPath } from '$lib/paths';
+import { RESUMABLE_MIN_BYTES, ResumableError, uploadResumable, type ResumableUpload } from './resumable';
 
 export type UploadStatus = 'queued' | 'uploading' | 'done' | 'error' | 'cancelled' | 'skipped';
 
@@ -21,6 +24,11 @@ export interface Upload {
   overwrite: boolean;
   file: File;
   xhr?: XMLHttpRequest;
+  resumable?: ResumableUpload;
+  /** Where a resumable upload picked up again (fraction of the size), once it has. */
+  resumedAt?: number;
+  /** A resumable upload waiting for the network to come back. */
+  waiting?: boolean;
 }
 
 export type ClashChoice = 'replace' | 'keep' | 'skip';
@@ -173,6 +181,7 @@ function start(item: Upload) {
   // Work on the reactive proxy so the progress bar updates.
   const u = uploads.items.find((x) => x.id === item.id)!;
   u.status = 'uploading';
+  if (u.file.size >= RESUMABLE_MIN_BYTES) return startResumable(u);
   const xhr = new XMLHttpRequest();
   u.xhr = xhr;
   const url = appPath(
@@ -193,16 +202,7 @@ function start(item: Upload) {
       lastB = e.loaded;
     }
   };
-  const finish = async (status: UploadStatus, error?: string) => {
-    u.status = status;
-    u.error = error;
-    u.xhr = undefined;
-    if (status === 'done') {
-      u.loaded = u.size;
-      for (const fn of listeners) fn(u.folderId);
-    }
-    pump();
-  };
+  const finish = (status: UploadStatus, error?: string) => finished(u, status, error);
   xhr.onload = async () => {
     if (xhr.status >= 200 && xhr.status < 300) return finish('done');
     const res = new Response(xhr.responseText, {
@@ -219,11 +219,62 @@ function start(item: Upload) {
   xhr.send(u.file);
 }
 
+function finished(u: Upload, status: UploadStatus, error?: string) {
+  u.status = status;
+  u.error = error;
+  u.xhr = undefined;
+  u.resumable = undefined;
+  u.waiting = false;
+  if (status === 'done') {
+    u.loaded = u.size;
+    for (const fn of listeners) fn(u.folderId);
+  }
+  pump();
+}
+
+function startResumable(u: Upload) {
+  let lastT = performance.now();
+  let lastB = 0;
+  u.resumable = uploadResumable(
+    u.file,
+    '/api/uploads',
+    { parentId: u.folderId, name: u.name, overwrite: String(u.overwrite) },
+    {
+      onProgress: (loaded) => {
+        u.loaded = loaded;
+        const t = performance.now();
+        if (t - lastT >= 400) {
+          const inst = (Math.max(0, loaded - lastB) * 1000) / (t - lastT);
+          u.speed = u.speed ? u.speed * 0.6 + inst * 0.4 : inst;
+          lastT = t;
+          lastB = loaded;
+        }
+      },
+      onResumed: (offset) => {
+        u.resumedAt = u.size ? offset / u.size : 0;
+        u.loaded = lastB = offset;
+      },
+      onWaiting: (waiting) => (u.waiting = waiting),
+    },
+  );
+  u.resumable.done.then(
+    () => finished(u, 'done'),
+    (err: Error) => {
+      if (err.name === 'AbortError') return finished(u, 'cancelled');
+      if (err instanceof ResumableError && err.status === 401)
+        location.assign(signInPath(location.pathname + location.search, true));
+      finished(u, 'error', err.message);
+    },
+  );
+}
+
 export function cancel(id: number) {
   const u = uploads.items.find((x) => x.id === id);
   if (!u) return;
-  if (u.status === 'uploading') u.xhr?.abort();
-  else if (u.status === 'queued') u.status = 'cancelled';
+  if (u.status === 'uploading') {
+    u.xhr?.abort();
+    void u.resumable?.cancel();
+  } else if (u.status === 'queued') u.status = 'cancelled';
 }
 
 export function cancelAll() {

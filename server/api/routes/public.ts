@@ -6,20 +6,18 @@
 import Router, { type RouterMiddleware } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Actor } from '../../domain/actor.js';
-import { forbidden } from '../../domain/errors.js';
 import { FileDrops } from '../../domain/file-drop.js';
 import type { LinkView } from '../../domain/share-views.js';
 import type { ApiDeps } from '../deps.js';
 import { sendContinue } from '../http-util.js';
 import { origin } from '../middleware/auth.js';
+import { linkCookieName, openLink, TokenParams } from '../link-visitor.js';
 import { presentNode } from '../presenters.js';
 import { sendFile } from '../send-file.js';
 import { Id, parseBody, parseParams, parseQuery } from '../validate.js';
 import { sendThumbnail, ThumbnailQuery } from './thumbnails.js';
 import { sendZip } from './zip.js';
 
-const TokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not a link token') });
 const UploadParams = TokenParams.extend({ name: z.string() });
 const NodeQuery = z.object({ id: Id.optional() });
 const ChildrenQuery = NodeQuery.extend({
@@ -31,8 +29,6 @@ const ChildrenQuery = NodeQuery.extend({
 const ContentQuery = NodeQuery.extend({ download: z.string().optional() });
 const ZipQuery = z.object({ id: Id.optional(), ids: z.string().optional() });
 const Unlock = z.object({ password: z.string().max(1024) });
-
-const cookieName = (linkId: string) => `coffer_link_${linkId}`;
 
 function presentLinkInfo(link: LinkView) {
   return {
@@ -49,23 +45,7 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
   const router = new Router();
 
   /** `visit`: this request is the visitor opening the link's page (logged, coalesced), not one it makes from there. */
-  const open = async (ctx: Context, visit = false): Promise<{ actor: Actor; link: LinkView }> => {
-    const { token } = parseParams(ctx, TokenParams);
-    const linkId = await links.idOf(token);
-    const cookie = linkId ? ctx.cookies.get(cookieName(linkId)) : undefined;
-    const unlocked = linkId !== undefined && links.isUnlocked(cookie, linkId);
-    const opened = await links.open(
-      token,
-      { password: ctx.get('x-link-password') || null, unlocked, visit },
-      origin(ctx, 'link'),
-    );
-    if (unlocked && !['GET', 'HEAD'].includes(ctx.method) && ctx.get('x-requested-with') !== 'coffer') {
-      throw forbidden('Missing the X-Requested-With: coffer header (CSRF protection)');
-    }
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    return opened;
-  };
+  const open = (ctx: Context, visit = false) => openLink(deps, ctx, visit);
 
   router.get('/public/:token', async (ctx) => {
     const { id } = parseQuery(ctx, NodeQuery);
@@ -81,7 +61,7 @@ export function publicRoutes(deps: ApiDeps, json: RouterMiddleware) {
     const { password } = parseBody(ctx, Unlock);
     const { link } = await links.open(token, { password }, origin(ctx, 'link'));
     const unlock = links.unlockToken(link);
-    ctx.cookies.set(cookieName(link.id), unlock.value, {
+    ctx.cookies.set(linkCookieName(link.id), unlock.value, {
       httpOnly: true,
       sameSite: 'lax',
       secure: ctx.secure,

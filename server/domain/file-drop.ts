@@ -42,17 +42,7 @@ export class FileDrops {
    * drop's visitor, and a known size must fit the link's cap. Throws forbidden or payload_too_large.
    */
   admit(actor: Actor, expectedSize: number | null): DropAdmission {
-    if (actor.kind !== 'link' || actor.share.permission !== 'upload')
-      throw forbidden('This link does not take uploads');
-    const maxBytes = actor.share.maxUploadBytes ?? null;
-    if (maxBytes !== null && expectedSize !== null && expectedSize > maxBytes) throw tooLarge(maxBytes, expectedSize);
-    return {
-      folderId: actor.share.nodeId,
-      // Edit on the link's subtree, used only for a create that never replaces (onClash: rename).
-      actor: { ...actor, share: { ...actor.share, permission: 'edit' } },
-      options: { overwrite: false, onClash: 'rename', expectedSize },
-      maxBytes,
-    };
+    return admitToDrop(actor, expectedSize);
   }
 
   /** Streams a visitor's file into the link's folder under its name, or a numbered one when taken. */
@@ -96,5 +86,23 @@ function capped(max: number, source: Readable): { stream: Transform; start(): vo
       source.once('error', (err) => stream.destroy(err));
       source.pipe(stream);
     },
+  };
+}
+
+/**
+ * Checks an upload through a file drop before any byte of it is read (the API, WebDAV and tus all
+ * come here): the actor must be a file drop's visitor, and a known size must fit the link's cap.
+ * Throws forbidden or payload_too_large.
+ */
+export function admitToDrop(actor: Actor, expectedSize: number | null): DropAdmission {
+  if (actor.kind !== 'link' || actor.share.permission !== 'upload') throw forbidden('This link does not take uploads');
+  const maxBytes = actor.share.maxUploadBytes ?? null;
+  if (maxBytes !== null && expectedSize !== null && expectedSize > maxBytes) throw tooLarge(maxBytes, expectedSize);
+  return {
+    folderId: actor.share.nodeId,
+    // Edit on the link's subtree, used only for a create that never replaces (onClash: rename).
+    actor: { ...actor, share: { ...actor.share, permission: 'edit' } },
+    options: { overwrite: false, onClash: 'rename', expectedSize },
+    maxBytes,
   };
 }

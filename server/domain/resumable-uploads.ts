@@ -29,6 +29,7 @@ import {
 import { TooLong, type BlobStore, type PartialUploads } from '../../storage/index.js';
 import type { Actor } from './actor.js';
 import type { Clock } from './clock.js';
+import { admitToDrop, FileDrops } from './file-drop.js';
 import { DomainError, forbidden, invalidInput, notFound, quotaExceeded, storageFull } from './errors.js';
 import { usage } from './quota.js';
 import type { NodeView } from './types.js';
@@ -95,7 +96,11 @@ export class ResumableUploads {
   async create(actor: Actor, target: ResumableTarget, length: number): Promise<ResumableState> {
     const creator = creatorOf(actor);
     const overwrite = actor.kind === 'user' && target.overwrite;
-    const { parent, name } = await this.uploads.preflight(actor, target.parentId, target.name, { overwrite });
+    // A file drop's visitor adds to the link's folder only, within its size cap, renaming on a clash.
+    const drop = FileDrops.isDrop(actor) ? admitToDrop(actor, length) : null;
+    const { parent, name } = drop
+      ? await this.uploads.preflight(drop.actor, drop.folderId, target.name, { overwrite: false, onClash: 'rename' })
+      : await this.uploads.preflight(actor, target.parentId, target.name, { overwrite });
     const free = await this.blobs.freeBytes();
     if (free !== null && length > free) throw storageFull(length);
     const now = this.clock.now();
@@ -226,11 +231,19 @@ export class ResumableUploads {
    */
   private async commit(actor: Actor, row: ResumableUploadRow): Promise<NodeView> {
     try {
-      const { node } = await this.uploads.commitHeld(actor, row.parentId, row.name, this.partials.read(row.id), {
-        overwrite: row.overwrite,
-        ...(row.modifiedAt !== null ? { modifiedAt: row.modifiedAt } : {}),
-        inTx: (tx) => this.release(tx, row),
-      });
+      const drop = FileDrops.isDrop(actor) ? admitToDrop(actor, row.length) : null;
+      const { node } = await this.uploads.commitHeld(
+        drop?.actor ?? actor,
+        row.parentId,
+        row.name,
+        this.partials.read(row.id),
+        {
+          overwrite: row.overwrite,
+          ...(drop ? { onClash: 'rename' as const } : {}),
+          ...(row.modifiedAt !== null ? { modifiedAt: row.modifiedAt } : {}),
+          inTx: (tx) => this.release(tx, row),
+        },
+      );
       await this.partials.remove(row.id);
       return node;
     } catch (err) {

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
 import { rerunMigration } from '../support/migrations.js';
+import { Tus } from '../support/tus.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { basic, Dav } from '../dav/support.js';
 
@@ -89,6 +90,19 @@ describe('file-drop links and link limits', function () {
     expect(await names()).to.include.members(['report.pdf', 'report (1).pdf', 'report (2).pdf', 'notes ü.txt']);
     expect(await contentOf('report.pdf')).to.equal('the original report');
     expect(await contentOf('report (1).pdf')).to.equal('a visitor’s report');
+  });
+
+  it('takes resumable (tus) uploads the same way: renamed on a clash, within the size cap, and nothing to read back', async () => {
+    const l = await link({ permission: 'upload', maxUploadBytes: 1000 });
+    const tus = new Tus(visitor(), `/api/public/${l.token}/uploads`);
+    expect((await tus.create(5000, { name: 'big.bin' })).status).to.equal(413);
+    const path = await tus.start(11, { name: 'report.pdf' });
+    expect(path).to.match(new RegExp(`^/api/public/${l.token}/uploads/`));
+    const done = await tus.patch(path, 0, 'via tus, 11'.slice(0, 11));
+    expect(done.status).to.equal(204);
+    const stored = (await names()).filter((n) => /^report \(\d+\)\.pdf$/.test(n));
+    expect(await contentOf(stored.at(-1)!)).to.equal('via tus, 11'.slice(0, 11));
+    expect(await contentOf('report.pdf')).to.equal('the original report');
   });
 
   it('takes /public-dav/ PUT the same way: 201, the stored name in Location', async () => {

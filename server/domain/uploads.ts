@@ -88,7 +88,7 @@ export class Uploads {
     body: Readable,
     opts: UploadOptions = {},
   ): Promise<{ node: NodeView; created: boolean }> {
-    let name = validateName(rawName);
+    const name = validateName(rawName);
     const expected = opts.expectedSize ?? null;
     // A body declared small enough to be held in memory and stored inline is read straight away:
     // the checks below exist to refuse a large body before it fills the disk, and the transaction

@@ -297,8 +297,15 @@ describe('thumbnails', function () {
     expect(notModified.headers.get('etag')).to.equal(etag);
     // Another size is another thumbnail and another ETag; new content is a new ETag.
     expect((await thumb(node.id, 256, { 'if-none-match': etag })).status).to.equal(200);
+    // Named with the content it was made from (the console's `&v=<file ETag>`), it is cached for a year.
+    const pinned = await a.get(`/api/files/${node.id}/thumbnail?size=64&v=${node.etag}`);
+    expect(pinned.status).to.equal(200);
+    expect(pinned.headers.get('cache-control')).to.equal('private, max-age=31536000, immutable');
     await a.upload(u.rootId, 'cached.png', await solid(300, 200, '#33c').png().toBuffer(), '?overwrite=true');
     expect((await thumb(node.id, 64, { 'if-none-match': etag })).status).to.equal(200);
+    // The old version names content the file no longer has: not cached.
+    const stale = await a.get(`/api/files/${node.id}/thumbnail?size=64&v=${node.etag}`);
+    expect(stale.headers.get('cache-control')).to.equal('private, no-cache');
   });
 
   it('removes thumbnails when their blob is purged and collected, and sweeps orphans', async () => {

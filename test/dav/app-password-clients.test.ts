@@ -13,6 +13,7 @@ import { createAppPassword, enableTotp } from '../support/accounts.js';
 import { createUser, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { basic, Dav } from './support.js';
+import { installed, skipWithout } from '../support/programs.js';
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -21,8 +22,6 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
     );
   });
 }
-
-const missing = (cmd: string, arg: string) => Boolean(spawnSync(cmd, [arg]).error);
 
 describe('app passwords with real WebDAV clients, TOTP on', function () {
   this.timeout(180_000);
@@ -63,10 +62,7 @@ describe('app passwords with real WebDAV clients, TOTP on', function () {
   };
 
   it('rclone copy and check with the app password; the main password is refused', async function () {
-    if (missing('rclone', 'version')) {
-      console.log('      skipped: rclone is not installed (apt-get install rclone)');
-      this.skip();
-    }
+    skipWithout(this, 'rclone', 'version');
     const src = path.join(tmp, 'rclone-src');
     writeTree(src);
     const remote = (password: string) => ({
@@ -93,7 +89,7 @@ describe('app passwords with real WebDAV clients, TOTP on', function () {
   });
 
   it('davfs2 mounts with the app password, writes, and the files arrive', async function () {
-    const reason = missing('mount.davfs', '--version')
+    const reason = !installed('mount.davfs')
       ? 'davfs2 is not installed (apt-get install davfs2)'
       : !fs.existsSync('/dev/fuse')
         ? '/dev/fuse does not exist'

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { createClient, type FileStat } from 'webdav';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Dav, davUser, type DavUser } from './support.js';
+import { skipWithout } from '../support/programs.js';
 
 function run(
   cmd: string,
@@ -30,8 +31,6 @@ function run(
     if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
 }
-
-const installed = (cmd: string, arg = '--version') => !spawnSync(cmd, [arg]).error;
 
 /** Every file under dir: relative path → absolute path. */
 function walk(dir: string, base = dir, out = new Map<string, string>()): Map<string, string> {
@@ -90,10 +89,7 @@ describe('WebDAV clients', function () {
   });
 
   it('cadaver: mkcol, put, get, move, copy, propset/propget, delete', async function () {
-    if (!installed('cadaver')) {
-      console.log('      skipped: cadaver is not installed (apt-get install cadaver)');
-      this.skip();
-    }
+    skipWithout(this, 'cadaver');
     const home = fs.mkdtempSync(path.join(tmp, 'cadaver-'));
     const host = new URL(srv.url).hostname;
     fs.writeFileSync(path.join(home, '.netrc'), `machine ${host} login ${u.username} password ${u.password}\n`, {
@@ -130,10 +126,7 @@ describe('WebDAV clients', function () {
   });
 
   it('rclone (vendor owncloud): 2,000 files up, check by hash, a second sync moves nothing, modtimes kept, download is byte-identical', async function () {
-    if (!installed('rclone', 'version')) {
-      console.log('      skipped: rclone is not installed (apt-get install rclone)');
-      this.skip();
-    }
+    skipWithout(this, 'rclone', 'version');
     const src = path.join(tmp, 'tree');
     const mtimes = new Map<string, number>();
     for (let i = 0; i < 2000; i++) {

@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { expectLitmusPasses } from '../support/litmus.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { davUser } from './support.js';
+import { skipWithout } from '../support/programs.js';
 
 const SUITES = ['basic', 'copymove', 'props', 'locks', 'http'];
 
@@ -9,10 +9,7 @@ describe('litmus against /dav/ (basic, copymove, props, locks, http)', function 
   this.timeout(180_000);
   let srv: TestServer;
   before(async function () {
-    if (spawnSync('litmus', ['--version']).error) {
-      console.log('      skipped: litmus is not installed (apt-get install litmus)');
-      this.skip();
-    }
+    skipWithout(this, 'litmus');
     srv = await startTestServer();
   });
   after(() => srv?.close());

@@ -2,7 +2,7 @@
  * WebDAV class 2: token locks and the If: header, replays of Windows Explorer and macOS Finder,
  * the JSON API agreeing with locks (locks-restart.test.ts: a restart and the clock), the ANCHORS §4.3 If: regressions, and a cadaver session.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { api } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { lock, lockdiscovery, status } from './lock-requests.js';
 import { Dav, davUser, type DavUser } from './support.js';
+import { skipWithout } from '../support/programs.js';
 
 describe('WebDAV locks (class 2)', function () {
   this.timeout(60_000);
@@ -299,10 +300,7 @@ describe('WebDAV locks (class 2)', function () {
   });
 
   it('cadaver: lock, a second client is refused, unlock, the write goes through', async function () {
-    if (spawnSync('cadaver', ['--version']).error) {
-      console.log('      skipped: cadaver is not installed (apt-get install cadaver)');
-      this.skip();
-    }
+    skipWithout(this, 'cadaver');
     await dav.put('/dav/cad.txt', 'cadaver');
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-cadlock-'));
     try {

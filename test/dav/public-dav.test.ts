@@ -16,17 +16,11 @@ import { expectLitmusPasses } from '../support/litmus.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { raw } from './raw-request.js';
 import { basic, Dav } from './support.js';
+import { skipWithout } from '../support/programs.js';
 
 const LOCK_BODY =
   '<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>' +
   '<D:locktype><D:write/></D:locktype></D:lockinfo>';
-
-/** Skips the test, saying why, when a client it runs is not installed. */
-function skipWithout(test: Mocha.Context, cmd: string, versionArg: string): void {
-  if (!spawnSync(cmd, [versionArg]).error) return;
-  console.log(`      skipped: ${cmd} is not installed (apt-get install ${cmd})`);
-  test.skip();
-}
 
 describe('public links over WebDAV (/public-dav/<token>/)', function () {
   this.timeout(180_000);

@@ -16,6 +16,7 @@ import { api } from '../support/http.js';
 import { expectLitmusPasses } from '../support/litmus.js';
 import { freePort } from '../support/net.js';
 import { login, startTestServer, type TestServer } from '../support/server.js';
+import { skipWithout } from '../support/programs.js';
 import { readEvents } from '../support/sse.js';
 import { ROOT } from './support.js';
 
@@ -75,13 +76,6 @@ async function stopNginx(proc: ChildProcess | undefined): Promise<void> {
   await exited;
 }
 
-function skipWithoutNginx(ctx: Mocha.Context): void {
-  if (spawnSync('nginx', ['-v']).error) {
-    console.log('      skipped: nginx is not installed (apt-get install nginx)');
-    ctx.skip();
-  }
-}
-
 /** Two instances on one store with nginx in front of them, and a WebDAV user. */
 interface Stack {
   a: TestServer;
@@ -115,7 +109,7 @@ describe('behind nginx (config/nginx/coffer-proxy.conf), two instances on one st
   let a: TestServer, url: string, user: DavUser;
 
   before(async function () {
-    skipWithoutNginx(this);
+    skipWithout(this, 'nginx', '-v');
     stack = await stackBehindNginx({ TRUST_PROXY: 'true' });
     ({ a, url, user } = stack);
   });
@@ -159,7 +153,7 @@ describe('behind nginx at a sub-path (BASE_PATH=/coffer), two instances on one s
   let a: TestServer, url: string, user: DavUser;
 
   before(async function () {
-    skipWithoutNginx(this);
+    skipWithout(this, 'nginx', '-v');
     stack = await stackBehindNginx({ TRUST_PROXY: 'true', BASE_PATH: BASE }, BASE);
     ({ a, url, user } = stack);
   });

@@ -8,7 +8,6 @@ import { createPublicDavHandler } from '../dav/public.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
-import { listen } from './db/postgres/listener.js';
 import { migrationRules } from './domain/migration-rules.js';
 import { ActivityLog } from './domain/activity.js';
 import { Sessions } from './domain/sessions.js';
@@ -87,7 +86,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     poolSize: config.dbPoolSize,
   });
   await runMigrations(db, migrationRules);
-  const blobs = openBlobStore(config.blobStore, config.dataDir, { fsync: config.durability === 'full' });
+  const blobs = await openBlobStore(config.blobStore, config.dataDir, { fsync: config.durability === 'full' });
   const secret = await loadSigningSecret(db, config.dataDir, config.jwtSecret);
   const hasher = new BcryptPool(config.bcryptCost);
   const accounts = new Accounts(db, config, clock, secret, hasher);
@@ -103,7 +102,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const admin = new Admin(db, clock, (password) => accounts.hashPassword(password));
   const sessions = new Sessions(db, clock);
   const profiles = new Profiles(db, clock, (actor, password) => accounts.confirmPassword(actor, password));
-  const mailer = config.mail.smtpUrl ? new SmtpMailer(config.mail.smtpUrl, config.mail.from, log) : undefined;
+  const mailer = config.mail.smtpUrl ? await SmtpMailer.open(config.mail.smtpUrl, config.mail.from, log) : undefined;
   // Links in mails go to PUBLIC_URL (config/mail.ts requires it with SMTP_URL), never to a request's Host.
   const siteUrl = config.publicUrl && config.publicUrl.origin + config.basePath;
   const notifications = new Notifications(db, mailer, siteUrl);
@@ -152,7 +151,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   // On PostgreSQL a trigger announces folder changes (migration 012); one connection listens for them.
   const folderChanges = new FolderChanges(Boolean(config.postgresUrl));
   const listener = config.postgresUrl
-    ? listen(
+    ? (await import('./db/postgres/listener.js')).listen(
         config.postgresUrl,
         'coffer_folders',
         (id) => folderChanges.changed(id),

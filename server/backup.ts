@@ -37,7 +37,7 @@ try {
 
   const started = Date.now();
   // From whichever store the install uses (an S3 bucket too): the backup's own store is a local one.
-  const from = openBlobStore(config.blobStore, config.dataDir);
+  const from = await openBlobStore(config.blobStore, config.dataDir);
   const to = new LocalDiskBlobStore(target, { fsync: true });
   let report: BlobCopyReport;
   let restore: string;

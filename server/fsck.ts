@@ -13,7 +13,7 @@ try {
     process.argv.includes('--quick') || (config.blobStore.kind === 's3' && !process.argv.includes('--deep'));
   const db = await openDb(config.postgresUrl ?? config.dbFile);
   await runMigrations(db, migrationRules); // the same schema the server would run on
-  const store = openBlobStore(config.blobStore, config.dataDir);
+  const store = await openBlobStore(config.blobStore, config.dataDir);
   const report = await fsck(db, store, { verifyContent: !quick });
   await db.close();
   await store.close();

@@ -51,8 +51,8 @@ async function copyBlobs(config: Config, snapshot: Db, target: string): Promise<
     throw new ConfigError('BLOB_STORE must be the local disk (unset) to move from');
   const settings = blobStoreSettings(target);
   if (settings.kind !== 's3') throw new ConfigError(`--blobs must be an s3:// location (${USAGE})`);
-  const from = openBlobStore(config.blobStore, config.dataDir);
-  const to = openBlobStore(settings, config.dataDir); // stages each copy in DATA_DIR/tmp
+  const from = await openBlobStore(config.blobStore, config.dataDir);
+  const to = await openBlobStore(settings, config.dataDir); // stages each copy in DATA_DIR/tmp
   try {
     await to.probe().catch((err: Error) => {
       throw new ConfigError(

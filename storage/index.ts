@@ -7,10 +7,17 @@ export type { BlobStore, StagedBlob, StagedBytes, StagedFile } from './blob-stor
 export { BlobStoreUnavailable, BlobTooLarge } from './blob-store.js';
 export { LocalDiskBlobStore } from './local-disk.js';
 export { PartialUploads, TooLong, type AppendResult, type Checkpoint } from './partial-uploads.js';
-export { S3BlobStore, type S3StoreOptions } from './s3.js';
 
-/** The store the configuration names: the local disk under `dataDir`, or an S3 bucket (temp files still in `dataDir`). */
-export function openBlobStore(where: BlobStoreSettings, dataDir: string, opts: { fsync?: boolean } = {}): BlobStore {
-  return where.kind === 's3' ? new S3BlobStore(where, dataDir) : new LocalDiskBlobStore(dataDir, opts);
+/**
+ * The store the configuration names: the local disk under `dataDir`, or an S3 bucket (temp files
+ * still in `dataDir`).
+ */
+export async function openBlobStore(
+  where: BlobStoreSettings,
+  dataDir: string,
+  opts: { fsync?: boolean } = {},
+): Promise<BlobStore> {
+  if (where.kind !== 's3') return new LocalDiskBlobStore(dataDir, opts);
+  return S3BlobStore.open(where, dataDir);
 }
 export { ThumbnailCache } from './thumbnail-cache.js';

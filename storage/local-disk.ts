@@ -8,6 +8,7 @@ import { hashStream } from './hash-stream.js';
 import { readdirSafe, stageBody, sweepTempDir } from './staging-sink.js';
 
 const HASH = /^[0-9a-f]{64}$/;
+const READ_CHUNK = 1024 * 1024;
 
 /**
  * Blobs on local disk: `<root>/blobs/ab/cd/<sha256>`, temp files in `<root>/tmp`.
@@ -80,7 +81,10 @@ export class LocalDiskBlobStore implements BlobStore {
   }
 
   open(hash: string, range?: { start: number; end: number }): Readable {
-    return fs.createReadStream(this.pathOf(hash), range ? { start: range.start, end: range.end } : {});
+    return fs.createReadStream(this.pathOf(hash), {
+      highWaterMark: READ_CHUNK,
+      ...(range ? { start: range.start, end: range.end } : {}),
+    });
   }
 
   async stat(hash: string): Promise<{ size: number; mtimeMs: number } | null> {

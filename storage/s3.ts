@@ -33,20 +33,7 @@ import fsp from 'node:fs/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Settings } from '../config/index.js';
 import { BlobStoreUnavailable, type BlobStore, type StagedBlob, type StagedFile } from './blob-store.js';
 import { hashStream } from './hash-stream.js';
@@ -60,6 +47,9 @@ export const STALE_MULTIPART_MS = 24 * 3600 * 1000;
 /** The configuration's S3 settings (bucket, prefix, endpoint, credentials, part size and parts in flight). */
 export type S3StoreOptions = Omit<S3Settings, 'kind'>;
 
+/** The AWS SDK's modules, loaded only when a store is opened: a local install never holds them (~20 MiB). */
+type Sdk = typeof import('@aws-sdk/client-s3') & Pick<typeof import('@aws-sdk/lib-storage'), 'Upload'>;
+
 export class S3BlobStore implements BlobStore {
   /** HeadObject and DeleteObject are two requests; see the GC note above. */
   readonly atomicRemoval = false;
@@ -71,7 +61,13 @@ export class S3BlobStore implements BlobStore {
   /** place() and removeUnlessTouched() of the same hash, one at a time (see the GC note above). */
   private readonly hashLocks = new Map<string, Promise<unknown>>();
 
-  constructor(
+  static async open(opts: S3StoreOptions, dataDir: string): Promise<S3BlobStore> {
+    const [client, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
+    return new S3BlobStore({ ...client, Upload: storage.Upload }, opts, dataDir);
+  }
+
+  private constructor(
+    private readonly sdk: Sdk,
     private readonly opts: S3StoreOptions,
     dataDir: string,
   ) {
@@ -79,7 +75,7 @@ export class S3BlobStore implements BlobStore {
     this.keyPrefix = opts.prefix ? `${opts.prefix}/` : '';
     this.tmpDir = path.join(dataDir, 'tmp');
     fs.mkdirSync(this.tmpDir, { recursive: true });
-    this.client = new S3Client({
+    this.client = new sdk.S3Client({
       region: opts.region,
       endpoint: opts.endpoint,
       forcePathStyle: opts.forcePathStyle,
@@ -141,7 +137,7 @@ export class S3BlobStore implements BlobStore {
     const key = this.keyOf(hash);
     try {
       await this.client.send(
-        new CopyObjectCommand({
+        new this.sdk.CopyObjectCommand({
           Bucket: this.bucket,
           Key: key,
           CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, // a URL path
@@ -152,9 +148,9 @@ export class S3BlobStore implements BlobStore {
       );
       return true;
     } catch (err) {
-      if (isMissing(err)) return false;
+      if (isMissing(this.sdk, err)) return false;
       // Larger than a single CopyObject may copy (5 GiB on AWS): uploading it again refreshes it as well.
-      if (err instanceof S3ServiceException && err.name === 'InvalidRequest') return false;
+      if (err instanceof this.sdk.S3ServiceException && err.name === 'InvalidRequest') return false;
       throw err;
     }
   }
@@ -170,7 +166,7 @@ export class S3BlobStore implements BlobStore {
       // In memory (at most one part): a retried request resends the same bytes, and the store checks them.
       const body = await fsp.readFile(staged.tempPath);
       await this.client.send(
-        new PutObjectCommand({
+        new this.sdk.PutObjectCommand({
           ...params,
           Body: body,
           ContentLength: body.length,
@@ -183,7 +179,7 @@ export class S3BlobStore implements BlobStore {
     // `partsInFlight` of them in flight, and aborts the multipart upload when a part or the
     // completion fails (leavePartsOnError: false); an abort the store never receives is the GC's.
     const file = fs.createReadStream(staged.tempPath);
-    const upload = new Upload({
+    const upload = new this.sdk.Upload({
       client: this.client,
       params: { ...params, Body: file },
       partSize: this.opts.partSize,
@@ -212,7 +208,7 @@ export class S3BlobStore implements BlobStore {
     return new ObjectReader(async (signal) => {
       try {
         const res = await this.client.send(
-          new GetObjectCommand({
+          new this.sdk.GetObjectCommand({
             Bucket: this.bucket,
             Key: key,
             ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
@@ -221,7 +217,7 @@ export class S3BlobStore implements BlobStore {
         );
         return { body: res.Body as Readable, length: Number(res.ContentLength) };
       } catch (err) {
-        if (isMissing(err)) throw notFound(hash);
+        if (isMissing(this.sdk, err)) throw notFound(hash);
         throw signal.aborted ? err : new BlobStoreUnavailable('the object store did not give the blob', err);
       }
     });
@@ -229,18 +225,18 @@ export class S3BlobStore implements BlobStore {
 
   async stat(hash: string): Promise<{ size: number; mtimeMs: number } | null> {
     try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
+      const h = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
       // Our own stamp when there is one (every place() writes it); LastModified for an object put there by other means.
       const touched = Number(h.Metadata?.touched);
       return { size: Number(h.ContentLength), mtimeMs: touched > 0 ? touched : (h.LastModified?.getTime() ?? 0) };
     } catch (err) {
-      if (isMissing(err)) return null;
+      if (isMissing(this.sdk, err)) return null;
       throw err;
     }
   }
 
   async remove(hash: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
+    await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(hash) }));
   }
 
   removeUnlessTouched(hash: string, withinMs: number): Promise<boolean> {
@@ -257,7 +253,7 @@ export class S3BlobStore implements BlobStore {
     let token: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix, ContinuationToken: token }),
+        new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix, ContinuationToken: token }),
       );
       for (const o of page.Contents ?? []) {
         const name = o.Key?.slice(this.keyPrefix.length) ?? '';
@@ -272,7 +268,7 @@ export class S3BlobStore implements BlobStore {
     const files = await sweepTempDir(this.tmpDir, olderThanMs);
     const uploads = await this.abortStaleUploads(Date.now() - STALE_MULTIPART_MS).catch((err: unknown) => {
       // A store without ListMultipartUploads (some emulators) has nothing this sweep can do.
-      if (err instanceof S3ServiceException && err.name === 'NotImplemented') return 0;
+      if (err instanceof this.sdk.S3ServiceException && err.name === 'NotImplemented') return 0;
       throw err;
     });
     return files + uploads;
@@ -285,7 +281,7 @@ export class S3BlobStore implements BlobStore {
     let uploadIdMarker: string | undefined;
     do {
       const page = await this.client.send(
-        new ListMultipartUploadsCommand({
+        new this.sdk.ListMultipartUploadsCommand({
           Bucket: this.bucket,
           Prefix: this.keyPrefix,
           KeyMarker: keyMarker,
@@ -295,7 +291,7 @@ export class S3BlobStore implements BlobStore {
       for (const u of page.Uploads ?? []) {
         if (!u.Key || !u.UploadId || (u.Initiated?.getTime() ?? 0) >= startedBeforeMs) continue;
         await this.client.send(
-          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }),
+          new this.sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }),
         );
         aborted++;
       }
@@ -312,7 +308,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async probe(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.bucket }));
     await fsp.access(this.tmpDir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
   }
 
@@ -325,8 +321,8 @@ export class S3BlobStore implements BlobStore {
   }
 }
 
-function isMissing(err: unknown): boolean {
-  if (!(err instanceof S3ServiceException)) return false;
+function isMissing(sdk: Sdk, err: unknown): boolean {
+  if (!(err instanceof sdk.S3ServiceException)) return false;
   return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404;
 }
 

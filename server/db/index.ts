@@ -7,7 +7,6 @@
  * short, and with no file I/O inside.
  */
 import { DB_UNAVAILABLE } from './postgres/errors.js';
-import { openPostgres } from './postgres/executor.js';
 import { openSqlite } from './sqlite/executor.js';
 import type { Db, OpenOptions } from './types.js';
 
@@ -16,9 +15,14 @@ export type { Db, Dialect, OpenOptions, Params, Q } from './types.js';
 /** True when `target` names a PostgreSQL database (a postgres:// URL) rather than a SQLite file. */
 export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//.test(target);
 
-/** Opens a SQLite file, or the PostgreSQL database a postgres:// URL names. */
+/**
+ * Opens a SQLite file, or the PostgreSQL database a postgres:// URL names. The PostgreSQL driver is
+ * loaded only then: a SQLite install never holds it in memory.
+ */
 export async function openDb(target: string, opts: OpenOptions = {}): Promise<Db> {
-  return isPostgresUrl(target) ? openPostgres(target, opts) : openSqlite(target, opts);
+  if (!isPostgresUrl(target)) return openSqlite(target, opts);
+  const { openPostgres } = await import('./postgres/executor.js');
+  return openPostgres(target, opts);
 }
 
 /**

@@ -3,7 +3,7 @@
  * background. A message that cannot be composed or sent is logged at error level (the operator
  * must hear that mail is failing) and never reaches the request that caused it.
  */
-import { createTransport, type Transporter, type TransportOptions } from 'nodemailer';
+import type { Transporter, TransportOptions } from 'nodemailer';
 import type { Mail, Mailer } from '../domain/mail.js';
 import type { Log } from '../log.js';
 
@@ -11,22 +11,26 @@ import type { Log } from '../log.js';
 const CLOSE_GRACE_MS = 5000;
 
 export class SmtpMailer implements Mailer {
-  private readonly transport: Transporter;
   private readonly underWay = new Set<Promise<void>>();
 
-  constructor(
-    smtpUrl: string,
+  private constructor(
+    private readonly transport: Transporter,
     private readonly from: string,
     private readonly log: Log,
-  ) {
+  ) {}
+
+  /** nodemailer is loaded only here: an install without SMTP_URL never holds it in memory (~14 MiB). */
+  static async open(smtpUrl: string, from: string, log: Log): Promise<SmtpMailer> {
+    const { createTransport } = await import('nodemailer');
     // Short timeouts: a mail server that accepts connections and then says nothing must not hold
     // background work (and close()) for nodemailer's default minutes. Query options of SMTP_URL win.
-    this.transport = createTransport({
+    const transport = createTransport({
       url: smtpUrl,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: 30_000,
     } as TransportOptions);
+    return new SmtpMailer(transport, from, log);
   }
 
   sendLater(what: string, compose: () => Promise<Mail | undefined>): void {

@@ -7,7 +7,7 @@
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { S3BlobStore } from '../../storage/index.js';
+import { S3BlobStore } from '../../storage/s3.js';
 import { Dav } from '../dav/support.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { api, createUser, type Api, type TestUser } from '../support/http.js';

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { blobStoreSettings, ConfigError, loadConfig } from '../../config/index.js';
-import { S3BlobStore } from '../../storage/index.js';
+import { S3BlobStore } from '../../storage/s3.js';
 import { ObjectReader } from '../../storage/s3-reader.js';
 import { MiB, patternChunk, sha256 } from '../support/store.js';
 import { sharedS3Server, type S3TestServer } from '../support/s3.js';
@@ -31,7 +31,7 @@ describe('S3 blob store (s3rver on loopback)', () => {
   let store: S3BlobStore;
 
   const newStore = (b: string, prefix = 'blobs') =>
-    new S3BlobStore(
+    S3BlobStore.open(
       {
         bucket: b,
         prefix,
@@ -74,7 +74,7 @@ describe('S3 blob store (s3rver on loopback)', () => {
   beforeEach(async () => {
     bucket = await s3.newBucket();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-s3store-'));
-    store = newStore(bucket);
+    store = await newStore(bucket);
   });
   afterEach(async () => {
     await store.close();
@@ -212,7 +212,7 @@ describe('S3 blob store (s3rver on loopback)', () => {
 
   it('probe: answers for its bucket, rejects for a missing one', async () => {
     await store.probe();
-    const lost = newStore('no-such-bucket-here');
+    const lost = await newStore('no-such-bucket-here');
     try {
       let failed = false;
       await lost.probe().catch(() => (failed = true));

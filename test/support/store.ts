@@ -6,7 +6,8 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { fsck } from '../../server/domain/maintenance.js';
-import { S3BlobStore, type LocalDiskBlobStore } from '../../storage/index.js';
+import type { LocalDiskBlobStore } from '../../storage/index.js';
+import { S3BlobStore } from '../../storage/s3.js';
 import type { TestServer } from './server.js';
 
 export const MiB = 1024 * 1024;

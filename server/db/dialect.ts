@@ -78,8 +78,8 @@ export const jsonRowsIndexed = (param: string): Fragment =>
 
 /**
  * A JSON object of SQL values, keyed by name. A query that returns many values in one row can send
- * them as one JSON text: node-sqlite3 builds each value of a row with a fresh key string (about a
- * microsecond per value on this machine), JSON.parse builds them far cheaper.
+ * them as one JSON text: a driver builds each value of a row with a fresh key string (node-sqlite3,
+ * measured: about a microsecond per value on this machine), JSON.parse builds them far cheaper.
  */
 export const jsonObject = (fields: [key: string, sql: string][]): Fragment => {
   const pairs = fields.map(([k, v]) => `'${k}', ${v}`).join(', ');

@@ -10,7 +10,8 @@ import { DB_UNAVAILABLE } from './postgres/errors.js';
 import { openSqlite } from './sqlite/executor.js';
 import type { Db, OpenOptions } from './types.js';
 
-export type { Db, Dialect, OpenOptions, Params, Q } from './types.js';
+export type { Db, Dialect, OpenOptions, Params, Q, ReadOptions } from './types.js';
+export { SCAN } from './types.js';
 
 /** True when `target` names a PostgreSQL database (a postgres:// URL) rather than a SQLite file. */
 export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//.test(target);

@@ -68,6 +68,22 @@ export function numberParams(sql: string, marker: '$' | '?' = '$'): { text: stri
 export function paramValue(params: Record<string, unknown> | undefined, name: string, sql: string): unknown {
   const v = params?.[name];
   if (v === undefined) throw new Error(`SQL parameter $${name} has no value: ${sql.slice(0, 120)}`);
-  // node-sqlite3 cannot bind a bigint; a decimal string keeps its exact value (as sequelize did).
+  // A bigint goes as its decimal string: exact, and both engines store it as an integer in an integer column.
   return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/**
+ * For drivers that bind plain `?` placeholders in order (better-sqlite3 refuses an array for `?1`):
+ * `$a … $b … $a` → `? … ? … ?`, names = [a, b, a] (one value per occurrence).
+ */
+export function positionalParams(sql: string): { text: string; names: string[] } {
+  const names: string[] = [];
+  let text = '';
+  let from = 0;
+  for (const o of scan(sql)) {
+    names.push(o.name);
+    text += `${sql.slice(from, o.start)}?`;
+    from = o.end;
+  }
+  return { text: text + sql.slice(from), names };
 }

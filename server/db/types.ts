@@ -4,10 +4,21 @@ export type Params = Record<string, unknown>;
 /** Which SQL dialect the executor speaks: repositories pick per-dialect variants by it where SQL differs. */
 export type Dialect = 'sqlite' | 'postgres';
 
+/** How a read may be run. */
+export interface ReadOptions {
+  /**
+   * The read's cost grows with the data (a count over every node, a LIKE over a drive's names, a
+   * sweep): the SQLite executor runs it on a worker thread instead of the event loop. Inside a
+   * transaction, and on PostgreSQL (its own server process), it changes nothing.
+   */
+  scan?: boolean;
+}
+export const SCAN: ReadOptions = { scan: true };
+
 /** A query surface: the database itself, or an open transaction. */
 export interface Q {
-  all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
-  get<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T | undefined>;
+  all<T = Record<string, unknown>>(sql: string, params?: Params, opts?: ReadOptions): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, params?: Params, opts?: ReadOptions): Promise<T | undefined>;
   /** Runs an INSERT/UPDATE/DELETE and returns the number of rows changed. */
   run(sql: string, params?: Params): Promise<number>;
 }
@@ -36,8 +47,6 @@ export interface Db extends Q {
 export interface OpenOptions {
   /** `full` (default): a committed transaction survives a power cut. `relaxed`: it survives a crash of the process. */
   durability?: 'full' | 'relaxed';
-  /** Read-only connections beside the writer (SQLite), default 2. */
-  readers?: number;
   /** Connections in the pool (PostgreSQL), default 10. */
   poolSize?: number;
 }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import { basic, davUser, type DavUser } from '../dav/support.js';
 import { api, type Api } from '../support/http.js';
 import { send, type SendResult } from '../support/send.js';
@@ -176,13 +176,14 @@ describe('a full disk (DATA_DIR on a 2 MiB tmpfs)', function () {
  * the same 507 as a temp file that cannot grow, and nothing changes.
  */
 /** Empties the WAL into the database file (from a connection of the test's own: the server's writer checkpoints only between its transactions). */
-function checkpointTruncate(file: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const conn = new sqlite3.Database(file, (err) => {
-      if (err) return reject(err);
-      conn.exec('PRAGMA wal_checkpoint(TRUNCATE)', (e) => conn.close(() => (e ? reject(e) : resolve())));
-    });
-  });
+function checkpointTruncate(file: string): void {
+  // better-sqlite3, the server's own SQLite library: a second copy of SQLite in this process would not see its locks.
+  const conn = new Database(file, { timeout: 10_000 });
+  try {
+    conn.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    conn.close();
+  }
 }
 
 describe('a full disk holding the database (small uploads stored inline)', function () {
@@ -208,7 +209,7 @@ describe('a full disk holding the database (small uploads stored inline)', funct
     expect(warm.status).to.equal(200); // the WebDAV credential is verified (and cached) now, not on a full disk
     await warm.arrayBuffer();
     // From here every commit has to grow the WAL: it is empty, and the disk is full.
-    await checkpointTruncate(path.join(dataDir, 'coffer.sqlite'));
+    checkpointTruncate(path.join(dataDir, 'coffer.sqlite'));
     const fd = fs.openSync(filler(), 'w');
     try {
       for (const chunk = Buffer.alloc(64 * 1024); ;) fs.writeSync(fd, chunk);

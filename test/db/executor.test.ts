@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDb, type Db } from '../../server/db/index.js';
+import Database from 'better-sqlite3';
+import { openDb, SCAN, type Db } from '../../server/db/index.js';
 import { numberParams, paramNames } from '../../server/db/sql-params.js';
 
 describe('the SQLite executor', function () {
@@ -132,6 +133,73 @@ describe('the SQLite executor', function () {
       b: '$b',
       x: 2,
     });
+  });
+
+  // Counts to 4 million in SQLite: about a second of one core, whatever the tables hold.
+  const SLOW =
+    'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) SELECT COUNT(*) AS n FROM c';
+
+  it('a read marked SCAN runs on its own thread: the event loop and indexed reads go on meanwhile', async () => {
+    await db.run("INSERT INTO t (name, n) VALUES ('quick', 1)");
+    const order: string[] = [];
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    try {
+      const scan = db.get<{ n: number }>(SLOW, {}, SCAN).then((r) => (order.push('scan'), r));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const quick = db.get<{ n: number }>("SELECT n FROM t WHERE name = 'quick'").then((r) => (order.push('quick'), r));
+      expect((await Promise.all([scan, quick])).map((r) => r?.n)).to.deep.equal([4_000_000, 1]);
+      expect(order).to.deep.equal(['quick', 'scan']);
+      expect(ticks, 'timer ticks while the scan ran').to.be.greaterThan(10);
+
+      // The same read unmarked runs on the event loop: nothing else runs until it is done (what SCAN avoids).
+      order.length = 0;
+      const inline = db.get<{ n: number }>(SLOW).then(() => order.push('inline'));
+      const after = db.get("SELECT n FROM t WHERE name = 'quick'").then(() => order.push('quick'));
+      await Promise.all([inline, after]);
+      expect(order).to.deep.equal(['inline', 'quick']);
+    } finally {
+      clearInterval(ticker);
+    }
+  });
+
+  it('values cross the scan thread intact (Buffers both ways), and its errors name the SQL', async () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 255]);
+    const row = await db.get<{ b: Buffer; h: string }>('SELECT $b AS b, hex($b) AS h', { b: bytes }, SCAN);
+    expect(Buffer.isBuffer(row?.b)).to.equal(true);
+    expect(row?.b.equals(bytes)).to.equal(true);
+    expect(row?.h).to.equal('000102FAFF');
+    const err = (await db.get('SELECT nope FROM t', {}, SCAN).catch((e: unknown) => e)) as Error & { sql?: string };
+    expect(err.message).to.match(/no such column/);
+    expect(err.sql).to.equal('SELECT nope FROM t');
+  });
+
+  it('reports the primary SQLite code (SQLITE_CONSTRAINT), as callers test it', async () => {
+    await db.run("INSERT INTO t (name) VALUES ('dup')");
+    const err = (await db.run("INSERT INTO t (name) VALUES ('dup')").catch((e: unknown) => e)) as {
+      code?: string;
+      extendedCode?: string;
+    };
+    expect([err.code, err.extendedCode]).to.deep.equal(['SQLITE_CONSTRAINT', 'SQLITE_CONSTRAINT_UNIQUE']);
+  });
+
+  it('waits for a write lock held by another connection without holding the event loop', async () => {
+    const other = new Database(path.join(dir, 'test.sqlite'), { timeout: 0 });
+    other.exec("BEGIN IMMEDIATE; INSERT INTO t (name) VALUES ('other')");
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    try {
+      const ours = db.run("INSERT INTO t (name) VALUES ('ours')");
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(ticks, 'timer ticks while our write waited').to.be.greaterThan(10);
+      other.exec('COMMIT');
+      await ours;
+      expect(await names()).to.deep.equal(['other', 'ours']);
+    } finally {
+      clearInterval(ticker);
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
   });
 
   it('runs the writer with synchronous=FULL, or NORMAL under DURABILITY=relaxed', async () => {

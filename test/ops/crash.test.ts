@@ -279,7 +279,7 @@ describe('kill -9 during uploads (the compiled server)', function () {
         expect(fsck.stdout).to.match(/clean: no problems found/);
 
         // Each content is where its size puts it: inline in the database, or in a blob file.
-        const db = await openDb(database.env.DATABASE_URL ?? path.join(dataDir, 'coffer.sqlite'), { readers: 1 });
+        const db = await openDb(database.env.DATABASE_URL ?? path.join(dataDir, 'coffer.sqlite'));
         const kinds = { inline: 0, file: 0 };
         try {
           for (const [name, b] of expected) {

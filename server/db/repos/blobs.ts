@@ -6,7 +6,7 @@
  * store. Deleting a row deletes its inline bytes (ON DELETE CASCADE).
  */
 import { jsonRows, perDialect, type Dialect } from '../dialect.js';
-import { bool, num, numOrNull, type Q } from '../index.js';
+import { SCAN, bool, num, numOrNull, type Q } from '../index.js';
 import { liveSubtreeCte } from './nodes.js';
 
 export interface NewBlob {
@@ -125,6 +125,7 @@ export async function unreferencedBlobs(
      WHERE b.ref_count = 0 AND (b.released_at IS NULL OR b.released_at <= $cutoff) AND b.hash > $after
      ORDER BY b.hash LIMIT $limit`,
     { cutoff, after, limit },
+    SCAN,
   );
   return rows.map((r) => ({ hash: r.hash, inline: bool(r.inline) }));
 }
@@ -154,6 +155,8 @@ export async function allBlobs(q: Q): Promise<BlobListing[]> {
   const rows = await q.all<{ hash: string; size: unknown; ref_count: unknown; inline_size: unknown }>(
     `SELECT b.hash, b.size, b.ref_count, length(i.bytes) AS inline_size
      FROM blobs b LEFT JOIN inline_blobs i ON i.hash = b.hash`,
+    {},
+    SCAN,
   );
   return rows.map((r) => ({
     hash: r.hash,

@@ -4,8 +4,9 @@
  * user's home folder, or the start of a path through "Shared with me".
  *
  * Each comes back as one JSON document rather than rows: these queries return sixty-odd values,
- * and node-sqlite3 builds every value of a row with a fresh key string, which cost a small request
- * more CPU than SQLite took to find them (dialect.ts, `jsonObject`).
+ * and a driver builds every value of a row with a fresh key string, which (measured with
+ * node-sqlite3, the driver then) cost a small request more CPU than SQLite took to find them
+ * (dialect.ts, `jsonObject`).
  */
 import { jsonArray, jsonArrayOf, jsonObject, jsonValue, perDialect, type Dialect } from '../dialect.js';
 import { bool, type Q } from '../index.js';

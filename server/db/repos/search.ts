@@ -6,7 +6,7 @@
  * pg_trgm index serves from three characters on.
  */
 import { dialectOf, type Dialect } from '../dialect.js';
-import type { Q } from '../index.js';
+import { SCAN, type Q } from '../index.js';
 import type { NodeRow } from '../rows.js';
 import { NODE_COLS, toNode, type RawNode } from './nodes.js';
 
@@ -111,6 +111,6 @@ export async function searchNames(q: Q, f: SearchFilter, pass: SearchPass, limit
   };
   // SQLite refuses bind parameters that a statement does not use: pass each query its own.
   const used = Object.fromEntries(Object.entries(params).filter(([k]) => new RegExp(`\\$${k}\\b`).test(sql)));
-  const rows = await q.all<Raw>(sql, used);
+  const rows = await q.all<Raw>(sql, used, SCAN);
   return rows.map((r) => ({ ...toNode(r), nameKey: r.name_key, ownerName: r.owner_name, access: r.access }));
 }

@@ -1,5 +1,5 @@
 /** System-wide counts for administrators, in one statement. */
-import { num, type Q } from '../index.js';
+import { SCAN, num, type Q } from '../index.js';
 
 export interface SystemStats {
   users: number;
@@ -32,6 +32,8 @@ export async function systemStats(q: Q): Promise<SystemStats> {
        (SELECT COALESCE(SUM(quota_bytes), 0) FROM users) AS quota_bytes,
        (SELECT COUNT(*) FROM shares WHERE kind = 'user') AS user_shares,
        (SELECT COUNT(*) FROM shares WHERE kind = 'link') AS links`,
+    {},
+    SCAN,
   );
   const n = (k: string) => num(r?.[k]);
   return {

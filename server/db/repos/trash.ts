@@ -3,7 +3,7 @@
  * the id of the node that was trashed (trash_root_id), until it is restored or purged. Each change
  * to a whole subtree is one statement.
  */
-import { num, type Q } from '../index.js';
+import { SCAN, num, type Q } from '../index.js';
 import { liveSubtreeCte, NODE_COLS, toNode, type RawNode } from './nodes.js';
 import type { NodeRow } from '../rows.js';
 
@@ -63,6 +63,7 @@ export async function trashRootsOfOwner(q: Q, ownerId: string): Promise<TrashRow
      WHERE n.owner_id = $ownerId AND n.deleted_at IS NOT NULL AND n.trash_root_id = n.id
      ORDER BY n.deleted_at DESC`,
     { ownerId },
+    SCAN,
   );
   return rows.map((r) => ({
     ...toNode(r),
@@ -77,6 +78,7 @@ export async function trashBytesOfOwner(q: Q, ownerId: string): Promise<number> 
   const r = await q.get<{ b: unknown }>(
     "SELECT COALESCE(SUM(size), 0) AS b FROM nodes WHERE owner_id = $ownerId AND deleted_at IS NOT NULL AND kind = 'file'",
     { ownerId },
+    SCAN,
   );
   return num(r?.b);
 }

@@ -1,6 +1,6 @@
 /** SQL for file versions: earlier contents of a file node, each holding one blob reference. */
 import { jsonRows, perDialect } from '../dialect.js';
-import { num, type Q } from '../index.js';
+import { SCAN, num, type Q } from '../index.js';
 
 export interface VersionRow {
   id: string;
@@ -105,7 +105,7 @@ export async function versionBytesOfOwner(q: Q, ownerId: string): Promise<number
 
 /** Owners that have at least one version (the retention job walks them one by one). */
 export async function ownersWithVersions(q: Q): Promise<string[]> {
-  return (await q.all<{ owner_id: string }>('SELECT DISTINCT owner_id FROM versions')).map((r) => r.owner_id);
+  return (await q.all<{ owner_id: string }>('SELECT DISTINCT owner_id FROM versions', {}, SCAN)).map((r) => r.owner_id);
 }
 
 /** Versions of every node in a trashed subtree (a purge releases their blobs and bytes). */
@@ -121,6 +121,8 @@ export async function versionsInTrash(q: Q, trashRootId: string): Promise<Versio
 export async function versionRefsByHash(q: Q): Promise<Map<string, number>> {
   const rows = await q.all<{ h: string; c: unknown }>(
     'SELECT content_hash AS h, COUNT(*) AS c FROM versions GROUP BY content_hash',
+    {},
+    SCAN,
   );
   return new Map(rows.map((r) => [r.h, num(r.c)]));
 }
@@ -129,6 +131,8 @@ export async function versionRefsByHash(q: Q): Promise<Map<string, number>> {
 export async function versionBytesByOwner(q: Q): Promise<Map<string, number>> {
   const rows = await q.all<{ o: string; b: unknown }>(
     'SELECT owner_id AS o, SUM(size) AS b FROM versions GROUP BY owner_id',
+    {},
+    SCAN,
   );
   return new Map(rows.map((r) => [r.o, num(r.b)]));
 }
@@ -138,6 +142,8 @@ export async function versionsWithWrongSize(q: Q): Promise<string[]> {
   return (
     await q.all<{ id: string }>(
       'SELECT v.id FROM versions v JOIN blobs b ON b.hash = v.content_hash WHERE v.size <> b.size',
+      {},
+      SCAN,
     )
   ).map((r) => r.id);
 }

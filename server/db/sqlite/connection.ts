@@ -1,152 +1,159 @@
 /**
- * One node-sqlite3 connection with its prepared statements: each SQL text is prepared once on
- * first use and reused (an LRU keyed by the text), so a hot query costs one bind and one step on a
- * libuv pool thread, not a parse. Statements are always run to completion (`all`, or `run` then a
- * reset for statements that return rows): a statement left mid-iteration would keep its read
- * snapshot open and every later query on this connection would see stale data.
+ * One SQLite connection (better-sqlite3) with its prepared statements: each SQL text is prepared
+ * once on first use and reused (an LRU keyed by the text), so a hot query is one bind and one step.
+ *
+ * Statements run on the calling thread, synchronously. An indexed query takes a few microseconds
+ * here, less than the thread-pool round trip node-sqlite3 made for every statement (README: "The
+ * database executor"); the methods still answer promises so that the executor's contract is the
+ * same as PostgreSQL's.
+ *
+ * Waiting for a lock held by another process (a `npm run user` beside the server, a backup) must not
+ * stall the event loop, so SQLite's own busy handler, which sleeps in place, is off: a statement that
+ * finds the database busy is retried after a short timer, until `busyTimeoutMs` has passed.
  */
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import type { Params } from '../types.js';
-import { numberParams, paramValue } from '../sql-params.js';
+import { paramValue, positionalParams } from '../sql-params.js';
 
 const CACHE_SIZE = 256;
+/** The first retry of a busy statement waits this long, doubling up to `MAX_RETRY_MS`. */
+const FIRST_RETRY_MS = 1;
+const MAX_RETRY_MS = 50;
 
 interface Prepared {
-  stmt: sqlite3.Statement;
+  stmt: Database.Statement;
+  /** One parameter name per `?` of the statement text, in order. */
   names: string[];
-  /** May return rows although run() was called (SELECT, PRAGMA, RETURNING): reset after a run. */
-  yieldsRows: boolean;
-  prepared: boolean;
-  finalized: boolean;
-  /** Settles with the prepare error (bad SQL) or null. */
-  preparing: Promise<Error | null>;
 }
 
 export class SqliteConnection {
   private readonly cache = new Map<string, Prepared>();
-  /** Queries handed to the driver and not yet answered (for choosing the least busy reader). */
-  pending = 0;
   /** Statements run through `all`/`run` since opening (transaction control and PRAGMAs not counted). */
   statements = 0;
 
-  private constructor(private readonly handle: sqlite3.Database) {}
+  private constructor(
+    private readonly handle: Database.Database,
+    private readonly busyTimeoutMs: number,
+  ) {}
 
-  static open(file: string, mode: number, busyTimeoutMs: number): Promise<SqliteConnection> {
-    return new Promise((resolve, reject) => {
-      const handle = new sqlite3.Database(file, mode, (err) => {
-        if (err) return reject(err);
-        handle.configure('busyTimeout', busyTimeoutMs);
-        resolve(new SqliteConnection(handle));
-      });
-    });
+  static open(file: string, opts: { readonly: boolean; busyTimeoutMs: number }): SqliteConnection {
+    const handle = new Database(file, { readonly: opts.readonly, fileMustExist: opts.readonly, timeout: 0 });
+    return new SqliteConnection(handle, opts.busyTimeoutMs);
   }
 
   /** Runs SQL text as is, without a cache entry (PRAGMAs, transaction control). */
   exec(sql: string): Promise<void> {
-    return this.track(
-      new Promise((resolve, reject) => this.handle.exec(sql, (err) => (err ? reject(err) : resolve()))),
-    );
+    return this.whenFree(sql, () => void this.handle.exec(sql));
   }
 
-  async all<T>(sql: string, params?: Params): Promise<T[]> {
+  /** A PRAGMA's value (the first column of its first row). */
+  pragma(sql: string): unknown {
+    return this.handle.pragma(sql, { simple: true });
+  }
+
+  all<T>(sql: string, params?: Params): Promise<T[]> {
+    const p = this.prepared(sql);
+    const values = bind(p.names, sql, params);
     this.statements++;
-    const p = this.ready(sql) ?? (await this.prepare(sql));
-    const bind = this.bind(p, sql, params);
-    return this.track(
-      new Promise<T[]>((resolve, reject) =>
-        p.stmt.all<T>(bind, (err, rows) => (err ? reject(withSql(err, sql)) : resolve(rows))),
-      ),
-    );
+    // A statement that returns no rows (an UPDATE sent through all()) answers none, as node-sqlite3 did.
+    if (!p.stmt.reader) return this.whenFree(sql, () => (p.stmt.run(values), []));
+    return this.whenFree(sql, () => p.stmt.all(values) as T[]);
   }
 
   /** Runs a statement; returns the number of rows it changed. */
-  async run(sql: string, params?: Params): Promise<number> {
+  run(sql: string, params?: Params): Promise<number> {
+    const p = this.prepared(sql);
+    const values = bind(p.names, sql, params);
     this.statements++;
-    const p = this.ready(sql) ?? (await this.prepare(sql));
-    const bind = this.bind(p, sql, params);
-    return this.track(
-      new Promise<number>((resolve, reject) => {
-        let changes = 0;
-        p.stmt.run(bind, function (err) {
-          if (err) return reject(withSql(err, sql));
-          changes = this.changes;
-          if (!p.yieldsRows) resolve(changes);
-        });
-        // Queued behind the run on the statement's own queue: no second round trip to wait for.
-        if (p.yieldsRows) p.stmt.reset(() => resolve(changes));
-      }),
-    );
+    return this.whenFree(sql, () => p.stmt.run(values).changes);
   }
 
-  async close(): Promise<void> {
-    const stmts = [...this.cache.values()].map((p) => p.stmt);
+  close(): void {
     this.cache.clear();
-    await Promise.all(stmts.map((s) => new Promise<void>((resolve) => s.finalize(() => resolve()))));
-    await new Promise<void>((resolve, reject) => this.handle.close((err) => (err ? reject(err) : resolve())));
+    this.handle.close();
   }
 
-  /** The cached statement when it is prepared and usable now (the hot path: no await). */
-  private ready(sql: string): Prepared | undefined {
+  private prepared(sql: string): Prepared {
     const hit = this.cache.get(sql);
-    if (!hit?.prepared) return undefined;
-    // Most recently used last: Map keeps insertion order, so the first key is the eviction candidate.
-    this.cache.delete(sql);
-    this.cache.set(sql, hit);
-    return hit;
-  }
-
-  private async prepare(sql: string): Promise<Prepared> {
-    let p = this.cache.get(sql);
-    if (!p) {
-      let done!: (err: Error | null) => void;
-      const preparing = new Promise<Error | null>((resolve) => (done = resolve));
-      // Numbered placeholders bound from an array: node-sqlite3 binds an object's keys one by one by
-      // name, a quarter more of the main thread's time per query (measured), and each bind object
-      // built with `$`-prefixed keys was a new hidden class for V8.
-      const { text, names } = numberParams(sql, '?');
-      p = {
-        stmt: this.handle.prepare(text, (err) => done(err)),
-        names,
-        yieldsRows: /^\s*(SELECT|PRAGMA|VALUES|WITH|EXPLAIN)\b/i.test(sql) || /\bRETURNING\b/i.test(sql),
-        prepared: false,
-        finalized: false,
-        preparing,
-      };
-      this.cache.set(sql, p);
-      this.evict();
+    if (hit) {
+      // Most recently used last: Map keeps insertion order, so the first key is the eviction candidate.
+      this.cache.delete(sql);
+      this.cache.set(sql, hit);
+      return hit;
     }
-    // node-sqlite3 drops (never calls back) work queued on a statement whose prepare failed: wait for it.
-    const err = await p.preparing;
-    if (err) {
-      if (this.cache.get(sql) === p) this.cache.delete(sql);
-      throw withSql(err, sql);
+    const { text, names } = positionalParams(sql);
+    let stmt: Database.Statement;
+    try {
+      stmt = this.handle.prepare(text);
+    } catch (err) {
+      throw normalized(err, sql);
     }
-    p.prepared = true;
-    return p.finalized ? this.prepare(sql) : p;
+    const p = { stmt, names };
+    this.cache.set(sql, p);
+    // An evicted statement is garbage-collected by better-sqlite3 (it finalizes it then).
+    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    return p;
   }
 
-  private evict(): void {
-    if (this.cache.size <= CACHE_SIZE) return;
-    const [oldest, evicted] = this.cache.entries().next().value as [string, Prepared];
-    this.cache.delete(oldest);
-    evicted.finalized = true;
-    evicted.stmt.finalize(); // runs after the statement's queued work
-  }
-
-  private bind(p: Prepared, sql: string, params: Params | undefined): unknown[] {
-    const out = new Array<unknown>(p.names.length);
-    for (let i = 0; i < out.length; i++) out[i] = paramValue(params, p.names[i]!, sql);
-    return out;
-  }
-
-  private track<T>(work: Promise<T>): Promise<T> {
-    this.pending++;
-    return work.finally(() => this.pending--);
+  /** Runs `work` now; while the database is locked by another process, again after a short timer. */
+  private whenFree<T>(sql: string, work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      if (!isBusy(err)) return Promise.reject(normalized(err, sql));
+    }
+    return (async () => {
+      const deadline = Date.now() + this.busyTimeoutMs;
+      for (let wait = FIRST_RETRY_MS; ; wait = Math.min(wait * 2, MAX_RETRY_MS)) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        try {
+          return work();
+        } catch (err) {
+          if (!isBusy(err) || Date.now() >= deadline) throw normalized(err, sql);
+        }
+      }
+    })();
   }
 }
 
-/** The driver's errors name neither the statement nor where it came from: add the SQL for the log. */
-function withSql(err: Error, sql: string): Error {
-  (err as Error & { sql?: string }).sql = sql;
-  return err;
+function bind(names: string[], sql: string, params: Params | undefined): unknown[] {
+  const out = new Array<unknown>(names.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = paramValue(params, names[i]!, sql);
+    // SQLite has no boolean (node-sqlite3 bound true/false as 1/0; better-sqlite3 refuses them).
+    out[i] = typeof v === 'boolean' ? Number(v) : v;
+  }
+  return out;
+}
+
+const shapes = new Map<string, { text: string; names: string[] }>();
+
+/** A statement's text with plain `?` placeholders and its values in their order (scan-reader.ts). */
+export function positionalValues(sql: string, params: Params | undefined): { text: string; values: unknown[] } {
+  let shape = shapes.get(sql);
+  if (!shape) {
+    shape = positionalParams(sql);
+    shapes.set(sql, shape);
+    if (shapes.size > CACHE_SIZE) shapes.delete(shapes.keys().next().value as string);
+  }
+  return { text: shape.text, values: bind(shape.names, sql, params) };
+}
+
+const isBusy = (err: unknown) => /^SQLITE_BUSY/.test((err as { code?: string } | null)?.code ?? '');
+
+/**
+ * The driver reports extended result codes (SQLITE_CONSTRAINT_UNIQUE); callers test the primary one
+ * (SQLITE_CONSTRAINT, SQLITE_FULL, SQLITE_READONLY), as node-sqlite3 gave it. The extended code stays
+ * in `extendedCode`, and the SQL text is added for the log.
+ */
+export function normalized(err: unknown, sql: string): unknown {
+  if (!(err instanceof Error)) return err;
+  const e = err as Error & { code?: string; extendedCode?: string; sql?: string };
+  const primary = /^(SQLITE_[A-Z]+?)(_[A-Z_]+)?$/.exec(e.code ?? '');
+  if (primary && primary[2]) {
+    e.extendedCode = e.code;
+    e.code = primary[1];
+  }
+  e.sql = sql;
+  return e;
 }

@@ -1,27 +1,25 @@
 /**
- * The SQLite executor: node-sqlite3 connections used directly, statements prepared once per
- * connection. WAL lets readers work beside the writer, so reads outside a transaction go to their
- * own read-only connections (the least busy of them: two pool threads can read at once), and every
- * write goes through the one writer connection, whose transactions share COMMITs (group-commit.ts).
+ * The SQLite executor: better-sqlite3 connections, statements prepared once per connection and run
+ * on the calling thread (connection.ts says why). WAL lets a reader work beside the writer, so
+ * reads outside a transaction go to a read-only connection of their own — they never see a batch
+ * of transactions that is still open on the writer — and every write goes through the one writer
+ * connection, whose transactions share COMMITs (group-commit.ts). Reads marked SCAN, whose cost
+ * grows with the data, go to a read-only connection on a worker thread (scan-reader.ts), and the
+ * WAL's checkpoints run on another (checkpointer.ts): neither holds the event loop.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import sqlite3 from 'sqlite3';
-import type { Db, OpenOptions, Params } from '../types.js';
+import type { Db, OpenOptions, Params, ReadOptions } from '../types.js';
 import { SqliteConnection } from './connection.js';
 import { Checkpointer, FALLBACK_PAGES } from './checkpointer.js';
 import { GroupCommit, NESTED_TX } from './group-commit.js';
+import { ScanReader } from './scan-reader.js';
 
 const BUSY_TIMEOUT_MS = 10_000;
 
 export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  // FULLMUTEX as node-sqlite3's own default: several pool threads may step statements of one connection.
-  const writer = await SqliteConnection.open(
-    file,
-    sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE | sqlite3.OPEN_FULLMUTEX,
-    BUSY_TIMEOUT_MS,
-  );
+  const writer = SqliteConnection.open(file, { readonly: false, busyTimeoutMs: BUSY_TIMEOUT_MS });
   // WAL is a property of the file (kept across opens); foreign_keys and synchronous are per connection.
   // synchronous=FULL fsyncs the WAL at every COMMIT: an acknowledged write survives a power cut.
   // NORMAL (DURABILITY=relaxed) fsyncs only at checkpoints: a power cut may lose the last commits,
@@ -31,24 +29,20 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
   await writer.exec(
     `PRAGMA foreign_keys = ON; PRAGMA synchronous = ${synchronous}; PRAGMA wal_autocheckpoint = ${FALLBACK_PAGES}`,
   );
-  const readers = await Promise.all(
-    Array.from({ length: Math.max(1, opts.readers ?? 2) }, () =>
-      SqliteConnection.open(file, sqlite3.OPEN_READONLY | sqlite3.OPEN_FULLMUTEX, BUSY_TIMEOUT_MS),
-    ),
-  );
+  const reader = SqliteConnection.open(file, { readonly: true, busyTimeoutMs: BUSY_TIMEOUT_MS });
+  const scanner = ScanReader.open(file, BUSY_TIMEOUT_MS);
   const commits = new GroupCommit(writer);
-  const checkpointer = await Checkpointer.start(file, synchronous, () => commits.stats.commits);
+  const checkpointer = Checkpointer.start(file, synchronous, () => commits.stats.commits);
   // SQL texts that turned out to write although they were sent as reads (an INSERT … RETURNING
   // through get()): they go to the writer from then on.
   const writes = new Set<string>();
   let closed = false;
 
-  const reader = () => readers.reduce((best, r) => (r.pending < best.pending ? r : best));
-  const read = async <T>(sql: string, params?: Params): Promise<T[]> => {
+  const read = async <T>(sql: string, params?: Params, opts?: ReadOptions): Promise<T[]> => {
     if (closed) throw new Error('the database is closed');
     if (!writes.has(sql)) {
       try {
-        return await reader().all<T>(sql, params);
+        return await (opts?.scan ? scanner : reader).all<T>(sql, params);
       } catch (err) {
         if ((err as { code?: string }).code !== 'SQLITE_READONLY') throw err;
         writes.add(sql);
@@ -60,7 +54,7 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
   return {
     dialect: 'sqlite',
     all: read,
-    get: async <T>(sql: string, params?: Params) => (await read<T>(sql, params))[0],
+    get: async <T>(sql: string, params?: Params, opts?: ReadOptions) => (await read<T>(sql, params, opts))[0],
     run: (sql, params) => {
       // Outside a transaction a write is a transaction of its own; inside one it would wait for the
       // transaction that is waiting for it.
@@ -69,12 +63,13 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
       return commits.submit((tx) => tx.run(sql, params));
     },
     tx: (fn) => (closed ? Promise.reject(new Error('the database is closed')) : commits.submit(fn)),
-    stats: () => ({ ...commits.stats, statements: [writer, ...readers].reduce((n, c) => n + c.statements, 0) }),
+    stats: () => ({ ...commits.stats, statements: writer.statements + reader.statements + scanner.statements }),
     close: async () => {
       closed = true;
       await commits.idle();
-      await checkpointer.close();
-      await Promise.all([writer, ...readers].map((c) => c.close()));
+      await Promise.all([checkpointer.close(), scanner.close()]);
+      reader.close();
+      writer.close();
     },
   };
 }

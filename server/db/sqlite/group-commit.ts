@@ -12,7 +12,7 @@
  * roll back everything) fails every transaction of the batch, and then none of them took effect.
  *
  * SQLite has one writer anyway; this runs them on one connection in one queue, so no connection
- * ever waits in the busy handler for another of ours (busy_timeout still covers other processes).
+ * ever waits for a lock held by another of ours (connection.ts waits for other processes' locks).
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { Params, Q } from '../types.js';
@@ -66,6 +66,10 @@ export class GroupCommit {
   }
 
   private async drain(): Promise<void> {
+    // Statements run synchronously (connection.ts): a batch started at once would hold only the
+    // transaction that started it. Waiting for the end of this turn of the event loop lets every
+    // request that reached its transaction in the same turn join the batch and its one fsync.
+    await new Promise((resolve) => setImmediate(resolve));
     try {
       while (this.queue.length > 0) await this.batch();
     } catch (err) {

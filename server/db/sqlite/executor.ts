@@ -4,8 +4,8 @@
  * reads outside a transaction go to a read-only connection of their own — they never see a batch
  * of transactions that is still open on the writer — and every write goes through the one writer
  * connection, whose transactions share COMMITs (group-commit.ts). Reads marked SCAN, whose cost
- * grows with the data, go to a read-only connection on a worker thread (scan-reader.ts), and the
- * WAL's checkpoints run on another (checkpointer.ts): neither holds the event loop.
+ * grows with the data, go to a read-only connection on a worker thread (scan-reader.ts), which
+ * also runs the WAL's checkpoints (checkpointer.ts): neither holds the event loop.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import type { Db, OpenOptions, Params, ReadOptions } from '../types.js';
 import { SqliteConnection } from './connection.js';
 import { Checkpointer, FALLBACK_PAGES } from './checkpointer.js';
 import { GroupCommit, NESTED_TX } from './group-commit.js';
+import { DbThread } from './db-thread.js';
 import { ScanReader } from './scan-reader.js';
 
 const BUSY_TIMEOUT_MS = 10_000;
@@ -30,9 +31,10 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
     `PRAGMA foreign_keys = ON; PRAGMA synchronous = ${synchronous}; PRAGMA wal_autocheckpoint = ${FALLBACK_PAGES}`,
   );
   const reader = SqliteConnection.open(file, { readonly: true, busyTimeoutMs: BUSY_TIMEOUT_MS });
-  const scanner = ScanReader.open(file, BUSY_TIMEOUT_MS);
+  const thread = new DbThread(file, BUSY_TIMEOUT_MS);
+  const scanner = new ScanReader(thread);
   const commits = new GroupCommit(writer);
-  const checkpointer = Checkpointer.start(file, synchronous, () => commits.stats.commits);
+  const checkpointer = Checkpointer.start(thread, synchronous, () => commits.stats.commits);
   // SQL texts that turned out to write although they were sent as reads (an INSERT … RETURNING
   // through get()): they go to the writer from then on.
   const writes = new Set<string>();
@@ -67,7 +69,8 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
     close: async () => {
       closed = true;
       await commits.idle();
-      await Promise.all([checkpointer.close(), scanner.close()]);
+      await checkpointer.close();
+      await thread.close();
       reader.close();
       writer.close();
     },

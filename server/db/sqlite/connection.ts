@@ -46,11 +46,6 @@ export class SqliteConnection {
     return this.whenFree(sql, () => void this.handle.exec(sql));
   }
 
-  /** A PRAGMA's value (the first column of its first row). */
-  pragma(sql: string): unknown {
-    return this.handle.pragma(sql, { simple: true });
-  }
-
   all<T>(sql: string, params?: Params): Promise<T[]> {
     const p = this.prepared(sql);
     const values = bind(p.names, sql, params);
@@ -81,7 +76,7 @@ export class SqliteConnection {
       this.cache.set(sql, hit);
       return hit;
     }
-    const { text, names } = positionalParams(sql);
+    const { text, names } = shapeOf(sql);
     let stmt: Database.Statement;
     try {
       stmt = this.handle.prepare(text);
@@ -128,15 +123,21 @@ function bind(names: string[], sql: string, params: Params | undefined): unknown
 
 const shapes = new Map<string, { text: string; names: string[] }>();
 
-/** A statement's text with plain `?` placeholders and its values in their order (scan-reader.ts). */
-export function positionalValues(sql: string, params: Params | undefined): { text: string; values: unknown[] } {
+/** A statement's text with plain `?` placeholders and the parameter name of each, parsed once per text. */
+function shapeOf(sql: string): { text: string; names: string[] } {
   let shape = shapes.get(sql);
   if (!shape) {
     shape = positionalParams(sql);
     shapes.set(sql, shape);
     if (shapes.size > CACHE_SIZE) shapes.delete(shapes.keys().next().value as string);
   }
-  return { text: shape.text, values: bind(shape.names, sql, params) };
+  return shape;
+}
+
+/** A statement's text with plain `?` placeholders and its values in their order (scan-reader.ts). */
+export function positionalValues(sql: string, params: Params | undefined): { text: string; values: unknown[] } {
+  const { text, names } = shapeOf(sql);
+  return { text, values: bind(names, sql, params) };
 }
 
 const isBusy = (err: unknown) => /^SQLITE_BUSY/.test((err as { code?: string } | null)?.code ?? '');

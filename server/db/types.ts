@@ -41,6 +41,13 @@ export interface Db extends Q {
     /** A pooled engine's connections (PostgreSQL): open, idle, and requests waiting for one. */
     pool?: { total: number; idle: number; waiting: number };
   };
+  /**
+   * A number that changes whenever anything is committed to the database, by this process or any
+   * other (SQLite: `PRAGMA data_version` on the reading connection, one read of shared memory). A
+   * read cached under one version is still exact while the version is the same (read-cache.ts).
+   * Absent where the engine has no such cheap signal (PostgreSQL): nothing is cached there.
+   */
+  version?(): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -85,7 +85,13 @@ describe('npm run user', function () {
     expect((await userCli(srv, 'promote', u.username)).code).to.equal(0);
     expect((await api(srv.url).as(u).json(api(srv.url).as(u).get('/api/auth/me'))).user.role).to.equal('admin');
 
+    // Asked twice, so that the server holds the answer (its lookups are cached while the database is unchanged).
+    const dav = Dav.for(srv, u);
+    const propfind = async () => (await dav.request('PROPFIND', '/dav/', { headers: { depth: '0' } })).status;
+    expect([await propfind(), await propfind()]).to.deep.equal([207, 207]);
     expect((await userCli(srv, 'disable', u.username)).code).to.equal(0);
+    // Another process's commit ends it at the very next request.
+    expect(await propfind()).to.equal(401);
     expect((await api(srv.url).as(u).get('/api/auth/me')).status).to.equal(401);
     expect((await signIn(srv, u.username, u.password)).status).to.equal(401);
     const listed = await userCli(srv, 'list');

@@ -9,7 +9,8 @@
  * (dialect.ts, `jsonObject`).
  */
 import { jsonArray, jsonArrayOf, jsonObject, jsonValue, perDialect, type Dialect } from '../dialect.js';
-import { bool, type Q } from '../index.js';
+import { numOrNull, type Q } from '../index.js';
+import { readCache } from '../read-cache.js';
 import type { ChecksummedNode, UserRow } from '../rows.js';
 import { NODE_COLS } from './nodes.js';
 import { toChecksummed, walkCte, type RawChecksummed } from './paths.js';
@@ -36,7 +37,7 @@ const USER_FIELDS = USER_COLS.split(', ').map((c): Field => [c, `u.${c}`]);
 const userJson = (d: Dialect) =>
   jsonValue(`(SELECT ${jsonObject(USER_FIELDS)(d)} FROM users u WHERE u.id = $userId)`)(d);
 
-/** The dead properties of node `id` and whether its owner `owner` holds any unexpired lock, when `when` holds. */
+/** The dead properties of node `id` and when the last lock of its owner `owner` expires, when `when` holds. */
 const detailFields = (d: Dialect, id: string, owner: string, when: string): Field[] => {
   const properties = `(SELECT ${jsonArrayOf(
     jsonObject([
@@ -48,9 +49,11 @@ const detailFields = (d: Dialect, id: string, owner: string, when: string): Fiel
   )(d)} FROM properties p WHERE p.node_id = ${id})`;
   return [
     ['properties', `CASE WHEN ${when} THEN ${jsonValue(properties)(d)} END`],
+    // When the owner's last lock expires, rather than whether one is live now: the answer then does
+    // not depend on the time it was read at, and may be cached (read-cache.ts).
     [
-      'owner_locked',
-      `CASE WHEN ${when} THEN EXISTS (SELECT 1 FROM locks l WHERE l.owner_id = ${owner} AND l.expires_at > $now) END`,
+      'owner_locks_until',
+      `CASE WHEN ${when} THEN (SELECT MAX(l.expires_at) FROM locks l WHERE l.owner_id = ${owner}) END`,
     ],
   ];
 };
@@ -122,7 +125,7 @@ interface WalkDoc {
   user: RawUser | null;
   chain: (RawChecksummed | null)[];
   properties: { namespace: string; name: string; value: string }[] | null;
-  owner_locked: unknown;
+  owner_locks_until: unknown;
 }
 
 /**
@@ -131,15 +134,45 @@ interface WalkDoc {
  * its owner holds any lock, with `bytes` the bytes of its content when they are inline: all a small
  * WebDAV request reads.
  */
-export async function walkAs(
-  q: Q,
-  a: { userId: string; rootId: string; nameKeys: string[]; details: boolean; bytes?: boolean; now: number },
-): Promise<WalkAs | undefined> {
+export async function walkAs(q: Q, a: WalkArgs & { now: number }): Promise<WalkAs | undefined> {
+  const w = await cachedWalk(q, a);
+  if (!w) return undefined;
+  const { ownerLocksUntil, ...rest } = w;
+  return { ...rest, ownerLocked: ownerLocksUntil !== null && ownerLocksUntil > a.now };
+}
+
+interface WalkArgs {
+  userId: string;
+  rootId: string;
+  nameKeys: string[];
+  details: boolean;
+  bytes?: boolean;
+}
+type Walked = Omit<WalkAs, 'ownerLocked'> & { ownerLocksUntil: number | null };
+
+/**
+ * A drive's small requests ask for the same few paths again and again (a client polls the folder
+ * it shows, revalidates the files it opened): while the database is unchanged, the walk's answer
+ * is the same, and is not read again.
+ */
+const cachedWalk = readCache<WalkArgs, Walked | undefined>({
+  key: (a) => `${a.userId}/${a.rootId}/${a.details ? 1 : 0}${a.bytes ? 1 : 0}/${a.nameKeys.join('/')}`,
+  read: walk,
+  copy: (w) =>
+    w && {
+      ...w,
+      user: { ...w.user },
+      chain: w.chain.map((n) => ({ ...n })),
+      properties: w.properties.map((p) => ({ ...p })),
+    },
+  bytes: (w) => w?.inlineBytes?.length ?? 0,
+});
+
+async function walk(q: Q, a: WalkArgs): Promise<Walked | undefined> {
   const depth = a.nameKeys.length;
   const params: Record<string, unknown> = {
     userId: a.userId,
     rootId: a.rootId,
-    now: a.now,
     detail: a.details ? 1 : 0,
     bytes: a.bytes ? 1 : 0,
   };
@@ -164,7 +197,7 @@ export async function walkAs(
     user: toUser(doc.user),
     chain: chain.map(toChecksummed),
     properties: target ? (doc.properties ?? []).map((p) => ({ nodeId: target.id, ...p })) : [],
-    ownerLocked: target !== undefined && bool(doc.owner_locked),
+    ownerLocksUntil: target !== undefined ? numOrNull(doc.owner_locks_until) : null,
   };
 }
 

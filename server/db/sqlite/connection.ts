@@ -30,6 +30,7 @@ export class SqliteConnection {
   private readonly cache = new Map<string, Prepared>();
   /** Statements run through `all`/`run` since opening (transaction control and PRAGMAs not counted). */
   statements = 0;
+  private version: Database.Statement | undefined;
 
   private constructor(
     private readonly handle: Database.Database,
@@ -61,6 +62,17 @@ export class SqliteConnection {
     const values = bind(p.names, sql, params);
     this.statements++;
     return this.whenFree(sql, () => p.stmt.run(values).changes);
+  }
+
+  /**
+   * `PRAGMA data_version`: changes when another connection has committed since this one last looked
+   * (https://sqlite.org/pragma.html#pragma_data_version). Not counted in `statements`: it reads no
+   * table, only the WAL index in shared memory.
+   */
+  dataVersion(): Promise<number> {
+    this.version ??= this.handle.prepare('PRAGMA data_version').pluck();
+    const stmt = this.version;
+    return this.whenFree('PRAGMA data_version', () => stmt.get() as number);
   }
 
   close(): void {

@@ -65,6 +65,9 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
       return commits.submit((tx) => tx.run(sql, params));
     },
     tx: (fn) => (closed ? Promise.reject(new Error('the database is closed')) : commits.submit(fn)),
+    // The reader's data_version changes with every commit of another connection: the writer's, or
+    // another process's (a `npm run user`, a second instance on the same file).
+    version: () => (closed ? Promise.reject(new Error('the database is closed')) : reader.dataVersion()),
     stats: () => ({ ...commits.stats, statements: writer.statements + reader.statements + scanner.statements }),
     close: async () => {
       closed = true;

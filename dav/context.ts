@@ -1,7 +1,7 @@
 /** What every WebDAV handler gets: the raw request/response, the actor, and path resolution. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
-import type { Actor } from '../server/domain/actor.js';
+import type { Actor, Origin } from '../server/domain/actor.js';
 import type { Content } from '../server/domain/content.js';
 import type { Drive } from '../server/domain/drive.js';
 import type { Locks } from '../server/domain/locks.js';
@@ -46,6 +46,42 @@ export interface DavContext extends DavDeps {
   /** Where the names start: /dav (the user's root) or /public-dav/<token> (a link's node), without BASE_PATH. */
   mount: string;
   resolve(names?: string[]): Promise<Resolved>;
+}
+
+/**
+ * A request's context, made once per request: the deps copied into fields of one class, so that
+ * every request's context has the same shape (a `{ ...deps, req, res }` literal cost a small GET
+ * ~20 µs here: its copy, and the handlers' property reads on objects of varying shape). `actor`,
+ * `names`, `mount` and `resolve` are set once the request is authenticated, before any handler runs.
+ */
+export class DavExchange implements DavContext {
+  readonly config: Config;
+  readonly drive: Drive;
+  readonly namespace: Namespace;
+  readonly content: Content;
+  readonly locks: Locks;
+  readonly sharing: Sharing;
+  readonly log: Log;
+  actor!: Actor;
+  names: string[] = [];
+  mount = '';
+  resolve!: (names?: string[]) => Promise<Resolved>;
+
+  constructor(
+    deps: DavDeps,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly method: string,
+    readonly origin: Origin,
+  ) {
+    this.config = deps.config;
+    this.drive = deps.drive;
+    this.namespace = deps.namespace;
+    this.content = deps.content;
+    this.locks = deps.locks;
+    this.sharing = deps.sharing;
+    this.log = deps.log;
+  }
 }
 
 /** Non-PUT request bodies (XML) larger than this are refused with 413 before anything else. */

@@ -14,7 +14,7 @@ import { clientAddress } from '../server/client-address.js';
 import type { Claim } from '../server/domain/credentials.js';
 import { forbidden } from '../server/domain/errors.js';
 import { DavAuth } from './auth.js';
-import { makeResolver, MAX_XML_BODY, type DavContext, type DavDeps } from './context.js';
+import { DavExchange, makeResolver, MAX_XML_BODY, type DavContext, type DavDeps } from './context.js';
 import { DavError, toDavFailure } from './errors.js';
 import { get } from './get.js';
 import { answerUnreadBody, header, sendContinue } from './http.js';
@@ -68,22 +68,14 @@ export const DAV_HEADERS: [string, string][] = [
   ['Server', 'Coffer'],
 ];
 
-/** What every WebDAV request starts with, once it is not an OPTIONS: the deps and the request. */
-export type DavRequest<D extends DavDeps> = D & {
-  req: IncomingMessage;
-  res: ServerResponse;
-  method: string;
-  origin: Origin;
-};
-
 /**
  * The part every mount shares (/dav/, /public-dav/: public.ts): OPTIONS without credentials, CORS,
  * non-PUT bodies capped, the request's origin; a failure anywhere answered by `fail`.
  */
-export function serveDav<D extends DavDeps>(
-  deps: D,
+export function serveDav(
+  deps: DavDeps,
   via: Origin['via'],
-  handle: (r: DavRequest<D>) => Promise<void>,
+  handle: (r: DavExchange) => Promise<void>,
 ): DavRequestHandler {
   const start = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -92,7 +84,7 @@ export function serveDav<D extends DavDeps>(
     if (method !== 'PUT' && Number(header(req, 'content-length') ?? 0) > MAX_XML_BODY)
       throw new DavError(413, 'Request body too large');
     const origin = { via, ip: clientAddress(req, deps.config), userAgent: header(req, 'user-agent') ?? null };
-    return handle({ ...deps, req, res, method, origin });
+    return handle(new DavExchange(deps, req, res, method, origin));
   };
   return (req, res) => {
     start(req, res).catch((err: unknown) => fail(req, res, (req.method ?? '').toUpperCase(), err, deps.log));
@@ -120,9 +112,11 @@ export function createDavHandler(
     // PUT decides about `100 Continue` itself (after its quota check); other bodies are small XML.
     if (method !== 'PUT') sendContinue(req, res);
     const actor: Actor = { kind: 'user', user: lookup.user, origin };
-    const resolve = makeResolver(deps.namespace, actor, names, lookup);
-    // Completed in place rather than copied again: this is every request's path (README, "WebDAV").
-    return dispatch(Object.assign(r, { actor, names, mount: MOUNT, resolve }));
+    r.actor = actor;
+    r.names = names;
+    r.mount = MOUNT;
+    r.resolve = makeResolver(deps.namespace, actor, names, lookup);
+    return dispatch(r);
   });
 }
 

@@ -12,7 +12,7 @@
 import { forbidden, notFound } from '../server/domain/errors.js';
 import type { Links } from '../server/domain/links.js';
 import type { FileDrops } from '../server/domain/file-drop.js';
-import { makePlainResolver, type DavContext, type DavDeps } from './context.js';
+import { makePlainResolver, type DavDeps } from './context.js';
 import { DavError } from './errors.js';
 import { dropRequest } from './file-drop.js';
 import { header, sendContinue } from './http.js';
@@ -52,12 +52,10 @@ export function createPublicDavHandler(deps: DavDeps & { links: Links; fileDrops
     if (permission === 'view' && !READ_ONLY_METHODS.has(method))
       throw forbidden('This link is read-only: it can list and download, not change anything');
     if (method !== 'PUT') sendContinue(req, res);
-    const c: DavContext = Object.assign(r, {
-      actor,
-      names,
-      mount,
-      resolve: makePlainResolver(deps.namespace, actor, names),
-    });
-    return permission === 'upload' ? dropRequest(c, deps.fileDrops) : dispatch(c);
+    r.actor = actor;
+    r.names = names;
+    r.mount = mount;
+    r.resolve = makePlainResolver(deps.namespace, actor, names);
+    return permission === 'upload' ? dropRequest(r, deps.fileDrops) : dispatch(r);
   });
 }

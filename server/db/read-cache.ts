@@ -14,7 +14,7 @@ import type { Db, Q } from './types.js';
 
 const MAX_ENTRIES = 2048;
 /** Inline file contents ride in some values (a small GET's bytes): at most this many bytes of them. */
-const MAX_BYTES = 8 * 1024 * 1024;
+const MAX_BYTES = 4 * 1024 * 1024;
 
 interface Entry<V> {
   /** The read, shared by the requests that ask for the same key while it runs. */

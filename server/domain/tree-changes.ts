@@ -3,10 +3,9 @@
  * caller opened, so single, bulk and WebDAV (Overwrite) operations share them. Whatever a folder
  * holds, each is a constant number of statements (repos/tree.ts, repos/trash.ts, repos/blobs.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type { Q } from '../db/index.js';
 import { addRefsOfSubtree } from '../db/repos/blobs.js';
-import { childByKey, isSelfOrAncestor, newEtag, touchFolder } from '../db/repos/nodes.js';
+import { childByKey, isSelfOrAncestor, newEtag, newNodeId, touchFolder } from '../db/repos/nodes.js';
 import { trashSubtree } from '../db/repos/trash.js';
 import { copySubtree, placeNode, subtreeFiles } from '../db/repos/tree.js';
 import { requireNode, resolveAccess } from './access.js';
@@ -89,7 +88,7 @@ export async function copyIn(
   const { files, bytes } = await subtreeFiles(tx, source.id);
   await reserveBytes(tx, target.ownerId, bytes);
   const root: NodeRow = {
-    id: randomUUID(),
+    id: newNodeId(),
     ownerId: target.ownerId,
     parentId: target.id,
     kind: source.kind,

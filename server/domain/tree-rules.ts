@@ -2,10 +2,9 @@
  * The checks and small steps every tree mutation shares: where a node may be added, who may change
  * a node's place, a free name, a new row. Drive, its uploads and its transaction bodies use them.
  */
-import { randomUUID } from 'node:crypto';
 import mime from 'mime-types';
 import type { Q } from '../db/index.js';
-import { childByKey, getLiveNode, insertNodeRow, newEtag, pathOfNode } from '../db/repos/nodes.js';
+import { childByKey, getLiveNode, insertNodeRow, newEtag, newNodeId, pathOfNode } from '../db/repos/nodes.js';
 import { atLeast, requireNode, resolveAccess } from './access.js';
 import type { Actor } from './actor.js';
 import { alreadyExists, DomainError, forbidden } from './errors.js';
@@ -62,7 +61,7 @@ export async function insertNode(
   },
 ): Promise<NodeRow> {
   const row: NodeRow = {
-    id: randomUUID(),
+    id: newNodeId(),
     ownerId: n.ownerId,
     parentId: n.parentId,
     kind: n.kind,

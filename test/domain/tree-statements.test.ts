@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { openDb, type Db, type Q } from '../../server/db/index.js';
+import { newNodeId } from '../../server/db/repos/nodes.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { runMigrations } from '../../server/db/migrate.js';
 import { migrationRules } from '../../server/domain/migration-rules.js';
@@ -194,6 +195,32 @@ describe('set-based tree operations (statements per folder operation)', function
     }
     await expectClean();
     for (const [label, [few, many]] of Object.entries(counts)) expect(many, label).to.equal(few);
+  });
+
+  it('gives new nodes time-ordered ids (UUID version 7), the set-based copy as the code does', async () => {
+    const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const before = newNodeId(Date.now() - 1);
+    const folder = await drive.createFolder(actor, rootId, 'ordered ids');
+    const copy = await drive.copy(actor, small, folder.id, { name: 'copied' });
+    const ids = (
+      await raw.all<{ id: string }>(
+        `WITH RECURSIVE sub(id) AS (SELECT $id UNION ALL SELECT c.id FROM sub JOIN nodes c ON c.parent_id = sub.id)
+         SELECT id FROM sub`,
+        { id: folder.id },
+      )
+    ).map((r) => r.id);
+    expect(ids).to.have.length(1 + (await tree(small)).length);
+    expect(new Set(ids).size).to.equal(ids.length);
+    for (const id of ids) {
+      expect(id).to.match(V7);
+      expect(id > before, `${id} sorts after ${before}`).to.equal(true);
+    }
+    expect(copy.id > folder.id, 'a later node sorts after an earlier one').to.equal(true);
+    // The millisecond leads: ids made a millisecond apart sort in that order, whatever their random bits.
+    expect(newNodeId(Date.parse('2030-01-01T00:00:00.001Z')) > newNodeId(Date.parse('2030-01-01T00:00:00Z'))).to.equal(
+      true,
+    );
+    expect(newNodeId(Date.parse('2030-01-01T00:00:00Z')).slice(0, 13)).to.equal('01b8dac5-b400');
   });
 
   it('copies a folder without its members (WebDAV COPY Depth: 0)', async () => {

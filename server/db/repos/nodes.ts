@@ -1,5 +1,5 @@
 /** SQL for the node tree. Recursive CTEs keep every ancestor/descendant question to one query. */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { num, numOrNull, type Q } from '../index.js';
 import type { NodeKind, NodeRow } from '../rows.js';
 
@@ -201,6 +201,22 @@ export async function pathOfNode(q: Q, id: string): Promise<string> {
 
 /** A fresh opaque ETag for a folder (files use their content hash). */
 export const newEtag = (): string => randomUUID().replace(/-/g, '');
+
+/**
+ * A new node's id: a version 7 UUID (RFC 9562 §5.7), its first 48 bits the time in milliseconds.
+ * Nodes are found by id through the primary key's index; with random (version 4) ids each new row
+ * landed on a random page of it, so a commit of a hundred new rows dirtied a hundred pages (and
+ * wrote them to the WAL), more the larger the drive: a 100-file COPY on a store of a million files
+ * took ~11.5 ms, ~8.5 ms with ids that follow one another. The other 74 bits are random.
+ */
+export function newNodeId(now = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 /** Bumps a folder's ETag and modification time when its direct children change (clients and live views poll it). */
 export async function touchFolder(q: Q, folderId: string, now: number): Promise<void> {

@@ -2,7 +2,7 @@
  * Writes that place nodes in the tree: a whole subtree copied in one INSERT … SELECT, a node moved
  * or renamed, a modification time set. However many nodes a folder holds, each is one statement.
  */
-import { perDialect, randomEtag, randomUuid } from '../dialect.js';
+import { perDialect, randomEtag, timeOrderedUuid } from '../dialect.js';
 import { num, type Q } from '../index.js';
 import type { NodeRow } from '../rows.js';
 import { liveSubtreeCte } from './nodes.js';
@@ -27,7 +27,7 @@ const copySql = perDialect(
   (d) => `WITH RECURSIVE copy(id, new_id, new_parent, depth) AS (
        SELECT id, $rootId, $parentId, 0 FROM nodes WHERE id = $sourceId AND deleted_at IS NULL
        UNION ALL
-       SELECT c.id, ${randomUuid(d)}, copy.new_id, copy.depth + 1
+       SELECT c.id, ${timeOrderedUuid(d)}, copy.new_id, copy.depth + 1
        FROM copy JOIN nodes c ON c.parent_id = copy.id WHERE c.deleted_at IS NULL
      )
      INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, sort_key, size, mime, content_hash, etag,

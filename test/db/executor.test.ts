@@ -87,6 +87,24 @@ describe('the SQLite executor', function () {
     expect(await names()).to.deep.equal(['outer']);
   });
 
+  it('tells a nested transaction from one of other code that runs meanwhile (a transaction waiting on a timer)', async () => {
+    const sleep = () => new Promise((resolve) => setTimeout(resolve, 20));
+    let nested: unknown;
+    let besideDone: Promise<unknown> | undefined;
+    // Other code, scheduled outside the transaction, runs while it waits: its transaction is queued
+    // behind, not refused (what the transaction itself schedules is inside it, as its own code).
+    setTimeout(() => (besideDone = db.tx((t) => t.run("INSERT INTO t (name) VALUES ('queued')"))), 5);
+    await db.tx(async (tx) => {
+      await tx.run("INSERT INTO t (name) VALUES ('slow')");
+      await sleep();
+      expect(besideDone, 'the other code ran meanwhile').not.to.equal(undefined);
+      await db.tx(async () => 1).catch((e: unknown) => (nested = e));
+    });
+    expect(String(nested)).to.match(/inside a transaction/);
+    await besideDone;
+    expect(await names()).to.deep.equal(['queued', 'slow']);
+  });
+
   it('refuses statements on a transaction that has ended', async () => {
     let kept: { run(sql: string): Promise<number> } | undefined;
     await db.tx(async (tx) => {

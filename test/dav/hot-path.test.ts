@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { api, createUser, type NodeJson, type TestUser } from '../support/http.js';
 import { send } from '../support/send.js';
+import { skipOnPostgres } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { basic, Dav } from './support.js';
 
@@ -82,7 +83,7 @@ describe('WebDAV: statements per small request', () => {
   });
 
   it('asked again while the database is unchanged: no query at all; after any commit, read again', async function () {
-    if (!srv.app.db.version) return this.skip(); // PostgreSQL has no cheap version to check: nothing is cached
+    skipOnPostgres(this, 'PostgreSQL has no cheap database version to check, so nothing is cached there');
     const requests = [propfind0(alice, '/dav/four.bin'), propfind0(alice, '/dav/'), get(alice, '/dav/four.bin')];
     for (const send of requests) {
       expect(await statements(send, send === requests[1] ? 207 : send === requests[0] ? 207 : 200)).to.equal(1);

@@ -56,4 +56,9 @@ export interface OpenOptions {
   durability?: 'full' | 'relaxed';
   /** Connections in the pool (PostgreSQL), default 10. */
   poolSize?: number;
+  /**
+   * How long a transaction may run no statement while others wait behind it before they are refused
+   * as opened inside it (tx-guard.ts); default 10 s.
+   */
+  stallMs?: number;
 }

@@ -26,6 +26,11 @@ describe('the SQLite executor', function () {
   });
   beforeEach(() => db.run('DELETE FROM t'));
 
+  /** Calls `fn` under `depth` more async frames, each awaiting the next. */
+  const deeper = async <T>(depth: number, fn: () => Promise<T>): Promise<T> => {
+    await null;
+    return depth === 0 ? await fn() : await deeper(depth - 1, fn);
+  };
   const names = async () => (await db.all<{ name: string }>('SELECT name FROM t ORDER BY name')).map((r) => r.name);
 
   it('commits concurrent transactions together: 8 transactions, one COMMIT', async () => {
@@ -103,6 +108,44 @@ describe('the SQLite executor', function () {
     expect(String(nested)).to.match(/inside a transaction/);
     await besideDone;
     expect(await names()).to.deep.equal(['queued', 'slow']);
+  });
+
+  it('refuses a nested transaction at once, from its stack (not after the watchdog)', async () => {
+    const started = performance.now();
+    let nested: unknown;
+    await db.tx(async (tx) => {
+      await tx.run("INSERT INTO t (name) VALUES ('a')");
+      nested = await deeper(5, () => db.tx(async () => 1)).catch((e: unknown) => e);
+    });
+    expect(String(nested)).to.match(/inside a transaction/);
+    expect(performance.now() - started, 'the watchdog waits 10 s').to.be.below(5_000);
+  });
+
+  it('ends the wait of a nested transaction its stack does not show: the watchdog refuses it, the writer goes on', async () => {
+    const stalls = await openDb(path.join(dir, 'stall.sqlite'), { stallMs: 300 });
+    try {
+      await stalls.run('CREATE TABLE s (name TEXT)');
+      // An async transaction that returns an unawaited call: in its first turn the chain of promises
+      // is not yet linked, so the stack of the transaction opened there does not pass through ours.
+      const opensInFirstTurn = async () => {
+        await null;
+        return stalls.tx(async (t) => t.run("INSERT INTO s VALUES ('nested')")).catch((e: unknown) => e);
+      };
+      const started = performance.now();
+      const nested = await stalls.tx(async (tx) => {
+        await tx.run("INSERT INTO s VALUES ('outer')");
+        return opensInFirstTurn();
+      });
+      expect(String(nested)).to.match(/inside a transaction/);
+      expect(performance.now() - started, 'refused by the watchdog').to.be.at.least(250);
+      await stalls.tx((t) => t.run("INSERT INTO s VALUES ('after')"));
+      expect((await stalls.all<{ name: string }>('SELECT name FROM s')).map((r) => r.name)).to.deep.equal([
+        'outer',
+        'after',
+      ]);
+    } finally {
+      await stalls.close();
+    }
   });
 
   it('refuses statements on a transaction that has ended', async () => {

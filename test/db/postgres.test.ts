@@ -94,6 +94,29 @@ describe('the PostgreSQL executor', function () {
     expect(String(await kept!.run('DELETE FROM t').catch((e: unknown) => e))).to.match(/already ended/);
   });
 
+  it('ends the wait of a nested transaction its stack does not show: the watchdog refuses it, the line goes on', async () => {
+    const stalls = await openDb(url, { poolSize: 2, stallMs: 300 });
+    try {
+      // Returned unawaited from an async transaction: in its first turn the stack does not pass through ours.
+      const opensInFirstTurn = async () => {
+        await null;
+        return stalls.tx(async (t) => t.run("INSERT INTO t (name) VALUES ('nested')")).catch((e: unknown) => e);
+      };
+      const nested = await stalls.tx(async (tx) => {
+        await tx.run("INSERT INTO t (name) VALUES ('outer')");
+        return opensInFirstTurn();
+      });
+      expect(String(nested)).to.match(/inside a transaction/);
+      await stalls.run("INSERT INTO t (name) VALUES ('after')");
+      expect((await db.all<{ name: string }>('SELECT name FROM t ORDER BY name')).map((r) => r.name)).to.deep.equal([
+        'after',
+        'outer',
+      ]);
+    } finally {
+      await stalls.close();
+    }
+  });
+
   it('retries a read after its connection was lost, and fails a cut transaction as unavailable', async () => {
     await db.run("INSERT INTO t (name) VALUES ('kept')");
     await Promise.all(Array.from({ length: 4 }, () => db.get('SELECT pg_sleep(0.01)'))); // fill the pool

@@ -11,9 +11,9 @@
  * and no transaction is ever retried (the domain's callbacks may run once only). Reads outside a
  * transaction run beside them on the other connections.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { numberParams, paramValue } from '../sql-params.js';
+import { NESTED_TX, TxGuard } from '../tx-guard.js';
 import type { Db, OpenOptions, Params, Q } from '../types.js';
 import { isConnectionLoss, unavailable } from './errors.js';
 import { types } from './types.js';
@@ -22,7 +22,6 @@ import { types } from './types.js';
 const WRITE_LOCK = 7_243_318_605;
 /** Named prepared statements, each kept on every connection; texts beyond them (search builds one per filter set) run unnamed. */
 const MAX_PREPARED = 400;
-const NESTED_TX = 'db.tx() called inside a transaction: pass the open tx down instead';
 
 export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> {
   const pool = new pg.Pool({
@@ -61,8 +60,11 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
   };
   // A transaction's surface; once it has ended its client is back in the pool, serving others.
   const surface = (c: pg.PoolClient, ended: () => boolean): Q & { dialect: 'postgres' } => {
-    const on = <T>(sql: string, params?: Params) =>
-      ended() ? Promise.reject(new Error('the transaction has already ended')) : query<T>(c, sql, params);
+    const on = <T>(sql: string, params?: Params) => {
+      if (ended()) return Promise.reject(new Error('the transaction has already ended'));
+      guard.statement();
+      return query<T>(c, sql, params);
+    };
     return {
       dialect: 'postgres',
       all: async <T>(sql: string, params?: Params) => (await on<T>(sql, params)).rows as T[],
@@ -85,11 +87,8 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
     }
   };
 
-  // Marks code running inside one of our transactions, to refuse a nested one (it would wait for the
-  // line it stands in). Enabled only while transactions are queued or running: an enabled
-  // AsyncLocalStorage costs every promise of the process a hook (sqlite/group-commit.ts measured it).
-  const inTx = new AsyncLocalStorage<true>();
-  let queued = 0;
+  // Refuses a transaction opened inside one of ours: it would wait for the line it stands in.
+  const guard = new TxGuard(opts.stallMs);
   let line: Promise<unknown> = Promise.resolve();
   let closed = false;
 
@@ -108,7 +107,7 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
     let ended = false;
     try {
       await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`); // one round trip
-      const result = await inTx.run(true, () => fn(surface(client, () => ended)));
+      const result = await guard.run(() => fn(surface(client, () => ended)));
       await client.query('COMMIT');
       stats.commits++;
       stats.transactions++;
@@ -128,13 +127,19 @@ export async function openPostgres(url: string, opts: OpenOptions): Promise<Db> 
   };
 
   const tx = <T>(fn: (tx: Q) => Promise<T>): Promise<T> => {
-    if (inTx.getStore()) return Promise.reject(new Error(NESTED_TX));
+    if (guard.inside()) return Promise.reject(new Error(NESTED_TX));
     if (closed) return Promise.reject(new Error('the database is closed'));
-    queued++;
-    const mine = line.then(() => runTx(fn));
-    line = mine.catch(() => undefined);
-    return mine.finally(() => {
-      if (--queued === 0) inTx.disable();
+    return new Promise<T>((resolve, reject) => {
+      let refused = false;
+      const started = guard.queued((err) => {
+        refused = true;
+        reject(err);
+      });
+      // The line moves on when a transaction has ended, never earlier (not when one is refused).
+      line = line.then(() => {
+        started();
+        return refused ? undefined : runTx(fn).then(resolve, reject);
+      });
     });
   };
 

@@ -12,7 +12,8 @@ import path from 'node:path';
 import type { Db, OpenOptions, Params, ReadOptions } from '../types.js';
 import { SqliteConnection } from './connection.js';
 import { Checkpointer, FALLBACK_PAGES } from './checkpointer.js';
-import { GroupCommit, NESTED_TX } from './group-commit.js';
+import { GroupCommit } from './group-commit.js';
+import { NESTED_TX } from '../tx-guard.js';
 import { DbThread } from './db-thread.js';
 import { ScanReader } from './scan-reader.js';
 
@@ -33,7 +34,7 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
   const reader = SqliteConnection.open(file, { readonly: true, busyTimeoutMs: BUSY_TIMEOUT_MS });
   const thread = new DbThread(file, BUSY_TIMEOUT_MS);
   const scanner = new ScanReader(thread);
-  const commits = new GroupCommit(writer);
+  const commits = new GroupCommit(writer, { stallMs: opts.stallMs });
   const checkpointer = Checkpointer.start(thread, synchronous, () => commits.stats.commits);
   // SQL texts that turned out to write although they were sent as reads (an INSERT … RETURNING
   // through get()): they go to the writer from then on.

@@ -14,7 +14,7 @@
  * SQLite has one writer anyway; this runs them on one connection in one queue, so no connection
  * ever waits for a lock held by another of ours (connection.ts waits for other processes' locks).
  */
-import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { NESTED_TX, TxGuard } from '../tx-guard.js';
 import type { Params, Q } from '../types.js';
 import type { SqliteConnection } from './connection.js';
 
@@ -22,40 +22,44 @@ interface Job {
   fn: (tx: Q) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+  /** Tells the guard the job has left the queue. */
+  started: () => void;
 }
 
 /** At most this many logical transactions share a COMMIT: bounds the wait of the first of them. */
 const MAX_BATCH = 32;
 
-export const NESTED_TX = 'db.tx() called inside a transaction: pass the open tx down instead';
-
 export class GroupCommit {
   private readonly queue: Job[] = [];
   /** The writer loop while it runs; cleared by the loop itself in the same turn as its last queue check. */
   private draining: Promise<void> | undefined;
-  /**
-   * Marks the code running inside one of our transactions. On Node 20 an enabled AsyncLocalStorage
-   * runs a hook on every promise the process makes (measured: ~50 µs of CPU per small WebDAV
-   * request, which writes nothing), so it is enabled only while transactions are queued or running:
-   * `submit` enables it (run() does), the writer loop disables it when the queue is drained.
-   */
-  private readonly inTx = new AsyncLocalStorage<true>();
+  /** Refuses a transaction opened inside one of ours (tx-guard.ts). */
+  private readonly guard: TxGuard;
   /** SQLite COMMITs (each one fsync of the WAL under synchronous=FULL) and logical transactions committed. */
   readonly stats = { commits: 0, transactions: 0 };
 
-  constructor(private readonly conn: SqliteConnection) {}
+  constructor(
+    private readonly conn: SqliteConnection,
+    opts: { stallMs?: number } = {},
+  ) {
+    this.guard = new TxGuard(opts.stallMs);
+  }
 
   /** True while the calling code runs inside one of our transactions. */
   get inside(): boolean {
-    return this.inTx.getStore() === true;
+    return this.guard.inside();
   }
 
   submit<T>(fn: (tx: Q) => Promise<T>): Promise<T> {
-    if (this.inside) return Promise.reject(new Error(NESTED_TX));
+    if (this.guard.inside()) return Promise.reject(new Error(NESTED_TX));
     return new Promise<T>((resolve, reject) => {
-      // The job runs in its caller's async context (marked as inside a transaction), not the writer's.
-      const bound = this.inTx.run(true, () => AsyncResource.bind(fn));
-      this.queue.push({ fn: bound, resolve: resolve as (v: unknown) => void, reject });
+      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, started: () => {} };
+      job.started = this.guard.queued((err) => {
+        const at = this.queue.indexOf(job);
+        if (at >= 0) this.queue.splice(at, 1);
+        reject(err);
+      });
+      this.queue.push(job);
       this.draining ??= this.drain();
     });
   }
@@ -73,10 +77,13 @@ export class GroupCommit {
     try {
       while (this.queue.length > 0) await this.batch();
     } catch (err) {
-      for (const job of this.queue.splice(0)) job.reject(err); // a bug in the loop must not hang callers
+      // A bug in the loop must not hang callers.
+      for (const job of this.queue.splice(0)) {
+        job.started();
+        job.reject(err);
+      }
     } finally {
       this.draining = undefined;
-      this.inTx.disable(); // no transaction is queued or running: nothing can be inside one
     }
   }
 
@@ -89,6 +96,7 @@ export class GroupCommit {
     };
     for (let taken = 0; taken < MAX_BATCH && this.queue.length > 0; taken++) {
       const job = this.queue.shift()!;
+      job.started();
       if (!open) {
         try {
           await this.conn.exec('BEGIN IMMEDIATE');
@@ -107,9 +115,9 @@ export class GroupCommit {
         await this.conn.exec('ROLLBACK').catch(() => undefined);
         return;
       }
-      const surface = new TxSurface(this.conn);
+      const surface = new TxSurface(this.conn, this.guard);
       try {
-        const value = await job.fn(surface);
+        const value = await this.guard.run(() => job.fn(surface));
         await surface.end();
         if (savepoint) await this.conn.exec('RELEASE logical');
         done.push({ job, value });
@@ -157,7 +165,10 @@ class TxSurface implements Q {
   private ended = false;
   private readonly inflight = new Set<Promise<unknown>>();
 
-  constructor(private readonly conn: SqliteConnection) {}
+  constructor(
+    private readonly conn: SqliteConnection,
+    private readonly guard: TxGuard,
+  ) {}
 
   all<T>(sql: string, params?: Params): Promise<T[]> {
     return this.track(() => this.conn.all<T>(sql, params));
@@ -178,6 +189,7 @@ class TxSurface implements Q {
 
   private track<T>(work: () => Promise<T>): Promise<T> {
     if (this.ended) return Promise.reject(new Error('this transaction has already ended'));
+    this.guard.statement();
     const p = work();
     this.inflight.add(p);
     void p.then(

@@ -4,6 +4,7 @@
  * statement cache, and the named-parameter contract that a PostgreSQL executor will share.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -261,6 +262,24 @@ describe('the SQLite executor', function () {
       if (other.inTransaction) other.exec('ROLLBACK');
       other.close();
     }
+  });
+
+  it("has a version that changes with every commit (this writer's, another process's) and only then", async () => {
+    const version = () => db.version!();
+    const v0 = await version();
+    await db.all('SELECT * FROM t');
+    expect(await version(), 'after a read').to.equal(v0);
+    await db.run("INSERT INTO t (name) VALUES ('ours')");
+    const v1 = await version();
+    expect(v1, 'after our commit').not.to.equal(v0);
+    expect(await version()).to.equal(v1);
+    const script = `const D = require('better-sqlite3'); const d = new D(process.argv[1], { timeout: 5000 });
+      d.prepare("INSERT INTO t (name) VALUES ('theirs')").run(); d.close();`;
+    execFileSync(process.execPath, ['-e', script, path.join(dir, 'test.sqlite')]);
+    const v2 = await version();
+    expect(v2, "after another process's commit").not.to.equal(v1);
+    expect(await version()).to.equal(v2);
+    expect(await names()).to.deep.equal(['ours', 'theirs']);
   });
 
   it('runs the writer with synchronous=FULL, or NORMAL under DURABILITY=relaxed', async () => {

@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { expect } from 'chai';
 import { LocalDiskBlobStore } from '../../storage/index.js';
+import { feed } from '../../storage/staging-sink.js';
 import { patternChunk, sha256 } from '../support/store.js';
 
 const LIMIT = 5000;
@@ -91,5 +92,67 @@ describe('staging a blob with a memory limit (LocalDiskBlobStore.stage)', () => 
       await new Promise((r) => setTimeout(r, 20)); // room for a file created late to appear
       expect(tmp(), `round ${round}`).to.deep.equal([]);
     }
+  });
+});
+
+describe('feeding a body into a sink (feed: what stageBody uses instead of stream.pipeline)', () => {
+  /** A sink that takes each chunk after a timer and accepts little at a time (backpressure). */
+  const slowSink = () => {
+    const got: Buffer[] = [];
+    const sink = new Writable({
+      highWaterMark: 1000,
+      write(chunk: Buffer, _enc, cb) {
+        got.push(chunk);
+        setTimeout(cb, 1);
+      },
+    });
+    return { sink, got };
+  };
+
+  it('passes every chunk, in order, through a slow sink, and shows each to inspect first', async () => {
+    const bytes = patternChunk(7, 20_000);
+    const { sink, got } = slowSink();
+    let seen = 0;
+    await feed(body(bytes), sink, (chunk) => void (seen += chunk.length));
+    expect(Buffer.concat(got).equals(bytes)).to.equal(true);
+    expect(seen).to.equal(bytes.length);
+  });
+
+  it('stops at the first chunk inspect refuses: rejects with its error, both streams destroyed', async () => {
+    const source = body(patternChunk(8, 20_000));
+    const { sink, got } = slowSink();
+    let n = 0;
+    const err = await feed(source, sink, () => {
+      if (++n === 3) throw new Error('too long');
+    }).catch((e: unknown) => e);
+    expect(String(err)).to.match(/too long/);
+    expect(got.length).to.equal(2);
+    expect(source.destroyed && sink.destroyed).to.equal(true);
+  });
+
+  it('rejects a body that fails or closes before its end, and one already destroyed', async () => {
+    const failing = await feed(body(patternChunk(9, 5000), 1400), slowSink().sink, () => {}).catch((e: unknown) => e);
+    expect(String(failing)).to.match(/client went away/);
+    const cut = new Readable({ read() {} });
+    cut.push(Buffer.from('partial'));
+    setTimeout(() => cut.destroy(), 5);
+    expect(String(await feed(cut, slowSink().sink, () => {}).catch((e: unknown) => e))).to.match(
+      /before it was complete/,
+    );
+    const gone = new Readable({ read() {} });
+    gone.destroy();
+    expect(String(await feed(gone, slowSink().sink, () => {}).catch((e: unknown) => e))).to.match(
+      /before it was complete/,
+    );
+  });
+
+  it('ends the sink for a body that has already ended (nothing left to read)', async () => {
+    const done = Readable.from([]);
+    done.resume();
+    await new Promise((resolve) => done.once('end', resolve));
+    const { sink, got } = slowSink();
+    await feed(done, sink, () => {});
+    expect(sink.writableFinished).to.equal(true);
+    expect(got).to.deep.equal([]);
   });
 });

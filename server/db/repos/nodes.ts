@@ -196,7 +196,18 @@ export function relativePaths(rows: SubtreeRow[]): Map<string, string> {
 
 /** The node's path from its owner's root ("/a/b.txt"). */
 export async function pathOfNode(q: Q, id: string): Promise<string> {
-  return pathFromAncestry(await ancestry(q, id));
+  // Names only, each step carrying its parent: one lookup per level and no join back, where
+  // ancestry() reads every column twice (31 µs of each upload's activity entry; ~10 like this).
+  const rows = await q.all<{ name: string }>(
+    `WITH RECURSIVE up(name, parent, depth) AS (
+       SELECT name, parent_id, 0 FROM nodes WHERE id = $id
+       UNION ALL
+       SELECT n.name, n.parent_id, up.depth + 1 FROM up JOIN nodes n ON n.id = up.parent
+     )
+     SELECT name FROM up WHERE parent IS NOT NULL ORDER BY depth DESC`,
+    { id },
+  );
+  return '/' + rows.map((r) => r.name).join('/');
 }
 
 /** A fresh opaque ETag for a folder (files use their content hash). */

@@ -1,5 +1,5 @@
 /** SQL for the node tree. Recursive CTEs keep every ancestor/descendant question to one query. */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { num, numOrNull, type Q } from '../index.js';
 import type { NodeKind, NodeRow } from '../rows.js';
 
@@ -221,12 +221,12 @@ export const newEtag = (): string => randomUUID().replace(/-/g, '');
  * took ~11.5 ms, ~8.5 ms with ids that follow one another. The other 74 bits are random.
  */
 export function newNodeId(now = Date.now()): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(now, 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  // A version 4 UUID from Node's pooled generator (a fresh randomBytes(16) per id cost an upload ~1%
+  // of its CPU), its first 48 bits replaced by the time and its version nibble by 7; the variant bits
+  // stay, and 74 of its random bits.
+  const random = randomUUID();
+  const time = now.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
 }
 
 /** Bumps a folder's ETag and modification time when its direct children change (clients and live views poll it). */

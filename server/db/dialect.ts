@@ -49,20 +49,20 @@ export const sqliteStatement = (text: string, what: string) => perDialect(sqlite
 const jsonb = (param: string) => `CAST(${param} AS jsonb)`;
 
 /** A new node id for each row, time-ordered like `newNodeId()` in code (nodes.ts says why): a version 7 UUID. */
-export const timeOrderedUuid: Fragment = (d) => {
-  // The statement's time in milliseconds, as 12 hex digits (SQLite's 'now' is fixed within a statement).
-  const ms =
-    d === 'sqlite'
-      ? `printf('%012x', CAST(unixepoch('subsec') * 1000 AS INTEGER))`
-      : `lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')`;
-  const random =
-    d === 'sqlite'
-      ? `substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1)
-         || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))`
-      : // gen_random_uuid(): xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx, V already the RFC variant
-        `substr(gen_random_uuid()::text, 16, 3) || '-' || substr(gen_random_uuid()::text, 20, 17)`;
-  return `(substr(${ms}, 1, 8) || '-' || substr(${ms}, 9, 4) || '-7' || ${random})`;
-};
+// The statement's time in milliseconds, as 12 hex digits (SQLite's 'now' is fixed within a statement).
+const millisHex = pick(
+  `printf('%012x', CAST(unixepoch('subsec') * 1000 AS INTEGER))`,
+  `lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')`,
+);
+// What follows the version digit: 3 + 4 + 12 random hex digits, the variant's two bits set.
+const uuidTail = pick(
+  `substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1)
+     || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))`,
+  // gen_random_uuid(): xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx, V already the RFC variant
+  `substr(gen_random_uuid()::text, 16, 3) || '-' || substr(gen_random_uuid()::text, 20, 17)`,
+);
+export const timeOrderedUuid: Fragment = (d) =>
+  `(substr(${millisHex(d)}, 1, 8) || '-' || substr(${millisHex(d)}, 9, 4) || '-7' || ${uuidTail(d)})`;
 
 /** A new random 32-hex-digit ETag for each row (what newEtag() makes in code). */
 export const randomEtag: Fragment = pick('lower(hex(randomblob(16)))', "replace(gen_random_uuid()::text, '-', '')");

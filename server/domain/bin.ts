@@ -4,7 +4,7 @@
  */
 import type { Db, Q } from '../db/index.js';
 import { releaseRefsOfTrash } from '../db/repos/blobs.js';
-import { ancestry, childByKey, getNode, pathFromAncestry, pathOfNode, touchFolder } from '../db/repos/nodes.js';
+import { childByKey, getNode, pathOfNode, touchFolder } from '../db/repos/nodes.js';
 import { propertyBytesInTrash } from '../db/repos/properties.js';
 import {
   deleteTrashed,
@@ -51,7 +51,7 @@ export class Bin {
     if (actor.kind !== 'user') throw forbidden('Only a signed-in user has a recycle bin');
     const items: TrashItem[] = [];
     for (const row of await trashRootsOfOwner(this.db, actor.user.id)) {
-      const parentPath = row.originalParentId ? pathFromAncestry(await ancestry(this.db, row.originalParentId)) : '/';
+      const parentPath = row.originalParentId ? await pathOfNode(this.db, row.originalParentId) : '/';
       items.push({ ...row, originalPath: `${parentPath === '/' ? '' : parentPath}/${row.name}` });
     }
     return items;

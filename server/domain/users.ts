@@ -1,7 +1,7 @@
 /** Users: rows, validation, creation together with the home folder. */
 import { randomUUID } from 'node:crypto';
 import type { Q } from '../db/index.js';
-import { insertRootFolder } from '../db/repos/nodes.js';
+import { insertRootFolder, newNodeId } from '../db/repos/nodes.js';
 import { getUser, insertUserRow, takenUserKey, userByLoginKey } from '../db/repos/users.js';
 import { DomainError, invalidInput, notFound } from './errors.js';
 import type { Role, UserRow } from './types.js';
@@ -63,7 +63,7 @@ export async function insertUser(
     usedBytes: 0,
     disabled: false,
     tokenVersion: 0,
-    rootId: randomUUID(),
+    rootId: newNodeId(),
     createdAt: now,
     credentialsVersion: 0,
     totpEnabled: false,

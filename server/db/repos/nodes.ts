@@ -119,17 +119,6 @@ export async function ancestorsOfMany(
   return rows.map((r) => ({ start: r.start, id: r.id, name: r.name, depth: num(r.depth) }));
 }
 
-/** "/a/b/c.txt" relative to the owner's root ("/" for the root itself). */
-export function pathFromAncestry(chain: NodeRow[]): string {
-  return (
-    '/' +
-    chain
-      .slice(1)
-      .map((n) => n.name)
-      .join('/')
-  );
-}
-
 /** True when `ancestorId` is `id` or one of its ancestors. */
 export async function isSelfOrAncestor(q: Q, ancestorId: string, id: string): Promise<boolean> {
   const r = await q.get(
@@ -197,7 +186,7 @@ export function relativePaths(rows: SubtreeRow[]): Map<string, string> {
 /** The node's path from its owner's root ("/a/b.txt"). */
 export async function pathOfNode(q: Q, id: string): Promise<string> {
   // Names only, each step carrying its parent: one lookup per level and no join back, where
-  // ancestry() reads every column twice (31 µs of each upload's activity entry; ~10 like this).
+  // ancestry() reads every column twice (31 µs of each upload's activity entry; ~16 like this).
   const rows = await q.all<{ name: string }>(
     `WITH RECURSIVE up(name, parent, depth) AS (
        SELECT name, parent_id, 0 FROM nodes WHERE id = $id

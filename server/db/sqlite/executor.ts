@@ -13,7 +13,6 @@ import type { Db, OpenOptions, Params, ReadOptions } from '../types.js';
 import { SqliteConnection } from './connection.js';
 import { Checkpointer, FALLBACK_PAGES } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
-import { NESTED_TX } from '../tx-guard.js';
 import { DbThread } from './db-thread.js';
 import { ScanReader } from './scan-reader.js';
 
@@ -60,8 +59,7 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
     get: async <T>(sql: string, params?: Params, opts?: ReadOptions) => (await read<T>(sql, params, opts))[0],
     run: (sql, params) => {
       // Outside a transaction a write is a transaction of its own; inside one it would wait for the
-      // transaction that is waiting for it.
-      if (commits.inside) return Promise.reject(new Error(NESTED_TX));
+      // transaction that is waiting for it, and submit() refuses it.
       if (closed) return Promise.reject(new Error('the database is closed'));
       return commits.submit((tx) => tx.run(sql, params));
     },

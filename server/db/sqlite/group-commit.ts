@@ -45,11 +45,6 @@ export class GroupCommit {
     this.guard = new TxGuard(opts.stallMs);
   }
 
-  /** True while the calling code runs inside one of our transactions. */
-  get inside(): boolean {
-    return this.guard.inside();
-  }
-
   submit<T>(fn: (tx: Q) => Promise<T>): Promise<T> {
     if (this.guard.inside()) return Promise.reject(new Error(NESTED_TX));
     return new Promise<T>((resolve, reject) => {

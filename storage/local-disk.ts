@@ -4,11 +4,11 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, StagedBlob, StagedFile } from './blob-store.js';
+import { FileRangeStream } from './file-range-stream.js';
 import { hashStream } from './hash-stream.js';
 import { readdirSafe, stageBody, sweepTempDir } from './staging-sink.js';
 
 const HASH = /^[0-9a-f]{64}$/;
-const READ_CHUNK = 1024 * 1024;
 
 /**
  * Blobs on local disk: `<root>/blobs/ab/cd/<sha256>`, temp files in `<root>/tmp`.
@@ -81,10 +81,7 @@ export class LocalDiskBlobStore implements BlobStore {
   }
 
   open(hash: string, range?: { start: number; end: number }): Readable {
-    return fs.createReadStream(this.pathOf(hash), {
-      highWaterMark: READ_CHUNK,
-      ...(range ? { start: range.start, end: range.end } : {}),
-    });
+    return new FileRangeStream(this.pathOf(hash), range);
   }
 
   async stat(hash: string): Promise<{ size: number; mtimeMs: number } | null> {

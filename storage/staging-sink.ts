@@ -3,12 +3,14 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { BlobTooLarge, type StagedBlob } from './blob-store.js';
+import { FileHashing, type FileSums } from './hash-thread.js';
 
 /**
  * BlobStore.stage for every store: the body goes to a temp file in `tmpDir` (or memory, within
- * `memoryLimit`) while its sha256, sha1 and md5 are computed in the same pass. `fsync` makes the
- * temp file durable before the promise resolves (the local store renames it into place; the S3
- * store only reads it back, so it need not).
+ * `memoryLimit`), and its sha256, sha1 and md5 are taken — from the bytes held in memory, or by the
+ * hashing thread reading the temp file behind the writer (hash-thread.ts). `fsync` makes the temp
+ * file durable before the promise resolves (the local store renames it into place; the S3 store
+ * only reads it back, so it need not).
  */
 export async function stageBody(
   tmpDir: string,
@@ -16,29 +18,34 @@ export async function stageBody(
   opts: { maxBytes?: number; memoryLimit?: number },
   fsync: boolean,
 ): Promise<StagedBlob> {
-  const sha256 = createHash('sha256');
-  const sha1 = createHash('sha1');
-  const md5 = createHash('md5');
   const limit = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
   let size = 0;
-  const sink = new StagingSink(path.join(tmpDir, `${randomUUID()}.part`), opts.memoryLimit);
+  let hashing: FileHashing | null = null;
+  const tempPath = path.join(tmpDir, `${randomUUID()}.part`);
+  const sink = new StagingSink(tempPath, opts.memoryLimit, (bytes) =>
+    (hashing ??= new FileHashing(tempPath)).written(bytes),
+  );
+  let sums: FileSums;
   try {
     if (opts.memoryLimit === undefined) await sink.open();
     await feed(body, sink, (chunk) => {
       size += chunk.length;
       if (size > limit) throw new BlobTooLarge(limit);
-      sha256.update(chunk);
-      sha1.update(chunk);
-      md5.update(chunk);
     });
-    await sink.finish(fsync);
+    const [fromFile] = await Promise.all([(hashing as FileHashing | null)?.finish(size), sink.finish(fsync)]);
+    sums = fromFile ?? sumsOf(sink.bytes ?? Buffer.alloc(0));
   } catch (err) {
+    (hashing as FileHashing | null)?.drop();
     await sink.abandon();
     throw err;
   }
-  const sums = { hash: sha256.digest('hex'), sha1: sha1.digest('hex'), md5: md5.digest('hex'), size };
   const bytes = sink.bytes;
-  return bytes ? { ...sums, bytes, tempPath: null } : { ...sums, bytes: null, tempPath: sink.tempPath };
+  return bytes ? { ...sums, size, bytes, tempPath: null } : { ...sums, size, bytes: null, tempPath };
+}
+
+function sumsOf(bytes: Buffer): FileSums {
+  const hex = (algorithm: string) => createHash(algorithm).update(bytes).digest('hex');
+  return { hash: hex('sha256'), sha1: hex('sha1'), md5: hex('md5') };
 }
 
 /**
@@ -117,10 +124,13 @@ export class StagingSink extends Writable {
   private opened = false;
   private opening: Promise<void> | null = null;
   private abandoned = false;
+  private fileBytes = 0;
 
+  /** `fileWritten` is told the temp file's length after each write to it. */
   constructor(
     readonly tempPath: string,
     private readonly memoryLimit: number | undefined,
+    private readonly fileWritten?: (bytes: number) => void,
   ) {
     super({ highWaterMark: 1 << 20 });
   }
@@ -161,7 +171,20 @@ export class StagingSink extends Writable {
       this.held = [];
       this.heldBytes = 0;
     }
-    await this.handle!.writev(chunks);
+    const handle = this.handle!;
+    const total = chunks.reduce((sum, c) => sum + c.length, 0);
+    let { bytesWritten } = await handle.writev(chunks);
+    if (bytesWritten < total) {
+      // One writev may write less than asked (a signal, the disk filling up): the rest follows.
+      const rest = Buffer.concat(chunks, total);
+      while (bytesWritten < total) {
+        const n = (await handle.write(rest, bytesWritten)).bytesWritten;
+        if (n === 0) throw new Error(`the temp file ${this.tempPath} took no more bytes`);
+        bytesWritten += n;
+      }
+    }
+    this.fileBytes += total;
+    this.fileWritten?.(this.fileBytes);
   }
 
   /** The body has ended: makes the temp file durable (`fsync`) and closes it. */

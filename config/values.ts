@@ -40,19 +40,15 @@ export const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 export const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-export const bytes = z.string().transform((v, ctx) => {
-  try {
-    return parseBytes(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
-export const seconds = z.string().transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
+/** A setting parsed by `parse`, whose error message becomes the setting's. */
+const parsedBy = <T>(parse: (v: string) => T) =>
+  z.string().transform((v, ctx) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+export const bytes = parsedBy(parseBytes);
+export const seconds = parsedBy(parseDuration);

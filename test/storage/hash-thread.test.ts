@@ -45,7 +45,10 @@ describe('checksums of staged uploads (the hashing thread)', () => {
     ] as const) {
       const bytes = randomBytes(size);
       for (const memoryLimit of [LIMIT, undefined]) {
-        const staged = await store.stage(body(bytes, chunk), memoryLimit === undefined ? {} : { memoryLimit });
+        const staged =
+          memoryLimit === undefined
+            ? await store.stage(body(bytes, chunk))
+            : await store.stage(body(bytes, chunk), { memoryLimit });
         expect(staged, `${size} ${memoryLimit}`).to.include({
           size,
           hash: hex('sha256', bytes),

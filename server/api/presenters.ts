@@ -8,7 +8,11 @@ import type { IncomingShare, LinkView, UserShareView } from '../domain/sharing.j
 import type { TrashItem } from '../domain/bin.js';
 import type { NodeView, UserRow } from '../domain/types.js';
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+function iso(t: number): string;
+function iso(t: number | null): string | null;
+function iso(t: number | null): string | null {
+  return t === null ? null : new Date(t).toISOString();
+}
 
 export function presentNode(n: NodeView) {
   return {
@@ -134,7 +138,13 @@ export function presentHit(h: SearchHit) {
   return { ...presentNode(h), folderPath: h.folderPath, ownerName: h.ownerName };
 }
 
-export function presentLock(l: LockView) {
+/**
+ * A WebDAV lock as GET /api/locks and GET /api/nodes/:id/locks send it: the view with its times in
+ * ISO 8601. The console reads its `Lock` from here (a type-only import), so the two cannot drift.
+ */
+export type LockJson = Omit<LockView, 'expiresAt' | 'createdAt'> & { expiresAt: string; createdAt: string };
+
+export function presentLock(l: LockView): LockJson {
   return {
     token: l.token,
     path: l.path,

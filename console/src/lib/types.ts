@@ -1,3 +1,5 @@
+import type { LockJson } from '../../../server/api/presenters';
+
 export type Permission = 'owner' | 'edit' | 'view' | string;
 
 export interface Node {
@@ -128,16 +130,5 @@ export interface Version {
   via: 'api' | 'dav' | 'link' | 'system' | null;
 }
 
-/** A WebDAV lock, as GET /api/locks and GET /api/nodes/:id/locks list it. */
-export interface Lock {
-  token: string;
-  path: string;
-  nodeId: string | null;
-  owner: { id: string; username: string };
-  holder: { id: string; username: string };
-  scope: 'exclusive' | 'shared';
-  depth: '0' | 'infinity';
-  expiresAt: string;
-  createdAt: string;
-  canBreak: boolean;
-}
+/** A WebDAV lock, as GET /api/locks and GET /api/nodes/:id/locks list it; its wire shape is the API's. */
+export type Lock = LockJson;

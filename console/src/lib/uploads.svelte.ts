@@ -105,6 +105,11 @@ function ask(name: string, remaining: number): Promise<{ choice: ClashChoice; al
   });
 }
 
+/** A row of the queue: `file`, to be stored as `name` in `folderId`; nothing sent yet. */
+function newUpload(to: Pick<Upload, 'file' | 'name' | 'folderId' | 'overwrite'>, status: 'queued' | 'skipped'): Upload {
+  return { id: nextId++, ...to, size: to.file.size, loaded: 0, speed: 0, status };
+}
+
 /** Names clash when they differ only in case (or Unicode form), as on the server. */
 const nameKey = (name: string) => name.normalize('NFC').toLowerCase();
 
@@ -135,17 +140,7 @@ export async function enqueue(entries: Entry[], parentId: string): Promise<void>
         if (r.all) decision = r.choice;
       }
       if (choice === 'skip') {
-        uploads.items.push({
-          id: nextId++,
-          name,
-          size: file.size,
-          loaded: 0,
-          speed: 0,
-          status: 'skipped',
-          folderId,
-          overwrite,
-          file,
-        });
+        uploads.items.push(newUpload({ file, name, folderId, overwrite }, 'skipped'));
         continue;
       }
       // The server replaces only the file of exactly that name (a name differing in case is a 409
@@ -156,17 +151,7 @@ export async function enqueue(entries: Entry[], parentId: string): Promise<void>
       } else name = freeName(name, new Set(names.keys()));
     }
     names.set(nameKey(name), name);
-    uploads.items.push({
-      id: nextId++,
-      name,
-      size: file.size,
-      loaded: 0,
-      speed: 0,
-      status: 'queued',
-      folderId,
-      overwrite,
-      file,
-    });
+    uploads.items.push(newUpload({ file, name, folderId, overwrite }, 'queued'));
     pump();
   }
 }

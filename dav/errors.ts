@@ -1,5 +1,6 @@
 /** DomainError codes → WebDAV status codes, in one place. */
 import { DomainError, isUnavailable, UNAVAILABLE_MESSAGE, type ErrorCode } from '../server/domain/errors.js';
+import { ERROR_STATUS } from '../server/error-status.js';
 
 export interface DavFailure {
   status: number;
@@ -21,34 +22,6 @@ export class DavError extends Error {
   }
 }
 
-/** The WebDAV status of each domain code; null: a failure of the server's own (500, logged). */
-const STATUS: Record<ErrorCode, number | null> = {
-  unauthenticated: 401,
-  totp_required: 401,
-  two_factor_setup_required: 403,
-  forbidden: 403,
-  not_found: 404,
-  already_exists: 405, // see toDavFailure
-  parent_missing: 409,
-  not_a_folder: 409,
-  invalid_move: 403,
-  invalid_name: 400,
-  invalid_input: 400,
-  invalid_token: 400,
-  payload_too_large: 413,
-  precondition_failed: 412,
-  locked: 423,
-  rate_limited: 429,
-  quota_exceeded: 507,
-  storage_full: 507,
-  storage_unavailable: 503,
-  not_configured: 501,
-  no_thumbnail: 404,
-  overloaded: 503,
-  unavailable: null,
-  internal: null,
-};
-
 /** Codes whose answer says when to try again: seconds, unless the error itself says. */
 const RETRY_AFTER: Partial<Record<ErrorCode, number>> = { rate_limited: 60, storage_unavailable: 30, overloaded: 5 };
 
@@ -64,8 +37,10 @@ export function toDavFailure(err: unknown, method: string): DavFailure | null {
     // MKCOL on a mapped URL and PUT onto a collection: 405; COPY/MOVE without overwrite: 412.
     return { status: method === 'COPY' || method === 'MOVE' ? 412 : 405, message };
   }
-  const status = STATUS[err.code];
-  if (status === null) return null;
+  // A failure of the server's own: answered 500 and logged by the caller.
+  if (err.code === 'internal' || err.code === 'unavailable') return null;
+  // A COPY or MOVE onto itself or into its own subtree: 403 (RFC 4918 §9.8.5, §9.9.4); the API answers 409.
+  const status = err.code === 'invalid_move' ? 403 : ERROR_STATUS[err.code];
   const retry = RETRY_AFTER[err.code];
   if (retry === undefined) return { status, message };
   return { status, message, retryAfter: Number(err.details?.retryAfterSeconds ?? retry) };

@@ -2,33 +2,7 @@
 import type { Context, Next } from 'koa';
 import { DomainError, isUnavailable, UNAVAILABLE_MESSAGE, type ErrorCode } from '../../domain/errors.js';
 import { answerUnreadBody } from '../http-util.js';
-
-export const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  already_exists: 409,
-  parent_missing: 409,
-  not_a_folder: 409,
-  invalid_move: 409,
-  invalid_name: 400,
-  invalid_input: 400,
-  invalid_token: 400,
-  payload_too_large: 413,
-  precondition_failed: 412,
-  locked: 423,
-  rate_limited: 429,
-  totp_required: 401,
-  two_factor_setup_required: 403,
-  quota_exceeded: 507,
-  storage_full: 507,
-  unavailable: 503,
-  storage_unavailable: 503,
-  not_configured: 501,
-  no_thumbnail: 404,
-  overloaded: 503,
-  internal: 500,
-};
+import { ERROR_STATUS } from '../../error-status.js';
 
 export interface Logger {
   error(obj: object, msg: string): void;
@@ -79,7 +53,7 @@ function describe(err: unknown): {
 } {
   if (isUnavailable(err)) return { status: 503, code: 'unavailable', message: UNAVAILABLE_MESSAGE };
   if (err instanceof DomainError)
-    return { status: STATUS[err.code], code: err.code, message: err.message, details: err.details };
+    return { status: ERROR_STATUS[err.code], code: err.code, message: err.message, details: err.details };
   // Errors from koa, koa-body and friends carry a status; 4xx ones are the client's mistake.
   const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string };
   const status = e.status ?? e.statusCode ?? 500;

@@ -8,7 +8,7 @@
  */
 import { DB_UNAVAILABLE } from './postgres/errors.js';
 import { openSqlite } from './sqlite/executor.js';
-import type { Db, OpenOptions } from './types.js';
+import { SCAN, type Db, type OpenOptions, type Q } from './types.js';
 
 export type { Db, Dialect, OpenOptions, Params, Q, ReadOptions } from './types.js';
 export { SCAN } from './types.js';
@@ -33,6 +33,12 @@ export async function openDb(target: string, opts: OpenOptions = {}): Promise<Db
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 export const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+
+/** A scan whose rows are a key `k` and a count or sum `n` (a GROUP BY), as a map from k to n (fsck). */
+export async function totalsBy(q: Q, sql: string): Promise<Map<string, number>> {
+  const rows = await q.all<{ k: string; n: unknown }>(sql, {}, SCAN);
+  return new Map(rows.map((r) => [r.k, num(r.n)]));
+}
 
 /**
  * True when a query failed because the disk (or the file system's quota) is full: SQLite could not

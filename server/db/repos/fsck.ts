@@ -1,14 +1,12 @@
 /** The integrity check's questions about the tree (fsck): what the invariants say, counted from the rows. */
-import { SCAN, num, type Q } from '../index.js';
+import { SCAN, num, totalsBy, type Q } from '../index.js';
 
 /** Blob references held by nodes (live and in bins), per hash. */
 export async function nodeRefsByHash(q: Q): Promise<Map<string, number>> {
-  const rows = await q.all<{ h: string; c: unknown }>(
-    'SELECT content_hash AS h, COUNT(*) AS c FROM nodes WHERE content_hash IS NOT NULL GROUP BY content_hash',
-    {},
-    SCAN,
+  return totalsBy(
+    q,
+    'SELECT content_hash AS k, COUNT(*) AS n FROM nodes WHERE content_hash IS NOT NULL GROUP BY content_hash',
   );
-  return new Map(rows.map((r) => [r.h, num(r.c)]));
 }
 
 /** Nodes whose size differs from their blob's. */

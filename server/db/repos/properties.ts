@@ -3,7 +3,7 @@
  * and value in UTF-8), which the domain charges to the owner's quota.
  */
 import { jsonRows, perDialect } from '../dialect.js';
-import { SCAN, num, type Q } from '../index.js';
+import { num, totalsBy, type Q } from '../index.js';
 
 export interface PropertyRow {
   nodeId: string;
@@ -83,12 +83,10 @@ export async function propertyBytesInTrash(q: Q, trashRootId: string): Promise<n
 
 /** Property bytes per owner (fsck). */
 export async function propertyBytesByOwner(q: Q): Promise<Map<string, number>> {
-  const rows = await q.all<{ owner: string; b: unknown }>(
-    'SELECT n.owner_id AS owner, SUM(p.bytes) AS b FROM properties p JOIN nodes n ON n.id = p.node_id GROUP BY n.owner_id',
-    {},
-    SCAN,
+  return totalsBy(
+    q,
+    'SELECT n.owner_id AS k, SUM(p.bytes) AS n FROM properties p JOIN nodes n ON n.id = p.node_id GROUP BY n.owner_id',
   );
-  return new Map(rows.map((r) => [r.owner, num(r.b)]));
 }
 
 /** Fills `bytes` for rows stored before the column existed (migration 006), 500 rows a page in key order. */

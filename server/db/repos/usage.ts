@@ -1,15 +1,10 @@
 /** What each user's stored bytes add up to, kind by kind: the terms users.used_bytes must equal (fsck). */
-import { SCAN, num, type Q } from '../index.js';
+import { num, totalsBy, type Q } from '../index.js';
 export { propertyBytesByOwner } from './properties.js';
 
 /** File bytes per owner: live and in the recycle bin (both count until purged). */
 export async function fileBytesByOwner(q: Q): Promise<Map<string, number>> {
-  const rows = await q.all<{ owner: string; b: unknown }>(
-    "SELECT owner_id AS owner, SUM(size) AS b FROM nodes WHERE kind = 'file' GROUP BY owner_id",
-    {},
-    SCAN,
-  );
-  return new Map(rows.map((r) => [r.owner, num(r.b)]));
+  return totalsBy(q, "SELECT owner_id AS k, SUM(size) AS n FROM nodes WHERE kind = 'file' GROUP BY owner_id");
 }
 
 export async function recordedUsage(q: Q): Promise<{ id: string; username: string; usedBytes: number }[]> {

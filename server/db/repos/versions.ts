@@ -1,6 +1,6 @@
 /** SQL for file versions: earlier contents of a file node, each holding one blob reference. */
 import { jsonRows, perDialect } from '../dialect.js';
-import { SCAN, num, type Q } from '../index.js';
+import { SCAN, num, totalsBy, type Q } from '../index.js';
 
 export interface VersionRow {
   id: string;
@@ -119,22 +119,12 @@ export async function versionsInTrash(q: Q, trashRootId: string): Promise<Versio
 
 /** fsck: blob references held by versions, per hash. */
 export async function versionRefsByHash(q: Q): Promise<Map<string, number>> {
-  const rows = await q.all<{ h: string; c: unknown }>(
-    'SELECT content_hash AS h, COUNT(*) AS c FROM versions GROUP BY content_hash',
-    {},
-    SCAN,
-  );
-  return new Map(rows.map((r) => [r.h, num(r.c)]));
+  return totalsBy(q, 'SELECT content_hash AS k, COUNT(*) AS n FROM versions GROUP BY content_hash');
 }
 
 /** fsck: bytes held by versions, per owner. */
 export async function versionBytesByOwner(q: Q): Promise<Map<string, number>> {
-  const rows = await q.all<{ o: string; b: unknown }>(
-    'SELECT owner_id AS o, SUM(size) AS b FROM versions GROUP BY owner_id',
-    {},
-    SCAN,
-  );
-  return new Map(rows.map((r) => [r.o, num(r.b)]));
+  return totalsBy(q, 'SELECT owner_id AS k, SUM(size) AS n FROM versions GROUP BY owner_id');
 }
 
 /** fsck: versions whose size differs from their blob's. */

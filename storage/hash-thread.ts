@@ -75,7 +75,11 @@ function thread(): Worker {
   if (idle) clearTimeout(idle);
   idle = null;
   if (worker) return worker;
-  const w = new Worker(WORKER, { eval: true });
+  // It runs little JavaScript and keeps almost nothing: a small heap saves ~4 MiB (measured, peak RSS of a 512 MiB PUT).
+  const w = new Worker(WORKER, {
+    eval: true,
+    resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
+  });
   w.on('message', (m: { id: number; sums?: [string, string, string]; error?: string }) => {
     const job = pending.get(m.id);
     if (!job) return;

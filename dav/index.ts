@@ -133,7 +133,6 @@ export function dispatch(c: DavContext): Promise<void> {
 
 async function run(c: DavContext, handler: Handler): Promise<void> {
   try {
-    setCors(c.req, c.res);
     if (CONDITIONAL.has(c.method)) {
       const tokens = await checkIf(c);
       if (tokens.length > 0) c.actor = withLockTokens(c.actor, tokens);

@@ -42,12 +42,7 @@ const EXPOSE_HEADERS =
 
 /** CORS for browser apps: any origin, credentials passed explicitly (Authorization), never cookies. */
 export function setCors(req: IncomingMessage, res: ServerResponse): void {
-  res.removeHeader('Access-Control-Allow-Credentials');
-  if (!req.headers.origin) {
-    res.removeHeader('Access-Control-Allow-Origin');
-    res.removeHeader('Access-Control-Expose-Headers');
-    return;
-  }
+  if (!req.headers.origin) return; // nothing else sets these: a request without an Origin gets none
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Expose-Headers', EXPOSE_HEADERS);
 }

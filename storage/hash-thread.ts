@@ -100,6 +100,11 @@ function thread(): Worker {
   return w;
 }
 
+/** Hashings started and neither finished nor dropped (none once uploads are done: tests check it). */
+export function hashingsInFlight(): number {
+  return pending.size;
+}
+
 /** No answer is due: the thread may not keep the process up, and ends if it stays unused. */
 function settle(): void {
   if (pending.size > 0 || !worker) return;

@@ -35,8 +35,8 @@ export async function stageBody(
     const [fromFile] = await Promise.all([(hashing as FileHashing | null)?.finish(size), sink.finish(fsync)]);
     sums = fromFile ?? sumsOf(sink.bytes ?? Buffer.alloc(0));
   } catch (err) {
+    await sink.abandon(); // first: a write still under way could otherwise start a hashing after the drop
     (hashing as FileHashing | null)?.drop();
-    await sink.abandon();
     throw err;
   }
   const bytes = sink.bytes;
@@ -184,7 +184,7 @@ export class StagingSink extends Writable {
       }
     }
     this.fileBytes += total;
-    this.fileWritten?.(this.fileBytes);
+    if (!this.abandoned) this.fileWritten?.(this.fileBytes);
   }
 
   /** The body has ended: makes the temp file durable (`fsync`) and closes it. */

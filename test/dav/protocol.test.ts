@@ -40,6 +40,30 @@ describe('WebDAV /dav/ (class 1)', function () {
       expect(pre.headers.get('access-control-allow-headers')).to.include('authorization').and.include('depth');
     });
 
+    it('lets a browser app read answers (CORS) only when it sends an Origin, failures included', async () => {
+      await dav.put('/dav/cors.txt', 'x');
+      const auth = { authorization: basic(u.username, u.password) };
+      for (const [method, path, headers, status] of [
+        ['GET', '/dav/cors.txt', auth, 200],
+        ['PROPFIND', '/dav/', { ...auth, depth: '0' }, 207],
+        ['GET', '/dav/missing.txt', auth, 404],
+        ['PROPFIND', '/dav/', { depth: '0' }, 401],
+      ] as const) {
+        const withOrigin = await fetch(srv.url + path, {
+          method,
+          headers: { ...headers, origin: 'https://app.example' },
+        });
+        expect(withOrigin.status, `${method} ${path}`).to.equal(status);
+        expect(withOrigin.headers.get('access-control-allow-origin'), `${method} ${path}`).to.equal('*');
+        expect(withOrigin.headers.get('access-control-expose-headers')).to.include('ETag').and.include('DAV');
+        expect(withOrigin.headers.get('access-control-allow-credentials')).to.equal(null);
+        const without = await fetch(srv.url + path, { method, headers });
+        expect(without.status).to.equal(status);
+        expect(without.headers.get('access-control-allow-origin'), `${method} ${path}`).to.equal(null);
+        expect(without.headers.get('access-control-expose-headers')).to.equal(null);
+      }
+    });
+
     it('asks for Basic credentials, accepts username or email, Bearer JWTs, and passwords with ":" and Unicode', async () => {
       const anon = await new Dav(srv.url).propfind('/dav/', '0');
       expect(anon.status).to.equal(401);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { LocalDiskBlobStore } from '../../storage/index.js';
-import { FileHashing } from '../../storage/hash-thread.js';
+import { FileHashing, hashingsInFlight } from '../../storage/hash-thread.js';
 
 const MiB = 1024 * 1024;
 const LIMIT = 64 * 1024;
@@ -33,7 +33,10 @@ describe('checksums of staged uploads (the hashing thread)', () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-hashing-'));
     store = new LocalDiskBlobStore(root);
   });
-  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+  afterEach(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+    expect(hashingsInFlight()).to.equal(0);
+  });
 
   it('gives sha256, sha1 and md5 of the body, in memory, across the limit and in a file', async () => {
     for (const [size, chunk] of [
@@ -69,6 +72,30 @@ describe('checksums of staged uploads (the hashing thread)', () => {
       expect(s, `${i}`).to.include({ hash: hex('sha256', bodies[i]!), md5: hex('md5', bodies[i]!) }),
     );
     await Promise.all(staged.map((s) => store.discard(s)));
+  });
+
+  it('starts no hashing for a body that fails while its first bytes are being written to the file', async () => {
+    // The first write to the temp file starts the hashing; a body failing while that write is under
+    // way used to start it after the failure had dropped it — a job nobody ended, keeping the thread
+    // (and the process) up. Failing after 0..40 turns of the event loop crosses that window.
+    for (let turns = 0; turns <= 40; turns++) {
+      let sent = false;
+      const failing = new Readable({
+        read() {
+          if (!sent) {
+            sent = true;
+            return void this.push(randomBytes(LIMIT + 1));
+          }
+          let left = turns;
+          const later = () => (left-- > 0 ? setImmediate(later) : this.destroy(new Error('client went away')));
+          later();
+        },
+      });
+      let err: unknown;
+      await store.stage(failing, { memoryLimit: LIMIT }).catch((e) => (err = e));
+      expect((err as Error)?.message).to.equal('client went away');
+      expect(hashingsInFlight(), `after ${turns} turns`).to.equal(0);
+    }
   });
 
   it('fails, never answers a wrong checksum, when the file holds less than was written to it', async () => {

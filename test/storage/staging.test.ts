@@ -10,6 +10,7 @@ import { Readable, Writable } from 'node:stream';
 import { expect } from 'chai';
 import { LocalDiskBlobStore } from '../../storage/index.js';
 import { feed } from '../../storage/staging-sink.js';
+import { hashingsInFlight } from '../../storage/hash-thread.js';
 import { patternChunk, sha256 } from '../support/store.js';
 
 const LIMIT = 5000;
@@ -34,7 +35,11 @@ describe('staging a blob with a memory limit (LocalDiskBlobStore.stage)', () => 
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-staging-'));
     store = new LocalDiskBlobStore(root);
   });
-  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+  afterEach(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+    // A hashing left behind would keep its thread (and the process) up, and a descriptor open in it.
+    expect(hashingsInFlight()).to.equal(0);
+  });
 
   it('keeps a body of up to the limit in memory, with its checksums, and creates no file', async () => {
     for (const size of [0, 1, LIMIT - 1, LIMIT]) {

@@ -1,6 +1,6 @@
 /** DomainError codes → WebDAV status codes, in one place. */
-import { DomainError, isUnavailable, UNAVAILABLE_MESSAGE, type ErrorCode } from '../server/domain/errors.js';
-import { ERROR_STATUS } from '../server/error-status.js';
+import { DomainError, isUnavailable, UNAVAILABLE_MESSAGE } from '../server/domain/errors.js';
+import { ERROR_STATUS, RETRY_AFTER } from '../server/error-status.js';
 
 export interface DavFailure {
   status: number;
@@ -21,9 +21,6 @@ export class DavError extends Error {
     this.name = 'DavError';
   }
 }
-
-/** Codes whose answer says when to try again: seconds, unless the error itself says. */
-const RETRY_AFTER: Partial<Record<ErrorCode, number>> = { rate_limited: 60, storage_unavailable: 30, overloaded: 5 };
 
 export function toDavFailure(err: unknown, method: string): DavFailure | null {
   if (err instanceof DavError) return { status: err.status, message: err.message, condition: err.condition };

@@ -30,3 +30,13 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   overloaded: 503,
   internal: 500,
 };
+
+/**
+ * Codes whose answer says when to try again (Retry-After): the seconds the error itself gives, else
+ * these (WebDAV; the API sends the header only when the error gives them).
+ */
+export const RETRY_AFTER: Partial<Record<ErrorCode, number>> = {
+  rate_limited: 60,
+  storage_unavailable: 30,
+  overloaded: 5,
+};

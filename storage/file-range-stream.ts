@@ -106,7 +106,7 @@ export class FileRangeStream extends Readable {
       for (;;) {
         while (inFlight >= IN_FLIGHT && !stopped()) await new Promise<void>((resolve) => (this.wake = resolve));
         if (stopped()) return;
-        const want = Math.min(CHUNK, this.remaining());
+        const want = this.remaining();
         if (want === 0) break;
         const buf = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
         const n = await this.readInto(buf, want);

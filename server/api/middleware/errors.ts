@@ -2,7 +2,7 @@
 import type { Context, Next } from 'koa';
 import { DomainError, isUnavailable, UNAVAILABLE_MESSAGE, type ErrorCode } from '../../domain/errors.js';
 import { answerUnreadBody } from '../http-util.js';
-import { ERROR_STATUS } from '../../error-status.js';
+import { ERROR_STATUS, RETRY_AFTER } from '../../error-status.js';
 
 export interface Logger {
   error(obj: object, msg: string): void;
@@ -28,7 +28,7 @@ export function errorHandler(log: Logger) {
       }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
-      if (['rate_limited', 'storage_unavailable', 'overloaded'].includes(code) && details?.retryAfterSeconds)
+      if (RETRY_AFTER[code] !== undefined && details?.retryAfterSeconds)
         ctx.set('Retry-After', String(details.retryAfterSeconds));
       if (code === 'unauthenticated' && ctx.path.startsWith('/api/')) ctx.remove('WWW-Authenticate');
       const payload = { error: { code, message, ...(details ? { details } : {}) } };

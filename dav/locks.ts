@@ -4,7 +4,7 @@
  * empty file (201). Also renders supportedlock / lockdiscovery for PROPFIND.
  */
 import { Readable } from 'node:stream';
-import type { ActiveLock, LockDepth, LockScope } from '../server/domain/locks.js';
+import { isLockScope, type ActiveLock, type LockDepth } from '../server/domain/locks.js';
 import type { DavContext } from './context.js';
 import { MAX_XML_BODY } from './context.js';
 import { DavError } from './errors.js';
@@ -102,12 +102,12 @@ export async function lock(c: DavContext): Promise<void> {
   const typeEl = kids.find((e) => isDav(e, 'locktype'));
   const ownerEl = kids.find((e) => isDav(e, 'owner'));
   const scopeName = scopeEl ? elements(scopeEl)[0] : undefined;
-  if (!scopeName || scopeName.ns !== 'DAV:' || (scopeName.local !== 'exclusive' && scopeName.local !== 'shared')) {
+  if (!scopeName || scopeName.ns !== 'DAV:' || !isLockScope(scopeName.local)) {
     throw new DavError(400, 'lockscope must be exclusive or shared');
   }
   const typeName = typeEl ? elements(typeEl)[0] : undefined;
   if (!typeName || !isDav(typeName, 'write')) throw new DavError(422, 'Only write locks are supported');
-  const scope = scopeName.local as LockScope;
+  const scope = scopeName.local;
   const depthHeader = header(c.req, 'depth')?.trim().toLowerCase();
   let depth: LockDepth;
   if (depthHeader === undefined || depthHeader === 'infinity') depth = 'infinity';

@@ -8,7 +8,15 @@
  */
 import type { Q } from '../db/index.js';
 import { inheritedShareLevel } from '../db/repos/nodes.js';
-import { deleteLock, listLocks, within, type LockListRow, type LockRow } from '../db/repos/locks.js';
+import {
+  deleteLock,
+  listLocks,
+  within,
+  type LockDepth,
+  type LockListRow,
+  type LockRow,
+  type LockScope,
+} from '../db/repos/locks.js';
 import { lockHolderOf, type Actor } from './actor.js';
 import { record } from './activity.js';
 import { walkKeys } from '../db/repos/paths.js';
@@ -21,8 +29,8 @@ export interface LockView {
   nodeId: string | null;
   owner: { id: string; username: string };
   holder: { id: string; username: string };
-  scope: 'exclusive' | 'shared';
-  depth: '0' | 'infinity';
+  scope: LockScope;
+  depth: LockDepth;
   expiresAt: number;
   createdAt: number;
   /** The caller may break it (holder, owner, admin). */

@@ -34,7 +34,7 @@ import { DomainError, forbidden, notFound } from './errors.js';
 import { nameKey } from './names.js';
 
 export type { LockDepth, LockScope } from '../db/repos/locks.js';
-export { within } from '../db/repos/locks.js';
+export { isLockScope, within } from '../db/repos/locks.js';
 export type ActiveLock = LockRow;
 
 // ── tokens submitted with a request ───────────────────────────────────────────────────────

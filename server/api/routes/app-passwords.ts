@@ -1,9 +1,10 @@
 import Router, { type RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
+import { byId } from '../by-id.js';
 import type { ApiDeps } from '../deps.js';
 import { requireActor } from '../middleware/auth.js';
 import { presentAppPassword } from '../presenters.js';
-import { IdParams, parseBody, parseParams } from '../validate.js';
+import { parseBody } from '../validate.js';
 
 const Create = z.object({ name: z.string().min(1).max(100), scope: z.enum(['full', 'read']) });
 
@@ -23,11 +24,10 @@ export function appPasswordRoutes({ appPasswords }: ApiDeps, json: RouterMiddlew
     ctx.body = { id: created.id, name: created.name, scope: created.scope, password: created.password };
   });
 
-  router.delete('/auth/app-passwords/:id', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    await appPasswords.revoke(requireActor(ctx), id);
-    ctx.status = 204;
-  });
+  router.delete(
+    '/auth/app-passwords/:id',
+    byId((actor, id) => appPasswords.revoke(actor, id)),
+  );
 
   return router;
 }

@@ -1,5 +1,6 @@
 import Router, { type RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
+import { byId } from '../by-id.js';
 import type { ApiDeps } from '../deps.js';
 import { requireActor } from '../middleware/auth.js';
 import { presentNode } from '../presenters.js';
@@ -27,10 +28,10 @@ const Bulk = z.object({
 export function nodeRoutes({ drive }: ApiDeps, json: RouterMiddleware) {
   const router = new Router();
 
-  router.get('/nodes/:id', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    ctx.body = presentNode(await drive.stat(requireActor(ctx), id));
-  });
+  router.get(
+    '/nodes/:id',
+    byId(async (actor, id) => presentNode(await drive.stat(actor, id))),
+  );
 
   router.get('/nodes/:id/children', async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
@@ -38,10 +39,10 @@ export function nodeRoutes({ drive }: ApiDeps, json: RouterMiddleware) {
     ctx.body = { items: page.items.map(presentNode), total: page.total };
   });
 
-  router.get('/nodes/:id/path', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    ctx.body = { items: (await drive.path(requireActor(ctx), id)).map(presentNode) };
-  });
+  router.get(
+    '/nodes/:id/path',
+    byId(async (actor, id) => ({ items: (await drive.path(actor, id)).map(presentNode) })),
+  );
 
   router.post('/folders', json, async (ctx) => {
     const { parentId, name } = parseBody(ctx, CreateFolder);
@@ -66,11 +67,10 @@ export function nodeRoutes({ drive }: ApiDeps, json: RouterMiddleware) {
     ctx.body = presentNode(await drive.copy(requireActor(ctx), id, parentId, { name }));
   });
 
-  router.delete('/nodes/:id', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    await drive.trash(requireActor(ctx), id);
-    ctx.status = 204;
-  });
+  router.delete(
+    '/nodes/:id',
+    byId((actor, id) => drive.trash(actor, id)),
+  );
 
   router.post('/nodes/bulk', json, async (ctx) => {
     const { action, ids, parentId } = parseBody(ctx, Bulk);

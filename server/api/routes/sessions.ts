@@ -1,9 +1,9 @@
 /** The signed-in user's sessions (devices): list them, end one. */
 import Router from '@koa/router';
+import { byId } from '../by-id.js';
 import type { ApiDeps } from '../deps.js';
 import { requireActor, type ApiState } from '../middleware/auth.js';
 import { presentSession } from '../presenters.js';
-import { IdParams, parseParams } from '../validate.js';
 
 export function sessionRoutes({ sessions }: ApiDeps) {
   const router = new Router();
@@ -15,12 +15,10 @@ export function sessionRoutes({ sessions }: ApiDeps) {
     ctx.body = { items: items.map(presentSession) };
   });
 
-  router.delete('/auth/sessions/:id', async (ctx) => {
-    const actor = requireActor(ctx);
-    const { id } = parseParams(ctx, IdParams);
-    await sessions.end(actor, id);
-    ctx.status = 204;
-  });
+  router.delete(
+    '/auth/sessions/:id',
+    byId((actor, id) => sessions.end(actor, id)),
+  );
 
   return router;
 }

@@ -2,6 +2,7 @@
 import Router, { type RouterMiddleware } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { byId } from '../by-id.js';
 import type { ApiDeps } from '../deps.js';
 import { requireActor } from '../middleware/auth.js';
 import { presentIncoming, presentLink, presentShare } from '../presenters.js';
@@ -37,11 +38,12 @@ export function shareRoutes({ sharing, links, config }: ApiDeps, json: RouterMid
   const siteOrigin = (ctx: Context) => (config.publicUrl?.origin ?? `${ctx.protocol}://${ctx.host}`) + config.basePath;
   const router = new Router();
 
-  router.get('/nodes/:id/shares', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    const { shares } = await sharing.listNodeShares(requireActor(ctx), id);
-    ctx.body = { items: shares.map((s) => presentShare(s)) };
-  });
+  router.get(
+    '/nodes/:id/shares',
+    byId(async (actor, id) => ({
+      items: (await sharing.listNodeShares(actor, id)).shares.map((s) => presentShare(s)),
+    })),
+  );
 
   router.post('/nodes/:id/shares', json, async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
@@ -57,11 +59,10 @@ export function shareRoutes({ sharing, links, config }: ApiDeps, json: RouterMid
     ctx.body = presentShare(share, share.grantee.id === actor.user.id);
   });
 
-  router.delete('/shares/:id', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    await sharing.revoke(requireActor(ctx), id);
-    ctx.status = 204;
-  });
+  router.delete(
+    '/shares/:id',
+    byId((actor, id) => sharing.revoke(actor, id)),
+  );
 
   router.get('/shares/incoming', async (ctx) => {
     ctx.body = { items: (await sharing.incoming(requireActor(ctx))).map(presentIncoming) };
@@ -72,11 +73,12 @@ export function shareRoutes({ sharing, links, config }: ApiDeps, json: RouterMid
     ctx.body = { items: shares.map((s) => presentShare(s)), links: links.map((l) => presentLink(l, siteOrigin(ctx))) };
   });
 
-  router.get('/nodes/:id/links', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    const { links } = await sharing.listNodeShares(requireActor(ctx), id);
-    ctx.body = { items: links.map((l) => presentLink(l, siteOrigin(ctx))) };
-  });
+  router.get(
+    '/nodes/:id/links',
+    byId(async (actor, id, ctx) => ({
+      items: (await sharing.listNodeShares(actor, id)).links.map((l) => presentLink(l, siteOrigin(ctx))),
+    })),
+  );
 
   router.post('/nodes/:id/links', json, async (ctx) => {
     const { id } = parseParams(ctx, IdParams);
@@ -85,11 +87,10 @@ export function shareRoutes({ sharing, links, config }: ApiDeps, json: RouterMid
     ctx.body = presentLink(await links.create(requireActor(ctx), id, body), siteOrigin(ctx));
   });
 
-  router.delete('/links/:id', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    await links.revoke(requireActor(ctx), id);
-    ctx.status = 204;
-  });
+  router.delete(
+    '/links/:id',
+    byId((actor, id) => links.revoke(actor, id)),
+  );
 
   router.get('/users/lookup', async (ctx) => {
     const { q } = parseQuery(ctx, Lookup);

@@ -1,8 +1,9 @@
 import Router, { type RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
+import { byId } from '../by-id.js';
 import type { ApiDeps } from '../deps.js';
 import { origin, requireActor } from '../middleware/auth.js';
-import { IdParams, parseBody, parseParams } from '../validate.js';
+import { parseBody } from '../validate.js';
 
 const Code = z.string().min(1).max(64);
 const Enable = z.object({ code: Code });
@@ -34,11 +35,10 @@ export function twoFactorRoutes({ twoFactor }: ApiDeps, json: RouterMiddleware) 
     ctx.status = 204;
   });
 
-  router.delete('/admin/users/:id/totp', async (ctx) => {
-    const { id } = parseParams(ctx, IdParams);
-    await twoFactor.reset(requireActor(ctx), id);
-    ctx.status = 204;
-  });
+  router.delete(
+    '/admin/users/:id/totp',
+    byId((actor, id) => twoFactor.reset(actor, id)),
+  );
 
   return router;
 }

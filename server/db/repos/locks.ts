@@ -4,7 +4,11 @@
  */
 import { num, type Q } from '../index.js';
 
+/** RFC 4918 §14.13: a write lock is exclusive or shared; a LOCK body naming anything else is refused. */
+const LOCK_SCOPES: readonly string[] = ['exclusive', 'shared'] satisfies LockScope[];
 export type LockScope = 'exclusive' | 'shared';
+export const isLockScope = (name: string): name is LockScope => LOCK_SCOPES.includes(name);
+/** RFC 4918 §9.10.3: a lock covers its resource alone (0) or a folder and all it holds (infinity). */
 export type LockDepth = '0' | 'infinity';
 
 export interface LockRow {

@@ -7,6 +7,7 @@ import type { SessionView } from '../domain/sessions.js';
 import type { IncomingShare, LinkView, UserShareView } from '../domain/sharing.js';
 import type { TrashItem } from '../domain/bin.js';
 import type { NodeView, UserRow } from '../domain/types.js';
+import type { VersionView } from '../domain/versions.js';
 
 function iso(t: number): string;
 function iso(t: number | null): string | null;
@@ -167,5 +168,17 @@ export function presentSession(s: SessionView) {
     ip: s.ip,
     userAgent: s.userAgent,
     current: s.current,
+  };
+}
+
+export function presentVersion(v: VersionView) {
+  return {
+    id: v.id,
+    size: v.size,
+    etag: v.etag,
+    modifiedAt: iso(v.modifiedAt),
+    createdAt: iso(v.createdAt),
+    author: v.authorName === null && v.authorId === null ? null : { id: v.authorId, username: v.authorName },
+    via: v.via,
   };
 }

@@ -1,20 +1,10 @@
-import type { LockJson } from '../../../server/api/presenters';
+import type { LockJson, presentNode, presentVersion } from '../../../server/api/presenters';
 
-export type Permission = 'owner' | 'edit' | 'view' | string;
-
-export interface Node {
-  id: string;
-  name: string;
-  kind: 'file' | 'folder';
-  size: number;
-  mime: string | null;
-  parentId: string | null;
-  ownerId: string;
-  createdAt: string | null;
-  modifiedAt: string | null;
-  etag: string;
-  permission: Permission;
-}
+/**
+ * A file or folder as the API sends it; `permission` is the caller's own (owner, edit, view). Its wire
+ * shape is the API's presenter's (a type-only import, like `Lock`), so the two cannot drift.
+ */
+export type Node = ReturnType<typeof presentNode>;
 
 export interface User {
   id: string;
@@ -120,15 +110,8 @@ export interface SearchHit extends Node {
   ownerName: string;
 }
 
-export interface Version {
-  id: string;
-  size: number;
-  etag: string;
-  modifiedAt: string;
-  createdAt: string;
-  author: { id: string | null; username: string | null } | null;
-  via: 'api' | 'dav' | 'link' | 'system' | null;
-}
+/** An earlier content of a file, as GET /api/nodes/:id/versions lists it (the API's presenter's shape). */
+export type Version = ReturnType<typeof presentVersion>;
 
 /** A WebDAV lock, as GET /api/locks and GET /api/nodes/:id/locks list it; its wire shape is the API's. */
 export type Lock = LockJson;

@@ -1,28 +1,14 @@
 /** File versions: list, download, restore, delete (GET|POST|DELETE /api/nodes/:id/versions…). */
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { VersionView } from '../../domain/versions.js';
 import type { ApiDeps } from '../deps.js';
 import { requireActor } from '../middleware/auth.js';
-import { presentNode } from '../presenters.js';
+import { presentNode, presentVersion } from '../presenters.js';
 import { userContentHeaders } from '../http-util.js';
 import { sendContent } from '../send-file.js';
 import { Id, parseParams } from '../validate.js';
 
 const VersionParams = z.object({ id: Id, versionId: Id });
-const iso = (t: number) => new Date(t).toISOString();
-
-function presentVersion(v: VersionView) {
-  return {
-    id: v.id,
-    size: v.size,
-    etag: v.etag,
-    modifiedAt: iso(v.modifiedAt),
-    createdAt: iso(v.createdAt),
-    author: v.authorName === null && v.authorId === null ? null : { id: v.authorId, username: v.authorName },
-    via: v.via,
-  };
-}
 
 export function versionRoutes({ versions, content }: ApiDeps) {
   const router = new Router();

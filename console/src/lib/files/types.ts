@@ -45,6 +45,13 @@ export interface ItemState {
   lock: Lock | undefined;
 }
 
+/** What a listed item (ListedItem and its FileRow or FileTile) takes from the page; the rename text is bound. */
+export interface ItemProps {
+  item: ItemState;
+  ev: ItemEvents;
+  renameValue: string;
+}
+
 /** What the item menu (right click, the ⋯ button, Shift+F10) asks the page to do. */
 export interface MenuActions extends Pick<
   ToolbarActions,

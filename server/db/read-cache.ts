@@ -3,8 +3,9 @@
  * database version it was read at (Db.version: SQLite's data_version, which every commit of any
  * connection or process changes), and the first read that finds a newer version drops them all.
  * So a cached answer is always the one the query would give now — a password change, a disable, an
- * upload or a lock committed anywhere is seen by the very next request — and checking that costs a
- * read of the WAL index, not the query.
+ * upload or a lock committed by this process is seen by the very next request, one committed by
+ * another process (a CLI, another worker) from the next event-loop turn — and checking that costs a
+ * read of the WAL index once per turn, not the query.
  *
  * Only what depends on nothing but the database may be cached (no `now` in the query: a result that
  * expires with time carries the time and the caller compares). Engines without a version

@@ -42,9 +42,10 @@ export interface Db extends Q {
     pool?: { total: number; idle: number; waiting: number };
   };
   /**
-   * A number that changes whenever anything is committed to the database, by this process or any
-   * other (SQLite: `PRAGMA data_version` on the reading connection, one read of shared memory). A
-   * read cached under one version is still exact while the version is the same (read-cache.ts).
+   * A number that changes whenever anything is committed to the database: at once for this
+   * process's commits, from the next event-loop turn for another process's (SQLite: `PRAGMA
+   * data_version` on the reading connection, read once per turn: executor.ts). A read cached under
+   * one version is still exact while the version is the same (read-cache.ts).
    * Absent where the engine has no such cheap signal (PostgreSQL): nothing is cached there.
    */
   version?(): Promise<number>;

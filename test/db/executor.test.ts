@@ -276,10 +276,34 @@ describe('the SQLite executor', function () {
     const script = `const D = require('better-sqlite3'); const d = new D(process.argv[1], { timeout: 5000 });
       d.prepare("INSERT INTO t (name) VALUES ('theirs')").run(); d.close();`;
     execFileSync(process.execPath, ['-e', script, path.join(dir, 'test.sqlite')]);
+    // Read once per event-loop turn: another process's commit shows from the next turn on.
+    await new Promise(setImmediate);
     const v2 = await version();
     expect(v2, "after another process's commit").not.to.equal(v1);
     expect(await version()).to.equal(v2);
     expect(await names()).to.deep.equal(['ours', 'theirs']);
+  });
+
+  it("shares one version reading per event-loop turn, which this process's commits drop at once", async () => {
+    const other = new Database(path.join(dir, 'test.sqlite'), { timeout: 5000 });
+    try {
+      const v0 = await db.version!();
+      other.prepare("INSERT INTO t (name) VALUES ('theirs')").run();
+      expect(await db.version!(), 'the same turn: the reading is shared').to.equal(v0);
+      await new Promise(setImmediate);
+      const v1 = await db.version!();
+      expect(v1, "the next turn: another connection's commit").not.to.equal(v0);
+      // A reading taken in the turn that commits (here by the transaction itself, as any other
+      // request's could be) must not outlive the commit: the read after it sees our write.
+      let during = -1;
+      await db.tx(async (tx) => {
+        during = await db.version!();
+        await tx.run("INSERT INTO t (name) VALUES ('ours')");
+      });
+      expect(await db.version!(), 'after our own commit, in the same turn').not.to.equal(during);
+    } finally {
+      other.close();
+    }
   });
 
   it('runs the writer with synchronous=FULL, or NORMAL under DURABILITY=relaxed', async () => {

@@ -38,11 +38,15 @@ export class GroupCommit {
   /** SQLite COMMITs (each one fsync of the WAL under synchronous=FULL) and logical transactions committed. */
   readonly stats = { commits: 0, transactions: 0 };
 
+  /** Called as soon as a COMMIT has succeeded, before any of its callers is answered. */
+  private readonly committed: () => void;
+
   constructor(
     private readonly conn: SqliteConnection,
-    opts: { stallMs?: number } = {},
+    opts: { stallMs?: number; committed?: () => void } = {},
   ) {
     this.guard = new TxGuard(opts.stallMs);
+    this.committed = opts.committed ?? (() => {});
   }
 
   submit<T>(fn: (tx: Q) => Promise<T>): Promise<T> {
@@ -145,6 +149,7 @@ export class GroupCommit {
       failAll(err);
       return;
     }
+    this.committed();
     this.stats.commits++;
     this.stats.transactions += done.length;
     for (const d of done) d.job.resolve(d.value);

@@ -53,7 +53,7 @@ export async function startCompiledServer(
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const serverLog = path.join(os.tmpdir(), `coffer-bench-server-${process.pid}.log`);
+  const serverLog = path.join(os.tmpdir(), `coffer-bench-server-${process.pid}-${port}.log`);
   const logFd = fs.openSync(serverLog, 'w');
   const server = spawn(process.execPath, ['dist/server/main.js'], {
     cwd: ROOT,

@@ -1,20 +1,25 @@
 /**
  * `npm run bench:flat` — does a small WebDAV request cost the same on a big store as on a small one?
  *
- * For each layout and size: a fresh compiled server (test/bench/compiled-server.ts) on a temp data
- * dir; through the API the users, and for the measured user a 4 KiB file `one.bin` (uploaded, so its
- * blob exists), a folder `Big` and a folder `Copy100`; the server stops, the files are seeded straight
+ * For each layout and size: through the API of a compiled server (test/bench/compiled-server.ts) on
+ * a temp data dir, the users, and for the measured user a 4 KiB file `one.bin` (uploaded, so its blob
+ * exists), a folder `Big` and a folder `Copy100`; that server stops and the files are seeded straight
  * into its database (test/bench/flat-seed.ts: `Big` gets 1,000 entries, `Copy100` 100, the rest
- * spread in folders of 10), the server starts again on that store, and over HTTP as the measured user:
+ * spread in folders of 10). Then one server per size runs on its seeded store, all at once, and the
+ * sizes are measured in turn, FLAT_ROUNDS times (the order reversed every other round), over HTTP as
+ * the measured user:
  *   PROPFIND Depth 0 and GET of one.bin with wrk -c8 (req/s, and the server's CPU per request from
  *   /proc), PROPFIND Depth 1 of Big (median of FLAT_RUNS, ms), COPY Depth infinity of Copy100 to a
  *   new name (median of FLAT_COPIES, ms, end to end).
- * Layouts: `users` — the files across 100 users (FLAT_USERS), the measured one among them; `one` —
- * every file in the measured user's drive. Then one line per layout: largest size / smallest, per
- * figure. Goal (issue 10): within 20% — a rate at least 0.8×, a time at most 1.2×.
+ * Each figure is the median of the rounds: on a shared machine a busy minute otherwise lands on one
+ * size only and reads as a cost of the data (one run here put the same store's PROPFIND rate at
+ * 7,000 and 12,000 req/s). Layouts: `users` — the files across 100 users (FLAT_USERS), the measured
+ * one among them; `one` — every file in the measured user's drive. Then one line per layout: largest
+ * size / smallest, per figure. Goal (issue 10): within 20% — a rate at least 0.8×, a time at most 1.2×.
  *
- * Env: FLAT_SIZES (10000,1000000), FLAT_LAYOUTS (users,one), FLAT_USERS (100), FLAT_WRK_SECS (10),
- *      FLAT_RUNS (20), FLAT_COPIES (5), COFFER_ENV ("VAR=value ..." for the server), BENCH_KEEP=1.
+ * Env: FLAT_SIZES (10000,1000000), FLAT_LAYOUTS (users,one), FLAT_USERS (100), FLAT_ROUNDS (3),
+ *      FLAT_WRK_SECS (5), FLAT_RUNS (20), FLAT_COPIES (5), COFFER_ENV ("VAR=value ..." for the
+ *      servers), BENCH_KEEP=1.
  * Needs wrk (Debian package).
  */
 import { randomBytes } from 'node:crypto';
@@ -29,7 +34,8 @@ import { haveWrk, runWrk } from './wrk.js';
 const SIZES = (process.env.FLAT_SIZES ?? '10000,1000000').split(',').map(Number);
 const LAYOUTS = (process.env.FLAT_LAYOUTS ?? 'users,one').split(',') as Layout[];
 const USERS = Number(process.env.FLAT_USERS ?? 100);
-const WRK_SECS = Number(process.env.FLAT_WRK_SECS ?? 10);
+const ROUNDS = Number(process.env.FLAT_ROUNDS ?? 3);
+const WRK_SECS = Number(process.env.FLAT_WRK_SECS ?? 5);
 const RUNS = Number(process.env.FLAT_RUNS ?? 20);
 const COPIES = Number(process.env.FLAT_COPIES ?? 5);
 const ADMIN_PASSWORD = 'bench-admin-password';
@@ -116,7 +122,19 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
 }
 
-async function measure(server: CompiledServer, user: string, content: Buffer): Promise<Figures> {
+/** The measured user's WebDAV on one server. */
+interface DavSession {
+  server: CompiledServer;
+  dav: string;
+  auth: string;
+  req: (method: string, url: string, headers?: Record<string, string>, body?: string) => Promise<Buffer>;
+  propfind: (url: string, depth: string) => Promise<Buffer>;
+}
+
+const entries = (xml: Buffer) => (xml.toString('utf8').match(/<([A-Za-z][\w.-]*:)?response[\s>]/g) ?? []).length;
+
+/** Logs the measured user in on a seeded server (its password re-hashed there) and checks the store. */
+async function session(server: CompiledServer, user: string, content: Buffer): Promise<DavSession> {
   const api = (p: string) => `${server.url}/api${p}`;
   const { token } = await call(api('/auth/login'), 'POST', null, { username: user, password: PASSWORD });
   await call(api('/auth/password'), 'POST', token, { currentPassword: PASSWORD, newPassword: MEASURED_PASSWORD });
@@ -130,7 +148,6 @@ async function measure(server: CompiledServer, user: string, content: Buffer): P
   };
   const propfind = (url: string, depth: string) =>
     req('PROPFIND', url, { depth, 'content-type': 'application/xml' }, PROPFIND_ALLPROP);
-  const entries = (xml: Buffer) => (xml.toString('utf8').match(/<([A-Za-z][\w.-]*:)?response[\s>]/g) ?? []).length;
 
   // Checks first: the seeded store answers, and the file is the uploaded one.
   if (!(await req('GET', `${dav}/one.bin`)).equals(content)) throw new Error('GET one.bin: not the uploaded bytes');
@@ -139,6 +156,10 @@ async function measure(server: CompiledServer, user: string, content: Buffer): P
   const listed = entries(await propfind(`${dav}/Big/`, '1'));
   if (listed !== 1001) throw new Error(`PROPFIND Depth 1 of Big listed ${listed} entries, expected 1,001`);
 
+  return { server, dav, auth, req, propfind };
+}
+
+async function measure({ server, dav, auth, req, propfind }: DavSession): Promise<Figures> {
   const wrk = (method: string, headers: Record<string, string>, body?: string) => {
     const c0 = cpuSeconds(server.pid);
     const r = runWrk({
@@ -181,49 +202,83 @@ async function measure(server: CompiledServer, user: string, content: Buffer): P
   };
 }
 
-async function one(layout: Layout, size: number): Promise<Figures & { seedSeconds: number }> {
-  const what = `${layout === 'users' ? `${USERS} users` : 'one user'}, ${size.toLocaleString('en')} files`;
+interface Store {
+  size: number;
+  dataDir: string;
+  user: string;
+  content: Buffer;
+  seedSeconds: number;
+}
+
+/** A data dir holding the users and templates (made through the API) and `size` files seeded straight into its database. */
+async function seed(layout: Layout, size: number): Promise<Store> {
+  const what = `${label(layout)}, ${size.toLocaleString('en')} files`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-flat-'));
+  log(`${what}: the users and the templates, through the API`);
+  const t0 = performance.now();
+  // The users are made at bcrypt cost 4 (100 hashes at cost 12 take a minute here); the measured
+  // user's password is changed on the measuring server, so its hash has that server's cost.
+  const server = await startCompiledServer({ ...serverEnv(), BCRYPT_COST: '4' }, { dataDir });
+  let prep;
   try {
-    log(`${what}: the users and the templates, through the API`);
-    const t0 = performance.now();
-    // The users are made at bcrypt cost 4 (100 hashes at cost 12 take a minute here); the measured
-    // user's password is changed on the measuring server, so its hash has that server's cost.
-    let server = await startCompiledServer({ ...serverEnv(), BCRYPT_COST: '4' }, { dataDir });
-    let prep;
-    try {
-      prep = await prepare(server, layout);
-    } catch (err) {
-      server.showLog();
-      throw err;
-    } finally {
-      await server.stop();
-    }
-    log(`${what}: API part done in ${((performance.now() - t0) / 1000).toFixed(1)} s; seeding the database`);
-    const seeded = await seedFlat({
-      dbFile: path.join(dataDir, 'coffer.sqlite'),
-      owners: prep.owners,
-      files: size,
-      folderTemplate: prep.bigId,
-      fileTemplate: prep.fileId,
-      fill: { [prep.bigId]: 1000, [prep.copyId]: 100 },
-    });
-    log(`${what}: ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(1)} s; measuring`);
-    server = await startCompiledServer(serverEnv(), { dataDir });
-    try {
-      return { ...(await measure(server, prep.user, prep.content)), seedSeconds: seeded.seconds };
-    } catch (err) {
-      server.showLog();
-      throw err;
-    } finally {
-      await server.stop();
-    }
+    prep = await prepare(server, layout);
+  } catch (err) {
+    server.showLog();
+    throw err;
   } finally {
-    if (process.env.BENCH_KEEP) log(`data kept in ${dataDir}`);
-    else fs.rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
+  }
+  log(`${what}: API part done in ${((performance.now() - t0) / 1000).toFixed(1)} s; seeding the database`);
+  const seeded = await seedFlat({
+    dbFile: path.join(dataDir, 'coffer.sqlite'),
+    owners: prep.owners,
+    files: size,
+    folderTemplate: prep.bigId,
+    fileTemplate: prep.fileId,
+    fill: { [prep.bigId]: 1000, [prep.copyId]: 100 },
+  });
+  log(`${what}: ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(1)} s`);
+  return { size, dataDir, user: prep.user, content: prep.content, seedSeconds: seeded.seconds };
+}
+
+/** Every size of one layout on a server of its own, measured in turn ROUNDS times; medians per size. */
+async function layoutFigures(layout: Layout): Promise<{ size: number; f: Figures & { seedSeconds: number } }[]> {
+  const stores: Store[] = [];
+  const servers: CompiledServer[] = [];
+  try {
+    for (const size of SIZES) stores.push(await seed(layout, size));
+    const sessions: DavSession[] = [];
+    for (const store of stores) {
+      const server = await startCompiledServer(serverEnv(), { dataDir: store.dataDir });
+      servers.push(server);
+      sessions.push(await session(server, store.user, store.content));
+    }
+    const rounds: Figures[][] = stores.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = stores.map((_, i) => i);
+      if (round % 2) order.reverse();
+      for (const i of order) {
+        log(`${label(layout)}, ${stores[i]!.size.toLocaleString('en')} files: round ${round + 1}/${ROUNDS}`);
+        rounds[i]!.push(await measure(sessions[i]!));
+      }
+    }
+    return stores.map((store, i) => {
+      const f = {} as Figures;
+      for (const [k] of COLUMNS) f[k] = median(rounds[i]!.map((r) => r[k]));
+      return { size: store.size, f: { ...f, seedSeconds: store.seedSeconds } };
+    });
+  } catch (err) {
+    for (const server of servers) server.showLog();
+    throw err;
+  } finally {
+    for (const server of servers) await server.stop();
+    for (const store of stores)
+      if (process.env.BENCH_KEEP) log(`data kept in ${store.dataDir}`);
+      else fs.rmSync(store.dataDir, { recursive: true, force: true });
   }
 }
 
+const label = (l: Layout) => (l === 'users' ? `${USERS} users` : 'one user');
 const fmt = (x: number) => (x >= 100 ? String(Math.round(x)) : x.toFixed(1));
 
 async function main() {
@@ -231,11 +286,10 @@ async function main() {
   const results: { layout: Layout; size: number; f: Figures & { seedSeconds: number } }[] = [];
   for (const layout of LAYOUTS) {
     if (layout !== 'users' && layout !== 'one') throw new Error(`FLAT_LAYOUTS: unknown layout ${layout}`);
-    for (const size of SIZES) results.push({ layout, size, f: await one(layout, size) });
+    for (const r of await layoutFigures(layout)) results.push({ layout, ...r });
   }
   const head = ['layout', 'files', 'seeded in (s)', ...COLUMNS.map(([, t]) => t)];
   const rows = [head, head.map((_, i) => (i < 2 ? '---' : '---:'))];
-  const label = (l: Layout) => (l === 'users' ? `${USERS} users` : 'one user');
   for (const r of results)
     rows.push([
       label(r.layout),
@@ -265,8 +319,9 @@ async function main() {
       ]);
     }
   console.log(
-    `\nflat benchmark: WebDAV as user flat000 over HTTP, seeded store of each size (c=8 phases ${WRK_SECS} s with wrk;` +
-      ` medians of ${RUNS} PROPFIND Depth 1 and ${COPIES} COPYs)\n`,
+    `\nflat benchmark: WebDAV as user flat000 over HTTP, seeded store of each size, the sizes' servers side by side;` +
+      ` medians of ${ROUNDS} rounds (c=8 phases ${WRK_SECS} s with wrk; in each round the median of ${RUNS}` +
+      ` PROPFIND Depth 1 and of ${COPIES} COPYs)\n`,
   );
   console.log(rows.map((r, i) => (i === 1 ? `|${r.join('|')}|` : `| ${r.join(' | ')} |`)).join('\n'));
   if (hi > lo)

@@ -214,31 +214,37 @@ interface Store {
 async function seed(layout: Layout, size: number): Promise<Store> {
   const what = `${label(layout)}, ${size.toLocaleString('en')} files`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-flat-'));
-  log(`${what}: the users and the templates, through the API`);
-  const t0 = performance.now();
-  // The users are made at bcrypt cost 4 (100 hashes at cost 12 take a minute here); the measured
-  // user's password is changed on the measuring server, so its hash has that server's cost.
-  const server = await startCompiledServer({ ...serverEnv(), BCRYPT_COST: '4' }, { dataDir });
-  let prep;
   try {
-    prep = await prepare(server, layout);
+    log(`${what}: the users and the templates, through the API`);
+    const t0 = performance.now();
+    // The users are made at bcrypt cost 4 (100 hashes at cost 12 take a minute here); the measured
+    // user's password is changed on the measuring server, so its hash has that server's cost.
+    const server = await startCompiledServer({ ...serverEnv(), BCRYPT_COST: '4' }, { dataDir });
+    let prep;
+    try {
+      prep = await prepare(server, layout);
+    } catch (err) {
+      server.showLog();
+      throw err;
+    } finally {
+      await server.stop();
+    }
+    log(`${what}: API part done in ${((performance.now() - t0) / 1000).toFixed(1)} s; seeding the database`);
+    const seeded = await seedFlat({
+      dbFile: path.join(dataDir, 'coffer.sqlite'),
+      owners: prep.owners,
+      files: size,
+      folderTemplate: prep.bigId,
+      fileTemplate: prep.fileId,
+      fill: { [prep.bigId]: 1000, [prep.copyId]: 100 },
+    });
+    log(`${what}: ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(1)} s`);
+    return { size, dataDir, user: prep.user, content: prep.content, seedSeconds: seeded.seconds };
   } catch (err) {
-    server.showLog();
+    if (process.env.BENCH_KEEP) log(`data kept in ${dataDir}`);
+    else fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;
-  } finally {
-    await server.stop();
   }
-  log(`${what}: API part done in ${((performance.now() - t0) / 1000).toFixed(1)} s; seeding the database`);
-  const seeded = await seedFlat({
-    dbFile: path.join(dataDir, 'coffer.sqlite'),
-    owners: prep.owners,
-    files: size,
-    folderTemplate: prep.bigId,
-    fileTemplate: prep.fileId,
-    fill: { [prep.bigId]: 1000, [prep.copyId]: 100 },
-  });
-  log(`${what}: ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(1)} s`);
-  return { size, dataDir, user: prep.user, content: prep.content, seedSeconds: seeded.seconds };
 }
 
 /** Every size of one layout on a server of its own, measured in turn ROUNDS times; medians per size. */

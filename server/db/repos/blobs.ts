@@ -43,16 +43,20 @@ export async function inlineBytes(q: Q, hash: string): Promise<Buffer | undefine
 }
 
 // `refs(hash, n)`: how many references each hash gains or loses; the UPDATE applies them all at once.
+// UPDATE … FROM (SQLite 3.33+, PostgreSQL) joins each blob to its row of `refs` by the blob's key: a
+// correlated `(SELECT n FROM refs WHERE refs.hash = blobs.hash)` read the whole materialized `refs`
+// for every blob it updated (SQLite builds no index on it), so moving the references of a folder of
+// n files cost n² — 20 ms for 1,000 files, minutes for the purge of 100,000.
 const addRefs = (refs: string) =>
   `${refs}
-   UPDATE blobs SET ref_count = ref_count + (SELECT refs.n FROM refs WHERE refs.hash = blobs.hash), released_at = NULL
-   WHERE hash IN (SELECT hash FROM refs)`;
+   UPDATE blobs SET ref_count = blobs.ref_count + refs.n, released_at = NULL
+   FROM refs WHERE blobs.hash = refs.hash`;
 /** A blob reaching zero references is left for the garbage collector, after its grace period (released_at). */
 const dropRefs = (refs: string) =>
   `${refs}
-   UPDATE blobs SET ref_count = ref_count - (SELECT refs.n FROM refs WHERE refs.hash = blobs.hash),
-     released_at = CASE WHEN ref_count - (SELECT refs.n FROM refs WHERE refs.hash = blobs.hash) = 0 THEN $now ELSE released_at END
-   WHERE hash IN (SELECT hash FROM refs)`;
+   UPDATE blobs SET ref_count = blobs.ref_count - refs.n,
+     released_at = CASE WHEN blobs.ref_count - refs.n = 0 THEN $now ELSE blobs.released_at END
+   FROM refs WHERE blobs.hash = refs.hash`;
 
 const listed = (d: Dialect) =>
   `WITH refs(hash, n) AS (SELECT j.value, COUNT(*) FROM ${jsonRows('$hashes')(d)} j GROUP BY j.value)`;

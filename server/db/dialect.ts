@@ -29,6 +29,13 @@ function sqliteOnly(text: string, what: string): Fragment {
 }
 
 /**
+ * A column that must not drive the plan: SQLite's unary + keeps its indexes out (SQLite plans
+ * without statistics here, so an equality on an indexed column can win over the index that should
+ * lead). PostgreSQL's planner weighs indexes by its statistics itself, and has no unary + on text.
+ */
+export const unindexed = (d: Dialect, column: string): string => (d === 'sqlite' ? `+${column}` : column);
+
+/**
  * A statement built once per dialect from `build` (so its text is stable: the executor can keep it
  * prepared), then looked up by the dialect of the surface it runs on.
  */

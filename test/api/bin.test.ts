@@ -106,6 +106,24 @@ describe('recycle bin', () => {
     expect(restored.parentId).to.equal(alice.rootId);
   });
 
+  it('purges a folder that holds a folder trashed earlier, which comes back whole', async () => {
+    const outer = await a().mkdir(alice.rootId, 'Outer2');
+    const early = await a().mkdir(outer.id, 'EarlyDir');
+    const deep = await a().mkdir(early.id, 'Deep');
+    const inner = await a().upload(deep.id, 'inner.txt', 'i');
+    await a().upload(outer.id, 'late.txt', 'l');
+    await a().delete(`/api/nodes/${early.id}`);
+    await a().delete(`/api/nodes/${outer.id}`);
+    expect((await a().delete(`/api/trash/${outer.id}`)).status).to.equal(200);
+    const restored = (await a().json(a().post(`/api/trash/${early.id}/restore`))) as NodeJson;
+    expect(restored.parentId).to.equal(alice.rootId);
+    // Only the trashed folder moved to the root: what it held is still inside it.
+    const kids = async (id: string) =>
+      ((await a().json(a().get(`/api/nodes/${id}/children`))).items as NodeJson[]).map((n) => n.name);
+    expect(await kids(early.id)).to.deep.equal(['Deep']);
+    expect(await kids(deep.id)).to.deep.equal(['inner.txt']);
+    expect((await a().json(a().get(`/api/nodes/${inner.id}`))).parentId).to.equal(deep.id);
+  });
   it('empties the bin', async () => {
     const f = await a().upload(alice.rootId, 'x.txt', 'x');
     await a().delete(`/api/nodes/${f.id}`);

@@ -5,7 +5,7 @@
  * trigram index, shorter ones through LIKE; on PostgreSQL every substring is a LIKE, which the
  * pg_trgm index serves from three characters on.
  */
-import { dialectOf, type Dialect } from '../dialect.js';
+import { dialectOf, unindexed, type Dialect } from '../dialect.js';
 import { SCAN, type Q } from '../index.js';
 import type { NodeRow } from '../rows.js';
 import { NODE_COLS, toNode, type RawNode } from './nodes.js';
@@ -34,13 +34,8 @@ type Raw = RawNode & { access: string | null; owner_name: string; name_key: stri
 
 export type SearchPass = 'exact' | 'prefix' | 'substring';
 
-/**
- * SQLite's unary + keeps a column's index out of the plan: the name indexes must drive, not
- * (owner_id, deleted_at). PostgreSQL's planner weighs the trigram index by its statistics itself.
- */
-const unindexed = (d: Dialect, column: string): string => (d === 'sqlite' ? `+${column}` : column);
-
 function statement(d: Dialect, f: SearchFilter, pass: SearchPass, useFts: boolean): string {
+  // The name indexes must drive, not (owner_id, deleted_at).
   const filters: string[] = [`${unindexed(d, 'n.deleted_at')} IS NULL`, 'n.parent_id IS NOT NULL'];
   if (f.kind) filters.push('n.kind = $kind');
   if (f.minSize !== undefined) filters.push('n.size >= $minSize');

@@ -3,6 +3,7 @@
  * the id of the node that was trashed (trash_root_id), until it is restored or purged. Each change
  * to a whole subtree is one statement.
  */
+import { perDialect, unindexed } from '../dialect.js';
 import { SCAN, num, type Q } from '../index.js';
 import { liveSubtreeCte, NODE_COLS, toNode, type RawNode } from './nodes.js';
 import type { NodeRow } from '../rows.js';
@@ -101,16 +102,21 @@ export async function trashRootsToPurge(
   return rows.map((r) => r.id);
 }
 
-/** Items trashed earlier from inside this trashed subtree stay in the bin: they move under `rootId`. */
-export async function rehomeTrashedInside(tx: Q, trashRootId: string, rootId: string): Promise<void> {
-  await tx.run(
-    `WITH RECURSIVE sub(id) AS (
-       SELECT $id UNION ALL SELECT c.id FROM sub JOIN nodes c ON c.parent_id = sub.id AND c.trash_root_id = $id
+// The recursive step must find a node's children by parent_id. Left to itself, SQLite searched
+// nodes_trash_root (every node of this trashed subtree) for each node it reached: purging a folder of
+// 3,000 files took 0.8 s of the event loop, of 10,000 files 10–13 s.
+const rehomeSql = perDialect(
+  (d) => `WITH RECURSIVE sub(id) AS (
+       SELECT $id UNION ALL
+       SELECT c.id FROM sub JOIN nodes c ON c.parent_id = sub.id AND ${unindexed(d, 'c.trash_root_id')} = $id
      )
      UPDATE nodes SET parent_id = $rootId
      WHERE parent_id IN (SELECT id FROM sub) AND trash_root_id IS NOT NULL AND trash_root_id <> $id`,
-    { id: trashRootId, rootId },
-  );
+);
+
+/** Items trashed earlier from inside this trashed subtree stay in the bin: they move under `rootId`. */
+export async function rehomeTrashedInside(tx: Q, trashRootId: string, rootId: string): Promise<void> {
+  await tx.run(rehomeSql(tx), { id: trashRootId, rootId });
 }
 
 /** How many files a trashed subtree holds, and their bytes. */

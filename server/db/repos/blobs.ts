@@ -46,7 +46,7 @@ export async function inlineBytes(q: Q, hash: string): Promise<Buffer | undefine
 // UPDATE … FROM (SQLite 3.33+, PostgreSQL) joins each blob to its row of `refs` by the blob's key: a
 // correlated `(SELECT n FROM refs WHERE refs.hash = blobs.hash)` read the whole materialized `refs`
 // for every blob it updated (SQLite builds no index on it), so moving the references of a folder of
-// n files cost n² — 20 ms for 1,000 files, minutes for the purge of 100,000.
+// n files cost n² — 20 ms for 1,000 hashes, 530 ms for 10,000 (measured), ~50 s for 100,000.
 const addRefs = (refs: string) =>
   `${refs}
    UPDATE blobs SET ref_count = blobs.ref_count + refs.n, released_at = NULL

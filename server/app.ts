@@ -8,6 +8,7 @@ import { createPublicDavHandler } from '../dav/public.js';
 import { createApi } from './api/router.js';
 import { openDb, type Db } from './db/index.js';
 import { runMigrations } from './db/migrate.js';
+import { SearchBacklog } from './db/search-backlog.js';
 import { migrationRules } from './domain/migration-rules.js';
 import { ActivityLog } from './domain/activity.js';
 import { Sessions } from './domain/sessions.js';
@@ -86,6 +87,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     poolSize: config.dbPoolSize,
   });
   await runMigrations(db, migrationRules);
+  const searchBacklog = SearchBacklog.start(db, (err) => log.warn({ err }, 'indexing new names for search failed'));
   const blobs = await openBlobStore(config.blobStore, config.dataDir, { fsync: config.durability === 'full' });
   const secret = await loadSigningSecret(db, config.dataDir, config.jwtSecret);
   const hasher = new BcryptPool(config.bcryptCost);
@@ -260,6 +262,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       await mailer?.close();
       await hasher.close();
       await listener?.close();
+      await searchBacklog.close();
       await db.close();
       await blobs.close();
     },

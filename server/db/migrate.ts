@@ -18,6 +18,7 @@ import { mail } from './migrations/016-mail.js';
 import { naturalSort } from './migrations/017-natural-sort.js';
 import { resumableUploads } from './migrations/019-resumable-uploads.js';
 import { linkLimits } from './migrations/020-link-limits.js';
+import { searchBacklog } from './migrations/021-search-backlog.js';
 
 export type { Migration, MigrationRules } from './migration.js';
 
@@ -38,6 +39,7 @@ const MIGRATIONS: Migration[] = [
   naturalSort,
   resumableUploads,
   linkLimits,
+  searchBacklog,
 ];
 
 export async function runMigrations(db: Db, rules: MigrationRules): Promise<void> {

@@ -2,8 +2,8 @@
  * Name search over what a user can see — their own nodes and the subtrees of unexpired shares with
  * them — in three bounded passes (exact name, prefix, substring), so the cost follows the limit,
  * not the number of files. On SQLite, substrings of three or more characters go through the FTS5
- * trigram index, shorter ones through LIKE; on PostgreSQL every substring is a LIKE, which the
- * pg_trgm index serves from three characters on.
+ * trigram index (and its backlog of names not indexed yet), shorter ones through LIKE; on PostgreSQL
+ * every substring is a LIKE, which the pg_trgm index serves from three characters on.
  */
 import { dialectOf, unindexed, type Dialect } from '../dialect.js';
 import { SCAN, type Q } from '../index.js';
@@ -63,11 +63,47 @@ function statement(d: Dialect, f: SearchFilter, pass: SearchPass, useFts: boolea
   if (pass === 'prefix') return select('nodes n', 'n.name_key > $key AND n.name_key < $keyEnd', 'ORDER BY n.name_key');
   // PostgreSQL: the pg_trgm index (002-search.ts) answers LIKE '%…%' itself, from three characters on.
   if (!useFts || d === 'postgres') return select('nodes n', "n.name_key LIKE $like ESCAPE '\\'", '');
+  // The index covers the rows up to the mark; the backlog above it (at most a few seconds of new
+  // names, 021-search-backlog.ts) is read as it is. LIKE checks both: trigrams only narrow.
   return select(
-    'nodes_fts f CROSS JOIN nodes n ON n.rowid = f.rowid',
-    "nodes_fts MATCH $match AND n.name_key LIKE $like ESCAPE '\\'",
+    `(SELECT rowid AS r FROM nodes_fts WHERE nodes_fts MATCH $match
+      UNION ALL SELECT rowid FROM nodes WHERE rowid > ${INDEXED_TO}) f CROSS JOIN nodes n ON n.rowid = f.r`,
+    "n.name_key LIKE $like ESCAPE '\\'",
     '',
   );
+}
+
+const INDEXED_TO = '(SELECT indexed_to FROM search_mark WHERE id = 1)';
+
+/**
+ * SQLite: adds up to `limit` names of the backlog (the rows above the mark, oldest first) to the
+ * FTS5 index as one segment and moves the mark past them; answers how many it added. Run inside a
+ * write transaction, which keeps the mark and the index in step. PostgreSQL has no backlog: 0.
+ */
+export async function indexSearchBacklog(q: Q, limit: number): Promise<number> {
+  if (dialectOf(q) !== 'sqlite') return 0;
+  const next = await q.get<{ upto: unknown; n: unknown }>(
+    `SELECT MAX(rowid) AS upto, COUNT(*) AS n FROM (SELECT rowid FROM nodes WHERE rowid > ${INDEXED_TO} ORDER BY rowid LIMIT $limit)`,
+    { limit },
+  );
+  const n = Number(next?.n ?? 0);
+  if (n === 0) return 0;
+  const upto = Number(next!.upto);
+  await q.run(
+    `INSERT INTO nodes_fts (rowid, name_key) SELECT rowid, name_key FROM nodes WHERE rowid > ${INDEXED_TO} AND rowid <= $upto`,
+    { upto },
+  );
+  await q.run('UPDATE search_mark SET indexed_to = $upto WHERE id = 1', { upto });
+  return n;
+}
+
+/** SQLite: whether rows wait above the mark (a read, no transaction needed). */
+export async function hasSearchBacklog(q: Q): Promise<boolean> {
+  if (dialectOf(q) !== 'sqlite') return false;
+  const row = await q.get<{ waiting: unknown }>(
+    `SELECT EXISTS (SELECT 1 FROM nodes WHERE rowid > ${INDEXED_TO}) AS waiting`,
+  );
+  return Number(row?.waiting ?? 0) === 1;
 }
 
 /**

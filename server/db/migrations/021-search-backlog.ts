@@ -4,10 +4,10 @@ import type { Migration } from '../migration.js';
  * SQLite: new names reach the FTS5 trigram index (002) in batches instead of one by one. FTS5 writes
  * a new index segment whenever a transaction or savepoint ends, and every logical transaction of a
  * group commit ends a savepoint: an upload wrote a segment of its own (~6 of its ~28 WAL pages, and
- * ~15% of a small PUT's CPU, measured). Now the index covers the nodes up to rowid
- * `search_mark.indexed_to`; rows above it (the backlog, inserted since) are indexed in batches by
- * search-backlog.ts, and searched meanwhile by a scan of the backlog alone (search.ts), so a search
- * still finds a file the moment its upload is answered.
+ * 5–15% of a small PUT's CPU, measured: most when uploads do not overlap). Now the index covers the
+ * nodes up to rowid `search_mark.indexed_to`; rows above it (the backlog, inserted since) are indexed
+ * in batches by search-backlog.ts, and searched meanwhile by a scan of the backlog alone
+ * (search.ts), so a search still finds a file the moment its upload is answered.
  *
  * The triggers keep the index exact for rows at or below the mark only: a rename or a delete of a
  * row still in the backlog has nothing to change in the index. An insert at or below the mark

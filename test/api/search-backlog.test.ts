@@ -5,7 +5,7 @@
  * indexed at once, and the index checked against the table (FTS5 'integrity-check') stays whole.
  */
 import { expect } from 'chai';
-import { indexSearchBacklog } from '../../server/db/repos/search.js';
+import { indexWholeBacklog } from '../../server/db/search-backlog.js';
 import { skipOnPostgres } from '../support/database.js';
 import { api, createUser, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -33,9 +33,7 @@ describe('search backlog (SQLite)', function () {
   /** Rows the FTS5 index itself holds for a trigram query (not the backlog). */
   const indexed = async (q: string) =>
     (await srv.app.db.all<{ rowid: number }>('SELECT rowid FROM nodes_fts WHERE nodes_fts MATCH $q', { q })).length;
-  const flush = async () => {
-    while ((await srv.app.db.tx((tx) => indexSearchBacklog(tx, 500))) === 500);
-  };
+  const flush = () => indexWholeBacklog(srv.app.db);
   const integrityCheck = () => srv.app.db.run("INSERT INTO nodes_fts (nodes_fts, rank) VALUES ('integrity-check', 1)");
 
   it('finds a new name at once from the backlog, and from the index once it is indexed', async () => {

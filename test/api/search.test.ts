@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { indexSearchBacklog } from '../../server/db/repos/search.js';
+import { indexWholeBacklog } from '../../server/db/search-backlog.js';
 import { api, createUser, type TestUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -85,7 +85,7 @@ describe('GET /api/search', () => {
     if (srv.app.db.dialect === 'sqlite') {
       // An external-content FTS5 index checked against its table: every live row indexed with its name,
       // nothing else (the names not yet indexed are indexed first: 021-search-backlog.ts).
-      while ((await srv.app.db.tx((tx) => indexSearchBacklog(tx, 500))) === 500);
+      await indexWholeBacklog(srv.app.db);
       await srv.app.db.run("INSERT INTO nodes_fts (nodes_fts, rank) VALUES ('integrity-check', 1)");
     }
   });

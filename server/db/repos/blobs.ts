@@ -7,7 +7,7 @@
  */
 import { jsonRows, perDialect, type Dialect } from '../dialect.js';
 import { SCAN, bool, num, numOrNull, type Q } from '../index.js';
-import { liveSubtreeCte } from './nodes.js';
+import { liveSubtreeCte, subtreeRows } from './nodes.js';
 
 export interface NewBlob {
   hash: string;
@@ -73,16 +73,17 @@ export async function releaseBlobRefs(tx: Q, hashes: string[], now: number): Pro
   if (hashes.length > 0) await tx.run(dropListedSql(tx), { hashes: JSON.stringify(hashes), now });
 }
 
-/** The references held by every file of the live subtree under `rootId` (a copy just made). */
-export async function addRefsOfSubtree(tx: Q, rootId: string): Promise<void> {
-  await tx.run(
-    addRefs(`WITH RECURSIVE ${liveSubtreeCte('$rootId')},
+const addSubtreeRefsSql = perDialect((d) =>
+  addRefs(`WITH RECURSIVE ${liveSubtreeCte('$rootId')(d)},
      refs(hash, n) AS (
-       SELECT n.content_hash, COUNT(*) FROM sub CROSS JOIN nodes n ON n.id = sub.id
+       SELECT n.content_hash, COUNT(*) FROM ${subtreeRows('n')(d)}
        WHERE n.content_hash IS NOT NULL GROUP BY n.content_hash
      )`),
-    { rootId },
-  );
+);
+
+/** The references held by every file of the live subtree under `rootId` (a copy just made). */
+export async function addRefsOfSubtree(tx: Q, rootId: string): Promise<void> {
+  await tx.run(addSubtreeRefsSql(tx), { rootId });
 }
 
 /** Releases the references held by every file of a trashed subtree (about to be purged). */

@@ -5,7 +5,7 @@
  */
 import { perDialect, unindexed } from '../dialect.js';
 import { SCAN, num, type Q } from '../index.js';
-import { liveSubtreeCte, NODE_COLS, toNode, type RawNode } from './nodes.js';
+import { liveSubtreeCte, NODE_COLS, rowKey, toNode, type RawNode } from './nodes.js';
 import type { NodeRow } from '../rows.js';
 
 export interface TrashRow extends NodeRow {
@@ -15,15 +15,16 @@ export interface TrashRow extends NodeRow {
   deletedByName: string | null;
 }
 
-/** Moves a live node and its live subtree to the bin; the node remembers its parent (for a restore). */
-export async function trashSubtree(tx: Q, t: { id: string; now: number; by: string | null }): Promise<void> {
-  await tx.run(
-    `WITH RECURSIVE ${liveSubtreeCte('$id')}
+const trashSubtreeSql = perDialect(
+  (d) => `WITH RECURSIVE ${liveSubtreeCte('$id')(d)}
      UPDATE nodes SET deleted_at = $now, trash_root_id = $id, deleted_by = $by,
        original_parent_id = CASE WHEN id = $id THEN parent_id ELSE original_parent_id END
-     WHERE id IN (SELECT id FROM sub)`,
-    t,
-  );
+     WHERE ${rowKey(d)} IN (SELECT rid FROM sub)`,
+);
+
+/** Moves a live node and its live subtree to the bin; the node remembers its parent (for a restore). */
+export async function trashSubtree(tx: Q, t: { id: string; now: number; by: string | null }): Promise<void> {
+  await tx.run(trashSubtreeSql(tx), t);
 }
 
 /**

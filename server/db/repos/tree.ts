@@ -5,17 +5,18 @@
 import { perDialect, randomEtag, timeOrderedUuid } from '../dialect.js';
 import { num, type Q } from '../index.js';
 import type { NodeRow } from '../rows.js';
-import { liveSubtreeCte } from './nodes.js';
+import { liveSubtreeCte, rowKey, subtreeRows } from './nodes.js';
+
+const subtreeFilesSql = perDialect(
+  (d) => `WITH RECURSIVE ${liveSubtreeCte('$id')(d)}
+     SELECT COUNT(CASE WHEN n.kind = 'file' THEN 1 END) AS files,
+       COALESCE(SUM(CASE WHEN n.kind = 'file' THEN n.size ELSE 0 END), 0) AS bytes
+     FROM ${subtreeRows('n')(d)}`,
+);
 
 /** How many files the live subtree under `id` (inclusive) holds, and their bytes. */
 export async function subtreeFiles(q: Q, id: string): Promise<{ files: number; bytes: number }> {
-  const r = await q.get<{ files: unknown; bytes: unknown }>(
-    `WITH RECURSIVE ${liveSubtreeCte('$id')}
-     SELECT COUNT(CASE WHEN n.kind = 'file' THEN 1 END) AS files,
-       COALESCE(SUM(CASE WHEN n.kind = 'file' THEN n.size ELSE 0 END), 0) AS bytes
-     FROM sub CROSS JOIN nodes n ON n.id = sub.id`,
-    { id },
-  );
+  const r = await q.get<{ files: unknown; bytes: unknown }>(subtreeFilesSql(q), { id });
   return { files: num(r?.files), bytes: num(r?.bytes) };
 }
 
@@ -24,10 +25,10 @@ export async function subtreeFiles(q: Q, id: string): Promise<{ files: number; b
 // The root's id, name, type and ETag come from the caller; every other row keeps its name, type
 // and modification time and gets a new id (and a new ETag if it is a folder).
 const copySql = perDialect(
-  (d) => `WITH RECURSIVE copy(id, new_id, new_parent, depth) AS (
-       SELECT id, $rootId, $parentId, 0 FROM nodes WHERE id = $sourceId AND deleted_at IS NULL
+  (d) => `WITH RECURSIVE copy(id, rid, new_id, new_parent, depth) AS (
+       SELECT id, ${rowKey(d)}, $rootId, $parentId, 0 FROM nodes WHERE id = $sourceId AND deleted_at IS NULL
        UNION ALL
-       SELECT c.id, ${timeOrderedUuid(d)}, copy.new_id, copy.depth + 1
+       SELECT c.id, c.${rowKey(d)}, ${timeOrderedUuid(d)}, copy.new_id, copy.depth + 1
        FROM copy JOIN nodes c ON c.parent_id = copy.id WHERE c.deleted_at IS NULL
      )
      INSERT INTO nodes (id, owner_id, parent_id, kind, name, name_key, sort_key, size, mime, content_hash, etag,
@@ -43,7 +44,7 @@ const copySql = perDialect(
        $now, n.modified_at,
        CASE WHEN n.kind = 'file' THEN $by END, CASE WHEN n.kind = 'file' THEN $byName END,
        CASE WHEN n.kind = 'file' THEN $via END
-     FROM copy CROSS JOIN nodes n ON n.id = copy.id
+     FROM copy CROSS JOIN nodes n ON n.${rowKey(d)} = copy.rid
      ORDER BY copy.depth`,
 );
 

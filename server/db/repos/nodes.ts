@@ -158,8 +158,9 @@ export interface SubtreeRow extends NodeRow {
  * What finds a node's row again within one statement. SQLite's rowid is one descent of the table's
  * own b-tree; the id is a descent of the id index first, whose pages are as scattered as the ids
  * (random ones were made before ids followed time). Reading a subtree of 1,000 files: 2.3 → 1.2 ms
- * in a store of a million such ids, 1.2 → 0.75 ms in one of 10,000; its copy's INSERT 29 → 26 ms
- * (test/db/query-plans.test.ts). PostgreSQL has no rowid: the id.
+ * in a store of a million such ids, 1.2 → 0.75 ms in one of 10,000; its copy's INSERT 29 → 26 ms.
+ * test/db/query-plans.test.ts checks that each subtree statement joins by it. PostgreSQL has no
+ * rowid: the id.
  */
 export const rowKey: Fragment = (d) => (d === 'sqlite' ? 'rowid' : 'id');
 

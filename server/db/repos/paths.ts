@@ -21,8 +21,8 @@ export const toChecksummed = (r: Raw): ChecksummedNode => ({ ...toNode(r), sha1:
 // nodes_live_name. Left to itself SQLite 3.52 read the child before the name it must have, so it
 // took every live child of the folder (nodes_parent_sort) and kept the one with that name: the cost
 // grew with the size of each folder on the path. Resolving /Big/<name> (a home folder of 1,163
-// entries, Big of 1,000) took 593 µs, now 56; a WebDAV MOVE within Big 2.9 → 2.1 ms of server CPU,
-// a COPY's destination likewise (test/db/query-plans.test.ts).
+// entries, Big of 1,000) took 593 µs, now 56; a WebDAV MOVE within Big 2.9 → 2.1 ms of server CPU.
+// test/db/query-plans.test.ts checks the plan.
 export const walkCte: Fragment = (d) => `segs(i, k) AS (SELECT j.i, j.value FROM ${jsonRowsIndexed('$keys')(d)} j),
      walk(id, depth) AS (
        SELECT id, 0 FROM nodes WHERE id = $rootId AND deleted_at IS NULL

@@ -1,8 +1,8 @@
 /**
  * `npm run bench:memory`: the server's resident memory while it streams a 1 GiB WebDAV upload and a
  * 1 GiB download at the same time (DESIGN.md §8: under 100 MiB, without giving up throughput).
- * Runs the compiled server in a child process (production mode, as `npm start` would, flags from
- * BENCH_NODE_OPTIONS, glibc's MALLOC_* variables passed through), samples VmRSS every 20 ms and reads VmHWM, and prints idle RSS, the peak,
+ * Runs the compiled server in a child process (production mode, with the node flags of `npm start`
+ * unless BENCH_NODE_OPTIONS gives others, glibc's MALLOC_* variables passed through), samples VmRSS every 20 ms and reads VmHWM, and prints idle RSS, the peak,
  * and both transfer rates. BENCH_MIB changes the size (default 1024).
  */
 import { randomBytes } from 'node:crypto';
@@ -70,8 +70,22 @@ function get(url: string): Promise<{ seconds: number; bytes: number }> {
   });
 }
 
+/**
+ * The node flags of package.json's `start` script (`node <flags> dist/server/main.js`): the goal is
+ * about the server as users run it, and a bench without them measured a configuration nobody runs.
+ */
+function startFlags(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const flags = /^node\s+(.*?)\s*dist\/server\/main\.js$/.exec(pkg.scripts.start.trim());
+  if (!flags)
+    throw new Error(`package.json's start script is not "node <flags> dist/server/main.js": ${pkg.scripts.start}`);
+  return flags[1]!;
+}
+
 async function main() {
-  const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? '';
+  const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? startFlags();
   // glibc's malloc tunables (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, …) reach the server as given.
   const arenas = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))) as Record<
     string,

@@ -61,6 +61,8 @@ export interface BlobStore {
    * the temp file from the moment it passes the limit: memory stays bounded by the limit. On any
    * failure (the body errors, `maxBytes` is passed, the disk is full) the temp file is removed
    * before the promise rejects, with the operating system's error as is (ENOSPC when the disk is full).
+   * A body whose `maxBytes` is within `memoryLimit` is only read, never destroyed: past the limit it
+   * is left paused, for the caller to answer on its connection.
    */
   stage(body: Readable, opts?: { maxBytes?: number }): Promise<StagedFile>;
   stage(body: Readable, opts: { maxBytes?: number; memoryLimit: number }): Promise<StagedBlob>;

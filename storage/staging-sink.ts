@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -19,6 +19,10 @@ export async function stageBody(
   fsync: boolean,
 ): Promise<StagedBlob> {
   const limit = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
+  if (opts.memoryLimit !== undefined && limit <= opts.memoryLimit) {
+    const bytes = await readWithin(body, limit);
+    return { ...sumsOf(bytes), size: bytes.length, bytes, tempPath: null };
+  }
   let size = 0;
   let hashing: FileHashing | null = null;
   const tempPath = path.join(tmpDir, `${randomUUID()}.part`);
@@ -44,8 +48,49 @@ export async function stageBody(
 }
 
 function sumsOf(bytes: Buffer): FileSums {
-  const hex = (algorithm: string) => createHash(algorithm).update(bytes).digest('hex');
-  return { hash: hex('sha256'), sha1: hex('sha1'), md5: hex('md5') };
+  // crypto.hash, one call per digest: no Hash object per algorithm (Node ≥ 20.12).
+  return { hash: hash('sha256', bytes, 'hex'), sha1: hash('sha1', bytes, 'hex'), md5: hash('md5', bytes, 'hex') };
+}
+
+/**
+ * A body that can only ever be held in memory (its limit within the memory limit), read straight
+ * into it: no sink, no file and no stream plumbing, which a small upload paid for although it could
+ * never need them. Unlike feed(), it never destroys `body` — a transport still answers on that
+ * connection (a body over the limit is left paused and unread) — so callers need no stream between
+ * them and the store to shield it. Fails as feed() does: BlobTooLarge past `limit`, the body's own
+ * error, or a body that closes before its end.
+ */
+function readWithin(body: Readable, limit: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const early = () => body.errored ?? new Error('The body ended before it was complete');
+    const detach = () => {
+      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      detach();
+      body.pause();
+      reject(new BlobTooLarge(limit));
+    };
+    const onEnd = () => {
+      detach();
+      resolve(Buffer.concat(chunks, size)); // a copy even of one chunk: it may be a view into a larger socket buffer
+    };
+    const onError = (err: Error) => {
+      detach();
+      reject(err);
+    };
+    const onClose = () => {
+      detach();
+      reject(early());
+    };
+    if (body.readableEnded) return resolve(Buffer.alloc(0)); // consumed to its end before it came here
+    if (body.destroyed) return reject(early());
+    body.on('end', onEnd).on('error', onError).on('close', onClose).on('data', onData); // 'data' last: it starts the flow
+  });
 }
 
 /**

@@ -213,14 +213,12 @@ export class InFlightUploads {
  * The body as the blob store reads it: every chunk is first counted on the ticket (which may cut
  * the upload off, or hold the chunk back until an upload cut off before it has let go of its room).
  * A failed store destroys this stream, never `body`: the transport still has to answer on that
- * connection (a request body is left unpiped, for the transport to drain). Without a ticket it only
- * keeps the store from destroying `body`.
+ * connection (a request body is left unpiped, for the transport to drain).
  */
-export function metered(body: Readable, ticket: UploadTicket | null, registry: InFlightUploads): Readable {
+export function metered(body: Readable, ticket: UploadTicket, registry: InFlightUploads): Readable {
   let total = 0;
   const out = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      if (!ticket) return cb(null, chunk); // a small body, held in memory: nothing to count
       total += chunk.length;
       const admit = () => {
         if (out.destroyed) return;

@@ -98,11 +98,11 @@ export class Uploads {
     let staged: StagedBlob;
     try {
       opts.beforeRead?.();
-      // A declared length that is not the framing's (X-Expected-Entity-Length) may lie: a small body never passes memory.
-      staged = await this.blobs.stage(metered(body, ticket, this.inFlight), {
-        memoryLimit: INLINE_MAX_BYTES,
-        ...(ticket ? {} : { maxBytes: INLINE_MAX_BYTES }),
-      });
+      // A declared length that is not the framing's (X-Expected-Entity-Length) may lie: a small body
+      // never passes memory, and the store only reads it (blob-store.ts), so it needs no meter.
+      staged = ticket
+        ? await this.blobs.stage(metered(body, ticket, this.inFlight), { memoryLimit: INLINE_MAX_BYTES })
+        : await this.blobs.stage(body, { memoryLimit: INLINE_MAX_BYTES, maxBytes: INLINE_MAX_BYTES });
     } catch (err) {
       ticket?.release();
       if (err instanceof BlobTooLarge) throw invalidInput('The body is longer than its declared length');

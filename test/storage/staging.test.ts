@@ -3,12 +3,13 @@
  * in memory and creates no file; one that passes it is written to the temp file from that moment,
  * holding no more than the limit in memory; a failed body leaves nothing behind either way.
  */
+import { hash as digest } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { expect } from 'chai';
-import { LocalDiskBlobStore } from '../../storage/index.js';
+import { BlobTooLarge, LocalDiskBlobStore } from '../../storage/index.js';
 import { feed } from '../../storage/staging-sink.js';
 import { hashingsInFlight } from '../../storage/hash-thread.js';
 import { patternChunk, sha256 } from '../support/store.js';
@@ -60,6 +61,50 @@ describe('staging a blob with a memory limit (LocalDiskBlobStore.stage)', () => 
     expect(fs.readFileSync(staged.tempPath).equals(bytes)).to.equal(true);
     await store.place(staged);
     expect(fs.readFileSync(store.pathOf(sha256(bytes))).equals(bytes)).to.equal(true);
+    expect(tmp()).to.deep.equal([]);
+  });
+
+  it('a body whose maxBytes is within the limit: read into memory with all three checksums', async () => {
+    for (const size of [0, 1, LIMIT]) {
+      const bytes = patternChunk(size + 3, size);
+      const staged = await store.stage(body(bytes), { memoryLimit: LIMIT, maxBytes: LIMIT });
+      expect(staged.tempPath, `${size}`).to.equal(null);
+      expect(staged.bytes!.equals(bytes), `${size}`).to.equal(true);
+      expect(staged).to.deep.include({
+        size,
+        hash: sha256(bytes),
+        sha1: digest('sha1', bytes),
+        md5: digest('md5', bytes),
+      });
+    }
+    const consumed = Readable.from([]);
+    consumed.resume();
+    await new Promise((resolve) => consumed.once('end', resolve));
+    expect((await store.stage(consumed, { memoryLimit: LIMIT, maxBytes: LIMIT })).size).to.equal(0);
+    expect(tmp()).to.deep.equal([]);
+  });
+
+  it('a body past such a maxBytes: BlobTooLarge, and the body is left paused, not destroyed (the transport answers on it)', async () => {
+    const over = body(patternChunk(5, LIMIT + 700));
+    const err = await store.stage(over, { memoryLimit: LIMIT, maxBytes: LIMIT }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(BlobTooLarge);
+    expect(over.destroyed).to.equal(false);
+    expect(over.isPaused()).to.equal(true);
+    expect(over.listenerCount('data') + over.listenerCount('end') + over.listenerCount('close')).to.equal(0);
+    expect(tmp()).to.deep.equal([]);
+  });
+
+  it('a body within such a maxBytes that fails, closes before its end, or is already destroyed: rejected', async () => {
+    const limits = { memoryLimit: LIMIT, maxBytes: LIMIT };
+    const failing = await store.stage(body(patternChunk(9, 3000), 1400), limits).catch((e: unknown) => e);
+    expect(String(failing)).to.match(/client went away/);
+    const cut = new Readable({ read() {} });
+    cut.push(Buffer.from('partial'));
+    setTimeout(() => cut.destroy(), 5);
+    expect(String(await store.stage(cut, limits).catch((e: unknown) => e))).to.match(/before it was complete/);
+    const gone = new Readable({ read() {} });
+    gone.destroy();
+    expect(String(await store.stage(gone, limits).catch((e: unknown) => e))).to.match(/before it was complete/);
     expect(tmp()).to.deep.equal([]);
   });
 

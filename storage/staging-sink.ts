@@ -52,6 +52,11 @@ function sumsOf(bytes: Buffer): FileSums {
   return { hash: hash('sha256', bytes, 'hex'), sha1: hash('sha1', bytes, 'hex'), md5: hash('md5', bytes, 'hex') };
 }
 
+/** Why a body that closed before its end failed: its own error, when it has one. */
+function endedEarly(body: Readable): Error {
+  return body.errored ?? new Error('The body ended before it was complete');
+}
+
 /**
  * A body that can only ever be held in memory (its limit within the memory limit), read straight
  * into it: no sink, no file and no stream plumbing, which a small upload paid for although it could
@@ -64,7 +69,6 @@ function readWithin(body: Readable, limit: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const early = () => body.errored ?? new Error('The body ended before it was complete');
     const detach = () => {
       body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
     };
@@ -85,10 +89,10 @@ function readWithin(body: Readable, limit: number): Promise<Buffer> {
     };
     const onClose = () => {
       detach();
-      reject(early());
+      reject(endedEarly(body));
     };
     if (body.readableEnded) return resolve(Buffer.alloc(0)); // consumed to its end before it came here
-    if (body.destroyed) return reject(early());
+    if (body.destroyed) return reject(endedEarly(body));
     body.on('end', onEnd).on('error', onError).on('close', onClose).on('data', onData); // 'data' last: it starts the flow
   });
 }
@@ -122,7 +126,6 @@ export function feed(body: Readable, sink: Writable, inspect: (chunk: Buffer) =>
       ended = true;
       sink.end();
     };
-    const early = () => body.errored ?? new Error('The body ended before it was complete');
     // The sink's first: a body that has already ended needs only those.
     const listeners: [NodeJS.EventEmitter, string, Parameters<NodeJS.EventEmitter['on']>[1]][] = [
       [sink, 'error', fail],
@@ -140,7 +143,7 @@ export function feed(body: Readable, sink: Writable, inspect: (chunk: Buffer) =>
         body,
         'close',
         () => {
-          if (!ended) fail(early());
+          if (!ended) fail(endedEarly(body));
         },
       ],
       [body, 'end', onEnd],
@@ -151,7 +154,7 @@ export function feed(body: Readable, sink: Writable, inspect: (chunk: Buffer) =>
       listeners.slice(0, 2).forEach(([emitter, event, fn]) => emitter.on(event, fn));
       return onEnd(); // consumed to its end before it came here: only the (empty) end is left to pass on
     }
-    if (body.destroyed) return fail(early());
+    if (body.destroyed) return fail(endedEarly(body));
     listeners.forEach(([emitter, event, fn]) => emitter.on(event, fn)); // 'data' last: it starts the flow
   });
 }

@@ -95,14 +95,39 @@ describe('web console (Chromium)', function () {
     // The session ends (cookie gone): the next API call sends the user to sign-in, and back afterwards.
     await ctx.clearCookies();
     alice.expect(401, '/api/trash');
+    // The bin page asks for the quota 300 ms after it opens, without a session now. That answer (a 401)
+    // is held back until after the sign-in below, and must not sign the new session out when it lands
+    // (a race that CI hit: the user was sent back to sign-in).
+    let staleStatus = 0;
+    let staleFetched!: () => void;
+    let landStale!: () => void;
+    const fetched = new Promise<void>((resolve) => (staleFetched = resolve));
+    const mayLand = new Promise<void>((resolve) => (landStale = resolve));
+    await page.route('**/api/auth/me', async (route) => {
+      if (staleStatus) return route.continue();
+      const answer = await route.fetch();
+      staleStatus = answer.status();
+      staleFetched();
+      await mayLand;
+      await route.fulfill({ response: answer });
+    });
     await page.getByRole('link', { name: 'Recycle bin' }).click();
     await page.waitForURL(/\/login\?next=%2Ftrash&ended=1/);
     await page.getByText('Your session has ended').waitFor();
+    await fetched;
+    expect(staleStatus, 'the held answer').to.equal(401);
     await page.fill('#username', 'alice');
     await page.fill('#password', password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/trash$/);
     await page.getByRole('heading', { name: 'Recycle bin' }).waitFor();
+    const landed = page.waitForResponse((r) => r.url().endsWith('/api/auth/me') && r.status() === 401);
+    landStale();
+    await landed;
+    await page.waitForTimeout(300); // what the page does with that answer, it does within a few ms
+    expect(new URL(page.url()).pathname, 'still in the bin after the stale answer').to.match(/\/trash$/);
+    await page.getByRole('heading', { name: 'Recycle bin' }).waitFor({ timeout: 1000 });
+    await page.unroute('**/api/auth/me');
   });
 
   it('creates a folder, uploads files with the chooser and by drag-and-drop, and lists them with sizes', async () => {

@@ -24,6 +24,20 @@ export function signInPath(here: string, ended: boolean): string {
   return appPath(`/login?next=${encodeURIComponent(here)}${ended ? '&ended=1' : ''}`);
 }
 
+/**
+ * Counts this tab's sign-ins and sign-outs. An answer to a request sent before the latest one is about
+ * a session that is over: its 401 must not send the newly signed-in user back to sign-in, nor may
+ * refreshMe let it sign them out (the bin page asks for the quota 300 ms after it opens, and that
+ * request, sent without a session, can land after the sign-in that follows).
+ */
+let sessionEpoch = 0;
+export function sessionChanged(): void {
+  sessionEpoch++;
+}
+export function currentSessionEpoch(): number {
+  return sessionEpoch;
+}
+
 /** Where a 401 from a call made in a session sends the user. Public pages opt out. */
 let onUnauthenticated: (() => void) | null = () => {
   const here = location.pathname + location.search;
@@ -67,6 +81,7 @@ export async function request<T = unknown>(method: string, path: string, opts: R
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }
+  const epoch = sessionEpoch;
   let res: Response;
   try {
     res = await fetch(appPath(path), { method, headers, body, credentials: 'same-origin', signal: opts.signal });
@@ -74,7 +89,7 @@ export async function request<T = unknown>(method: string, path: string, opts: R
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection.');
   }
-  if (res.status === 401 && !opts.quiet401 && onUnauthenticated) onUnauthenticated();
+  if (res.status === 401 && !opts.quiet401 && onUnauthenticated && epoch === sessionEpoch) onUnauthenticated();
   if (!res.ok) throw await errorFrom(res);
   if (res.status === 204) return undefined as T;
   const type = res.headers.get('content-type') ?? '';

@@ -61,6 +61,11 @@ export interface App {
   readonly blobs: BlobStore;
   /** The background jobs: scheduled unless JOBS_ENABLED=false; `fire` runs one as its schedule would. */
   readonly jobs: Scheduler;
+  /**
+   * Puts new names into the search index once a second (SQLite; search-backlog.ts). Not a job: it runs
+   * with JOBS_ENABLED=false too, so a test that counts a request's statements closes it first.
+   */
+  readonly searchBacklog: SearchBacklog;
   /** Sends mail when SMTP_URL is set; `settled()` waits for the messages under way (tests). */
   readonly mailer: SmtpMailer | undefined;
   /** The generated admin password on first start (printed once by main). */
@@ -240,6 +245,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     versions,
     blobs,
     jobs,
+    searchBacklog,
     mailer,
     firstAdminPassword,
     listen: () =>

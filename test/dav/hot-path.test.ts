@@ -46,8 +46,8 @@ describe('WebDAV: statements per small request', () => {
 
   /**
    * Statements the server ran to answer one request (nothing else runs: jobs are off, the search
-   * indexer closed), on a database
-   * changed since the last request: what is cached while it is unchanged must be read again.
+   * indexer closed), on a database changed since the last request: what is cached while it is
+   * unchanged must be read again.
    */
   async function statements(send: () => Promise<Response>, expectStatus: number): Promise<number> {
     await aCommit();

@@ -10,8 +10,8 @@ import { DB_UNAVAILABLE } from './postgres/errors.js';
 import { openSqlite } from './sqlite/executor.js';
 import { SCAN, type Db, type OpenOptions, type Q } from './types.js';
 
-export type { Db, Dialect, OpenOptions, Params, Q, ReadOptions } from './types.js';
-export { SCAN } from './types.js';
+export type { Db, Dialect, OpenOptions, Params, Q, ReadOptions, TxOptions } from './types.js';
+export { SCAN, SMALL_TX } from './types.js';
 
 /** True when `target` names a PostgreSQL database (a postgres:// URL) rather than a SQLite file. */
 export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//.test(target);

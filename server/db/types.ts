@@ -29,7 +29,7 @@ export interface Db extends Q {
    * The one way to open a write transaction. Keep it short: no file I/O beyond metadata calls.
    * Concurrent transactions may share one commit; each caller is answered once its own is durable.
    */
-  tx<T>(fn: (tx: Q) => Promise<T>): Promise<T>;
+  tx<T>(fn: (tx: Q) => Promise<T>, opts?: TxOptions): Promise<T>;
   /**
    * Commits (each one fsync under DURABILITY=full), transactions committed and SQL statements run
    * (reads and writes, in transactions or not; not BEGIN/COMMIT) since opening.
@@ -51,6 +51,18 @@ export interface Db extends Q {
   version?(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** What a caller knows of a transaction before it runs. */
+export interface TxOptions {
+  /**
+   * It changes a handful of rows, however much the drive holds: one upload, one folder, one lock,
+   * one property set — never a tree operation, whose rows grow with the folder. The SQLite executor
+   * keeps such a transaction's rollback records in memory instead of a temporary file
+   * (group-commit.ts says why and what it saves); an unmarked one is always correct, only slower.
+   */
+  small?: boolean;
+}
+export const SMALL_TX: TxOptions = { small: true };
 
 export interface OpenOptions {
   /** `full` (default): a committed transaction survives a power cut. `relaxed`: it survives a crash of the process. */

@@ -5,7 +5,7 @@
  * reserves quota, changes the tree and writes one activity row. The transaction bodies live in
  * tree-changes.ts and uploads.ts; path-addressed reads in namespace.ts, bytes in content.ts.
  */
-import type { Db } from '../db/index.js';
+import { SMALL_TX, type Db } from '../db/index.js';
 import { ancestry, listChildren, touchFolder, type SortKey } from '../db/repos/nodes.js';
 import { editSharedAmong } from '../db/repos/shares.js';
 import { trashRootOf } from '../db/repos/trash.js';
@@ -123,7 +123,7 @@ export class Drive {
       await touchFolder(tx, parent.id, now);
       await recordOn(tx, actor, node, 'folder.created', now);
       return { ...node, permission: await resolveAccess(tx, actor, node, now) };
-    });
+    }, SMALL_TX);
   }
 
   async rename(actor: Actor, id: string, rawName: string): Promise<NodeView> {
@@ -177,7 +177,7 @@ export class Drive {
       await assertUnlocked(tx, actor, node.ownerId, [{ nodeId: id }], now);
       await setModifiedAt(tx, id, modifiedAt);
       return { ...node, modifiedAt, permission: access };
-    });
+    }, SMALL_TX);
   }
 
   /** PROPPATCH: dead-property changes in document order and an optional new modification time, all or nothing. */
@@ -199,7 +199,7 @@ export class Drive {
         ...(modifiedAt !== null ? { modifiedAt } : {}),
       });
       return { ...updated, permission: access };
-    });
+    }, SMALL_TX);
   }
 
   /**

@@ -8,7 +8,7 @@
  * that starts at 0 — a player's or a resuming client's later ranges continue the same download),
  * and a ZIP. HEAD, 304 revalidations and listings are not downloads.
  */
-import type { Db, Q } from '../db/index.js';
+import { SMALL_TX, type Db, type Q } from '../db/index.js';
 import { claimDownload } from '../db/repos/links.js';
 import type { Actor } from './actor.js';
 import { recordVisit } from './activity.js';
@@ -39,7 +39,7 @@ export async function noteDownload(
 ): Promise<void> {
   await countDownload(db, actor, start);
   if (actor.kind !== 'link' || start > 0) return;
-  await db.tx((tx) => recordVisit(tx, actor, node, 'link.downloaded', now));
+  await db.tx((tx) => recordVisit(tx, actor, node, 'link.downloaded', now), SMALL_TX);
 }
 
 /** Refuses an upload larger than the file drop's cap (before its body is read when its size is known). */

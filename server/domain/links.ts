@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Db } from '../db/index.js';
+import { SMALL_TX, type Db } from '../db/index.js';
 import { insertLink, linkIdByToken } from '../db/repos/links.js';
 import { listLocks } from '../db/repos/locks.js';
 import { deleteShare } from '../db/repos/shares.js';
@@ -149,7 +149,7 @@ export class Links {
     }
     const actor = linkActor(link, origin);
     // `visit`: the visitor opened the link's page (not each request it makes): a coalesced row for the owner.
-    if (auth.visit) await this.db.tx((tx) => recordVisit(tx, actor, link.node, 'link.viewed', now));
+    if (auth.visit) await this.db.tx((tx) => recordVisit(tx, actor, link.node, 'link.viewed', now), SMALL_TX);
     return { actor, link };
   }
 

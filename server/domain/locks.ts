@@ -9,7 +9,7 @@
  * holding it lives in lock-breaking.ts; the SQL in server/db/repos/locks.ts.
  */
 import { randomUUID } from 'node:crypto';
-import type { Db, Q } from '../db/index.js';
+import { SMALL_TX, type Db, type Q } from '../db/index.js';
 import { ancestry } from '../db/repos/nodes.js';
 import {
   deleteLocksUnder,
@@ -202,7 +202,7 @@ export class Locks {
       };
       await insertLock(tx, lock);
       return lock;
-    });
+    }, SMALL_TX);
   }
 
   /** Refreshes a lock covering the node, by its token and only by its holder; `undefined` when no such lock (412). */
@@ -219,7 +219,7 @@ export class Locks {
       const timeoutSeconds = grantedTimeout(requestedSeconds, l.ownerId !== l.userId, this.limits);
       await refreshLock(tx, token, timeoutSeconds, now);
       return { ...l, timeoutSeconds, expiresAt: now + timeoutSeconds * 1000 };
-    });
+    }, SMALL_TX);
   }
 
   /**
@@ -236,7 +236,7 @@ export class Locks {
         throw forbidden('Only the holder of this lock, the owner of the item or an administrator can remove it');
       await removeLock(tx, actor, l, lockHolderOf(actor) === l.userId ? 'unlocked' : 'broken', now);
       return true;
-    });
+    }, SMALL_TX);
   }
 
   /** Locks on the actor's own files; administrators may ask for one owner's (`ownerId`) or everyone's (`null`). */
@@ -271,7 +271,7 @@ export class Locks {
       if (!l || actor.kind !== 'user' || !mayBreak(actor, l)) throw notFound('Lock');
       // Through the API even the holder's own removal is logged: it is not a client finishing an edit.
       await removeLock(tx, actor, l, actor.user.id === l.userId ? 'released' : 'broken', now);
-    });
+    }, SMALL_TX);
   }
 
   /** The owner and name-key path of a node (for `If:` evaluation and lockdiscovery). */

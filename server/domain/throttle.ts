@@ -8,7 +8,7 @@
  * or refunds its keys and a failure leaves them counted. Counting after the check would let a
  * burst of parallel guesses all pass the "under the limit?" test before any of them was recorded.
  */
-import type { Db, Q } from '../db/index.js';
+import { SMALL_TX, type Db, type Q } from '../db/index.js';
 import { clearAttempts, countAttempt, deleteFinishedWindows, uncountAttempt } from '../db/repos/throttle.js';
 import { rateLimited } from './errors.js';
 
@@ -55,7 +55,7 @@ export async function reserveAttempt(
       if (!w.counted) throw rateLimited(Math.max(1, Math.ceil((w.windowStart + windowMs - now) / 1000)));
       windows.set(rule.key, w.windowStart);
     }
-  });
+  }, SMALL_TX);
   return { rules, windows };
 }
 

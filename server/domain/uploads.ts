@@ -9,7 +9,7 @@
  * file I/O inside it).
  */
 import type { Readable } from 'node:stream';
-import type { Db, Q } from '../db/index.js';
+import { SMALL_TX, type Db, type Q } from '../db/index.js';
 import { addBlobRef, releaseBlobRefs } from '../db/repos/blobs.js';
 import { childByKey, replaceContent, touchFolder } from '../db/repos/nodes.js';
 import { BlobTooLarge, type BlobStore, type StagedBlob } from '../../storage/index.js';
@@ -216,7 +216,7 @@ export class Uploads {
           });
         }
         return { node: { ...node, permission: await resolveAccess(tx, actor, node, now) }, created: !current };
-      });
+      }, SMALL_TX);
     } catch (err) {
       committed = 0;
       throw storeFailure(err); // place() found the disk full or the object store unreachable: nothing was committed

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openDb, SCAN, type Db } from '../../server/db/index.js';
+import { openDb, SCAN, SMALL_TX, type Db, type Q } from '../../server/db/index.js';
 import { numberParams, paramNames } from '../../server/db/sql-params.js';
 
 describe('the SQLite executor', function () {
@@ -32,6 +32,9 @@ describe('the SQLite executor', function () {
     await null;
     return depth === 0 ? await fn() : await deeper(depth - 1, fn);
   };
+  /** `PRAGMA temp_store` values (https://sqlite.org/pragma.html#pragma_temp_store). */
+  const FILE = 1;
+  const MEMORY = 2;
   const names = async () => (await db.all<{ name: string }>('SELECT name FROM t ORDER BY name')).map((r) => r.name);
 
   it('commits concurrent transactions together: 8 transactions, one COMMIT', async () => {
@@ -51,33 +54,57 @@ describe('the SQLite executor', function () {
     expect(await names()).to.deep.equal(['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7']);
   });
 
-  it('a transaction that fails in a shared batch is rolled back alone, the others commit', async () => {
-    const results = await Promise.allSettled(
-      Array.from({ length: 6 }, (_, i) =>
-        db.tx(async (tx) => {
-          await tx.run('INSERT INTO t (name, n) VALUES ($name, $n)', { name: `g${i}`, n: i });
-          if (i === 0) throw new Error('the first one fails after writing');
-          if (i === 2) await tx.run("INSERT INTO t (name, n) VALUES ('g1', 0)"); // UNIQUE: g1 is taken
-          if (i === 4) throw new Error('the fifth one fails after writing');
-          await tx.run('UPDATE t SET n = n + 100 WHERE name = $name', { name: `g${i}` });
-          return i;
-        }),
-      ),
-    );
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).to.deep.equal([
-      'failed',
-      1,
-      'failed',
-      3,
-      'failed',
-      5,
+  for (const [label, opts] of [
+    ['', undefined],
+    [' (marked small: rollback records in memory)', SMALL_TX],
+  ] as const)
+    it(`a transaction that fails in a shared batch is rolled back alone, the others commit${label}`, async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          db.tx(async (tx) => {
+            await tx.run('INSERT INTO t (name, n) VALUES ($name, $n)', { name: `g${i}`, n: i });
+            if (i === 0) throw new Error('the first one fails after writing');
+            if (i === 2) await tx.run("INSERT INTO t (name, n) VALUES ('g1', 0)"); // UNIQUE: g1 is taken
+            if (i === 4) throw new Error('the fifth one fails after writing');
+            await tx.run('UPDATE t SET n = n + 100 WHERE name = $name', { name: `g${i}` });
+            return i;
+          }, opts),
+        ),
+      );
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).to.deep.equal([
+        'failed',
+        1,
+        'failed',
+        3,
+        'failed',
+        5,
+      ]);
+      expect((results[2] as PromiseRejectedResult).reason).to.match(/UNIQUE/);
+      expect(await db.all('SELECT name, n FROM t ORDER BY name')).to.deep.equal([
+        { name: 'g1', n: 101 },
+        { name: 'g3', n: 103 },
+        { name: 'g5', n: 105 },
+      ]);
+    });
+
+  it('runs transactions marked small with their rollback records in memory, and no other transaction in their batch', async () => {
+    // A PRAGMA that reads a setting is compiled with its value: a fresh text per call is prepared when it runs.
+    let reads = 0;
+    const store = async (tx: Q) =>
+      (await tx.get<{ temp_store: number }>(`/* ${reads++} */ PRAGMA temp_store`))!.temp_store;
+    const before = db.stats();
+    // All four are queued in one event-loop turn: the first batch is the two small ones; the third
+    // starts the next batch, which any transaction may join.
+    const seen = await Promise.all([
+      db.tx(store, SMALL_TX),
+      db.tx(store, SMALL_TX),
+      db.tx(store),
+      db.tx(store, SMALL_TX),
     ]);
-    expect((results[2] as PromiseRejectedResult).reason).to.match(/UNIQUE/);
-    expect(await db.all('SELECT name, n FROM t ORDER BY name')).to.deep.equal([
-      { name: 'g1', n: 101 },
-      { name: 'g3', n: 103 },
-      { name: 'g5', n: 105 },
-    ]);
+    expect(seen).to.deep.equal([MEMORY, MEMORY, FILE, FILE]);
+    expect(db.stats().commits - before.commits).to.equal(2);
+    expect(await db.tx(store)).to.equal(FILE);
+    expect(await db.tx(store, SMALL_TX)).to.equal(MEMORY);
   });
 
   it('a transaction inside a transaction is an error, and so is a write on the database handle', async () => {

@@ -65,7 +65,7 @@ export async function openSqlite(file: string, opts: OpenOptions): Promise<Db> {
       if (closed) return Promise.reject(new Error('the database is closed'));
       return commits.submit((tx) => tx.run(sql, params));
     },
-    tx: (fn) => (closed ? Promise.reject(new Error('the database is closed')) : commits.submit(fn)),
+    tx: (fn, txOpts) => (closed ? Promise.reject(new Error('the database is closed')) : commits.submit(fn, txOpts)),
     // The reader's data_version changes with every commit of another connection: the writer's, or
     // another process's (a `npm run user`, another worker or instance on the same file). Reading it
     // costs a read transaction (two fcntl locks: ~15 µs of a small GET's ~100, measured), so the

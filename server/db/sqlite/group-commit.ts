@@ -13,13 +13,25 @@
  *
  * SQLite has one writer anyway; this runs them on one connection in one queue, so no connection
  * ever waits for a lock held by another of ours (connection.ts waits for other processes' locks).
+ *
+ * Where the savepoints' rollback records live. To roll back to a savepoint SQLite keeps the original
+ * of every page changed after it (the sub-journal): in memory up to 64 KiB, then in a temporary file.
+ * A batch of small uploads passes that at once — strace of 400 WebDAV PUTs at c=8: 14,102 `pwrite`s
+ * to temporary files against 6,910 to the WAL — and every page then costs two system calls on the
+ * event loop. `PRAGMA temp_store = MEMORY` keeps those records in memory, but for a tree operation
+ * they grow with the folder (emptying a bin of 220,000 files took the peak RSS up by 200 MiB), so
+ * only a batch made of transactions marked `small` (TxOptions) runs with it: such a batch takes no
+ * other transaction — the first one that is not small starts the next batch — and a batch of
+ * other transactions keeps the temporary file. SQLite reads the setting when a transaction begins
+ * and refuses to change it inside one: it is set before BEGIN, and only when it changes.
  */
 import { NESTED_TX, TxGuard } from '../tx-guard.js';
-import type { Params, Q } from '../types.js';
+import type { Params, Q, TxOptions } from '../types.js';
 import type { SqliteConnection } from './connection.js';
 
 interface Job {
   fn: (tx: Q) => Promise<unknown>;
+  small: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   /** Tells the guard the job has left the queue. */
@@ -38,6 +50,9 @@ export class GroupCommit {
   /** SQLite COMMITs (each one fsync of the WAL under synchronous=FULL) and logical transactions committed. */
   readonly stats = { commits: 0, transactions: 0 };
 
+  /** Whether the connection keeps rollback records in memory (temp_store = MEMORY) now. */
+  private recordsInMemory = false;
+
   /** Called as soon as a COMMIT has succeeded, before any of its callers is answered. */
   private readonly committed: () => void;
 
@@ -49,10 +64,11 @@ export class GroupCommit {
     this.committed = opts.committed ?? (() => {});
   }
 
-  submit<T>(fn: (tx: Q) => Promise<T>): Promise<T> {
+  submit<T>(fn: (tx: Q) => Promise<T>, opts?: TxOptions): Promise<T> {
     if (this.guard.inside()) return Promise.reject(new Error(NESTED_TX));
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, started: () => {} };
+      const small = opts?.small === true;
+      const job: Job = { fn, small, resolve: resolve as (v: unknown) => void, reject, started: () => {} };
       job.started = this.guard.queued((err) => {
         const at = this.queue.indexOf(job);
         if (at >= 0) this.queue.splice(at, 1);
@@ -93,11 +109,14 @@ export class GroupCommit {
       for (const d of done) d.job.reject(err);
       done = [];
     };
+    const small = this.queue[0]!.small;
     for (let taken = 0; taken < MAX_BATCH && this.queue.length > 0; taken++) {
+      if (small && !this.queue[0]!.small) break;
       const job = this.queue.shift()!;
       job.started();
       if (!open) {
         try {
+          await this.keepRecordsInMemory(small);
           await this.conn.exec('BEGIN IMMEDIATE');
         } catch (err) {
           job.reject(err); // busy beyond busy_timeout (another process), or the disk: nothing ran
@@ -153,6 +172,12 @@ export class GroupCommit {
     this.stats.commits++;
     this.stats.transactions += done.length;
     for (const d of done) d.job.resolve(d.value);
+  }
+
+  private async keepRecordsInMemory(inMemory: boolean): Promise<void> {
+    if (this.recordsInMemory === inMemory) return;
+    await this.conn.exec(`PRAGMA temp_store = ${inMemory ? 'MEMORY' : 'FILE'}`);
+    this.recordsInMemory = inMemory;
   }
 }
 

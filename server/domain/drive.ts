@@ -127,12 +127,13 @@ export class Drive {
   }
 
   async rename(actor: Actor, id: string, rawName: string): Promise<NodeView> {
-    return this.db.tx((tx) => moveIn(tx, actor, id, null, rawName, this.clock.now()));
+    return this.db.tx((tx) => moveIn(tx, actor, id, null, rawName, this.clock.now()), SMALL_TX);
   }
 
   /** Moves (and optionally renames) a node under another folder of the same owner. */
   async move(actor: Actor, id: string, parentId: string, opts: { name?: string } = {}): Promise<NodeView> {
-    return this.db.tx((tx) => moveIn(tx, actor, id, parentId, opts.name ?? null, this.clock.now()));
+    // One row moves, whatever the folder holds (its subtree follows its parent id).
+    return this.db.tx((tx) => moveIn(tx, actor, id, parentId, opts.name ?? null, this.clock.now()), SMALL_TX);
   }
 
   /** Copies a file or a whole folder (metadata only: blobs are shared); charged to the target's owner. */

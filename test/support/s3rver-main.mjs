@@ -6,10 +6,37 @@
 // over its own layout of uploads in progress (<dir>/<bucket>/._S3rver_uploads/<uploadId>/{key,<part>…}),
 // so the tests can see orphaned multipart uploads the way they would on AWS or MinIO. It also reads
 // `Range: bytes=0-0` as "to the end" (an `end || Infinity`): fixed below, as a real store answers it.
+// And its UploadPart leaves the part file's write stream without an error handler: a part still
+// arriving when its upload is aborted (the S3 fault tests cut connections mid-part, and Coffer then
+// aborts) failed to open its file in the removed directory, and the unhandled error ended the
+// server and every test after it (a CI run: 123 failures, ECONNREFUSED). Replaced below by the same
+// steps through stream.pipeline, so such a part fails alone, as S3 documents for parts in flight
+// during an abort.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
 import FilesystemStore from 's3rver/lib/stores/filesystem.js';
+
+FilesystemStore.prototype.putPart = async function (bucket, uploadId, partNumber, content) {
+  const partPath = path.join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId, partNumber.toString());
+  await fs.promises.mkdir(path.dirname(partPath), { recursive: true });
+  const hash = crypto.createHash('md5');
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  await pipeline(content, measure, fs.createWriteStream(partPath));
+  const md5 = hash.digest('hex');
+  await fs.promises.writeFile(`${partPath}.md5`, md5);
+  return { size, md5 };
+};
 
 const getObject = FilesystemStore.prototype.getObject;
 FilesystemStore.prototype.getObject = async function (bucket, key, options) {

@@ -126,13 +126,13 @@ export class Drive {
     }, SMALL_TX);
   }
 
+  // A rename or move changes one row whatever the folder holds (its subtree follows its parent id): small.
   async rename(actor: Actor, id: string, rawName: string): Promise<NodeView> {
     return this.db.tx((tx) => moveIn(tx, actor, id, null, rawName, this.clock.now()), SMALL_TX);
   }
 
   /** Moves (and optionally renames) a node under another folder of the same owner. */
   async move(actor: Actor, id: string, parentId: string, opts: { name?: string } = {}): Promise<NodeView> {
-    // One row moves, whatever the folder holds (its subtree follows its parent id).
     return this.db.tx((tx) => moveIn(tx, actor, id, parentId, opts.name ?? null, this.clock.now()), SMALL_TX);
   }
 

@@ -19,7 +19,7 @@
  * A batch of small uploads passes that at once — strace of 400 WebDAV PUTs at c=8: 14,102 `pwrite`s
  * to temporary files against 6,910 to the WAL — and every page then costs two system calls on the
  * event loop. `PRAGMA temp_store = MEMORY` keeps those records in memory, but for a tree operation
- * they grow with the folder (emptying a bin of 220,000 files took the peak RSS up by 200 MiB), so
+ * they grow with the folder (emptying a bin of 220,000 files: peak RSS 356 MiB, 163 with the file), so
  * only a batch made of transactions marked `small` (TxOptions) runs with it: such a batch takes no
  * other transaction — the first one that is not small starts the next batch — and a batch of
  * other transactions keeps the temporary file. SQLite reads the setting when a transaction begins
